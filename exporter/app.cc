@@ -1,0 +1,175 @@
+#include "exporter/app.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "exporter/collector_registry.h"
+#include "exporter/config.h"
+#include "exporter/exposition.h"
+#include "exporter/flags.h"
+#include "exporter/http_server.h"
+#include "exporter/landing_page.h"
+#include "exporter/logging.h"
+#include "exporter/scheduler.h"
+#include "exporter/version.h"
+
+namespace mailhealth {
+namespace {
+
+double NowSeconds() {
+  return std::chrono::duration<double>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Result<LoadedConfig> Load(const CollectorRegistry& registry, const Flags& f) {
+  return LoadConfigFile(registry, f.config_file, f.config_file_given,
+                        f.collector_overrides);
+}
+
+std::string CollectorNames(const LoadedConfig& c) {
+  std::string s;
+  for (const auto& sc : c.collectors) s += (s.empty() ? "" : ",") + sc.name;
+  return s.empty() ? "none" : s;
+}
+
+}  // namespace
+
+int RunExporter(int argc, char** argv) {
+  CollectorRegistry registry;
+  RegisterBuiltinCollectors(registry);
+
+  auto parsed = ParseFlags(std::vector<std::string>(argv + 1, argv + argc));
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "mailhealth_exporter: %s\n",
+                 parsed.status().message().c_str());
+    return 2;
+  }
+  Flags flags = *parsed;
+  if (flags.help) {
+    std::cout << UsageText(registry);
+    return 0;
+  }
+  if (flags.version) {
+    std::cout << "mailhealth_exporter, version " << MAILHEALTH_VERSION
+              << " (revision: " << MAILHEALTH_REVISION << ")\n";
+    return 0;
+  }
+  SetLogLevel(*ParseLogLevel(flags.log_level));
+  SetLogFormat(*ParseLogFormat(flags.log_format));
+
+  auto config = Load(registry, flags);
+  if (flags.config_check) {
+    if (!config.ok()) {
+      std::fprintf(stderr, "%s\n", config.status().message().c_str());
+      return 1;
+    }
+    std::printf("%s: config OK (collectors: %s)\n",
+                config->file.empty() ? "built-in defaults" : config->file.c_str(),
+                CollectorNames(*config).c_str());
+    return 0;
+  }
+  if (!config.ok()) {
+    LogError("cannot load config", {{"err", config.status().message()}});
+    return 1;
+  }
+
+  // Block the signals we handle before any thread starts, so that every
+  // thread inherits the mask and only sigwait() below sees them.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGHUP);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  SnapshotStore store;
+  ConfigState config_state;
+  config_state.last_reload_successful = true;
+  config_state.last_reload_success_seconds = NowSeconds();
+  Exposition exposition(&store, &config_state, MAILHEALTH_VERSION,
+                        MAILHEALTH_REVISION);
+
+  HttpOptions http;
+  http.listen_address = flags.listen_address;
+  http.telemetry_path = flags.telemetry_path;
+  HttpServer server;
+  server.Handle(flags.telemetry_path, [&](const HttpRequest& req) {
+    HttpResponse r;
+    r.content_type = kTextContentType;
+    r.body = exposition.Render();
+    if (AcceptsGzip(req.accept_encoding)) {
+      r.body = Gzip(r.body);
+      r.headers.push_back({"Content-Encoding", "gzip"});
+    }
+    return r;
+  });
+  server.Handle("/", [&](const HttpRequest&) {
+    HttpResponse r;
+    r.content_type = "text/html; charset=utf-8";
+    r.body = LandingPage(MAILHEALTH_VERSION, flags.telemetry_path, store.GetAll());
+    return r;
+  });
+  server.Handle("/-/healthy", [](const HttpRequest&) {
+    return HttpResponse{200, "text/plain; charset=utf-8", {}, "Healthy\n"};
+  });
+
+  Status st = server.Start(http);
+  if (!st.ok()) {
+    LogError("cannot start HTTP server", {{"err", st.message()}});
+    return 1;
+  }
+
+  auto scheduler = std::make_unique<Scheduler>(&store);
+  LogInfo("starting mailhealth_exporter",
+          {{"version", MAILHEALTH_VERSION},
+           {"revision", MAILHEALTH_REVISION},
+           {"config", config->file.empty() ? "built-in defaults" : config->file},
+           {"collectors", CollectorNames(*config)},
+           {"address", flags.listen_address}});
+  std::vector<std::string> names;
+  for (const auto& c : config->collectors) names.push_back(c.name);
+  scheduler->Start(std::move(config->collectors));
+
+  int exit_code = 0;
+  while (true) {
+    int sig = 0;
+    if (sigwait(&sigs, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      auto next = Load(registry, flags);
+      if (!next.ok()) {
+        config_state.last_reload_successful = false;
+        LogError("config reload failed; keeping the running config",
+                 {{"err", next.status().message()}});
+        continue;
+      }
+      LogInfo("reloading config", {{"collectors", CollectorNames(*next)}});
+      scheduler->Stop();
+      names.clear();
+      for (const auto& c : next->collectors) names.push_back(c.name);
+      store.Retain(names);
+      scheduler = std::make_unique<Scheduler>(&store);
+      scheduler->Start(std::move(next->collectors));
+      config_state.last_reload_successful = true;
+      config_state.last_reload_success_seconds = NowSeconds();
+      continue;
+    }
+    LogInfo("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    break;
+  }
+  server.Stop();
+  scheduler->Stop();
+  LogInfo("stopped");
+  std::fflush(nullptr);
+  // A collector stuck in uninterruptible I/O may still hold a detached
+  // thread; _exit avoids running static destructors under it.
+  _exit(exit_code);
+}
+
+}  // namespace mailhealth

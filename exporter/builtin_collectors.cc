@@ -1,0 +1,17 @@
+// The one place that lists the collectors (no static-init registration).
+#include "collectors/dns/dns_collector.h"
+#include "collectors/log/log_collector.h"
+#include "collectors/queue/queue_collector.h"
+#include "collectors/smtp/smtp_collector.h"
+#include "exporter/collector_registry.h"
+
+namespace mailhealth {
+
+void RegisterBuiltinCollectors(CollectorRegistry& registry) {
+  registry.Register(QueueCollectorInfo());
+  registry.Register(LogCollectorInfo());
+  registry.Register(DnsCollectorInfo());
+  registry.Register(SmtpCollectorInfo());
+}
+
+}  // namespace mailhealth

@@ -1,0 +1,65 @@
+// The Collector interface and what the framework hands to a collector.
+//
+// A collector measures one thing (the queue, the log, DNS, SMTP). The
+// scheduler calls Collect() on one dedicated thread every `interval`; the
+// object is never touched by any other thread, so it may keep private state
+// (offsets, counters) without locks. Collect() does the blocking I/O, must
+// return by `deadline` (the scheduler reports it as failed if it does not),
+// and returns freshly built metric families. A failed *target* (an SMTP host
+// that refuses) is data inside an OK result; a non-OK status means the
+// collector itself could not work (postqueue missing, log unreadable), and
+// its families, if any, are still exposed.
+#pragma once
+
+#include <prometheus/metric_family.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "exporter/config_node.h"
+#include "exporter/duration.h"
+#include "exporter/status.h"
+
+namespace mailhealth {
+
+using Clock = std::chrono::steady_clock;
+using Families = std::vector<prometheus::MetricFamily>;
+
+struct CollectResult {
+  Status status;
+  Families families;
+};
+
+class Collector {
+ public:
+  virtual ~Collector() = default;
+  virtual CollectResult Collect(Clock::time_point deadline) = 0;
+  // Called once, from the thread that stops the scheduler, before the
+  // collector is destroyed; a collector that runs threads of its own (a log
+  // follower) stops them here. Must be safe to call while Collect() runs.
+  virtual void Stop() {}
+};
+
+// The settings every collector has, parsed by the framework.
+struct CollectorSettings {
+  bool enabled = false;
+  Millis interval{30000};
+  Millis timeout{20000};
+};
+
+// What a factory receives: the common settings (already parsed) and the
+// collector's YAML section. The factory reads its own keys from `section`,
+// validates them (recording errors on `section`), and returns the collector
+// or nullptr when it recorded errors. It must not do I/O beyond validation:
+// --config.check builds every collector without running it.
+struct CollectorContext {
+  std::string name;
+  CollectorSettings settings;
+};
+using CollectorFactory = std::function<std::unique_ptr<Collector>(
+    const CollectorContext& ctx, ConfigNode& section)>;
+
+}  // namespace mailhealth

@@ -1,0 +1,90 @@
+#include "exporter/exposition.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "exporter/metric_builder.h"
+
+namespace mailhealth {
+namespace {
+
+double ToSeconds(std::chrono::system_clock::time_point t) {
+  if (t.time_since_epoch().count() == 0) return 0;
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+std::vector<prometheus::MetricFamily> Exposition::Collect() const {
+  return CollectAt(std::chrono::system_clock::now());
+}
+
+std::vector<prometheus::MetricFamily> Exposition::CollectAt(
+    std::chrono::system_clock::time_point now) const {
+  std::vector<prometheus::MetricFamily> out;
+  try {
+    auto build = Gauge("mailhealth_build_info",
+                       "A metric with a constant '1' value labeled by the "
+                       "version and revision of mailhealth_exporter.");
+    AddSample(build, {{"version", version_}, {"revision", revision_}}, 1);
+    out.push_back(std::move(build));
+
+    auto success = Gauge("mailhealth_scrape_collector_success",
+                         "1 if the collector's last background run succeeded "
+                         "and its data is fresh, 0 otherwise.");
+    auto duration = Gauge("mailhealth_scrape_collector_duration_seconds",
+                          "Duration of the collector's last background run.");
+    auto last_ok = Gauge(
+        "mailhealth_collector_last_success_timestamp_seconds",
+        "Unix time of the collector's last successful run (0 if none yet).");
+
+    auto snaps = store_->GetAll();
+    std::sort(snaps.begin(), snaps.end(), [](const auto& a, const auto& b) {
+      return a->collector < b->collector;
+    });
+    std::vector<prometheus::MetricFamily> data;
+    for (const auto& s : snaps) {
+      const Labels l = {{"collector", s->collector}};
+      // Data older than 3 intervals is dropped: stale must not look fresh.
+      const bool fresh = s->data_time.time_since_epoch().count() != 0 &&
+                         now - s->data_time <= 3 * s->interval;
+      AddSample(success, l, s->success && fresh ? 1 : 0);
+      AddSample(duration, l, s->duration_seconds);
+      AddSample(last_ok, l, ToSeconds(s->last_success));
+      if (fresh) {
+        data.insert(data.end(), s->families.begin(), s->families.end());
+      }
+    }
+    out.push_back(std::move(success));
+    out.push_back(std::move(duration));
+    out.push_back(std::move(last_ok));
+
+    auto reload_ok = Gauge("mailhealth_config_last_reload_successful",
+                           "1 if the last configuration (re)load succeeded.");
+    AddSample(reload_ok, {}, config_->last_reload_successful.load() ? 1 : 0);
+    out.push_back(std::move(reload_ok));
+    auto reload_ts = Gauge(
+        "mailhealth_config_last_reload_success_timestamp_seconds",
+        "Unix time of the last successful configuration (re)load.");
+    AddSample(reload_ts, {}, config_->last_reload_success_seconds.load());
+    out.push_back(std::move(reload_ts));
+
+    for (auto& f : data) out.push_back(std::move(f));
+  } catch (...) {
+    // Never let an exception reach the HTTP layer; serve what we have.
+  }
+  return out;
+}
+
+std::string Exposition::Render() const {
+  std::ostringstream os;
+  try {
+    prometheus::TextSerializer().Serialize(os, Collect());
+  } catch (...) {
+  }
+  return os.str();
+}
+
+}  // namespace mailhealth

@@ -1,0 +1,18 @@
+// The HTML page served at "/": name, version, each collector's last
+// status, and a link to the metrics.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "exporter/snapshot_store.h"
+
+namespace mailhealth {
+
+std::string LandingPage(const std::string& version,
+                        const std::string& telemetry_path,
+                        const std::vector<std::shared_ptr<const Snapshot>>& snaps);
+
+std::string HtmlEscape(const std::string& s);
+
+}  // namespace mailhealth

@@ -1,0 +1,47 @@
+// SnapshotStore: the latest result of every collector, the one structure
+// shared between the scheduler threads and the scrape path.
+//
+// Thread-safe. Put() replaces a collector's snapshot atomically; GetAll()
+// copies the shared_ptrs under the mutex and returns, so a scrape never
+// holds the lock while it serialises.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "exporter/collector.h"
+
+namespace mailhealth {
+
+struct Snapshot {
+  std::string collector;
+  bool success = false;
+  std::string error;             // empty on success
+  double duration_seconds = 0;   // of the run that produced this snapshot
+  Millis interval{0};
+  // Wall-clock end of this run and of the last successful run (0 = never).
+  std::chrono::system_clock::time_point finished{};
+  std::chrono::system_clock::time_point last_success{};
+  // When `families` were produced (a failed run may carry older data).
+  std::chrono::system_clock::time_point data_time{};
+  Families families;
+};
+
+class SnapshotStore {
+ public:
+  void Put(std::shared_ptr<const Snapshot> snapshot);
+  std::shared_ptr<const Snapshot> Get(const std::string& collector) const;
+  std::vector<std::shared_ptr<const Snapshot>> GetAll() const;
+  // Forget collectors not in `names` (after a reload disabled them).
+  void Retain(const std::vector<std::string>& names);
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<const Snapshot>> snapshots_;
+};
+
+}  // namespace mailhealth
