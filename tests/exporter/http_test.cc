@@ -1,1 +1,132 @@
+#include "exporter/http_server.h"
+
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "exporter/exposition.h"
+
+namespace mailhealth {
+namespace {
+
+// A minimal HTTP/1.0 client: sends `request`, returns everything read.
+std::string Fetch(int port, const std::string& request) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return "";
+  }
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  (void)!write(fd, request.data(), request.size());
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, n);
+  close(fd);
+  return out;
+}
+
+std::string Get(int port, const std::string& path, const std::string& extra = "") {
+  return Fetch(port, "GET " + path + " HTTP/1.0\r\nHost: x\r\n" + extra + "\r\n");
+}
+
+std::string Body(const std::string& resp) {
+  size_t p = resp.find("\r\n\r\n");
+  return p == std::string::npos ? "" : resp.substr(p + 4);
+}
+
+std::string Gunzip(const std::string& in) {
+  z_stream zs{};
+  inflateInit2(&zs, 15 + 16);
+  std::string out(1 << 20, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  inflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  inflateEnd(&zs);
+  return out;
+}
+
+class HttpTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_.Handle("/metrics", [](const HttpRequest& req) {
+      HttpResponse r;
+      r.content_type = kTextContentType;
+      r.body = std::string(2000, 'x') + "\n";
+      if (AcceptsGzip(req.accept_encoding)) {
+        r.body = Gzip(r.body);
+        r.headers.push_back({"Content-Encoding", "gzip"});
+      }
+      return r;
+    });
+    HttpOptions o;
+    o.listen_address = "127.0.0.1:0";
+    ASSERT_TRUE(server_.Start(o).ok());
+    ASSERT_FALSE(server_.ListeningPorts().empty());
+    port_ = server_.ListeningPorts()[0];
+  }
+  HttpServer server_;
+  int port_ = 0;
+};
+
+TEST_F(HttpTest, ServesMetricsWithVersionedContentType) {
+  std::string r = Get(port_, "/metrics");
+  EXPECT_EQ(r.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << r.substr(0, 200);
+  EXPECT_NE(r.find("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"),
+            std::string::npos);
+  EXPECT_EQ(Body(r), std::string(2000, 'x') + "\n");
+}
+
+TEST_F(HttpTest, GzipWhenAsked) {
+  std::string r = Get(port_, "/metrics", "Accept-Encoding: deflate, gzip\r\n");
+  EXPECT_NE(r.find("Content-Encoding: gzip\r\n"), std::string::npos);
+  EXPECT_EQ(Gunzip(Body(r)), std::string(2000, 'x') + "\n");
+}
+
+TEST_F(HttpTest, UnknownPathIs404AndPostIs405) {
+  EXPECT_EQ(Get(port_, "/nope").rfind("HTTP/1.1 404", 0), 0u);
+  std::string r = Fetch(port_, "POST /metrics HTTP/1.0\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(r.rfind("HTTP/1.1 405", 0), 0u) << r;
+}
+
+TEST_F(HttpTest, PortInUseIsAnError) {
+  HttpServer second;
+  HttpOptions o;
+  o.listen_address = "127.0.0.1:" + std::to_string(port_);
+  Status st = second.Start(o);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.message().rfind("cannot listen on 127.0.0.1:" + std::to_string(port_), 0), 0u)
+      << st.message();
+}
+
+TEST(HttpHelpersTest, ListenAddressTranslation) {
+  EXPECT_EQ(*CivetListenPorts(":9732"), "9732");
+  EXPECT_EQ(*CivetListenPorts("127.0.0.1:9732"), "127.0.0.1:9732");
+  EXPECT_EQ(*CivetListenPorts("[::1]:9732"), "[::1]:9732");
+  EXPECT_EQ(*CivetListenPorts("localhost:1"), "127.0.0.1:1");
+  EXPECT_FALSE(CivetListenPorts("9732").ok());
+  EXPECT_FALSE(CivetListenPorts(":99999").ok());
+  EXPECT_FALSE(CivetListenPorts("::1:80").ok());
+}
+
+TEST(HttpHelpersTest, AcceptsGzip) {
+  EXPECT_TRUE(AcceptsGzip("gzip"));
+  EXPECT_TRUE(AcceptsGzip("deflate, gzip;q=0.5"));
+  EXPECT_FALSE(AcceptsGzip("gzip;q=0"));
+  EXPECT_FALSE(AcceptsGzip("identity"));
+  EXPECT_FALSE(AcceptsGzip(""));
+}
+
+}  // namespace
+}  // namespace mailhealth

@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""End-to-end test of the exporter binary (framework level).
+
+Starts mailhealth_exporter on a free loopback port and checks, as a user
+would: /metrics passes `promtool check metrics` with the right Content-Type,
+gzip works, the landing page links to /metrics, --config.check accepts the
+shipped config and rejects a typo with file:line:key, a reload with a broken
+config keeps the old one and says so in the metric, a port in use is a
+one-line error and exit 1, SIGTERM exits 0 promptly, and the median scrape
+stays in milliseconds while the log collector is busy.
+
+usage: exporter_e2e.py BINARY SOURCE_DIR
+"""
+import gzip
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+
+BINARY = SOURCE = None
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def fetch(url, headers=None):
+    req = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.status, dict(r.headers), r.read()
+
+
+def metric_value(text, name):
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+class Exporter:
+    def __init__(self, config_text, extra_args=()):
+        self.dir = tempfile.mkdtemp(prefix="mh-e2e-")
+        self.log = os.path.join(self.dir, "mail.log")
+        open(self.log, "w").close()
+        self.config = os.path.join(self.dir, "mailhealth.yml")
+        self.write_config(config_text)
+        self.port = free_port()
+        self.stderr = open(os.path.join(self.dir, "stderr"), "w+")
+        self.proc = subprocess.Popen(
+            [BINARY, "--config.file=" + self.config,
+             "--web.listen-address=127.0.0.1:%d" % self.port, "--allow-root",
+             *extra_args],
+            stderr=self.stderr)
+        self.url = "http://127.0.0.1:%d" % self.port
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                fetch(self.url + "/-/healthy")
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("exporter did not start: " + self.logs())
+
+    def write_config(self, text):
+        with open(self.config, "w") as f:
+            f.write(text.replace("LOGFILE", self.log))
+
+    def metrics(self):
+        return fetch(self.url + "/metrics")[2].decode()
+
+    def logs(self):
+        self.stderr.flush()
+        self.stderr.seek(0)
+        return self.stderr.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.stderr.close()
+
+
+LOG_ONLY = """collectors:
+  queue: {enabled: false}
+  log:
+    enabled: true
+    path: LOGFILE
+    start_at: beginning
+    interval: 1s
+    timeout: 500ms
+"""
+
+
+class ExporterE2E(unittest.TestCase):
+    def setUp(self):
+        self.exp = None
+
+    def tearDown(self):
+        if self.exp:
+            self.exp.stop()
+
+    def wait_metric(self, name, want, limit=10):
+        deadline = time.time() + limit
+        while time.time() < deadline:
+            v = metric_value(self.exp.metrics(), name)
+            if v == want:
+                return
+            time.sleep(0.1)
+        self.fail("%s never became %s; metrics:\n%s" % (name, want, self.exp.metrics()))
+
+    def test_metrics_pass_promtool_with_content_type(self):
+        self.exp = Exporter(LOG_ONLY)
+        with open(self.exp.log, "a") as f:
+            f.write("line one\nline two\n")
+        self.wait_metric("mailhealth_log_lines_total", 2)
+        status, headers, body = fetch(self.exp.url + "/metrics")
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["Content-Type"],
+                         "text/plain; version=0.0.4; charset=utf-8")
+        check = subprocess.run(["promtool", "check", "metrics"], input=body,
+                               capture_output=True)
+        self.assertEqual(check.returncode, 0,
+                         check.stdout.decode() + check.stderr.decode())
+        text = body.decode()
+        self.assertIn('mailhealth_scrape_collector_success{collector="log"} 1', text)
+        self.assertIn("mailhealth_build_info{", text)
+
+    def test_gzip(self):
+        self.exp = Exporter(LOG_ONLY)
+        _, headers, body = fetch(self.exp.url + "/metrics",
+                                 {"Accept-Encoding": "gzip"})
+        self.assertEqual(headers.get("Content-Encoding"), "gzip")
+        self.assertIn(b"mailhealth_build_info", gzip.decompress(body))
+
+    def test_landing_page_links_to_metrics(self):
+        self.exp = Exporter(LOG_ONLY)
+        _, headers, body = fetch(self.exp.url + "/")
+        self.assertTrue(headers["Content-Type"].startswith("text/html"))
+        page = body.decode()
+        self.assertIn('<a href="/metrics">', page)
+        self.assertIn("mailhealth_exporter", page)
+        self.assertIn("<td>log</td>", page)
+
+    def test_reload_with_broken_config_keeps_running_one(self):
+        self.exp = Exporter(LOG_ONLY)
+        self.wait_metric("mailhealth_config_last_reload_successful", 1)
+        self.exp.write_config(LOG_ONLY + "    pathh: /x\n")
+        self.exp.proc.send_signal(signal.SIGHUP)
+        self.wait_metric("mailhealth_config_last_reload_successful", 0)
+        self.assertIn('unknown key \\"pathh\\"', self.exp.logs())
+        # The old config still runs: the log collector keeps counting.
+        with open(self.exp.log, "a") as f:
+            f.write("after broken reload\n")
+        self.wait_metric("mailhealth_log_lines_total", 1)
+        # A good config is taken again.
+        self.exp.write_config(LOG_ONLY)
+        self.exp.proc.send_signal(signal.SIGHUP)
+        self.wait_metric("mailhealth_config_last_reload_successful", 1)
+
+    def test_sigterm_exits_zero_promptly(self):
+        self.exp = Exporter(LOG_ONLY)
+        start = time.time()
+        self.exp.proc.send_signal(signal.SIGTERM)
+        rc = self.exp.proc.wait(timeout=5)
+        self.assertEqual(rc, 0, self.exp.logs())
+        self.assertLess(time.time() - start, 3.0)
+
+    def test_port_in_use_is_one_line_error(self):
+        self.exp = Exporter(LOG_ONLY)
+        r = subprocess.run([BINARY, "--config.file=" + self.exp.config,
+                            "--web.listen-address=127.0.0.1:%d" % self.exp.port,
+                            "--allow-root"],
+                           capture_output=True, timeout=10)
+        self.assertEqual(r.returncode, 1)
+        lines = [l for l in r.stderr.decode().splitlines()
+                 if "level=error" in l]
+        self.assertEqual(len(lines), 1, r.stderr.decode())
+        self.assertIn("cannot listen on 127.0.0.1:%d" % self.exp.port, lines[0])
+
+    def test_config_check(self):
+        shipped = os.path.join(SOURCE, "deploy", "mailhealth.yml")
+        r = subprocess.run([BINARY, "--config.file=" + shipped, "--config.check"],
+                           capture_output=True)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as f:
+            f.write("collectors:\n  log:\n    enabled: true\n    pathh: /x\n")
+        r = subprocess.run([BINARY, "--config.file=" + f.name, "--config.check"],
+                           capture_output=True)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr.decode().strip(),
+                         '%s:4: collectors.log: unknown key "pathh"' % f.name)
+
+    def test_scrape_fast_while_collector_busy(self):
+        self.exp = Exporter(LOG_ONLY)
+        stop = threading.Event()
+
+        def writer():  # keeps the log collector busy
+            with open(self.exp.log, "a") as f:
+                while not stop.is_set():
+                    f.write("x" * 100 + "\n" * 1)
+                    f.write(("Nov 25 01:23:06 mail postfix/smtpd[1]: connect from x\n") * 2000)
+                    f.flush()
+        t = threading.Thread(target=writer)
+        t.start()
+        try:
+            times = []
+            for _ in range(60):
+                s = time.perf_counter()
+                fetch(self.exp.url + "/metrics")
+                times.append(time.perf_counter() - s)
+        finally:
+            stop.set()
+            t.join()
+        med = statistics.median(times)
+        print("median scrape %.2f ms over %d scrapes (p90 %.2f ms)" %
+              (med * 1000, len(times), sorted(times)[int(len(times) * 0.9)] * 1000))
+        self.assertLess(med, 0.010)
+
+
+if __name__ == "__main__":
+    BINARY, SOURCE = sys.argv[1], sys.argv[2]
+    unittest.main(argv=[sys.argv[0], "-v"])
