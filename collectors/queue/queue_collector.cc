@@ -1,15 +1,297 @@
 #include "collectors/queue/queue_collector.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+
+#include "collectors/queue/deferral_reason.h"
+#include "collectors/queue/queue_parser.h"
+#include "collectors/queue/queue_stats.h"
+#include "exporter/logging.h"
+#include "exporter/metric_builder.h"
+
 namespace mailhealth {
 namespace {
 
-// Skeleton: the real collector is its own issue.
+constexpr char kPostfixUp[] = "mailhealth_postfix_up";
+constexpr char kParseErrors[] = "mailhealth_queue_parse_errors_total";
+
+bool ContainsI(std::string_view hay, std::string_view needle_lower) {
+  if (needle_lower.size() > hay.size()) return false;
+  for (size_t i = 0; i + needle_lower.size() <= hay.size(); ++i) {
+    size_t j = 0;
+    while (j < needle_lower.size() &&
+           std::tolower(static_cast<unsigned char>(hay[i + j])) == needle_lower[j]) {
+      ++j;
+    }
+    if (j == needle_lower.size()) return true;
+  }
+  return false;
+}
+
+std::string FirstLine(std::string_view s) {
+  while (!s.empty() && (s.front() == '\n' || s.front() == ' ')) s.remove_prefix(1);
+  size_t nl = s.find('\n');
+  return std::string(nl == std::string_view::npos ? s : s.substr(0, nl));
+}
+
+// Is the Postfix master running? Its pid file (QUEUE_DIR/pid/master.pid,
+// world-readable) must name a live process, and when /proc shows it, that
+// process must be `master` (a stale pid file after a crash can name an
+// unrelated process).
+bool MasterAlive(const std::string& queue_directory) {
+  std::ifstream f(queue_directory + "/pid/master.pid");
+  long pid = 0;
+  if (!(f >> pid) || pid <= 1) return false;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return false;
+  std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+  std::string name;
+  if (comm && std::getline(comm, name)) return name == "master";
+  return true;
+}
+
+// The corrupt queue is not listed by postqueue (showq skips it): count its
+// files directly. It is mode 0700 postfix; without access it reads as 0.
+void ScanCorrupt(const std::string& queue_directory, QueueStats& stats,
+                 bool* unreadable) {
+  std::string dir = queue_directory + "/corrupt";
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) {
+    *unreadable = errno != ENOENT;
+    return;
+  }
+  *unreadable = false;
+  QueueMessage m;
+  m.queue = QueueName::kCorrupt;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    struct stat st{};
+    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISREG(st.st_mode)) {
+      continue;
+    }
+    m.size = st.st_size;
+    m.arrival_time = st.st_mtime;
+    stats.OnMessage(m);
+  }
+  closedir(d);
+}
+
 class QueueCollector : public Collector {
  public:
-  CollectResult Collect(Clock::time_point) override { return {}; }
+  QueueCollector(QueueConfig cfg, Millis interval,
+                 std::unique_ptr<ProcessRunner> runner,
+                 std::function<std::time_t()> wall_clock)
+      : cfg_(std::move(cfg)),
+        interval_(interval),
+        runner_(std::move(runner)),
+        wall_clock_(wall_clock ? std::move(wall_clock)
+                               : [] { return std::time(nullptr); }),
+        local_(cfg_.local_services),
+        use_text_(cfg_.format == "text") {}
+
+  CollectResult Collect(Clock::time_point deadline) override {
+    CollectResult result;
+    std::time_t now = wall_clock_();
+    bool master = MasterAlive(cfg_.queue_directory);
+    QueueStats stats(cfg_.domains, &local_, now);
+
+    Run run = RunPostqueue(deadline, now, stats);
+    if (!run.text_fallback_reason.empty()) {
+      LogWarn("postqueue -j not supported, using postqueue -p",
+              {{"collector", "queue"}, {"err", run.text_fallback_reason}});
+      use_text_ = true;
+      stats = QueueStats(cfg_.domains, &local_, now);
+      run = RunPostqueue(deadline, now, stats);
+    }
+    parse_errors_ += run.parse_errors;
+
+    bool up = false;
+    bool readable = false;
+    if (run.status.ok() && !run.down) {
+      readable = true;
+      up = master;
+      if (!master && !warned_no_master_) {
+        LogWarn("postqueue answered but no live master process is named by "
+                "the pid file; check queue_directory",
+                {{"collector", "queue"},
+                 {"pid_file", cfg_.queue_directory + "/pid/master.pid"}});
+      }
+      warned_no_master_ = !master;
+    } else if (run.status.ok() || !master) {
+      // "mail system is down", or postqueue failing while no master runs:
+      // Postfix being down is data, not a collector failure.
+      run.status = Status::Ok();
+    }
+    if (up != last_up_) {
+      if (up) {
+        LogInfo("postfix is up", {{"collector", "queue"}});
+      } else {
+        LogWarn("postfix is down",
+                {{"collector", "queue"},
+                 {"master_running", master ? "true" : "false"}});
+      }
+      last_up_ = up;
+    }
+
+    auto up_f = Gauge(kPostfixUp, SampledHelp(
+        "1 when the Postfix master process runs and its queue can be read.",
+        interval_));
+    AddSample(up_f, {}, up ? 1 : 0);
+    result.families.push_back(std::move(up_f));
+    if (readable) {
+      bool unreadable = false;
+      ScanCorrupt(cfg_.queue_directory, stats, &unreadable);
+      if (unreadable && !warned_corrupt_) {
+        LogDebug("corrupt queue directory not readable; reported as empty",
+                 {{"collector", "queue"}, {"dir", cfg_.queue_directory + "/corrupt"}});
+        warned_corrupt_ = true;
+      }
+      stats.AppendFamilies(result.families, interval_);
+    }
+    auto errors = Counter(kParseErrors,
+                          "Lines of postqueue output that could not be parsed "
+                          "and were skipped.");
+    AddSample(errors, {}, static_cast<double>(parse_errors_));
+    result.families.push_back(std::move(errors));
+    result.status = run.status;
+    return result;
+  }
+
+ private:
+  struct Run {
+    Status status;
+    bool down = false;  // postqueue said the mail system is down
+    uint64_t parse_errors = 0;
+    std::string text_fallback_reason;
+  };
+
+  Run RunPostqueue(Clock::time_point deadline, std::time_t now,
+                   QueueStats& stats) {
+    Run run;
+    std::vector<std::string> argv = {cfg_.postqueue};
+    if (!cfg_.config_directory.empty()) {
+      argv.push_back("-c");
+      argv.push_back(cfg_.config_directory);
+    }
+    argv.push_back(use_text_ ? "-p" : "-j");
+    std::string cmd = cfg_.postqueue + " " + argv.back();
+
+    std::unique_ptr<QueueListingParser> parser;
+    TextQueueParser* text = nullptr;
+    if (use_text_) {
+      auto t = std::make_unique<TextQueueParser>(&stats, now);
+      text = t.get();
+      parser = std::move(t);
+    } else {
+      parser = std::make_unique<JsonQueueParser>(&stats);
+    }
+    ProcessOutcome o = runner_->Run(
+        argv, deadline, [&](std::string_view chunk) { parser->Feed(chunk); });
+    if (!o.started) {
+      run.status = Status::Error("cannot run " + cfg_.postqueue + ": " + o.error);
+      return run;
+    }
+    if (o.timed_out) {
+      run.status = Status::Error(cmd + " did not finish before the timeout; killed");
+      run.parse_errors = parser->parse_errors();
+      return run;
+    }
+    parser->Finish();
+    run.parse_errors = parser->parse_errors();
+    bool down = ContainsI(o.stderr_text, "mail system is down") ||
+                (text != nullptr && text->mail_system_down());
+    if (o.exited && o.exit_code == 0 && !down) return run;
+    if (down) {
+      run.down = true;
+      return run;
+    }
+    if (cfg_.format == "auto" && !use_text_ && o.exited &&
+        (ContainsI(o.stderr_text, "invalid option") ||
+         ContainsI(o.stderr_text, "illegal option") ||
+         ContainsI(o.stderr_text, "usage:"))) {
+      run.text_fallback_reason = FirstLine(o.stderr_text);
+      return run;
+    }
+    std::string how = o.exited ? "exited with status " + std::to_string(o.exit_code)
+                               : "killed by signal " + std::to_string(o.term_signal);
+    std::string err = FirstLine(o.stderr_text);
+    run.status = Status::Error(cmd + " " + how + (err.empty() ? "" : ": " + err));
+    return run;
+  }
+
+  QueueConfig cfg_;
+  Millis interval_;
+  std::unique_ptr<ProcessRunner> runner_;
+  std::function<std::time_t()> wall_clock_;
+  LocalServiceMatcher local_;
+  bool use_text_;
+  uint64_t parse_errors_ = 0;
+  bool last_up_ = true;  // so that a first "down" is logged
+  bool warned_no_master_ = false;
+  bool warned_corrupt_ = false;
 };
 
+bool IsAbsolute(const std::string& p) { return !p.empty() && p[0] == '/'; }
+
 }  // namespace
+
+std::optional<QueueConfig> ReadQueueConfig(ConfigNode& s) {
+  QueueConfig c;
+  size_t errors_before = s.errors()->list().size();
+  c.postqueue = s.String("postqueue", c.postqueue);
+  c.format = s.Enum("format", c.format, {"auto", "json", "text"});
+  c.config_directory = s.String("config_directory", c.config_directory);
+  c.queue_directory = s.String("queue_directory", c.queue_directory);
+  c.domains = s.StringList("domains", c.domains);
+  c.local_services = s.StringList("local_services", c.local_services);
+  if (!IsAbsolute(c.postqueue)) {
+    s.Error("postqueue", "must be an absolute path, got \"" + c.postqueue + "\"");
+  }
+  if (!c.config_directory.empty() && !IsAbsolute(c.config_directory)) {
+    s.Error("config_directory",
+            "must be empty or an absolute path, got \"" + c.config_directory + "\"");
+  }
+  if (!IsAbsolute(c.queue_directory)) {
+    s.Error("queue_directory",
+            "must be an absolute path, got \"" + c.queue_directory + "\"");
+  }
+  std::vector<std::string> seen;
+  for (std::string& d : c.domains) {
+    for (char& ch : d) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (d.empty() || d.find_first_of("@ \t") != std::string::npos) {
+      s.Error("domains", "\"" + d + "\" is not a domain name");
+    } else if (d == "other") {
+      s.Error("domains", "\"other\" is reserved for the remaining domains");
+    } else if (std::find(seen.begin(), seen.end(), d) != seen.end()) {
+      s.Error("domains", "duplicate domain \"" + d + "\"");
+    }
+    seen.push_back(d);
+  }
+  for (const std::string& e : c.local_services) {
+    if (e.empty() || e.find_first_of(" \t") != std::string::npos) {
+      s.Error("local_services",
+              "\"" + e + "\" is not an endpoint (host:port or a socket path)");
+    }
+  }
+  if (s.errors()->list().size() != errors_before) return std::nullopt;
+  return c;
+}
+
+std::unique_ptr<Collector> MakeQueueCollector(
+    QueueConfig config, Millis interval, std::unique_ptr<ProcessRunner> runner,
+    std::function<std::time_t()> wall_clock) {
+  return std::make_unique<QueueCollector>(std::move(config), interval,
+                                          std::move(runner), std::move(wall_clock));
+}
 
 CollectorInfo QueueCollectorInfo() {
   CollectorInfo info;
@@ -18,8 +300,12 @@ CollectorInfo QueueCollectorInfo() {
   info.default_enabled = true;
   info.default_interval = Millis(30000);
   info.default_timeout = Millis(20000);
-  info.factory = [](const CollectorContext&, ConfigNode&) {
-    return std::make_unique<QueueCollector>();
+  info.factory = [](const CollectorContext& ctx,
+                    ConfigNode& s) -> std::unique_ptr<Collector> {
+    auto cfg = ReadQueueConfig(s);
+    if (!cfg) return nullptr;
+    return MakeQueueCollector(std::move(*cfg), ctx.settings.interval,
+                              MakeProcessRunner());
   };
   return info;
 }
