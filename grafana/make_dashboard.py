@@ -1,0 +1,317 @@
+#!/usr/bin/env python3
+"""Writes grafana/mailhealth.json, the mailhealth Grafana dashboard.
+
+The JSON is generated so that panels stay consistent (datasource variable,
+layout, units); edit this file and run
+
+    python3 grafana/make_dashboard.py > grafana/mailhealth.json
+
+The ctest deploy_grafana_dashboard_generated checks the two are in step.
+Every query names only metrics the exporter exports (ctest
+deploy_metric_names) and runs without error against a real Prometheus
+(ctest deploy_e2e).
+"""
+
+import json
+import sys
+
+DS = {"type": "prometheus", "uid": "${datasource}"}
+INST = 'instance=~"$instance"'
+_next_id = [0]
+_y = [0]
+
+
+def next_id():
+    _next_id[0] += 1
+    return _next_id[0]
+
+
+def target(expr, legend="", instant=False, fmt=None, ref="A"):
+    t = {"datasource": DS, "expr": expr, "legendFormat": legend, "refId": ref}
+    if instant:
+        t["instant"] = True
+        t["range"] = False
+    if fmt:
+        t["format"] = fmt
+    return t
+
+
+UPDOWN = {
+    "color": {"mode": "thresholds"},
+    "mappings": [{
+        "type": "value",
+        "options": {
+            "0": {"text": "DOWN", "color": "red", "index": 0},
+            "1": {"text": "OK", "color": "green", "index": 1},
+        },
+    }],
+    "thresholds": {"mode": "absolute", "steps": [
+        {"color": "red", "value": None}, {"color": "green", "value": 1}]},
+    "unit": "none",
+}
+
+
+def stat(title, targets, w, h=5, defaults=None, description=""):
+    return {
+        "type": "stat", "title": title, "description": description,
+        "datasource": DS, "targets": targets,
+        "gridPos": {"w": w, "h": h},
+        "fieldConfig": {"defaults": defaults or UPDOWN, "overrides": []},
+        "options": {
+            "colorMode": "background", "graphMode": "none", "justifyMode": "auto",
+            "orientation": "auto", "textMode": "value_and_name",
+            "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+        },
+    }
+
+
+def timeseries(title, targets, w=12, h=8, unit="short", stack=False, description="",
+               bars=False):
+    custom = {"drawStyle": "bars" if bars else "line", "fillOpacity": 20 if stack else 0,
+              "lineWidth": 1, "showPoints": "never", "spanNulls": False,
+              "stacking": {"mode": "normal" if stack else "none", "group": "A"}}
+    return {
+        "type": "timeseries", "title": title, "description": description,
+        "datasource": DS, "targets": targets, "gridPos": {"w": w, "h": h},
+        "fieldConfig": {"defaults": {"unit": unit, "custom": custom, "min": 0},
+                        "overrides": []},
+        "options": {"legend": {"displayMode": "table", "placement": "right",
+                               "calcs": ["lastNotNull", "max"]},
+                    "tooltip": {"mode": "multi", "sort": "desc"}},
+    }
+
+
+def table(title, expr, w=12, h=8, exclude=("Time", "__name__", "job"), description=""):
+    return {
+        "type": "table", "title": title, "description": description, "datasource": DS,
+        "targets": [target(expr, instant=True, fmt="table")],
+        "gridPos": {"w": w, "h": h},
+        "fieldConfig": {"defaults": {}, "overrides": []},
+        "options": {"showHeader": True},
+        "transformations": [{"id": "organize", "options": {
+            "excludeByName": {k: True for k in exclude}}}],
+    }
+
+
+def row(title, panels):
+    """A row and its panels, laid out left to right, top to bottom."""
+    out = [{"type": "row", "title": title, "collapsed": False, "panels": [],
+            "gridPos": {"h": 1, "w": 24, "x": 0, "y": _y[0]}}]
+    _y[0] += 1
+    x, row_h = 0, 0
+    for p in panels:
+        w, h = p["gridPos"]["w"], p["gridPos"]["h"]
+        if x + w > 24:
+            _y[0] += row_h
+            x, row_h = 0, 0
+        p["gridPos"] = {"h": h, "w": w, "x": x, "y": _y[0]}
+        x += w
+        row_h = max(row_h, h)
+    _y[0] += row_h
+    for p in [out[0]] + panels:
+        p["id"] = next_id()
+    return out + panels
+
+
+def per_minute(expr_inside, by):
+    return f"sum by ({by}) (rate({expr_inside}[$__rate_interval])) * 60"
+
+
+def dashboard():
+    panels = []
+    panels += row("Health overview", [
+        stat("Postfix", [target(f"mailhealth_postfix_up{{{INST}}}", "{{instance}}")], 4,
+             description="1 when the Postfix master runs and the queue can be read."),
+        stat("Exporter scraped", [target(f'up{{job=~"$job",{INST}}}', "{{instance}}")], 4,
+             description="Prometheus' own up metric for the exporter."),
+        stat("SMTP targets", [target(
+            f'mailhealth_smtp_probe_success{{{INST},target=~"$target"}}',
+            "{{target}} {{address}}")], 8,
+            description="220 greeting and EHLO answered, per target and address."),
+        stat("Collectors", [target(f"mailhealth_scrape_collector_success{{{INST}}}",
+                                   "{{instance}} {{collector}}")], 8,
+             description="0: the collector could not work at all (see the exporter's log)."),
+        stat("MX lookup (domain @ resolver)", [target(
+            f'mailhealth_dns_lookup_success{{{INST},domain=~"$domain",qtype="MX"}}',
+            "{{domain}} @ {{resolver}}")], 8),
+        stat("MX as declared (domain @ resolver)", [target(
+            f'mailhealth_dns_mx_matches_expected{{{INST},domain=~"$domain"}}',
+            "{{domain}} @ {{resolver}}")], 8),
+        stat("Resolvers agree", [target(
+            f'mailhealth_dns_resolvers_agree{{{INST},domain=~"$domain"}}',
+            "{{domain}} {{qtype}}")], 4),
+        stat("Firing alerts", [target(
+            f'count(ALERTS{{alertname=~"Mailhealth.*",alertstate="firing",{INST}}}) or vector(0)',
+            "firing")], 4, defaults={
+                "color": {"mode": "thresholds"}, "mappings": [], "unit": "none",
+                "thresholds": {"mode": "absolute", "steps": [
+                    {"color": "green", "value": None}, {"color": "red", "value": 1}]}}),
+    ])
+    panels += row("Queue", [
+        timeseries("Messages per queue", [target(
+            f"mailhealth_queue_messages{{{INST}}}", "{{instance}} {{queue}}")]),
+        timeseries("Oldest message per queue", [target(
+            f"mailhealth_queue_oldest_message_age_seconds{{{INST}}}",
+            "{{instance}} {{queue}}")], unit="s",
+            description="Mail that cannot move stays deferred: watch the deferred line."),
+        timeseries("Deferred by reason", [target(
+            f"mailhealth_queue_deferred_messages_by_reason{{{INST}}}",
+            "{{instance}} {{reason}}")], stack=True,
+            description="local_service / transport_unavailable: a content filter or "
+                        "local delivery is down."),
+        timeseries("Deferred by recipient domain", [target(
+            f"mailhealth_queue_deferred_messages_by_domain{{{INST}}}",
+            "{{instance}} {{domain}}")], stack=True),
+        timeseries("Queue size", [target(
+            f"mailhealth_queue_size_bytes{{{INST}}}", "{{instance}} {{queue}}")],
+            unit="bytes"),
+        timeseries("Message age, 50th and 90th percentile", [
+            target("histogram_quantile(0.5, sum by (instance, queue, le) "
+                   f"(mailhealth_queue_message_age_seconds_bucket{{{INST}}}))",
+                   "p50 {{instance}} {{queue}}"),
+            target("histogram_quantile(0.9, sum by (instance, queue, le) "
+                   f"(mailhealth_queue_message_age_seconds_bucket{{{INST}}}))",
+                   "p90 {{instance}} {{queue}}", ref="B")], unit="s"),
+    ])
+    panels += row("Mail log", [
+        timeseries("Deliveries per minute by status", [target(
+            per_minute(f"mailhealth_log_deliveries_total{{{INST}}}", "instance, status"),
+            "{{instance}} {{status}}")], stack=True),
+        timeseries("Deliveries per minute by transport", [target(
+            per_minute(f"mailhealth_log_deliveries_total{{{INST}}}", "transport, status"),
+            "{{transport}} {{status}}")], stack=True),
+        timeseries("Rejects per minute by reason", [target(
+            per_minute(f"mailhealth_log_rejects_total{{{INST}}}", "reason"),
+            "{{reason}}")], stack=True),
+        timeseries("Rejects per minute by stage", [target(
+            per_minute(f"mailhealth_log_rejects_total{{{INST}}}", "stage"),
+            "{{stage}}")], stack=True),
+        timeseries("Warnings, errors, fatals per minute by process", [target(
+            per_minute(f'mailhealth_log_messages_total{{{INST},severity!="info"}}',
+                       "instance, process, severity"),
+            "{{instance}} {{process}} {{severity}}")]),
+        timeseries("Known causes per minute", [target(
+            per_minute(f"mailhealth_log_events_total{{{INST}}}", "event"),
+            "{{event}}")], stack=True,
+            description="Connection timeouts/refusals, DNS, TLS, SASL failures, content "
+                        "filter unavailable..."),
+        timeseries("Seconds since the last log line", [target(
+            f"time() - mailhealth_log_last_line_timestamp_seconds{{{INST}}} "
+            f"and mailhealth_log_last_line_timestamp_seconds{{{INST}}} > 0",
+            "{{instance}}")], unit="s",
+            description="Silence on a server that normally logs is a symptom."),
+        timeseries("Lines read per second", [
+            target(f"sum by (instance) (rate(mailhealth_log_lines_total{{{INST}}}[$__rate_interval]))",
+                   "{{instance}} lines"),
+            target("sum by (instance) (rate(mailhealth_log_unsupported_lines_total"
+                   f"{{{INST}}}[$__rate_interval]))", "{{instance}} not understood", ref="B")],
+            unit="ops"),
+    ])
+    panels += row("DNS per resolver", [
+        timeseries("Lookup duration", [target(
+            f'mailhealth_dns_lookup_duration_seconds{{{INST},domain=~"$domain"}}',
+            "{{domain}} {{qtype}} @ {{resolver}}")], unit="s"),
+        table("Lookup status (current)",
+              f'mailhealth_dns_lookup_status{{{INST},domain=~"$domain"}} == 1',
+              exclude=("Time", "__name__", "job", "Value")),
+        table("MX records seen", f'mailhealth_dns_mx_info{{{INST},domain=~"$domain"}}',
+              exclude=("Time", "__name__", "job", "Value")),
+        stat("MX hosts resolve", [target(
+            f'mailhealth_dns_mx_host_resolves{{{INST},domain=~"$domain"}}',
+            "{{exchange}} {{qtype}} @ {{resolver}}")], 12, h=8,
+            description="An MX host with AAAA 0 but A 1 is fine."),
+        timeseries("Answers", [target(
+            f'mailhealth_dns_answers{{{INST},domain=~"$domain"}}',
+            "{{domain}} {{qtype}} @ {{resolver}}")]),
+    ])
+    panels += row("SMTP per target", [
+        timeseries("Phase durations", [target(
+            f'mailhealth_smtp_phase_duration_seconds{{{INST},target=~"$target"}}',
+            "{{target}} {{phase}}")], unit="s", stack=True),
+        timeseries("Probe duration", [target(
+            f'mailhealth_smtp_probe_duration_seconds{{{INST},target=~"$target"}}',
+            "{{target}} {{address}}")], unit="s"),
+        table("Current failure reason",
+              f'mailhealth_smtp_failure{{{INST},target=~"$target"}} == 1',
+              exclude=("Time", "__name__", "job", "Value")),
+        table("Reply codes", f'mailhealth_smtp_reply_code{{{INST},target=~"$target"}}',
+              exclude=("Time", "__name__", "job")),
+        stat("STARTTLS advertised", [target(
+            f'mailhealth_smtp_starttls_advertised{{{INST},target=~"$target"}}',
+            "{{target}} {{address}}")], 12),
+        stat("Certificate expires in", [target(
+            f'mailhealth_smtp_tls_cert_not_after_timestamp_seconds{{{INST},target=~"$target"}} - time() '
+            f'and mailhealth_smtp_tls_cert_not_after_timestamp_seconds{{{INST},target=~"$target"}} > 0',
+            "{{target}} {{address}}")], 12, defaults={
+                "color": {"mode": "thresholds"}, "mappings": [], "unit": "s",
+                "thresholds": {"mode": "absolute", "steps": [
+                    {"color": "red", "value": None}, {"color": "orange", "value": 3 * 86400},
+                    {"color": "green", "value": 14 * 86400}]}}),
+    ])
+    panels += row("The exporter", [
+        timeseries("Collector run duration", [target(
+            f"mailhealth_scrape_collector_duration_seconds{{{INST}}}",
+            "{{instance}} {{collector}}")], unit="s"),
+        timeseries("Seconds since a collector last succeeded", [target(
+            f"time() - mailhealth_collector_last_success_timestamp_seconds{{{INST}}}",
+            "{{instance}} {{collector}}")], unit="s"),
+        timeseries("Scrape duration", [target(
+            f'scrape_duration_seconds{{job=~"$job",{INST}}}', "{{instance}}")], unit="s"),
+        timeseries("Parse and read errors", [
+            target(f"sum by (instance) (increase(mailhealth_queue_parse_errors_total{{{INST}}}[$__rate_interval]))",
+                   "{{instance}} queue parse errors"),
+            target(f"sum by (instance) (increase(mailhealth_log_read_errors_total{{{INST}}}[$__rate_interval]))",
+                   "{{instance}} log read errors", ref="B"),
+            target(f"sum by (instance) (increase(mailhealth_log_rotations_total{{{INST}}}[$__rate_interval]))",
+                   "{{instance}} log rotations", ref="C")]),
+        stat("Last config reload", [target(
+            f"mailhealth_config_last_reload_successful{{{INST}}}", "{{instance}}")], 12),
+        table("Build", f"mailhealth_build_info{{{INST}}}",
+              exclude=("Time", "__name__", "job", "Value"), h=5),
+    ])
+
+    def var(name, query, label, multi=True, hide=0):
+        return {
+            "name": name, "label": label, "type": "query", "datasource": DS,
+            "query": {"query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
+            "definition": query, "refresh": 2, "sort": 1, "hide": hide,
+            "multi": multi, "includeAll": True, "allValue": ".*",
+            "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
+            "options": [], "regex": "",
+        }
+
+    templating = [
+        {"name": "datasource", "label": "Data source", "type": "datasource",
+         "query": "prometheus", "refresh": 1, "regex": "", "hide": 0,
+         "current": {}, "options": []},
+        var("job", "label_values(mailhealth_build_info, job)", "Job", hide=2),
+        var("instance", 'label_values(mailhealth_build_info{job=~"$job"}, instance)', "Instance"),
+        var("domain", f"label_values(mailhealth_dns_lookup_success{{{INST}}}, domain)", "Domain"),
+        var("target", f"label_values(mailhealth_smtp_probe_success{{{INST}}}, target)", "SMTP target"),
+    ]
+    return {
+        "title": "Mail health (Postfix)",
+        "uid": "mailhealth",
+        "description": "mailhealth_exporter: Postfix, queue, mail log, DNS and SMTP checks.",
+        "tags": ["mail", "postfix", "mailhealth"],
+        "editable": True,
+        "graphTooltip": 1,
+        "schemaVersion": 37,
+        "version": 1,
+        "refresh": "30s",
+        "time": {"from": "now-6h", "to": "now"},
+        "timepicker": {},
+        "timezone": "",
+        "annotations": {"list": [{
+            "builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+            "enable": True, "hide": True, "iconColor": "rgba(0, 211, 255, 1)",
+            "name": "Annotations & Alerts", "type": "dashboard"}]},
+        "links": [],
+        "templating": {"list": templating},
+        "panels": panels,
+    }
+
+
+if __name__ == "__main__":
+    json.dump(dashboard(), sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
