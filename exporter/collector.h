@@ -14,6 +14,7 @@
 #include <prometheus/metric_family.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -48,6 +49,10 @@ struct CollectorSettings {
   bool enabled = false;
   Millis interval{30000};
   Millis timeout{20000};
+  // Cardinality guard: at most this many series (samples, histograms
+  // counting as one) are exposed per run; the rest are dropped and
+  // mailhealth_collector_series_limit_reached says so.
+  int64_t max_series = 10000;
 };
 
 // What a factory receives: the common settings (already parsed) and the

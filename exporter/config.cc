@@ -52,6 +52,7 @@ Result<LoadedConfig> LoadConfigFromString(const CollectorRegistry& registry,
     }
     s.interval = section.Duration("interval", info.default_interval);
     s.timeout = section.Duration("timeout", info.default_timeout);
+    s.max_series = section.Int("max_series", s.max_series, 1, 1000000);
     if (s.interval < kMinInterval || s.interval > kMaxInterval) {
       section.Error("interval", "must be between 1s and 24h, got " +
                                     FormatDuration(s.interval));

@@ -44,6 +44,12 @@ std::vector<prometheus::MetricFamily> Exposition::CollectAt(
     std::sort(snaps.begin(), snaps.end(), [](const auto& a, const auto& b) {
       return a->collector < b->collector;
     });
+    auto series = Gauge("mailhealth_collector_series",
+                        "Series the collector produced in its last run "
+                        "(before the max_series cap).");
+    auto limit = Gauge("mailhealth_collector_series_limit_reached",
+                       "1 if the collector produced more series than its "
+                       "max_series and the rest were dropped.");
     std::vector<prometheus::MetricFamily> data;
     for (const auto& s : snaps) {
       const Labels l = {{"collector", s->collector}};
@@ -53,6 +59,8 @@ std::vector<prometheus::MetricFamily> Exposition::CollectAt(
       AddSample(success, l, s->success && fresh ? 1 : 0);
       AddSample(duration, l, s->duration_seconds);
       AddSample(last_ok, l, ToSeconds(s->last_success));
+      AddSample(series, l, static_cast<double>(s->series));
+      AddSample(limit, l, s->series_limit_reached ? 1 : 0);
       if (fresh) {
         data.insert(data.end(), s->families.begin(), s->families.end());
       }
@@ -60,6 +68,8 @@ std::vector<prometheus::MetricFamily> Exposition::CollectAt(
     out.push_back(std::move(success));
     out.push_back(std::move(duration));
     out.push_back(std::move(last_ok));
+    out.push_back(std::move(series));
+    out.push_back(std::move(limit));
 
     auto reload_ok = Gauge("mailhealth_config_last_reload_successful",
                            "1 if the last configuration (re)load succeeded.");

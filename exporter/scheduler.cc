@@ -33,6 +33,7 @@ struct Scheduler::Job {
   // Last published data, kept when a run fails without data.
   std::shared_ptr<const Snapshot> last;
   bool failing_logged = false;
+  bool last_cut = false;
 };
 
 namespace {
@@ -74,6 +75,24 @@ void RunnerLoop(std::shared_ptr<Job> job) {
   job->cv.notify_all();
 }
 
+// Enforces the series cap: keeps the first `max` series in order.
+int64_t CapSeries(Families& families, int64_t max, bool* cut) {
+  int64_t total = 0;
+  *cut = false;
+  for (auto it = families.begin(); it != families.end();) {
+    const int64_t room = max - total;
+    if (static_cast<int64_t>(it->metric.size()) > room) {
+      *cut = true;
+      total += static_cast<int64_t>(it->metric.size());
+      it->metric.resize(static_cast<size_t>(room > 0 ? room : 0));
+    } else {
+      total += static_cast<int64_t>(it->metric.size());
+    }
+    it = it->metric.empty() ? families.erase(it) : it + 1;
+  }
+  return total;
+}
+
 void Publish(Job& job, CollectResult result, double seconds) {
   auto snap = std::make_shared<Snapshot>();
   snap->collector = job.name;
@@ -89,10 +108,21 @@ void Publish(Job& job, CollectResult result, double seconds) {
   if (!result.families.empty() || !job.last) {
     snap->families = std::move(result.families);
     snap->data_time = snap->finished;
+    snap->series = CapSeries(snap->families, job.settings.max_series,
+                             &snap->series_limit_reached);
+    if (snap->series_limit_reached && !job.last_cut) {
+      LogWarn("collector exceeded max_series; extra series dropped",
+              {{"collector", job.name},
+               {"series", std::to_string(snap->series)},
+               {"max_series", std::to_string(job.settings.max_series)}});
+    }
+    job.last_cut = snap->series_limit_reached;
   } else {
     // A failed run without data: keep the last data and its age.
     snap->families = job.last->families;
     snap->data_time = job.last->data_time;
+    snap->series = job.last->series;
+    snap->series_limit_reached = job.last->series_limit_reached;
   }
 
   if (!snap->success && !job.failing_logged) {

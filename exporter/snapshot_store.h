@@ -29,6 +29,9 @@ struct Snapshot {
   // When `families` were produced (a failed run may carry older data).
   std::chrono::system_clock::time_point data_time{};
   Families families;
+  // Series the collector produced, and whether max_series cut them.
+  int64_t series = 0;
+  bool series_limit_reached = false;
 };
 
 class SnapshotStore {

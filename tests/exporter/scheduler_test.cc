@@ -195,3 +195,51 @@ TEST(SchedulerTest, FailedRunKeepsLastDataAndItsAge) {
 
 }  // namespace
 }  // namespace mailhealth
+
+namespace mailhealth {
+namespace {
+
+// Exports `n` series of one gauge.
+class WideCollector : public Collector {
+ public:
+  explicit WideCollector(int n) : n_(n) {}
+  CollectResult Collect(Clock::time_point) override {
+    CollectResult r;
+    auto f = Gauge("test_wide", "Wide.");
+    for (int i = 0; i < n_; ++i) AddSample(f, {{"i", std::to_string(i)}}, i);
+    r.families.push_back(std::move(f));
+    return r;
+  }
+
+ private:
+  int n_;
+};
+
+TEST(SchedulerTest, SeriesCapDropsTheRestAndSaysSo) {
+  SnapshotStore store;
+  Scheduler s(&store);
+  CollectorSettings st{true, Millis(10000), Millis(5000), 100};
+  s.Start({{"wide", st, std::make_shared<WideCollector>(250)}});
+  ASSERT_TRUE(WaitFor([&] { return store.Get("wide")->success; }));
+  auto snap = store.Get("wide");
+  EXPECT_TRUE(snap->series_limit_reached);
+  EXPECT_EQ(snap->series, 250);
+  ASSERT_EQ(snap->families.size(), 1u);
+  EXPECT_EQ(snap->families[0].metric.size(), 100u);
+  s.Stop();
+}
+
+TEST(SchedulerTest, SeriesUnderCapAreKept) {
+  SnapshotStore store;
+  Scheduler s(&store);
+  CollectorSettings st{true, Millis(10000), Millis(5000), 100};
+  s.Start({{"wide", st, std::make_shared<WideCollector>(100)}});
+  ASSERT_TRUE(WaitFor([&] { return store.Get("wide")->success; }));
+  auto snap = store.Get("wide");
+  EXPECT_FALSE(snap->series_limit_reached);
+  EXPECT_EQ(snap->families[0].metric.size(), 100u);
+  s.Stop();
+}
+
+}  // namespace
+}  // namespace mailhealth
