@@ -99,8 +99,18 @@ LocalServiceMatcher::LocalServiceMatcher(
 }
 
 bool LocalServiceMatcher::Matches(std::string_view reason) const {
+  std::string lower = ToLower(reason);
   for (const std::string& n : needles_) {
-    if (ContainsI(reason, n)) return true;
+    // The endpoint must end where a port or path ends (":10024" must not
+    // match ":100245").
+    for (size_t pos = lower.find(n); pos != std::string::npos;
+         pos = lower.find(n, pos + 1)) {
+      size_t end = pos + n.size();
+      if (end == lower.size() ||
+          !std::isalnum(static_cast<unsigned char>(lower[end]))) {
+        return true;
+      }
+    }
   }
   return false;
 }

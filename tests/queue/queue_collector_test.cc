@@ -1,0 +1,385 @@
+// The queue collector with a fake postqueue (ProcessRunner): the families it
+// builds, postfix_up, failures, the -j -> -p fallback, and config checks.
+#include "collectors/queue/queue_collector.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "collectors/queue/queue_stats.h"
+
+extern char** environ;
+
+namespace mailhealth {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// Scripted postqueue: one outcome (and stdout) per call, argv recorded.
+class FakeRunner : public ProcessRunner {
+ public:
+  struct Step {
+    ProcessOutcome outcome;
+    std::string stdout_text;
+  };
+  explicit FakeRunner(std::vector<Step> steps, std::vector<std::vector<std::string>>* calls)
+      : steps_(std::move(steps)), calls_(calls) {}
+  ProcessOutcome Run(const std::vector<std::string>& argv, Clock::time_point,
+                     const OutputFn& on_stdout) override {
+    calls_->push_back(argv);
+    Step s = steps_.empty() ? Step{} : steps_[std::min(next_, steps_.size() - 1)];
+    ++next_;
+    // Deliver in small pieces, as a pipe would.
+    for (size_t i = 0; i < s.stdout_text.size(); i += 100) {
+      on_stdout(std::string_view(s.stdout_text).substr(i, 100));
+    }
+    return s.outcome;
+  }
+
+ private:
+  std::vector<Step> steps_;
+  size_t next_ = 0;
+  std::vector<std::vector<std::string>>* calls_;
+};
+
+ProcessOutcome Exited(int code, std::string err = "") {
+  ProcessOutcome o;
+  o.started = true;
+  o.exited = true;
+  o.exit_code = code;
+  o.stderr_text = std::move(err);
+  return o;
+}
+
+// A live process whose name is "master" (a copy of sleep), and a queue
+// directory whose pid file names it.
+class FakeMaster {
+ public:
+  FakeMaster() {
+    char tmpl[] = "/tmp/mh_queue_XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    mkdir((dir_ + "/pid").c_str(), 0755);
+    std::string bin = dir_ + "/master";
+    std::ifstream src("/bin/sleep", std::ios::binary);
+    std::ofstream dst(bin, std::ios::binary);
+    dst << src.rdbuf();
+    dst.close();
+    chmod(bin.c_str(), 0755);
+  }
+  ~FakeMaster() {
+    Stop();
+    std::system(("rm -rf " + dir_).c_str());
+  }
+  void Start() {
+    std::string bin = dir_ + "/master";
+    char* argv[] = {const_cast<char*>(bin.c_str()), const_cast<char*>("100"), nullptr};
+    ASSERT_EQ(posix_spawn(&pid_, bin.c_str(), nullptr, nullptr, argv, environ), 0);
+    std::ofstream(dir_ + "/pid/master.pid") << "        " << pid_ << "\n";
+    // Wait until exec has happened (comm becomes "master").
+    for (int i = 0; i < 200; ++i) {
+      std::ifstream comm("/proc/" + std::to_string(pid_) + "/comm");
+      std::string name;
+      if (std::getline(comm, name) && name == "master") break;
+      usleep(5000);
+    }
+  }
+  void Stop() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+  pid_t pid_ = -1;
+};
+
+// name{labels} -> value, histograms as _count/_sum.
+using Samples = std::map<std::string, double>;
+
+Samples Flatten(const Families& fams) {
+  Samples out;
+  for (const auto& f : fams) {
+    for (const auto& m : f.metric) {
+      std::string key = f.name;
+      if (!m.label.empty()) {
+        key += "{";
+        for (size_t i = 0; i < m.label.size(); ++i) {
+          key += (i ? "," : "") + m.label[i].name + "=" + m.label[i].value;
+        }
+        key += "}";
+      }
+      switch (f.type) {
+        case prometheus::MetricType::Gauge: out[key] = m.gauge.value; break;
+        case prometheus::MetricType::Counter: out[key] = m.counter.value; break;
+        case prometheus::MetricType::Histogram:
+          out[key + "_count"] = static_cast<double>(m.histogram.sample_count);
+          out[key + "_sum"] = m.histogram.sample_sum;
+          break;
+        default: break;
+      }
+    }
+  }
+  return out;
+}
+
+class QueueCollectorTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Collector> Make(std::vector<FakeRunner::Step> steps,
+                                  QueueConfig cfg = QueueConfig()) {
+    cfg.queue_directory = master_.dir();
+    return MakeQueueCollector(cfg, Millis(30000),
+                              std::make_unique<FakeRunner>(std::move(steps), &calls_),
+                              [this] { return now_; });
+  }
+  FakeMaster master_;
+  std::vector<std::vector<std::string>> calls_;
+  std::time_t now_ = 1795572000;  // 2026-11-25 02:00:00 UTC
+};
+
+const char kTwoMessages[] =
+    R"({"queue_name": "deferred", "queue_id": "A", "arrival_time": 1795571400, "message_size": 1000, "recipients": [{"address": "a@Example.COM", "delay_reason": "connect to 127.0.0.1[127.0.0.1]:10024: Connection refused"}, {"address": "b@other.test", "delay_reason": "Mailbox full"}]})"
+    "\n"
+    R"({"queue_name": "hold", "queue_id": "B", "arrival_time": 1795564800, "message_size": 500, "recipients": [{"address": "c@example.com"}]})"
+    "\n";
+
+TEST_F(QueueCollectorTest, BuildsEveryFamilyFromTheListing) {
+  master_.Start();
+  QueueConfig cfg;
+  cfg.domains = {"example.com"};
+  auto c = Make({{Exited(0), kTwoMessages}}, cfg);
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  Samples s = Flatten(r.families);
+  EXPECT_EQ(s["mailhealth_postfix_up"], 1);
+  EXPECT_EQ(s["mailhealth_queue_messages{queue=deferred}"], 1);
+  EXPECT_EQ(s["mailhealth_queue_messages{queue=hold}"], 1);
+  EXPECT_EQ(s["mailhealth_queue_size_bytes{queue=deferred}"], 1000);
+  EXPECT_EQ(s["mailhealth_queue_oldest_message_age_seconds{queue=deferred}"], 600);
+  EXPECT_EQ(s["mailhealth_queue_oldest_message_age_seconds{queue=hold}"], 7200);
+  EXPECT_EQ(s["mailhealth_queue_message_age_seconds{queue=hold}_sum"], 7200);
+  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_reason{reason=local_service}"], 1);
+  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_reason{reason=mailbox_full}"], 1);
+  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_reason{reason=other}"], 0);
+  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_domain{domain=example.com}"], 1);
+  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_domain{domain=other}"], 1);
+  EXPECT_EQ(s["mailhealth_queue_parse_errors_total"], 0);
+  ASSERT_EQ(calls_.size(), 1u);
+  EXPECT_EQ(calls_[0], (std::vector<std::string>{"/usr/sbin/postqueue", "-j"}));
+}
+
+TEST_F(QueueCollectorTest, EveryFixedLabelValueIsExportedWhenEmpty) {
+  master_.Start();
+  auto c = Make({{Exited(0), ""}});
+  Samples s = Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
+  for (const char* q : {"maildrop", "incoming", "active", "deferred", "hold", "corrupt"}) {
+    std::string l = std::string("{queue=") + q + "}";
+    EXPECT_EQ(s.count("mailhealth_queue_messages" + l), 1u) << q;
+    EXPECT_EQ(s.count("mailhealth_queue_size_bytes" + l), 1u) << q;
+    EXPECT_EQ(s.count("mailhealth_queue_oldest_message_age_seconds" + l), 1u) << q;
+    EXPECT_EQ(s.count("mailhealth_queue_message_age_seconds" + l + "_count"), 1u) << q;
+  }
+  for (auto r : AllDeferralReasons()) {
+    EXPECT_EQ(s.count("mailhealth_queue_deferred_messages_by_reason{reason=" +
+                      std::string(DeferralReasonName(r)) + "}"),
+              1u);
+  }
+  EXPECT_EQ(s.count("mailhealth_queue_deferred_messages_by_domain{domain=other}"), 1u);
+}
+
+TEST_F(QueueCollectorTest, ConfigDirectoryIsPassedAsSeparateArguments) {
+  master_.Start();
+  QueueConfig cfg;
+  cfg.config_directory = "/etc/postfix-out";
+  cfg.postqueue = "/opt/postfix/postqueue";
+  auto c = Make({{Exited(0), ""}}, cfg);
+  c->Collect(Clock::now() + std::chrono::seconds(5));
+  ASSERT_EQ(calls_.size(), 1u);
+  EXPECT_EQ(calls_[0], (std::vector<std::string>{"/opt/postfix/postqueue", "-c",
+                                                 "/etc/postfix-out", "-j"}));
+}
+
+TEST_F(QueueCollectorTest, MailSystemDownIsDataNotFailure) {
+  master_.Start();  // even with a master: postqueue's word counts
+  auto c = Make({{Exited(69, "postqueue: fatal: Queue report unavailable - mail system is down\n"), ""}});
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  EXPECT_TRUE(r.status.ok()) << r.status.message();
+  Samples s = Flatten(r.families);
+  EXPECT_EQ(s["mailhealth_postfix_up"], 0);
+  EXPECT_EQ(s.count("mailhealth_queue_messages{queue=deferred}"), 0u)
+      << "no misleading zeros when the queue cannot be read";
+}
+
+TEST_F(QueueCollectorTest, NoLiveMasterMeansDown) {
+  // pid file absent: postqueue still answers (e.g. reading the queue
+  // directly), but Postfix does not run.
+  auto c = Make({{Exited(0), kTwoMessages}});
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  EXPECT_TRUE(r.status.ok());
+  EXPECT_EQ(Flatten(r.families)["mailhealth_postfix_up"], 0);
+}
+
+TEST_F(QueueCollectorTest, StalePidFileMeansDown) {
+  master_.Start();
+  master_.Stop();  // the pid file stays, naming a dead process
+  auto c = Make({{Exited(1, "postqueue: fatal: Connection refused\n"), ""}});
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  EXPECT_TRUE(r.status.ok());
+  EXPECT_EQ(Flatten(r.families)["mailhealth_postfix_up"], 0);
+}
+
+TEST_F(QueueCollectorTest, MissingPostqueueIsACollectorFailure) {
+  master_.Start();
+  ProcessOutcome o;
+  o.error = "No such file or directory";
+  auto c = Make({{o, ""}});
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_NE(r.status.message().find("cannot run /usr/sbin/postqueue: No such file"),
+            std::string::npos)
+      << r.status.message();
+  EXPECT_EQ(Flatten(r.families)["mailhealth_postfix_up"], 0);
+}
+
+TEST_F(QueueCollectorTest, FailingPostqueueIsACollectorFailureWithItsMessage) {
+  master_.Start();
+  auto c = Make({{Exited(1, "postqueue: fatal: User nobody(65534) is not allowed to view the mail queue\n"), ""}});
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_NE(r.status.message().find("exited with status 1: postqueue: fatal: User nobody"),
+            std::string::npos)
+      << r.status.message();
+}
+
+TEST_F(QueueCollectorTest, TimeoutIsACollectorFailure) {
+  master_.Start();
+  ProcessOutcome o;
+  o.started = true;
+  o.timed_out = true;
+  o.term_signal = SIGKILL;
+  auto c = Make({{o, ""}});
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_NE(r.status.message().find("timeout"), std::string::npos);
+}
+
+TEST_F(QueueCollectorTest, AutoFallsBackToTextAndRemembers) {
+  master_.Start();
+  std::string text =
+      "-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------\n"
+      "ECE1610DFE8!     443 Wed Nov 25 01:52:54  benchuser@mail.bench.test\n"
+      "                                         benchuser@mail.bench.test\n\n"
+      "-- 1 Kbytes in 1 Request.\n";
+  auto c = Make({{Exited(64, "postqueue: invalid option -- 'j'\nusage: postqueue -f | postqueue -p\n"), ""},
+                 {Exited(0), text},
+                 {Exited(0), text}});
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  EXPECT_EQ(Flatten(r.families)["mailhealth_queue_messages{queue=hold}"], 1);
+  c->Collect(Clock::now() + std::chrono::seconds(5));
+  ASSERT_EQ(calls_.size(), 3u);
+  EXPECT_EQ(calls_[0].back(), "-j");
+  EXPECT_EQ(calls_[1].back(), "-p");
+  EXPECT_EQ(calls_[2].back(), "-p");
+}
+
+TEST_F(QueueCollectorTest, JsonFormatDoesNotFallBack) {
+  master_.Start();
+  QueueConfig cfg;
+  cfg.format = "json";
+  auto c = Make({{Exited(64, "postqueue: invalid option -- 'j'\n"), ""}}, cfg);
+  EXPECT_FALSE(c->Collect(Clock::now() + std::chrono::seconds(5)).status.ok());
+  EXPECT_EQ(calls_.size(), 1u);
+}
+
+TEST_F(QueueCollectorTest, ParseErrorsAccumulateAcrossRuns) {
+  master_.Start();
+  std::string bad = std::string(kTwoMessages) + "garbage\n{\"truncated\n";
+  auto c = Make({{Exited(0), bad}});
+  c->Collect(Clock::now() + std::chrono::seconds(5));
+  Samples s = Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
+  EXPECT_EQ(s["mailhealth_queue_parse_errors_total"], 4);
+  EXPECT_EQ(s["mailhealth_queue_messages{queue=deferred}"], 1);
+}
+
+TEST_F(QueueCollectorTest, CapturedQueueReasonsAddUp) {
+  master_.Start();
+  std::string j = ReadFile(std::string(MAILHEALTH_SHARED_DIR) + "/corpus/postqueue-j-captured.jsonl");
+  auto c = Make({{Exited(0), j}});
+  Samples s = Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
+  double deferred = s["mailhealth_queue_messages{queue=deferred}"];
+  double by_reason = 0;
+  for (auto r : AllDeferralReasons()) {
+    by_reason += s["mailhealth_queue_deferred_messages_by_reason{reason=" +
+                   std::string(DeferralReasonName(r)) + "}"];
+  }
+  // One message has recipients in two classes (bench-anchors.md).
+  EXPECT_EQ(by_reason, deferred + 1);
+  EXPECT_EQ(s["mailhealth_queue_messages{queue=hold}"], 1);
+  EXPECT_GT(s["mailhealth_queue_deferred_messages_by_reason{reason=local_service}"], 0);
+  EXPECT_GT(s["mailhealth_queue_deferred_messages_by_reason{reason=connection_refused}"], 0);
+  EXPECT_GT(s["mailhealth_queue_deferred_messages_by_reason{reason=mailbox_full}"], 0);
+  EXPECT_GT(s["mailhealth_queue_deferred_messages_by_reason{reason=remote_temporary}"], 0);
+}
+
+// --- config
+
+struct ConfigCase {
+  const char* name;
+  const char* yaml;
+  const char* error;  // substring; "" = valid
+};
+
+class QueueConfigTest : public ::testing::TestWithParam<ConfigCase> {};
+
+TEST_P(QueueConfigTest, Validates) {
+  ConfigErrors errors;
+  ConfigNode node(YAML::Load(GetParam().yaml), "collectors.queue", "x.yml", &errors);
+  auto cfg = ReadQueueConfig(node);
+  if (std::string(GetParam().error).empty()) {
+    EXPECT_TRUE(cfg.has_value()) << errors.Joined();
+  } else {
+    EXPECT_FALSE(cfg.has_value());
+    EXPECT_NE(errors.Joined().find(GetParam().error), std::string::npos) << errors.Joined();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Keys, QueueConfigTest,
+    ::testing::Values(
+        ConfigCase{"defaults", "{}", ""},
+        ConfigCase{"full",
+                   "{postqueue: /usr/sbin/postqueue, format: text, config_directory: /etc/postfix-out, "
+                   "queue_directory: /var/spool/postfix-out, domains: [example.com], "
+                   "local_services: ['127.0.0.1:10024', 'unix:/run/dovecot/lmtp']}",
+                   ""},
+        ConfigCase{"relative_postqueue", "{postqueue: postqueue}",
+                   "x.yml:1: collectors.queue.postqueue: must be an absolute path"},
+        ConfigCase{"bad_format", "{format: xml}", "collectors.queue.format"},
+        ConfigCase{"relative_config_directory", "{config_directory: etc/postfix}",
+                   "collectors.queue.config_directory: must be empty or an absolute path"},
+        ConfigCase{"relative_queue_directory", "{queue_directory: spool}",
+                   "collectors.queue.queue_directory: must be an absolute path"},
+        ConfigCase{"reserved_other", "{domains: [other]}", "\"other\" is reserved"},
+        ConfigCase{"address_as_domain", "{domains: [a@example.com]}", "is not a domain name"},
+        ConfigCase{"duplicate_domain", "{domains: [example.com, EXAMPLE.com]}", "duplicate domain"}),
+    [](const auto& p) { return std::string(p.param.name); });
+
+}  // namespace
+}  // namespace mailhealth
