@@ -1,74 +1,177 @@
 #include "collectors/log/log_collector.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <set>
 
-#include <cerrno>
-#include <cstring>
-
+#include "collectors/log/log_parser.h"
+#include "collectors/log/log_source.h"
 #include "exporter/metric_builder.h"
 
 namespace mailhealth {
 namespace {
 
-constexpr char kLinesTotal[] = "mailhealth_log_lines_total";
+using log::DeliveryStatus;
+using log::Event;
+using log::N;
+using log::Process;
+using log::RejectReason;
+using log::RejectStage;
+using log::Severity;
+using log::Transport;
+
+constexpr char kLines[] = "mailhealth_log_lines_total";
+constexpr char kMessages[] = "mailhealth_log_messages_total";
+constexpr char kDeliveries[] = "mailhealth_log_deliveries_total";
+constexpr char kRejects[] = "mailhealth_log_rejects_total";
+constexpr char kEvents[] = "mailhealth_log_events_total";
+constexpr char kRuleMatches[] = "mailhealth_log_rule_matches_total";
+constexpr char kUnsupported[] = "mailhealth_log_unsupported_lines_total";
+constexpr char kForeign[] = "mailhealth_log_foreign_lines_total";
+constexpr char kTruncated[] = "mailhealth_log_truncated_lines_total";
+constexpr char kLastLine[] = "mailhealth_log_last_line_timestamp_seconds";
+constexpr char kRotations[] = "mailhealth_log_rotations_total";
+constexpr char kReadErrors[] = "mailhealth_log_read_errors_total";
+constexpr char kSourceUp[] = "mailhealth_log_source_up";
+
+constexpr int64_t kMaxRules = 100;
 
 struct LogConfig {
+  bool journal = false;
   std::string path = "/var/log/mail.log";
   bool from_beginning = false;
+  std::vector<std::string> units{"postfix.service", "postfix@-.service"};
+  std::string journal_directory;
+  std::vector<std::string> syslog_names;
+  std::vector<log::Rule> rules;
 };
 
-// Minimal framework version: counts complete lines appended to `path`.
-// The full follower (rotation, inotify, journal, classification) is the
-// log collector's own issue.
+std::string S(std::string_view v) { return std::string(v); }
+
+// Reads the log in a thread of its own (started on the first Collect(), so
+// --config.check and factories do no I/O); Collect() copies the counters.
 class LogCollector : public Collector {
  public:
   LogCollector(LogConfig cfg, Millis interval)
-      : cfg_(std::move(cfg)), interval_(interval) {}
+      : cfg_(std::move(cfg)),
+        interval_(interval),
+        processor_(cfg_.rules, cfg_.syslog_names) {}
+  ~LogCollector() override { Stop(); }
 
   CollectResult Collect(Clock::time_point) override {
-    CollectResult r;
-    int fd = open(cfg_.path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      r.status = Status::Error("cannot open " + cfg_.path + ": " +
-                               std::strerror(errno));
-    } else {
-      struct stat st{};
-      fstat(fd, &st);
-      if (!started_) {
-        offset_ = cfg_.from_beginning ? 0 : st.st_size;
-        inode_ = st.st_ino;
-        started_ = true;
-      }
-      if (st.st_ino != inode_ || st.st_size < offset_) {
-        offset_ = 0;
-        inode_ = st.st_ino;
-      }
-      char buf[65536];
-      ssize_t n;
-      while ((n = pread(fd, buf, sizeof buf, offset_)) > 0) {
-        for (ssize_t i = 0; i < n; ++i) {
-          if (buf[i] == '\n') ++lines_;
+    {
+      std::lock_guard<std::mutex> l(start_mu_);
+      if (!follower_ && !stopped_) {
+        if (cfg_.journal) {
+          log::JournalOptions o;
+          o.units = cfg_.units;
+          o.directory = cfg_.journal_directory;
+          o.from_beginning = cfg_.from_beginning;
+          follower_ = log::MakeJournalFollower(o, &processor_, &state_);
+        } else {
+          follower_ = log::MakeFileFollower(cfg_.path, cfg_.from_beginning,
+                                            &processor_, &state_);
         }
-        offset_ += n;
+        follower_->Start();
       }
-      close(fd);
     }
-    auto f = Counter(kLinesTotal, "Lines read from the mail log.");
-    AddSample(f, {}, static_cast<double>(lines_));
-    r.families.push_back(std::move(f));
+    log::LogCounters c;
+    std::string error;
+    bool available;
+    {
+      std::lock_guard<std::mutex> l(state_.mu);
+      c = state_.counters;
+      error = state_.error;
+      available = state_.available;
+    }
+    CollectResult r;
+    if (!error.empty()) r.status = Status::Error(error);
+    Build(c, available, &r.families);
     return r;
   }
 
+  void Stop() override {
+    std::unique_ptr<log::Follower> f;
+    {
+      std::lock_guard<std::mutex> l(start_mu_);
+      stopped_ = true;
+      f = std::move(follower_);
+    }
+    if (f) f->Stop();
+  }
+
  private:
+  std::string Help(const std::string& h) const { return SampledHelp(h, interval_); }
+
+  void Build(const log::LogCounters& c, bool available, Families* out) const {
+    auto scalar = [&](const char* name, const std::string& help, double v,
+                      bool gauge = false) {
+      auto f = gauge ? Gauge(name, Help(help)) : Counter(name, Help(help));
+      AddSample(f, {}, v);
+      out->push_back(std::move(f));
+    };
+    scalar(kLines, "Lines read from the mail log.", static_cast<double>(c.lines));
+
+    auto m = Counter(kMessages, Help("Postfix log lines by process and severity."));
+    for (size_t p = 0; p < N<Process>(); ++p)
+      for (size_t s = 0; s < N<Severity>(); ++s)
+        AddSample(m, {{"process", S(Name(Process(p)))}, {"severity", S(Name(Severity(s)))}},
+                  static_cast<double>(c.messages[p][s]));
+    out->push_back(std::move(m));
+
+    auto d = Counter(kDeliveries, Help("Delivery attempts by transport and status."));
+    for (size_t t = 0; t < N<Transport>(); ++t)
+      for (size_t s = 0; s < N<DeliveryStatus>(); ++s)
+        AddSample(d, {{"transport", S(Name(Transport(t)))}, {"status", S(Name(DeliveryStatus(s)))}},
+                  static_cast<double>(c.deliveries[t][s]));
+    out->push_back(std::move(d));
+
+    auto rj = Counter(kRejects, Help("reject: lines of smtpd, postscreen and cleanup by stage and reason class."));
+    for (size_t st = 0; st < N<RejectStage>(); ++st)
+      for (size_t re = 0; re < N<RejectReason>(); ++re)
+        AddSample(rj, {{"stage", S(Name(RejectStage(st)))}, {"reason", S(Name(RejectReason(re)))}},
+                  static_cast<double>(c.rejects[st][re]));
+    out->push_back(std::move(rj));
+
+    auto ev = Counter(kEvents, Help("Notable events in the mail log (a fixed list)."));
+    for (size_t e = 0; e < N<Event>(); ++e)
+      AddSample(ev, {{"event", S(Name(Event(e)))}}, static_cast<double>(c.events[e]));
+    out->push_back(std::move(ev));
+
+    auto rm = Counter(kRuleMatches, Help("Lines matched by each rule of the config."));
+    const auto& names = processor_.rule_names();
+    for (size_t i = 0; i < names.size(); ++i)
+      AddSample(rm, {{"rule", names[i]}},
+                i < c.rule_matches.size() ? static_cast<double>(c.rule_matches[i]) : 0);
+    out->push_back(std::move(rm));
+
+    scalar(kUnsupported, "Postfix lines (or lines without a syslog prefix) the parser did not understand.",
+           static_cast<double>(c.unsupported));
+    scalar(kForeign, "Lines from programs other than Postfix.", static_cast<double>(c.foreign));
+    scalar(kTruncated, "Lines longer than 64 KiB, cut.", static_cast<double>(c.truncated));
+    scalar(kLastLine, "Wall-clock time (Unix seconds) at which the last line was read; 0 before the first.",
+           c.last_line_timestamp, true);
+    scalar(kRotations, "Log file rotations seen (rename or truncation).", static_cast<double>(c.rotations));
+    scalar(kReadErrors, "Errors reading the log.", static_cast<double>(c.read_errors));
+    scalar(kSourceUp, "1 when the log file (or journal) is open, 0 while it is missing or unreadable.",
+           available ? 1 : 0, true);
+  }
+
   LogConfig cfg_;
   Millis interval_;
-  bool started_ = false;
-  off_t offset_ = 0;
-  ino_t inode_ = 0;
-  uint64_t lines_ = 0;
+  log::LineProcessor processor_;
+  log::FollowerState state_;
+  std::mutex start_mu_;
+  bool stopped_ = false;
+  std::unique_ptr<log::Follower> follower_;
 };
+
+bool ValidLabelValue(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char ch : s)
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+          (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.'))
+      return false;
+  return true;
+}
 
 }  // namespace
 
@@ -79,16 +182,55 @@ CollectorInfo LogCollectorInfo() {
   info.default_enabled = true;
   info.default_interval = Millis(5000);
   info.default_timeout = Millis(4000);
-  info.factory = [](const CollectorContext& ctx, ConfigNode& s) -> std::unique_ptr<Collector> {
+  info.factory = [](const CollectorContext& ctx,
+                    ConfigNode& s) -> std::unique_ptr<Collector> {
     LogConfig c;
+    size_t errors_before = s.errors() ? s.errors()->list().size() : 0;
+    c.journal = s.Enum("source", "file", {"file", "journal"}) == "journal";
     c.path = s.String("path", c.path);
     c.from_beginning =
         s.Enum("start_at", "end", {"end", "beginning"}) == "beginning";
-    if (c.path.empty() || c.path[0] != '/') {
+    if (c.path.empty() || c.path[0] != '/')
       s.Error("path", "must be an absolute path, got \"" + c.path + "\"");
-      return nullptr;
+    if (s.Has("journal_unit") && s.Has("journal_units"))
+      s.Error("journal_units", "give journal_unit or journal_units, not both");
+    if (s.Has("journal_unit")) {
+      c.units = {s.String("journal_unit", "postfix.service")};
+    } else {
+      c.units = s.StringList("journal_units", c.units);
     }
-    return std::make_unique<LogCollector>(c, ctx.settings.interval);
+    c.journal_directory = s.String("journal_directory", "");
+    if (!c.journal_directory.empty() && c.journal_directory[0] != '/')
+      s.Error("journal_directory", "must be an absolute path, got \"" +
+                                       c.journal_directory + "\"");
+    c.syslog_names = s.StringList("syslog_names", {});
+    std::vector<ConfigNode> rules = s.List("rules");
+    if (static_cast<int64_t>(rules.size()) > kMaxRules)
+      s.Error("rules", "at most " + std::to_string(kMaxRules) +
+                           " rules, got " + std::to_string(rules.size()));
+    std::set<std::string> names;
+    for (auto& r : rules) {
+      log::Rule rule;
+      rule.name = r.String("name", "");
+      rule.regex = r.String("regex", "");
+      rule.process = r.String("process", "");
+      if (!ValidLabelValue(rule.name)) {
+        r.Error("name", "must be 1-64 characters of [A-Za-z0-9_.-], got \"" +
+                            rule.name + "\"");
+      } else if (!names.insert(rule.name).second) {
+        r.Error("name", "duplicate rule name \"" + rule.name + "\"");
+      }
+      if (rule.regex.empty()) {
+        r.Error("regex", "missing regular expression");
+      } else if (std::string e = log::CheckRegex(rule.regex); !e.empty()) {
+        r.Error("regex", "invalid regular expression: " + e);
+      }
+      r.Finish();
+      c.rules.push_back(std::move(rule));
+    }
+    size_t errors_after = s.errors() ? s.errors()->list().size() : 0;
+    if (errors_after != errors_before) return nullptr;
+    return std::make_unique<LogCollector>(std::move(c), ctx.settings.interval);
   };
   return info;
 }

@@ -1,0 +1,742 @@
+#include "collectors/log/log_parser.h"
+
+#include <re2/re2.h>
+#include <re2/set.h>
+
+#include <cstring>
+
+namespace mailhealth::log {
+namespace {
+
+using std::string_view;
+
+constexpr string_view kProcessNames[] = {
+    "smtpd", "smtp",   "lmtp",  "local", "virtual", "pipe",       "qmgr",
+    "cleanup", "pickup", "bounce", "error", "postscreen", "master", "other"};
+constexpr string_view kSeverityNames[] = {"info", "warning", "error", "fatal",
+                                          "panic"};
+constexpr string_view kTransportNames[] = {"smtp", "lmtp", "local", "virtual",
+                                           "pipe", "error", "other"};
+constexpr string_view kStatusNames[] = {"sent", "deferred", "bounced",
+                                        "expired"};
+constexpr string_view kStageNames[] = {"connect", "helo", "mail",   "rcpt",
+                                       "data",    "content", "other"};
+constexpr string_view kReasonNames[] = {
+    "relay_denied", "unknown_user", "rbl",     "helo", "sender",
+    "client",       "policy",       "content", "other"};
+constexpr string_view kEventNames[] = {
+    "connection_timeout",
+    "connection_refused",
+    "connection_failed",
+    "host_not_found",
+    "lost_connection",
+    "remote_lost_connection",
+    "client_timeout",
+    "conversation_timeout",
+    "tls_failure",
+    "sasl_auth_failed",
+    "content_filter_unavailable",
+    "milter_failure",
+    "improper_pipelining",
+    "too_many_errors",
+    "non_smtp_command",
+    "client_hostname_unverified",
+    "postscreen_pregreet",
+    "postscreen_dnsbl",
+    "bounce_notification",
+    "daemon_abnormal_exit",
+    "mailbox_full",
+};
+static_assert(std::size(kProcessNames) == N<Process>());
+static_assert(std::size(kSeverityNames) == N<Severity>());
+static_assert(std::size(kTransportNames) == N<Transport>());
+static_assert(std::size(kStatusNames) == N<DeliveryStatus>());
+static_assert(std::size(kStageNames) == N<RejectStage>());
+static_assert(std::size(kReasonNames) == N<RejectReason>());
+static_assert(std::size(kEventNames) == N<Event>());
+
+inline bool StartsWith(string_view s, string_view p) {
+  return s.size() >= p.size() && std::memcmp(s.data(), p.data(), p.size()) == 0;
+}
+inline bool Contains(string_view s, string_view p) {
+  return s.find(p) != string_view::npos;
+}
+inline bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+inline bool IsAlpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+inline bool IsAlnum(char c) { return IsDigit(c) || IsAlpha(c); }
+
+// The token at `*i` up to the next space; advances past one space.
+string_view Token(string_view s, size_t* i) {
+  size_t b = *i;
+  const void* sp = b < s.size() ? std::memchr(s.data() + b, ' ', s.size() - b)
+                                : nullptr;
+  size_t e = sp ? static_cast<size_t>(static_cast<const char*>(sp) - s.data())
+                : s.size();
+  *i = sp ? e + 1 : e;
+  return s.substr(b, e - b);
+}
+
+// "HH:MM:SS" optionally followed by a fraction.
+bool IsClock(string_view t) {
+  return t.size() >= 8 && IsDigit(t[0]) && IsDigit(t[1]) && t[2] == ':' &&
+         IsDigit(t[3]) && IsDigit(t[4]) && t[5] == ':' && IsDigit(t[6]) &&
+         IsDigit(t[7]);
+}
+
+// "Jan  7 12:00:00[.123]" at *i (any day padding).
+bool SkipBsdDate(string_view s, size_t* i) {
+  size_t j = *i;
+  if (j + 3 > s.size() || !IsAlpha(s[j]) || !IsAlpha(s[j + 1]) ||
+      !IsAlpha(s[j + 2]))
+    return false;
+  j += 3;
+  if (j >= s.size() || s[j] != ' ') return false;
+  while (j < s.size() && s[j] == ' ') ++j;
+  size_t d = 0;
+  while (j < s.size() && IsDigit(s[j]) && d < 2) ++j, ++d;
+  if (d == 0 || j >= s.size() || s[j] != ' ') return false;
+  ++j;
+  if (!IsClock(Token(s, &j))) return false;
+  *i = j;
+  return true;
+}
+
+// Parses "program[pid]: message" or "program: message" at `i`.
+bool ParseTag(string_view s, size_t i, SyslogLine* out) {
+  size_t b = i;
+  while (i < s.size() && s[i] != '[' && s[i] != ':' && s[i] != ' ') ++i;
+  if (i == b || i >= s.size()) return false;
+  out->program = s.substr(b, i - b);
+  out->pid = {};
+  if (s[i] == '[') {
+    size_t p = ++i;
+    while (i < s.size() && IsDigit(s[i])) ++i;
+    if (i == p || i >= s.size() || s[i] != ']') return false;
+    out->pid = s.substr(p, i - p);
+    ++i;
+  }
+  if (i >= s.size() || s[i] != ':') return false;
+  ++i;
+  if (i < s.size() && s[i] == ' ') ++i;
+  out->message = s.substr(i);
+  return true;
+}
+
+// RFC 5424: "1 TIMESTAMP HOST APP PROCID MSGID SD MSG" after "<PRI>".
+bool ParseRfc5424(string_view s, size_t i, SyslogLine* out) {
+  i += 2;  // "1 "
+  Token(s, &i);  // timestamp
+  out->host = Token(s, &i);
+  string_view app = Token(s, &i);
+  string_view procid = Token(s, &i);
+  Token(s, &i);  // msgid
+  if (app.empty() || i > s.size()) return false;
+  if (i < s.size() && s[i] == '-') {
+    ++i;
+  } else {
+    while (i < s.size() && s[i] == '[') {  // structured data elements
+      ++i;
+      while (i < s.size() && s[i] != ']') i += (s[i] == '\\') ? 2 : 1;
+      if (i >= s.size()) return false;
+      ++i;
+    }
+  }
+  if (i < s.size() && s[i] == ' ') ++i;
+  if (StartsWith(s.substr(std::min(i, s.size())), "\xEF\xBB\xBF")) i += 3;
+  out->program = app == "-" ? string_view() : app;
+  out->pid = procid == "-" ? string_view() : procid;
+  out->message = s.substr(std::min(i, s.size()));
+  return !out->program.empty();
+}
+
+// Known starts of Postfix informational messages (after an optional queue
+// ID). A Postfix line that starts with none of these, and is not a
+// warning/error/fatal/panic, counts as unsupported.
+constexpr string_view kKnownStarts[] = {
+    "to=", "from=", "client=", "message-id=", "removed", "uid=", "reject:",
+    "reject_warning:", "milter-reject:", "milter-discard:", "milter-hold:",
+    "proxy-reject:", "proxy-accept:", "hold:", "discard:", "redirect:",
+    "filter:", "replace:", "prepend:", "info:", "warning:", "resent-message-id=",
+    "sender non-delivery notification", "sender delivery status notification",
+    "postmaster non-delivery notification", "sender ", "orig_to=",
+    "connect from", "disconnect from", "lost connection", "timeout after",
+    "too many errors", "improper command pipelining", "connect to",
+    "CONNECT from", "PASS ", "DNSBL rank", "HANGUP", "PREGREET", "COMMAND ",
+    "WHITELISTED", "ALLOWLISTED", "BLACKLISTED", "DENYLISTED", "WHITELIST",
+    "ALLOWLIST", "BARE NEWLINE", "NON-SMTP COMMAND", "DISCONNECT", "DATA ",
+    "BDAT ", "NOQUEUE", "statistics:", "daemon started", "reload", "terminating",
+    "table ", "setting up TLS", "SSL_accept", "SSL_connect", "Anonymous TLS",
+    "Trusted TLS", "Untrusted TLS", "Verified TLS", "TLS", "host ",
+    "Host or domain", "conversation with", "status=", "starting", "stopping",
+    "refreshing", "executing", "Postfix", "enabling PIX", "cache ",
+    "closing", "lost ", "Cannot start TLS", "server certificate", "certificate",
+    "peer certificate", "Trusted ", "Untrusted ", "Verified ", "Anonymous ",
+    "SASL", "dict_", "error ", "delay", "deferred", "bounced", "sent",
+    "expired", "passing", "skipping", "done", "NOTICE", "mail ", "client ",
+    "stop", "start", "Received", "initializing", "request", "fatal", "panic",
+    "pid ", "MX ", "no MX", "conn_use", "queue ", "queued", "flush",
+    "requeue", "delete", "Deleted", "Requeued", "Released", "placed on hold",
+    "released from hold", "postfix", "using ", "dnsblog", "addr ",
+    "warning", "policy", "open", "nrcpt", "size=", "(", "Mail ", "mail system",
+    "restarting", "stopping the Postfix", "starting the Postfix",
+    "refreshing the Postfix", "Postfix mail system", "verify", "address ",
+    "Deleted:", "Requeued:", "Released from hold:", "Placed on hold:"};
+
+struct StartTable {
+  std::array<std::vector<string_view>, 256> by_first;
+  StartTable() {
+    for (string_view s : kKnownStarts)
+      by_first[static_cast<unsigned char>(s[0])].push_back(s);
+  }
+  bool Known(string_view m) const {
+    if (m.empty()) return false;
+    for (string_view s : by_first[static_cast<unsigned char>(m[0])])
+      if (StartsWith(m, s)) return true;
+    return false;
+  }
+};
+const StartTable& Starts() {
+  static const StartTable t;
+  return t;
+}
+
+// Strips a queue ID ("4PbC4x469Jz3tBr: ", "NOQUEUE: "); returns true when
+// one was present.
+bool StripQueueId(string_view* m) {
+  size_t i = 0;
+  const size_t n = m->size();
+  while (i < n && i < 24 && IsAlnum((*m)[i])) ++i;
+  if (i >= 1 && i + 1 < n && (*m)[i] == ':' && (*m)[i + 1] == ' ') {
+    m->remove_prefix(i + 2);
+    return true;
+  }
+  return false;
+}
+
+Transport TransportOf(Process p) {
+  switch (p) {
+    case Process::kSmtp: return Transport::kSmtp;
+    case Process::kLmtp: return Transport::kLmtp;
+    case Process::kLocal: return Transport::kLocal;
+    case Process::kVirtual: return Transport::kVirtual;
+    case Process::kPipe: return Transport::kPipe;
+    case Process::kError: return Transport::kError;
+    default: return Transport::kOther;
+  }
+}
+
+inline void Inc(LogCounters* c, Event e) {
+  ++c->events[static_cast<size_t>(e)];
+}
+
+// "connect to TARGET: reason" (the "connect to " already stripped).
+void ConnectEvent(string_view rest, LogCounters* c) {
+  size_t colon = rest.find(": ");
+  if (colon == string_view::npos) return;
+  string_view target = rest.substr(0, colon);
+  string_view why = rest.substr(colon + 2);
+  bool local = target.find('[') == string_view::npos ||
+               Contains(target, "[127.") || Contains(target, "[::1]");
+  if (local) {
+    Inc(c, Event::kContentFilterUnavailable);
+  } else if (StartsWith(why, "Connection timed out")) {
+    Inc(c, Event::kConnectionTimeout);
+  } else if (StartsWith(why, "Connection refused")) {
+    Inc(c, Event::kConnectionRefused);
+  } else {
+    Inc(c, Event::kConnectionFailed);
+  }
+}
+
+// Events named by the reason text of a deferred/bounced delivery.
+void DeliveryReasonEvents(string_view reason, string_view dsn,
+                          LogCounters* c) {
+  if (StartsWith(reason, "connect to ")) {
+    ConnectEvent(reason.substr(11), c);
+  } else if (StartsWith(reason, "Host or domain name not found")) {
+    Inc(c, Event::kHostNotFound);
+  } else if (StartsWith(reason, "conversation with ")) {
+    if (Contains(reason, "timed out")) Inc(c, Event::kConversationTimeout);
+  } else if (StartsWith(reason, "lost connection with ")) {
+    Inc(c, Event::kRemoteLostConnection);
+  } else if (StartsWith(reason, "Cannot start TLS")) {
+    Inc(c, Event::kTlsFailure);
+  }
+  if (dsn.size() >= 5 && dsn[1] == '.' && dsn.substr(2, 3) == "2.2" &&
+      (dsn.size() == 5 || !IsDigit(dsn[5])))
+    Inc(c, Event::kMailboxFull);
+}
+
+// A delivery status line ("to=<...>, relay=..., dsn=X, status=Y (...)").
+// Returns true when a status= field was found.
+bool Delivery(Process p, string_view m, LogCounters* c) {
+  size_t dsn_at = m.find(", dsn=");
+  size_t from = dsn_at == string_view::npos ? 0 : dsn_at;
+  size_t st = m.find(", status=", from);
+  if (st == string_view::npos) return false;
+  string_view dsn;
+  if (dsn_at != string_view::npos) {
+    dsn = m.substr(dsn_at + 6, st > dsn_at + 6 ? st - dsn_at - 6 : 0);
+  }
+  string_view rest = m.substr(st + 9);
+  DeliveryStatus s;
+  string_view reason;
+  if (StartsWith(rest, "sent")) {
+    s = DeliveryStatus::kSent;
+  } else if (StartsWith(rest, "deferred")) {
+    s = DeliveryStatus::kDeferred;
+    reason = rest.substr(8);
+  } else if (StartsWith(rest, "bounced")) {
+    s = DeliveryStatus::kBounced;
+    reason = rest.substr(7);
+  } else if (StartsWith(rest, "expired") || StartsWith(rest, "force-expired")) {
+    s = DeliveryStatus::kExpired;
+  } else {
+    return true;  // deliverable/undeliverable (address probes): not deliveries
+  }
+  ++c->deliveries[static_cast<size_t>(TransportOf(p))][static_cast<size_t>(s)];
+  if (StartsWith(reason, " (")) {
+    DeliveryReasonEvents(reason.substr(2), dsn, c);
+  }
+  return true;
+}
+
+// "CMD from client: text" after "reject: " (smtpd, postscreen).
+void SmtpReject(string_view rest, bool milter, LogCounters* c) {
+  size_t sp = rest.find(' ');
+  string_view cmd = rest.substr(0, sp == string_view::npos ? rest.size() : sp);
+  RejectStage stage = StageOf(cmd);
+  RejectReason reason = ReasonOf(rest);
+  if (reason == RejectReason::kOther && milter) {
+    reason = stage == RejectStage::kData ? RejectReason::kContent
+                                         : RejectReason::kPolicy;
+  }
+  ++c->rejects[static_cast<size_t>(stage)][static_cast<size_t>(reason)];
+}
+
+void Reject(Process p, string_view rest, bool milter, LogCounters* c) {
+  if (p == Process::kCleanup) {
+    ++c->rejects[static_cast<size_t>(RejectStage::kContent)]
+                [static_cast<size_t>(RejectReason::kContent)];
+  } else {
+    SmtpReject(rest, milter, c);
+  }
+}
+
+// Warning texts (after "warning: ").
+void WarningEvents(Process p, string_view w, LogCounters* c) {
+  switch (w.empty() ? '\0' : w[0]) {
+    case 'S':
+      if (StartsWith(w, "SSL_accept error") ||
+          StartsWith(w, "SSL_connect error"))
+        Inc(c, Event::kTlsFailure);
+      return;
+    case 'T':
+      if (StartsWith(w, "TLS library problem") ||
+          StartsWith(w, "TLS handshake"))
+        Inc(c, Event::kTlsFailure);
+      return;
+    case 'n':
+      if (StartsWith(w, "non-SMTP command from")) Inc(c, Event::kNonSmtpCommand);
+      return;
+    case 'h':
+      if (StartsWith(w, "hostname ") && Contains(w, " does not resolve to address"))
+        Inc(c, Event::kClientHostnameUnverified);
+      return;
+    case 'p':
+      if (p == Process::kMaster && StartsWith(w, "process ") &&
+          (Contains(w, " exit status ") || Contains(w, " killed by signal ")))
+        Inc(c, Event::kDaemonAbnormalExit);
+      return;
+    case 'c':
+      if (StartsWith(w, "connect to ")) ConnectEvent(w.substr(11), c);
+      return;
+    default:
+      break;
+  }
+  if (p == Process::kSmtpd) {
+    // "unknown[192.0.2.1]: SASL LOGIN authentication failed: ..."
+    size_t s = w.find(": SASL ");
+    if (s != string_view::npos && Contains(w.substr(s), "authentication failed")) {
+      Inc(c, Event::kSaslAuthFailed);
+      return;
+    }
+  }
+  string_view q = w;
+  StripQueueId(&q);
+  if (StartsWith(q, "milter ")) Inc(c, Event::kMilterFailure);
+}
+
+}  // namespace
+
+std::string_view Name(Process v) { return kProcessNames[static_cast<size_t>(v)]; }
+std::string_view Name(Severity v) { return kSeverityNames[static_cast<size_t>(v)]; }
+std::string_view Name(Transport v) { return kTransportNames[static_cast<size_t>(v)]; }
+std::string_view Name(DeliveryStatus v) { return kStatusNames[static_cast<size_t>(v)]; }
+std::string_view Name(RejectStage v) { return kStageNames[static_cast<size_t>(v)]; }
+std::string_view Name(RejectReason v) { return kReasonNames[static_cast<size_t>(v)]; }
+std::string_view Name(Event v) { return kEventNames[static_cast<size_t>(v)]; }
+
+bool ParseSyslogPrefix(std::string_view s, SyslogLine* out) {
+  *out = SyslogLine{};
+  size_t i = 0;
+  if (!s.empty() && s[0] == '<') {
+    size_t j = 1;
+    while (j < s.size() && j < 5 && IsDigit(s[j])) ++j;
+    if (j == 1 || j >= s.size() || s[j] != '>') return false;
+    i = j + 1;
+    if (i + 1 < s.size() && s[i] == '1' && s[i + 1] == ' ')
+      return ParseRfc5424(s, i, out);
+  }
+  if (i + 4 < s.size() && IsDigit(s[i]) && IsDigit(s[i + 1]) &&
+      IsDigit(s[i + 2]) && IsDigit(s[i + 3])) {
+    if (s[i + 4] == '-') {
+      // RFC 3339 ("2024-03-22T08:00:01.000+00:00", "...+0000"), or
+      // "2024-03-22 08:00:01".
+      string_view ts = Token(s, &i);
+      if (ts.size() < 10 || ts[7] != '-') return false;
+      if (ts.size() == 10 && !IsClock(Token(s, &i))) return false;
+    } else if (s[i + 4] == ' ') {
+      i += 5;  // "2013 Jun 10 06:28:18.123"
+      if (!SkipBsdDate(s, &i)) return false;
+    } else {
+      return false;
+    }
+  } else if (!SkipBsdDate(s, &i)) {
+    return false;
+  }
+  out->host = Token(s, &i);
+  if (out->host.empty()) return false;
+  return ParseTag(s, i, out);
+}
+
+Process ProcessOf(std::string_view d) {
+  switch (d.size()) {
+    case 4:
+      if (d == "smtp") return Process::kSmtp;
+      if (d == "lmtp") return Process::kLmtp;
+      if (d == "pipe") return Process::kPipe;
+      if (d == "qmgr") return Process::kQmgr;
+      break;
+    case 5:
+      if (d == "smtpd") return Process::kSmtpd;
+      if (d == "local") return Process::kLocal;
+      if (d == "error") return Process::kError;
+      break;
+    case 6:
+      if (d == "pickup") return Process::kPickup;
+      if (d == "bounce") return Process::kBounce;
+      if (d == "master") return Process::kMaster;
+      break;
+    case 7:
+      if (d == "virtual") return Process::kVirtual;
+      if (d == "cleanup") return Process::kCleanup;
+      break;
+    case 10:
+      if (d == "postscreen") return Process::kPostscreen;
+      break;
+    default:
+      break;
+  }
+  return Process::kOther;
+}
+
+RejectStage StageOf(std::string_view cmd) {
+  if (cmd == "RCPT") return RejectStage::kRcpt;
+  if (cmd == "CONNECT") return RejectStage::kConnect;
+  if (cmd == "EHLO" || cmd == "HELO") return RejectStage::kHelo;
+  if (cmd == "MAIL") return RejectStage::kMail;
+  if (cmd == "DATA" || cmd == "END-OF-MESSAGE" || cmd == "BDAT")
+    return RejectStage::kData;
+  return RejectStage::kOther;
+}
+
+RejectReason ReasonOf(std::string_view t) {
+  if (Contains(t, "Relay access denied")) return RejectReason::kRelayDenied;
+  if (Contains(t, "User unknown") || Contains(t, "user unknown") ||
+      Contains(t, "Unknown user") || Contains(t, "unknown user") ||
+      Contains(t, "undeliverable address") || Contains(t, "does not exist"))
+    return RejectReason::kUnknownUser;
+  if (Contains(t, "blocked using ")) return RejectReason::kRbl;
+  if (Contains(t, "Helo command rejected")) return RejectReason::kHelo;
+  if (Contains(t, "Sender address rejected")) return RejectReason::kSender;
+  if (Contains(t, "Client host rejected")) return RejectReason::kClient;
+  if (Contains(t, "Recipient address rejected") ||
+      Contains(t, "Data command rejected") || Contains(t, "too many connections") ||
+      Contains(t, "Policy") || Contains(t, "policy") ||
+      Contains(t, "Greylist") || Contains(t, "greylist") ||
+      Contains(t, "pipelining") || Contains(t, "Access denied"))
+    return RejectReason::kPolicy;
+  if (Contains(t, "content rejected") || Contains(t, "Message size exceeds") ||
+      Contains(t, "spam") || Contains(t, "Spam"))
+    return RejectReason::kContent;
+  return RejectReason::kOther;
+}
+
+std::string CheckRegex(const std::string& regex) {
+  RE2::Options o;
+  o.set_log_errors(false);
+  RE2 re(regex, o);
+  return re.ok() ? std::string() : re.error();
+}
+
+struct LineProcessor::RuleSet {
+  RuleSet() : set(Opts(), RE2::UNANCHORED) {}
+  static RE2::Options Opts() {
+    RE2::Options o;
+    o.set_log_errors(false);
+    return o;
+  }
+  RE2::Set set;
+  std::vector<size_t> index;  // set position -> rule index
+};
+
+LineProcessor::LineProcessor(std::vector<Rule> rules,
+                             std::vector<std::string> syslog_names)
+    : syslog_names_(std::move(syslog_names)) {
+  for (size_t i = 0; i < rules.size(); ++i) {
+    rule_names_.push_back(rules[i].name);
+    std::unique_ptr<RuleSet>* target = nullptr;
+    if (rules[i].process.empty()) {
+      target = &all_;
+    } else {
+      for (auto& [proc, set] : by_process_)
+        if (proc == rules[i].process) target = &set;
+      if (!target) {
+        by_process_.emplace_back(rules[i].process, nullptr);
+        target = &by_process_.back().second;
+      }
+    }
+    if (!*target) *target = std::make_unique<RuleSet>();
+    std::string err;
+    if ((*target)->set.Add(rules[i].regex, &err) >= 0)
+      (*target)->index.push_back(i);
+  }
+  if (all_ && !all_->set.Compile()) all_.reset();
+  for (auto& [proc, set] : by_process_)
+    if (!set->set.Compile()) set.reset();
+}
+
+LineProcessor::~LineProcessor() = default;
+
+bool LineProcessor::IsPostfixProgram(std::string_view program) const {
+  if (StartsWith(program, "postfix")) {
+    return program.size() == 7 || program[7] == '/' || program[7] == '-';
+  }
+  if (!syslog_names_.empty()) {
+    size_t slash = program.find('/');
+    string_view first = program.substr(0, slash);
+    for (const auto& n : syslog_names_)
+      if (first == n) return true;
+  }
+  return false;
+}
+
+void LineProcessor::MatchRules(std::string_view daemon, std::string_view m,
+                               LogCounters* c) {
+  if (all_) {
+    hits_.clear();
+    if (all_->set.Match(m, &hits_))
+      for (int h : hits_) ++c->rule_matches[all_->index[static_cast<size_t>(h)]];
+  }
+  for (auto& [proc, set] : by_process_) {
+    if (!set || proc != daemon) continue;
+    hits_.clear();
+    if (set->set.Match(m, &hits_))
+      for (int h : hits_) ++c->rule_matches[set->index[static_cast<size_t>(h)]];
+  }
+}
+
+void LineProcessor::ProcessLine(std::string_view line, LogCounters* c,
+                                bool truncated) {
+  ++c->lines;
+  if (truncated) ++c->truncated;
+  SyslogLine sl;
+  if (!ParseSyslogPrefix(line, &sl)) {
+    ++c->unsupported;
+    return;
+  }
+  Classify(sl.program, sl.message, c);
+}
+
+void LineProcessor::ProcessEntry(std::string_view program,
+                                 std::string_view message, LogCounters* c) {
+  ++c->lines;
+  if (message.size() > kMaxLineBytes) {
+    message = message.substr(0, kMaxLineBytes);
+    ++c->truncated;
+  }
+  Classify(program, message, c);
+}
+
+size_t LineProcessor::ProcessBlock(std::string_view data, LogCounters* c) {
+  size_t pos = 0;
+  const char* base = data.data();
+  while (pos < data.size()) {
+    const void* nl = std::memchr(base + pos, '\n', data.size() - pos);
+    if (!nl) break;
+    size_t end = static_cast<size_t>(static_cast<const char*>(nl) - base);
+    size_t len = end - pos;
+    if (len > kMaxLineBytes) {
+      ProcessLine(data.substr(pos, kMaxLineBytes), c, true);
+    } else {
+      ProcessLine(data.substr(pos, len), c);
+    }
+    pos = end + 1;
+  }
+  return pos;
+}
+
+void LineProcessor::Classify(std::string_view program, std::string_view m,
+                             LogCounters* c) {
+  size_t slash = program.rfind('/');
+  string_view daemon =
+      slash == string_view::npos ? program : program.substr(slash + 1);
+  if (c->rule_matches.size() < rule_names_.size())
+    c->rule_matches.resize(rule_names_.size());
+  if (!rule_names_.empty()) MatchRules(daemon, m, c);
+  if (!IsPostfixProgram(program)) {
+    ++c->foreign;
+    return;
+  }
+  ++c->postfix;
+  Process p = slash == string_view::npos ? Process::kOther : ProcessOf(daemon);
+  const size_t pi = static_cast<size_t>(p);
+
+  Severity sev = Severity::kInfo;
+  string_view body = m;
+  switch (m.empty() ? '\0' : m[0]) {
+    case 'w':
+      if (StartsWith(m, "warning: ")) sev = Severity::kWarning, body.remove_prefix(9);
+      break;
+    case 'e':
+      if (StartsWith(m, "error: ")) sev = Severity::kError, body.remove_prefix(7);
+      break;
+    case 'f':
+      if (StartsWith(m, "fatal: ")) sev = Severity::kFatal, body.remove_prefix(7);
+      break;
+    case 'p':
+      if (StartsWith(m, "panic: ")) sev = Severity::kPanic, body.remove_prefix(7);
+      break;
+    default:
+      break;
+  }
+  ++c->messages[pi][static_cast<size_t>(sev)];
+  if (sev == Severity::kWarning) {
+    WarningEvents(p, body, c);
+    return;
+  }
+  if (sev != Severity::kInfo) return;
+
+  const string_view unstripped = body;
+  bool qid = StripQueueId(&body);
+  bool known = true;
+  switch (body.empty() ? '\0' : body[0]) {
+    case 't':
+      if (StartsWith(body, "to=")) {
+        known = Delivery(p, body, c);
+      } else if (StartsWith(body, "timeout after ")) {
+        if (p == Process::kSmtpd) Inc(c, Event::kClientTimeout);
+      } else if (StartsWith(body, "too many errors after ")) {
+        Inc(c, Event::kTooManyErrors);
+      } else {
+        known = Starts().Known(body);
+      }
+      break;
+    case 'f':
+      if (p == Process::kQmgr && StartsWith(body, "from=")) {
+        Delivery(p, body, c);  // only "status=expired" lines count
+      } else {
+        known = Starts().Known(body);
+      }
+      break;
+    case 'r':
+      if (StartsWith(body, "reject: ")) {
+        Reject(p, body.substr(8), false, c);
+      } else {
+        known = Starts().Known(body);
+      }
+      break;
+    case 'm':
+      if (StartsWith(body, "milter-reject: ")) {
+        Reject(p, body.substr(15), true, c);
+      } else {
+        known = Starts().Known(body);
+      }
+      break;
+    case 'p':
+      if (StartsWith(body, "proxy-reject: ")) {
+        ++c->rejects[static_cast<size_t>(RejectStage::kData)]
+                    [static_cast<size_t>(RejectReason::kContent)];
+      } else {
+        known = Starts().Known(body);
+      }
+      break;
+    case 'l':
+      if (StartsWith(body, "lost connection after ")) {
+        if (p == Process::kSmtpd) Inc(c, Event::kLostConnection);
+      } else {
+        known = Starts().Known(body);
+      }
+      break;
+    case 'i':
+      if (StartsWith(body, "improper command pipelining after ")) {
+        Inc(c, Event::kImproperPipelining);
+      } else {
+        known = Starts().Known(body);
+      }
+      break;
+    case 'c':
+      if (StartsWith(body, "connect to ")) {
+        ConnectEvent(body.substr(11), c);
+      } else {
+        known = Starts().Known(body);
+      }
+      break;
+    case 's':
+      if (StartsWith(body, "sender non-delivery notification")) {
+        Inc(c, Event::kBounceNotification);
+      } else {
+        known = Starts().Known(body);
+      }
+      break;
+    case 'P':
+      if (StartsWith(body, "PREGREET ")) {
+        Inc(c, Event::kPostscreenPregreet);
+      } else {
+        known = Starts().Known(body);
+      }
+      break;
+    case 'D':
+      if (StartsWith(body, "DNSBL rank ")) {
+        Inc(c, Event::kPostscreenDnsbl);
+      } else {
+        known = Starts().Known(body);
+      }
+      break;
+    case 'S':
+      if (StartsWith(body, "SSL_accept error") ||
+          StartsWith(body, "SSL_connect error")) {
+        Inc(c, Event::kTlsFailure);
+      } else {
+        known = Starts().Known(body);
+      }
+      break;
+    default:
+      // Delivery lines without "to=" ("user@example.com, relay=...").
+      if (qid && p != Process::kSmtpd && p != Process::kPostscreen &&
+          p != Process::kCleanup && Contains(body, ", relay=")) {
+        known = Delivery(p, body, c);
+      } else {
+        known = Starts().Known(body);
+      }
+      break;
+  }
+  // "statistics: ...", "Deleted: 3 messages": a word that looked like a
+  // queue ID.
+  if (!known && !(qid && Starts().Known(unstripped))) ++c->unsupported;
+}
+
+}  // namespace mailhealth::log

@@ -1,0 +1,161 @@
+// Pure parsing and classification of mail log lines (no I/O).
+//
+// A line goes through two steps:
+//   1. ParseSyslogPrefix() splits the syslog prefix (timestamp, host,
+//      program, pid) from the message. Every prefix of
+//      shared/docs/research/corpus.md is understood: BSD timestamps with any
+//      day padding (optionally with fractions), RFC 3339 with fractions and
+//      offsets (with or without a colon), year-first site templates
+//      ("2013 Jun 10 06:28:18.123"), and RFC 5424 with <PRI> and version.
+//   2. LineProcessor::ProcessMessage() decides whether the program is
+//      Postfix, maps it to one of the fixed process label values and
+//      classifies the message into the counters of LogCounters.
+//
+// Everything here is hand-written matching on string_views: no regex and no
+// allocation on the hot path (user rules go through one RE2::Set per
+// process filter, and only when rules are configured).
+//
+// Not thread-safe: one LineProcessor is used by one thread at a time.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mailhealth::log {
+
+// Label values of mailhealth_log_messages_total{process}.
+enum class Process : uint8_t {
+  kSmtpd, kSmtp, kLmtp, kLocal, kVirtual, kPipe, kQmgr, kCleanup, kPickup,
+  kBounce, kError, kPostscreen, kMaster, kOther, kCount
+};
+// Label values of {severity}.
+enum class Severity : uint8_t { kInfo, kWarning, kError, kFatal, kPanic, kCount };
+// Label values of mailhealth_log_deliveries_total{transport}.
+enum class Transport : uint8_t {
+  kSmtp, kLmtp, kLocal, kVirtual, kPipe, kError, kOther, kCount
+};
+// Label values of {status}.
+enum class DeliveryStatus : uint8_t { kSent, kDeferred, kBounced, kExpired, kCount };
+// Label values of mailhealth_log_rejects_total{stage}.
+enum class RejectStage : uint8_t {
+  kConnect, kHelo, kMail, kRcpt, kData, kContent, kOther, kCount
+};
+// Label values of {reason}.
+enum class RejectReason : uint8_t {
+  kRelayDenied, kUnknownUser, kRbl, kHelo, kSender, kClient, kPolicy,
+  kContent, kOther, kCount
+};
+// Label values of mailhealth_log_events_total{event}: a fixed list, see
+// docs/log.md for the line each one counts.
+enum class Event : uint8_t {
+  kConnectionTimeout, kConnectionRefused, kConnectionFailed, kHostNotFound, kLostConnection,
+  kRemoteLostConnection, kClientTimeout, kConversationTimeout, kTlsFailure,
+  kSaslAuthFailed, kContentFilterUnavailable, kMilterFailure,
+  kImproperPipelining, kTooManyErrors, kNonSmtpCommand,
+  kClientHostnameUnverified, kPostscreenPregreet, kPostscreenDnsbl,
+  kBounceNotification, kDaemonAbnormalExit, kMailboxFull, kCount
+};
+
+template <typename E>
+constexpr size_t N() { return static_cast<size_t>(E::kCount); }
+
+std::string_view Name(Process p);
+std::string_view Name(Severity s);
+std::string_view Name(Transport t);
+std::string_view Name(DeliveryStatus s);
+std::string_view Name(RejectStage s);
+std::string_view Name(RejectReason r);
+std::string_view Name(Event e);
+
+// Lines longer than this are cut (and counted as truncated).
+inline constexpr size_t kMaxLineBytes = 64 * 1024;
+
+struct SyslogLine {
+  std::string_view program;  // "postfix/submission/smtpd", "dovecot"
+  std::string_view pid;      // digits, may be empty
+  std::string_view host;
+  std::string_view message;  // after "program[pid]: "
+};
+
+// Returns false when the line has no recognisable syslog prefix.
+bool ParseSyslogPrefix(std::string_view line, SyslogLine* out);
+
+// Every counter of the collector. Plain integers: the owner serialises
+// access (the follower thread holds a mutex while it updates a block).
+struct LogCounters {
+  uint64_t lines = 0;        // every line read
+  uint64_t postfix = 0;      // lines from Postfix programs
+  uint64_t foreign = 0;      // lines from other programs
+  uint64_t unsupported = 0;  // Postfix lines (or lines without a syslog
+                             // prefix) that were not understood
+  uint64_t truncated = 0;    // lines cut at kMaxLineBytes
+  uint64_t rotations = 0;
+  uint64_t read_errors = 0;
+  std::array<std::array<uint64_t, N<Severity>()>, N<Process>()> messages{};
+  std::array<std::array<uint64_t, N<DeliveryStatus>()>, N<Transport>()>
+      deliveries{};
+  std::array<std::array<uint64_t, N<RejectReason>()>, N<RejectStage>()>
+      rejects{};
+  std::array<uint64_t, N<Event>()> events{};
+  std::vector<uint64_t> rule_matches;  // one per configured rule
+  double last_line_timestamp = 0;      // wall clock, Unix seconds
+};
+
+// A user rule: name (the label value), RE2 pattern, optional process
+// filter (the daemon name, the last part of the program: "smtpd").
+struct Rule {
+  std::string name;
+  std::string regex;
+  std::string process;
+};
+
+// Validates one regex with RE2; returns "" when valid, else RE2's error.
+std::string CheckRegex(const std::string& regex);
+
+class LineProcessor {
+ public:
+  // `syslog_names`: extra program prefixes treated as Postfix besides
+  // "postfix" and "postfix-*" (a custom syslog_name such as "mx-out").
+  // `rules` must have been validated with CheckRegex().
+  LineProcessor(std::vector<Rule> rules, std::vector<std::string> syslog_names);
+  ~LineProcessor();
+  LineProcessor(const LineProcessor&) = delete;
+  LineProcessor& operator=(const LineProcessor&) = delete;
+
+  // One complete line, without its '\n'. `truncated`: the line was cut.
+  void ProcessLine(std::string_view line, LogCounters* c, bool truncated = false);
+  // A journal entry (already split): counts one line.
+  void ProcessEntry(std::string_view program, std::string_view message,
+                    LogCounters* c);
+  // Splits `data` at '\n' and processes every complete line; returns the
+  // number of bytes consumed (the rest is an incomplete last line).
+  size_t ProcessBlock(std::string_view data, LogCounters* c);
+
+  bool IsPostfixProgram(std::string_view program) const;
+  size_t rule_count() const { return rule_names_.size(); }
+  const std::vector<std::string>& rule_names() const { return rule_names_; }
+
+ private:
+  void Classify(std::string_view program, std::string_view message,
+                LogCounters* c);
+  void MatchRules(std::string_view daemon, std::string_view message,
+                  LogCounters* c);
+
+  struct RuleSet;
+  std::vector<std::string> rule_names_;
+  std::vector<std::string> syslog_names_;
+  std::unique_ptr<RuleSet> all_;                       // rules without filter
+  std::vector<std::pair<std::string, std::unique_ptr<RuleSet>>> by_process_;
+  std::vector<int> hits_;  // scratch for RE2::Set::Match
+};
+
+// Pure classification helpers (exposed for tests).
+Process ProcessOf(std::string_view daemon);
+RejectStage StageOf(std::string_view command);
+RejectReason ReasonOf(std::string_view text);
+
+}  // namespace mailhealth::log

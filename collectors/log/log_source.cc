@@ -1,0 +1,393 @@
+#include "collectors/log/log_source.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+namespace mailhealth::log {
+namespace {
+
+constexpr size_t kBlockBytes = 1 << 20;
+
+double WallNow() {
+  return std::chrono::duration<double>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// An fd closed on scope exit.
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd = -1) : fd_(fd) {}
+  ~UniqueFd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Waits on `fd` (may be -1) and the stop eventfd; returns false on stop.
+bool Wait(int fd, int stop_fd, int timeout_ms) {
+  pollfd p[2] = {{stop_fd, POLLIN, 0}, {fd, POLLIN, 0}};
+  int r = ::poll(p, fd >= 0 ? 2 : 1, timeout_ms);
+  if (r > 0 && (p[0].revents & POLLIN)) return false;
+  return true;
+}
+
+class FileFollower : public Follower {
+ public:
+  FileFollower(std::string path, bool from_beginning, LineProcessor* processor,
+               FollowerState* state, std::chrono::milliseconds poll_interval)
+      : reader_(std::move(path), from_beginning, processor, state),
+        poll_ms_(static_cast<int>(poll_interval.count())),
+        stop_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    const std::string& p = reader_.path();
+    size_t slash = p.rfind('/');
+    dir_ = slash == 0 ? "/" : p.substr(0, slash);
+    base_ = p.substr(slash + 1);
+  }
+  ~FileFollower() override { Stop(); }
+
+  void Start() override {
+    thread_ = std::thread([this] { Run(); });
+  }
+  void Stop() override {
+    std::lock_guard<std::mutex> l(stop_mu_);
+    if (!thread_.joinable()) return;
+    uint64_t one = 1;
+    ssize_t w = ::write(stop_fd_.get(), &one, sizeof one);
+    (void)w;
+    thread_.join();
+  }
+
+ private:
+  void Run() {
+    UniqueFd in(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+    int wd = -1;
+    for (;;) {
+      if (in.get() >= 0 && wd < 0) {
+        wd = ::inotify_add_watch(in.get(), dir_.c_str(),
+                                 IN_MODIFY | IN_CREATE | IN_MOVED_TO |
+                                     IN_MOVED_FROM | IN_DELETE | IN_ATTRIB |
+                                     IN_CLOSE_WRITE);
+      }
+      reader_.Poll();
+      // Sleep until an event names our file, or the poll interval passes.
+      for (;;) {
+        if (!Wait(wd >= 0 ? in.get() : -1, stop_fd_.get(), poll_ms_)) return;
+        if (wd < 0) break;
+        bool relevant = false, timed_out = true;
+        alignas(inotify_event) char buf[4096];
+        for (;;) {
+          ssize_t n = ::read(in.get(), buf, sizeof buf);
+          if (n <= 0) break;
+          timed_out = false;
+          for (char* p = buf; p < buf + n;) {
+            auto* ev = reinterpret_cast<inotify_event*>(p);
+            if (ev->mask & (IN_Q_OVERFLOW | IN_IGNORED)) relevant = true;
+            if (ev->mask & IN_IGNORED) wd = -1;  // directory gone: re-add
+            if (ev->len > 0 && base_ == ev->name) relevant = true;
+            p += sizeof(inotify_event) + ev->len;
+          }
+        }
+        if (relevant || timed_out) break;
+      }
+    }
+  }
+
+  FileReader reader_;
+  int poll_ms_;
+  UniqueFd stop_fd_;
+  std::string dir_, base_;
+  std::mutex stop_mu_;
+  std::thread thread_;
+};
+
+class JournalFollower : public Follower {
+ public:
+  JournalFollower(JournalOptions o, LineProcessor* processor,
+                  FollowerState* state)
+      : o_(std::move(o)),
+        units_(o_.units.begin(), o_.units.end()),
+        processor_(processor),
+        state_(state),
+        stop_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+  ~JournalFollower() override { Stop(); }
+
+  void Start() override {
+    thread_ = std::thread([this] { Run(); });
+  }
+  void Stop() override {
+    std::lock_guard<std::mutex> l(stop_mu_);
+    if (!thread_.joinable()) return;
+    uint64_t one = 1;
+    ssize_t w = ::write(stop_fd_.get(), &one, sizeof one);
+    (void)w;
+    thread_.join();
+  }
+
+ private:
+  struct JournalCloser {
+    void operator()(sd_journal* j) const { sd_journal_close(j); }
+  };
+  using Journal = std::unique_ptr<sd_journal, JournalCloser>;
+
+  static std::string_view Field(sd_journal* j, const char* name) {
+    const void* d = nullptr;
+    size_t n = 0;
+    if (sd_journal_get_data(j, name, &d, &n) < 0) return {};
+    std::string_view v(static_cast<const char*>(d), n);
+    size_t eq = v.find('=');
+    return eq == std::string_view::npos ? std::string_view() : v.substr(eq + 1);
+  }
+
+  Journal Open() {
+    sd_journal* j = nullptr;
+    int r = o_.directory.empty()
+                ? sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY)
+                : sd_journal_open_directory(&j, o_.directory.c_str(), 0);
+    std::lock_guard<std::mutex> l(state_->mu);
+    if (r < 0) {
+      state_->error = "cannot open the journal" +
+                      (o_.directory.empty() ? std::string()
+                                            : " in " + o_.directory) +
+                      ": " + std::strerror(-r);
+      state_->available = false;
+      return nullptr;
+    }
+    state_->error.clear();
+    state_->available = true;
+    return Journal(j);
+  }
+
+  void Run() {
+    Journal j;
+    while (!j) {
+      j = Open();
+      if (!j && !Wait(-1, stop_fd_.get(), 1000)) return;
+    }
+    sd_journal_set_data_threshold(j.get(), kMaxLineBytes + 64);
+    if (o_.from_beginning) {
+      sd_journal_seek_head(j.get());
+    } else {
+      sd_journal_seek_tail(j.get());
+      sd_journal_previous(j.get());  // the next entry is the first new one
+    }
+    for (;;) {
+      ReadAvailable(j.get());
+      int fd = sd_journal_get_fd(j.get());
+      if (!Wait(fd, stop_fd_.get(), 1000)) return;
+      sd_journal_process(j.get());
+    }
+  }
+
+  void ReadAvailable(sd_journal* j) {
+    for (;;) {
+      std::lock_guard<std::mutex> l(state_->mu);
+      int n = 0;
+      for (; n < 4096; ++n) {
+        int r = sd_journal_next(j);
+        if (r < 0) {
+          ++state_->counters.read_errors;
+          return;
+        }
+        if (r == 0) break;
+        std::string_view ident = Field(j, "SYSLOG_IDENTIFIER");
+        bool ours = processor_->IsPostfixProgram(ident);
+        if (!ours && !units_.empty()) {
+          std::string_view unit = Field(j, "_SYSTEMD_UNIT");
+          ours = units_.count(std::string(unit)) > 0;
+        }
+        if (!ours) continue;
+        processor_->ProcessEntry(ident, Field(j, "MESSAGE"), &state_->counters);
+        state_->counters.last_line_timestamp = WallNow();
+      }
+      if (n < 4096) return;
+    }
+  }
+
+  JournalOptions o_;
+  std::set<std::string> units_;
+  LineProcessor* processor_;
+  FollowerState* state_;
+  UniqueFd stop_fd_;
+  std::mutex stop_mu_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+FileReader::FileReader(std::string path, bool from_beginning,
+                       LineProcessor* processor, FollowerState* state)
+    : path_(std::move(path)),
+      start_at_end_(!from_beginning),
+      processor_(processor),
+      state_(state),
+      buf_(kBlockBytes + kMaxLineBytes) {}
+
+FileReader::~FileReader() { Close(); }
+
+void FileReader::Close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  carry_ = 0;
+  skipping_ = false;
+}
+
+void FileReader::SetError(std::string e) {
+  std::lock_guard<std::mutex> l(state_->mu);
+  state_->error = std::move(e);
+  state_->available = false;
+}
+
+bool FileReader::Open() {
+  int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    int e = errno;
+    if (e == ENOENT) {
+      // Missing: waited for (not a failure); read from its start when it
+      // appears, whatever start_at says.
+      start_at_end_ = false;
+      SetError("");
+    } else {
+      SetError("cannot open " + path_ + ": " + std::strerror(e));
+    }
+    return false;
+  }
+  struct stat st{};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    SetError(path_ + " is not a regular file");
+    return false;
+  }
+  fd_ = fd;
+  dev_ = st.st_dev;
+  ino_ = st.st_ino;
+  offset_ = start_at_end_ ? st.st_size : 0;
+  start_at_end_ = false;
+  if (offset_ > 0) ::lseek(fd_, offset_, SEEK_SET);
+  std::lock_guard<std::mutex> l(state_->mu);
+  state_->error.clear();
+  state_->available = true;
+  return true;
+}
+
+size_t FileReader::Drain() {
+  size_t total = 0;
+  for (;;) {
+    ssize_t n = ::read(fd_, buf_.data() + carry_, kBlockBytes);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      std::lock_guard<std::mutex> l(state_->mu);
+      ++state_->counters.read_errors;
+      break;
+    }
+    if (n == 0) break;
+    offset_ += n;
+    total += static_cast<size_t>(n);
+    size_t len = carry_ + static_cast<size_t>(n);
+    size_t start = 0;
+    if (skipping_) {
+      const void* nl = std::memchr(buf_.data(), '\n', len);
+      if (!nl) {
+        carry_ = 0;
+        continue;
+      }
+      start = static_cast<size_t>(static_cast<const char*>(nl) - buf_.data()) + 1;
+      skipping_ = false;
+    }
+    std::string_view block(buf_.data() + start, len - start);
+    std::lock_guard<std::mutex> l(state_->mu);
+    size_t used = processor_->ProcessBlock(block, &state_->counters);
+    size_t rest = block.size() - used;
+    if (rest > kMaxLineBytes) {
+      processor_->ProcessLine(block.substr(used, kMaxLineBytes),
+                              &state_->counters, true);
+      skipping_ = true;
+      carry_ = 0;
+    } else {
+      std::memmove(buf_.data(), block.data() + used, rest);
+      carry_ = rest;
+    }
+    if (used > 0 || skipping_) state_->counters.last_line_timestamp = WallNow();
+  }
+  return total;
+}
+
+void FileReader::FlushCarry() {
+  if (carry_ > 0 && !skipping_) {
+    std::lock_guard<std::mutex> l(state_->mu);
+    processor_->ProcessLine(std::string_view(buf_.data(), carry_),
+                            &state_->counters);
+    state_->counters.last_line_timestamp = WallNow();
+  }
+  carry_ = 0;
+  skipping_ = false;
+}
+
+size_t FileReader::Poll() {
+  if (fd_ < 0 && !Open()) return 0;
+  size_t total = Drain();
+  struct stat st{};
+  if (::fstat(fd_, &st) == 0 && st.st_size < offset_) {
+    // copytruncate: start over; a partial line from before is dropped.
+    ::lseek(fd_, 0, SEEK_SET);
+    offset_ = 0;
+    carry_ = 0;
+    skipping_ = false;
+    {
+      std::lock_guard<std::mutex> l(state_->mu);
+      ++state_->counters.rotations;
+    }
+    total += Drain();
+  }
+  if (::stat(path_.c_str(), &st) != 0) {
+    // Renamed or deleted, nothing new yet: keep reading the old file.
+    std::lock_guard<std::mutex> l(state_->mu);
+    state_->available = false;
+    return total;
+  }
+  if (st.st_dev != dev_ || st.st_ino != ino_) {
+    total += Drain();
+    FlushCarry();
+    Close();
+    {
+      std::lock_guard<std::mutex> l(state_->mu);
+      ++state_->counters.rotations;
+    }
+    start_at_end_ = false;
+    if (Open()) total += Drain();
+  } else {
+    std::lock_guard<std::mutex> l(state_->mu);
+    state_->available = true;
+  }
+  return total;
+}
+
+std::unique_ptr<Follower> MakeFileFollower(
+    std::string path, bool from_beginning, LineProcessor* processor,
+    FollowerState* state, std::chrono::milliseconds poll_interval) {
+  return std::make_unique<FileFollower>(std::move(path), from_beginning,
+                                        processor, state, poll_interval);
+}
+
+std::unique_ptr<Follower> MakeJournalFollower(JournalOptions options,
+                                              LineProcessor* processor,
+                                              FollowerState* state) {
+  return std::make_unique<JournalFollower>(std::move(options), processor,
+                                           state);
+}
+
+}  // namespace mailhealth::log

@@ -1,0 +1,106 @@
+// Where log lines come from: a file followed across rotations, or the
+// systemd journal. Both feed a LineProcessor and update a shared
+// FollowerState under its mutex, one block (up to 1 MiB) at a time, so the
+// collector's Collect() only copies counters.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <sys/types.h>
+#include <thread>
+#include <vector>
+
+#include "collectors/log/log_parser.h"
+
+namespace mailhealth::log {
+
+// Shared between the follower thread (writer) and Collect() (reader).
+struct FollowerState {
+  std::mutex mu;
+  LogCounters counters;
+  // Non-empty: the source cannot be read (permission denied, journal
+  // unavailable); Collect() reports it as a collector failure.
+  std::string error;
+  // True while the file (or journal) is open; false while a missing file
+  // is waited for.
+  bool available = false;
+};
+
+// Reads one log file from its current offset to EOF on every Poll(),
+// following rename and copytruncate rotation:
+//  - rename: the old file stays open and is read to its end while the path
+//    is missing or still names it; once the path names another file, the
+//    old one is drained a last time (its unterminated last line, if any,
+//    counts as a line) and the new one is read from its start;
+//  - copytruncate: a file smaller than the read offset is read again from
+//    its start.
+// A file missing at the first Poll() is read from its start when it
+// appears; otherwise `from_beginning` decides. Not thread-safe: one thread
+// calls Poll().
+class FileReader {
+ public:
+  FileReader(std::string path, bool from_beginning, LineProcessor* processor,
+             FollowerState* state);
+  ~FileReader();
+  FileReader(const FileReader&) = delete;
+  FileReader& operator=(const FileReader&) = delete;
+
+  // Reads everything available now; returns the number of bytes read.
+  size_t Poll();
+  const std::string& path() const { return path_; }
+
+ private:
+  bool Open();
+  size_t Drain();
+  void FlushCarry();
+  void Close();
+  void SetError(std::string e);
+
+  std::string path_;
+  bool start_at_end_;
+  LineProcessor* processor_;
+  FollowerState* state_;
+  int fd_ = -1;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
+  off_t offset_ = 0;
+  std::vector<char> buf_;
+  size_t carry_ = 0;       // bytes of an incomplete line at buf_ start
+  bool skipping_ = false;  // dropping the rest of an over-long line
+};
+
+// A background thread that runs a source until Stop().
+class Follower {
+ public:
+  virtual ~Follower() = default;
+  virtual void Start() = 0;
+  // Stops the thread promptly (it waits on an eventfd beside its inotify or
+  // journal fd). Idempotent.
+  virtual void Stop() = 0;
+};
+
+// Follows `path` with inotify on its directory, and a poll every
+// `poll_interval` as fallback (file systems without inotify, writes to a
+// renamed file).
+std::unique_ptr<Follower> MakeFileFollower(
+    std::string path, bool from_beginning, LineProcessor* processor,
+    FollowerState* state,
+    std::chrono::milliseconds poll_interval = std::chrono::milliseconds(1000));
+
+struct JournalOptions {
+  // Entries whose _SYSTEMD_UNIT is one of these count, and so do entries
+  // whose SYSLOG_IDENTIFIER is a Postfix program (postfix/..., postfix-X/...
+  // or a configured syslog name).
+  std::vector<std::string> units;
+  std::string directory;  // empty: the local system journal
+  bool from_beginning = false;
+};
+
+std::unique_ptr<Follower> MakeJournalFollower(JournalOptions options,
+                                              LineProcessor* processor,
+                                              FollowerState* state);
+
+}  // namespace mailhealth::log

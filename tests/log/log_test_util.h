@@ -1,0 +1,103 @@
+// Helpers shared by the log collector tests.
+#pragma once
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include "collectors/log/log_parser.h"
+
+namespace mailhealth::log {
+
+// Every non-zero counter, keyed "lines", "messages{smtpd,info}",
+// "deliveries{smtp,sent}", "rejects{rcpt,rbl}", "events{x}", "rules{name}".
+inline std::map<std::string, uint64_t> NonZero(const LogCounters& c,
+                                               const LineProcessor& lp) {
+  std::map<std::string, uint64_t> m;
+  auto put = [&](const std::string& k, uint64_t v) {
+    if (v) m[k] = v;
+  };
+  put("lines", c.lines);
+  put("postfix", c.postfix);
+  put("foreign", c.foreign);
+  put("unsupported", c.unsupported);
+  put("truncated", c.truncated);
+  for (size_t p = 0; p < N<Process>(); ++p)
+    for (size_t s = 0; s < N<Severity>(); ++s)
+      put("messages{" + std::string(Name(Process(p))) + "," +
+              std::string(Name(Severity(s))) + "}",
+          c.messages[p][s]);
+  for (size_t t = 0; t < N<Transport>(); ++t)
+    for (size_t s = 0; s < N<DeliveryStatus>(); ++s)
+      put("deliveries{" + std::string(Name(Transport(t))) + "," +
+              std::string(Name(DeliveryStatus(s))) + "}",
+          c.deliveries[t][s]);
+  for (size_t t = 0; t < N<RejectStage>(); ++t)
+    for (size_t r = 0; r < N<RejectReason>(); ++r)
+      put("rejects{" + std::string(Name(RejectStage(t))) + "," +
+              std::string(Name(RejectReason(r))) + "}",
+          c.rejects[t][r]);
+  for (size_t e = 0; e < N<Event>(); ++e)
+    put("events{" + std::string(Name(Event(e))) + "}", c.events[e]);
+  for (size_t i = 0; i < c.rule_matches.size(); ++i)
+    put("rules{" + lp.rule_names()[i] + "}", c.rule_matches[i]);
+  return m;
+}
+
+inline uint64_t Deliveries(const LogCounters& c, DeliveryStatus s) {
+  uint64_t n = 0;
+  for (const auto& t : c.deliveries) n += t[static_cast<size_t>(s)];
+  return n;
+}
+inline uint64_t Rejects(const LogCounters& c) {
+  uint64_t n = 0;
+  for (const auto& s : c.rejects)
+    for (auto v : s) n += v;
+  return n;
+}
+inline uint64_t Severities(const LogCounters& c, Severity s) {
+  uint64_t n = 0;
+  for (const auto& p : c.messages) n += p[static_cast<size_t>(s)];
+  return n;
+}
+
+// Reads a whole file through ProcessBlock in 64 KiB pieces (so lines cross
+// block boundaries), the last unterminated line included.
+inline LogCounters ProcessFile(LineProcessor& lp, const std::string& path) {
+  LogCounters c;
+  std::ifstream f(path, std::ios::binary);
+  std::string buf;
+  char chunk[65536];
+  while (f.read(chunk, sizeof chunk) || f.gcount() > 0) {
+    buf.append(chunk, static_cast<size_t>(f.gcount()));
+    size_t used = lp.ProcessBlock(buf, &c);
+    buf.erase(0, used);
+  }
+  if (!buf.empty()) lp.ProcessLine(buf, &c);
+  return c;
+}
+
+// A fresh directory under $TMPDIR (or /tmp), one per call.
+inline std::string TempDir() {
+  const char* t = std::getenv("TMPDIR");
+  std::string tmpl = std::string(t ? t : "/tmp") + "/mhlogtest.XXXXXX";
+  char* d = ::mkdtemp(tmpl.data());
+  return d ? std::string(d) : std::string();
+}
+
+// `grep -c ARGS FILE` (ARGS already shell-quoted).
+inline uint64_t GrepCount(const std::string& args, const std::string& file) {
+  std::string cmd = "grep -ac " + args + " '" + file + "'";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return ~uint64_t{0};
+  unsigned long long n = 0;
+  if (std::fscanf(p, "%llu", &n) != 1) n = ~0ULL;
+  ::pclose(p);
+  return n;
+}
+
+}  // namespace mailhealth::log
