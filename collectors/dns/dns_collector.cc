@@ -1,12 +1,36 @@
 #include "collectors/dns/dns_collector.h"
 
+#include <algorithm>
+
+#include "collectors/dns/dns_check.h"
+#include "collectors/dns/dns_config.h"
+#include "collectors/dns/dns_report.h"
+
 namespace mailhealth {
 namespace {
 
-// Skeleton: the real collector is its own issue.
+// Time kept back from the scheduler's deadline to build the families.
+Millis Margin(Millis timeout) {
+  return std::clamp(timeout / 20, Millis(5), Millis(100));
+}
+
 class DnsCollector : public Collector {
  public:
-  CollectResult Collect(Clock::time_point) override { return {}; }
+  explicit DnsCollector(DnsConfig config) : config_(std::move(config)) {}
+
+  CollectResult Collect(Clock::time_point deadline) override {
+    CollectResult r;
+    auto run = RunDnsChecks(config_, deadline - Margin(config_.timeout));
+    if (!run.ok()) {
+      r.status = run.status();
+      return r;
+    }
+    r.families = BuildDnsFamilies(config_, *run);
+    return r;
+  }
+
+ private:
+  DnsConfig config_;
 };
 
 }  // namespace
@@ -14,12 +38,16 @@ class DnsCollector : public Collector {
 CollectorInfo DnsCollectorInfo() {
   CollectorInfo info;
   info.name = "dns";
-  info.description = "MX/A/AAAA resolution of the mail domains through external resolvers";
+  info.description =
+      "MX/A/AAAA resolution of the mail domains through external resolvers";
   info.default_enabled = false;
   info.default_interval = Millis(60000);
   info.default_timeout = Millis(5000);
-  info.factory = [](const CollectorContext&, ConfigNode&) {
-    return std::make_unique<DnsCollector>();
+  info.factory = [](const CollectorContext& ctx,
+                    ConfigNode& section) -> std::unique_ptr<Collector> {
+    auto config = ParseDnsConfig(section, ctx.settings);
+    if (!config) return nullptr;
+    return std::make_unique<DnsCollector>(std::move(*config));
   };
   return info;
 }

@@ -6,7 +6,10 @@
 // and are safe to call from any thread (each call uses its own c-ares
 // channels). `resolvers` are the config's `resolvers` strings ("192.0.2.53",
 // "192.0.2.53:5353", "[2001:db8::53]:53"); empty means the system's.
-// With several resolvers the first one that answers is used.
+// With several resolvers the first one that answers is used: they are tried
+// in order, and a timeout, SERVFAIL or REFUSED moves on to the next (c-ares'
+// failover within one channel). Hosts are capped at 32 per domain.
+// Implemented in mx_resolver.cc over DnsBatch (dns_client.h).
 #pragma once
 
 #include <string>

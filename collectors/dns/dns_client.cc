@@ -1,0 +1,203 @@
+#include "collectors/dns/dns_client.h"
+
+#include <ares.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+
+namespace mailhealth {
+namespace {
+
+// ares_library_init once per process (a no-op on Linux, but required).
+Status InitAresLibrary() {
+  static std::once_flag once;
+  static int rc = ARES_SUCCESS;
+  std::call_once(once, [] { rc = ares_library_init(ARES_LIB_INIT_ALL); });
+  if (rc != ARES_SUCCESS) {
+    return Status::Error(std::string("ares_library_init: ") + ares_strerror(rc));
+  }
+  return Status::Ok();
+}
+
+struct ChannelDeleter {
+  void operator()(ares_channel c) const { ares_destroy(c); }
+};
+using ChannelPtr = std::unique_ptr<ares_channeldata, ChannelDeleter>;
+
+// Owns the linked list ares_set_servers_ports() reads.
+Status SetServers(ares_channel ch, const std::vector<ResolverAddress>& addrs) {
+  std::vector<ares_addr_port_node> nodes(addrs.size());
+  for (size_t i = 0; i < addrs.size(); ++i) {
+    auto& n = nodes[i];
+    std::memset(&n, 0, sizeof n);
+    n.next = i + 1 < addrs.size() ? &nodes[i + 1] : nullptr;
+    n.family = addrs[i].family;
+    n.udp_port = addrs[i].port;
+    n.tcp_port = addrs[i].port;
+    void* dst = addrs[i].family == AF_INET
+                    ? static_cast<void*>(&n.addr.addr4)
+                    : static_cast<void*>(&n.addr.addr6);
+    if (inet_pton(addrs[i].family, addrs[i].ip.c_str(), dst) != 1) {
+      return Status::Error("bad resolver address " + addrs[i].label);
+    }
+  }
+  int rc = ares_set_servers_ports(ch, nodes.empty() ? nullptr : nodes.data());
+  if (rc != ARES_SUCCESS) {
+    return Status::Error(std::string("ares_set_servers_ports: ") +
+                         ares_strerror(rc));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+struct DnsBatch::Impl {
+  std::vector<ChannelPtr> channels;
+};
+
+struct DnsBatch::Pending {
+  DnsBatch* batch;
+  Callback callback;
+  uint16_t qtype;
+  Clock::time_point start;
+};
+
+DnsBatch::DnsBatch(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+DnsBatch::~DnsBatch() {
+  // ares_destroy() calls back every query still pending with
+  // ARES_EDESTRUCTION; OnReply then only frees its Pending.
+  destroying_ = true;
+  impl_->channels.clear();
+}
+
+size_t DnsBatch::slots() const { return impl_->channels.size(); }
+
+Result<std::unique_ptr<DnsBatch>> DnsBatch::Create(
+    const std::vector<std::vector<ResolverAddress>>& slots,
+    const DnsBatchOptions& options) {
+  Status s = InitAresLibrary();
+  if (!s.ok()) return s;
+  auto impl = std::make_unique<Impl>();
+  for (const auto& servers : slots) {
+    ares_options opts;
+    std::memset(&opts, 0, sizeof opts);
+    int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
+    // No EDNS: a large answer comes back truncated over UDP and c-ares
+    // repeats the query over TCP (ARES_FLAG_IGNTC is not set).
+    opts.flags = options.failover ? 0 : ARES_FLAG_NOCHECKRESP;
+    opts.timeout = static_cast<int>(std::max<int64_t>(1, options.try_timeout.count()));
+    opts.tries = std::max(1, options.tries);
+    ares_channel raw = nullptr;
+    int rc = ares_init_options(&raw, &opts, mask);
+    if (rc != ARES_SUCCESS) {
+      return Status::Error(std::string("ares_init_options: ") + ares_strerror(rc));
+    }
+    ChannelPtr ch(raw);
+    if (!servers.empty()) {
+      Status ss = SetServers(ch.get(), servers);
+      if (!ss.ok()) return ss;
+    }
+    impl->channels.push_back(std::move(ch));
+  }
+  return std::unique_ptr<DnsBatch>(new DnsBatch(std::move(impl)));
+}
+
+void DnsBatch::Query(size_t slot, const std::string& name, uint16_t qtype,
+                     Callback callback) {
+  if (stopped_ || slot >= impl_->channels.size()) {
+    LookupResult r;
+    r.status = DnsStatus::kTimeout;
+    r.error = stopped_ ? "deadline" : "no such resolver slot";
+    callback(r);
+    return;
+  }
+  auto* p = new Pending{this, std::move(callback), qtype, Clock::now()};
+  ++outstanding_;
+  ares_query(impl_->channels[slot].get(), name.c_str(), 1 /* C_IN */, qtype,
+             &DnsBatch::OnReply, p);
+}
+
+void DnsBatch::OnReply(void* arg, int status, int /*timeouts*/,
+                       unsigned char* abuf, int alen) {
+  std::unique_ptr<Pending> p(static_cast<Pending*>(arg));
+  DnsBatch* self = p->batch;
+  --self->outstanding_;
+  if (self->destroying_ || status == ARES_EDESTRUCTION) return;
+  LookupResult r;
+  r.duration_seconds = Seconds(Clock::now() - p->start);
+  if (abuf != nullptr && alen > 0) {
+    auto parsed = ParseDnsResponse(abuf, static_cast<size_t>(alen), p->qtype);
+    if (parsed.ok()) {
+      r.answered = true;
+      r.answer = std::move(*parsed);
+      r.status = StatusFromRcode(r.answer.rcode);
+    } else {
+      r.status = DnsStatus::kOther;
+      r.error = "malformed reply: " + parsed.status().message();
+    }
+  } else {
+    r.status = StatusFromAresCode(status);
+    r.error = status == ARES_ECANCELLED ? "deadline" : ares_strerror(status);
+  }
+  p->callback(r);
+}
+
+void DnsBatch::Run(Clock::time_point deadline) {
+  std::vector<pollfd> fds;
+  std::vector<size_t> owner;  // channel index of each pollfd
+  while (outstanding_ > 0) {
+    const auto now = Clock::now();
+    if (now >= deadline) break;
+    fds.clear();
+    owner.clear();
+    auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - now);
+    timeval max_tv{static_cast<time_t>(left.count() / 1000000),
+                   static_cast<suseconds_t>(left.count() % 1000000)};
+    timeval wait = max_tv;
+    for (size_t c = 0; c < impl_->channels.size(); ++c) {
+      ares_channel ch = impl_->channels[c].get();
+      ares_socket_t socks[ARES_GETSOCK_MAXNUM];
+      int bits = ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
+      for (int i = 0; i < ARES_GETSOCK_MAXNUM; ++i) {
+        short ev = 0;
+        if (ARES_GETSOCK_READABLE(bits, i)) ev |= POLLIN;
+        if (ARES_GETSOCK_WRITABLE(bits, i)) ev |= POLLOUT;
+        if (ev == 0) continue;
+        fds.push_back(pollfd{socks[i], ev, 0});
+        owner.push_back(c);
+      }
+      timeval tv;
+      timeval* t = ares_timeout(ch, &wait, &tv);
+      if (t != nullptr) wait = *t;
+    }
+    // Round up so a sub-millisecond wait does not spin.
+    int ms = static_cast<int>(wait.tv_sec * 1000 + (wait.tv_usec + 999) / 1000);
+    int n = poll(fds.data(), fds.size(), std::max(ms, 0));
+    if (n < 0 && errno != EINTR) break;
+    for (size_t i = 0; i < fds.size() && n > 0; ++i) {
+      if (fds[i].revents == 0) continue;
+      ares_channel ch = impl_->channels[owner[i]].get();
+      const bool rd = fds[i].revents & (POLLIN | POLLERR | POLLHUP);
+      const bool wr = fds[i].revents & (POLLOUT | POLLERR | POLLHUP);
+      ares_process_fd(ch, rd ? fds[i].fd : ARES_SOCKET_BAD,
+                      wr ? fds[i].fd : ARES_SOCKET_BAD);
+    }
+    // Timeouts and retries of every channel.
+    for (auto& ch : impl_->channels) {
+      ares_process_fd(ch.get(), ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    }
+  }
+  if (outstanding_ > 0) {
+    // Deadline: whatever c-ares' retry schedule says, the run ends now.
+    stopped_ = true;
+    for (auto& ch : impl_->channels) ares_cancel(ch.get());
+  }
+  stopped_ = true;
+}
+
+}  // namespace mailhealth

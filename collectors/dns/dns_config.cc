@@ -1,0 +1,154 @@
+#include "collectors/dns/dns_config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <set>
+
+#include "collectors/dns/dns_message.h"
+
+namespace mailhealth {
+namespace {
+
+bool ValidDomainName(const std::string& n) {
+  if (n.empty() || n == "." || n.size() > 253) return false;
+  size_t label = 0;
+  for (char c : n) {
+    if (c == '.') {
+      if (label == 0) return false;
+      label = 0;
+      continue;
+    }
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) {
+      return false;
+    }
+    if (++label > 63) return false;
+  }
+  return label > 0;
+}
+
+}  // namespace
+
+std::vector<std::string> DnsConfig::ResolverLabels() const {
+  std::vector<std::string> out;
+  if (resolvers.empty()) {
+    out.push_back(kSystemResolverLabel);
+  } else {
+    for (const auto& r : resolvers) out.push_back(r.label);
+  }
+  return out;
+}
+
+Result<ExpectedMx> ParseExpectedMx(const std::string& text) {
+  ExpectedMx e;
+  std::string t = text;
+  size_t sp = t.find_first_of(" \t");
+  if (sp != std::string::npos) {
+    std::string pref = t.substr(0, sp);
+    size_t rest = t.find_first_not_of(" \t", sp);
+    int v = -1;
+    auto [p, ec] = std::from_chars(pref.data(), pref.data() + pref.size(), v);
+    if (ec != std::errc() || p != pref.data() + pref.size() || v < 0 ||
+        v > 65535 || rest == std::string::npos) {
+      return Status::Error("invalid MX \"" + text +
+                           "\" (use \"PREFERENCE HOST\" or \"HOST\")");
+    }
+    e.preference = v;
+    t = t.substr(rest);
+  }
+  if (t.find_first_of(" \t") != std::string::npos) {
+    return Status::Error("invalid MX \"" + text + "\" (too many fields)");
+  }
+  e.exchange = NormalizeName(t);
+  if (e.exchange != "." && !ValidDomainName(e.exchange)) {
+    return Status::Error("invalid MX host \"" + t + "\"");
+  }
+  return e;
+}
+
+std::optional<DnsConfig> ParseDnsConfig(ConfigNode& s,
+                                        const CollectorSettings& settings) {
+  const size_t errors_before = s.errors()->list().size();
+  DnsConfig c;
+  c.timeout = settings.timeout;
+  c.interval = settings.interval;
+
+  std::set<std::string> seen_resolvers;
+  for (const auto& text : s.StringList("resolvers", {})) {
+    auto r = ParseResolverAddress(text);
+    if (!r.ok()) {
+      s.Error("resolvers", r.status().message());
+      continue;
+    }
+    if (!seen_resolvers.insert(r->ip + "#" + std::to_string(r->port)).second) {
+      s.Error("resolvers", "resolver \"" + text + "\" listed twice");
+      continue;
+    }
+    c.resolvers.push_back(std::move(*r));
+  }
+
+  std::set<std::string> seen_domains;
+  for (auto& d : s.List("domains")) {
+    DnsDomainConfig dc;
+    std::string raw = d.String("name", "");
+    dc.name = NormalizeName(raw);
+    if (raw.empty()) {
+      d.Error("name", "missing (the mail domain to check)");
+    } else if (!ValidDomainName(dc.name)) {
+      d.Error("name", "invalid domain name \"" + raw + "\"");
+    } else if (!seen_domains.insert(dc.name).second) {
+      d.Error("name", "domain \"" + dc.name + "\" listed twice");
+    }
+    dc.has_expect_mx = d.Has("expect_mx");
+    const auto expect_mx = d.StringList("expect_mx", {});
+    if (dc.has_expect_mx && expect_mx.empty()) {
+      // "expect_mx: []" would declare "no MX at all"; make it explicit.
+      d.Error("expect_mx",
+              "empty list: list the expected MX hosts, or \".\" for a null MX");
+    }
+    for (const auto& text : expect_mx) {
+      auto e = ParseExpectedMx(text);
+      if (!e.ok()) {
+        d.Error("expect_mx", e.status().message());
+        continue;
+      }
+      dc.expect_mx.push_back(std::move(*e));
+    }
+    for (const auto& [host, ips] : d.StringListMap("expect_addresses")) {
+      std::string h = NormalizeName(host);
+      if (!ValidDomainName(h)) {
+        d.Error("expect_addresses", "invalid host name \"" + host + "\"");
+        continue;
+      }
+      std::vector<std::string> canon;
+      for (const auto& ip : ips) {
+        std::string ci = CanonicalIp(ip);
+        if (ci.empty() || ip.front() == '[') {
+          d.Error("expect_addresses", "\"" + ip + "\" (for " + host +
+                                          ") is not an IP address");
+          continue;
+        }
+        canon.push_back(ci);
+      }
+      std::sort(canon.begin(), canon.end());
+      canon.erase(std::unique(canon.begin(), canon.end()), canon.end());
+      dc.expect_addresses[h] = std::move(canon);
+    }
+    dc.check_domain_addresses = d.Bool("check_domain_addresses", false);
+    d.Finish();
+    c.domains.push_back(std::move(dc));
+  }
+
+  const size_t pairs = c.domains.size() * std::max<size_t>(1, c.resolvers.size());
+  if (pairs > kMaxDomainResolverPairs) {
+    s.Error("domains", std::to_string(c.domains.size()) + " domains x " +
+                           std::to_string(std::max<size_t>(1, c.resolvers.size())) +
+                           " resolvers = " + std::to_string(pairs) +
+                           " checks, more than the limit of " +
+                           std::to_string(kMaxDomainResolverPairs));
+  }
+  if (s.errors()->list().size() != errors_before) return std::nullopt;
+  return c;
+}
+
+}  // namespace mailhealth

@@ -1,0 +1,163 @@
+#include "collectors/dns/dns_message.h"
+
+#include <ares.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cctype>
+#include <memory>
+
+namespace mailhealth {
+namespace {
+
+constexpr size_t kHeaderSize = 12;
+
+uint16_t Get16(const unsigned char* p) {
+  return static_cast<uint16_t>((p[0] << 8) | p[1]);
+}
+
+struct AresStringDeleter {
+  void operator()(char* p) const { ares_free_string(p); }
+};
+
+// Expands the (possibly compressed) name at `p`; sets *enc_len to its
+// length in the packet. ares_expand_name guards against pointer loops.
+bool ExpandName(const unsigned char* p, const unsigned char* buf, size_t len,
+                std::string* out, long* enc_len) {
+  char* s = nullptr;
+  if (ares_expand_name(p, buf, static_cast<int>(len), &s, enc_len) !=
+      ARES_SUCCESS) {
+    return false;
+  }
+  std::unique_ptr<char, AresStringDeleter> owned(s);
+  *out = NormalizeName(s);
+  return true;
+}
+
+}  // namespace
+
+const char* DnsStatusName(DnsStatus s) {
+  switch (s) {
+    case DnsStatus::kNoError: return "noerror";
+    case DnsStatus::kNxDomain: return "nxdomain";
+    case DnsStatus::kServFail: return "servfail";
+    case DnsStatus::kRefused: return "refused";
+    case DnsStatus::kFormErr: return "formerr";
+    case DnsStatus::kTimeout: return "timeout";
+    case DnsStatus::kOther: return "other";
+  }
+  return "other";
+}
+
+const char* QTypeName(uint16_t qtype) {
+  switch (qtype) {
+    case kTypeA: return "A";
+    case kTypeCname: return "CNAME";
+    case kTypeMx: return "MX";
+    case kTypeAaaa: return "AAAA";
+    default: return "OTHER";
+  }
+}
+
+std::string NormalizeName(std::string_view name) {
+  std::string out(name);
+  while (!out.empty() && out.back() == '.') out.pop_back();
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (out.empty()) return ".";
+  return out;
+}
+
+DnsStatus StatusFromRcode(int rcode) {
+  switch (rcode) {
+    case 0: return DnsStatus::kNoError;
+    case 1: return DnsStatus::kFormErr;
+    case 2: return DnsStatus::kServFail;
+    case 3: return DnsStatus::kNxDomain;
+    case 5: return DnsStatus::kRefused;
+    default: return DnsStatus::kOther;
+  }
+}
+
+DnsStatus StatusFromAresCode(int ares_status) {
+  switch (ares_status) {
+    case ARES_SUCCESS:
+    case ARES_ENODATA: return DnsStatus::kNoError;
+    case ARES_ENOTFOUND: return DnsStatus::kNxDomain;
+    case ARES_ESERVFAIL: return DnsStatus::kServFail;
+    case ARES_EREFUSED: return DnsStatus::kRefused;
+    case ARES_EFORMERR: return DnsStatus::kFormErr;
+    case ARES_ETIMEOUT:
+    case ARES_ECANCELLED: return DnsStatus::kTimeout;
+    default: return DnsStatus::kOther;
+  }
+}
+
+Result<DnsAnswer> ParseDnsResponse(const unsigned char* buf, size_t len,
+                                   uint16_t qtype) {
+  if (buf == nullptr || len < kHeaderSize) {
+    return Status::Error("reply shorter than a DNS header");
+  }
+  DnsAnswer a;
+  a.truncated = (buf[2] & 0x02) != 0;
+  a.rcode = buf[3] & 0x0f;
+  if ((buf[2] & 0x80) == 0) return Status::Error("not a response (QR=0)");
+  const unsigned qdcount = Get16(buf + 4);
+  const unsigned ancount = Get16(buf + 6);
+  const unsigned char* p = buf + kHeaderSize;
+  const unsigned char* end = buf + len;
+  std::string name;
+  long n = 0;
+  for (unsigned i = 0; i < qdcount; ++i) {
+    if (p >= end || !ExpandName(p, buf, len, &name, &n)) {
+      return Status::Error("malformed question name");
+    }
+    p += n;
+    if (end - p < 4) return Status::Error("truncated question");
+    p += 4;
+  }
+  for (unsigned i = 0; i < ancount; ++i) {
+    if (p >= end || !ExpandName(p, buf, len, &name, &n)) {
+      return Status::Error("malformed answer name");
+    }
+    p += n;
+    if (end - p < 10) return Status::Error("truncated answer record");
+    const uint16_t type = Get16(p);
+    const uint16_t cls = Get16(p + 2);
+    const uint16_t rdlen = Get16(p + 8);
+    p += 10;
+    if (end - p < rdlen) return Status::Error("answer data past the end");
+    const unsigned char* rd = p;
+    p += rdlen;
+    if (cls != 1) continue;  // only class IN
+    if (type == kTypeCname) {
+      std::string target;
+      if (!ExpandName(rd, buf, len, &target, &n) || n > rdlen) {
+        return Status::Error("malformed CNAME");
+      }
+      a.cname_chain.push_back(target);
+    }
+    if (type != qtype) continue;
+    if (type == kTypeMx) {
+      if (rdlen < 3) return Status::Error("short MX record");
+      MxRecord mx;
+      mx.preference = Get16(rd);
+      if (!ExpandName(rd + 2, buf, len, &mx.exchange, &n) || n + 2 > rdlen) {
+        return Status::Error("malformed MX exchange");
+      }
+      a.mx.push_back(std::move(mx));
+    } else if (type == kTypeA || type == kTypeAaaa) {
+      const int family = type == kTypeA ? AF_INET : AF_INET6;
+      const size_t want = type == kTypeA ? 4 : 16;
+      if (rdlen != want) return Status::Error("bad address length");
+      char text[INET6_ADDRSTRLEN];
+      if (inet_ntop(family, rd, text, sizeof text) == nullptr) {
+        return Status::Error("bad address");
+      }
+      a.addresses.push_back(text);
+    }
+  }
+  return a;
+}
+
+}  // namespace mailhealth

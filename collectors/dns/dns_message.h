@@ -1,0 +1,77 @@
+// DNS responses as the dns collector sees them: the rcode, the records of
+// the asked type, and the status classes of the metrics. Pure functions
+// over bytes (tested on constructed packets); no I/O.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "exporter/status.h"
+
+namespace mailhealth {
+
+// The `status` label values of mailhealth_dns_lookup_status.
+enum class DnsStatus {
+  kNoError,
+  kNxDomain,
+  kServFail,
+  kRefused,
+  kFormErr,
+  kTimeout,
+  kOther,
+};
+inline constexpr std::array<DnsStatus, 7> kAllDnsStatuses = {
+    DnsStatus::kNoError, DnsStatus::kNxDomain, DnsStatus::kServFail,
+    DnsStatus::kRefused, DnsStatus::kFormErr,  DnsStatus::kTimeout,
+    DnsStatus::kOther};
+const char* DnsStatusName(DnsStatus s);
+
+// Query types used here (RFC 1035, RFC 3596).
+inline constexpr uint16_t kTypeA = 1;
+inline constexpr uint16_t kTypeCname = 5;
+inline constexpr uint16_t kTypeMx = 15;
+inline constexpr uint16_t kTypeAaaa = 28;
+const char* QTypeName(uint16_t qtype);  // "A", "MX", "AAAA", "CNAME", "TYPEn"
+
+struct MxRecord {
+  int preference = 0;
+  std::string exchange;  // lower case, no trailing dot; "." for the root
+  bool operator==(const MxRecord&) const = default;
+};
+
+struct DnsAnswer {
+  int rcode = 0;           // header RCODE (0 NOERROR, 3 NXDOMAIN, ...)
+  bool truncated = false;  // TC bit (c-ares retries over TCP before this)
+  // Records of the asked type in the answer section, in packet order.
+  std::vector<MxRecord> mx;              // qtype MX
+  std::vector<std::string> addresses;    // qtype A/AAAA, canonical text
+  std::vector<std::string> cname_chain;  // CNAME targets, in packet order
+  size_t count() const { return mx.size() + addresses.size(); }
+};
+
+// Parses a response to a query of `qtype`. Errors (short packet, bad name
+// compression, an RR running past the end) make the status non-OK: such a
+// reply is reported as status "other".
+Result<DnsAnswer> ParseDnsResponse(const unsigned char* buf, size_t len,
+                                   uint16_t qtype);
+
+// RCODE -> status (0 noerror, 1 formerr, 2 servfail, 3 nxdomain,
+// 5 refused, anything else other).
+DnsStatus StatusFromRcode(int rcode);
+
+// c-ares status of a query that produced no parseable reply -> status.
+// ARES_ETIMEOUT and ARES_ECANCELLED (cancelled at the run's deadline) are
+// timeout; ARES_ENOTFOUND nxdomain, ARES_ESERVFAIL servfail, ARES_EREFUSED
+// refused, ARES_EFORMERR formerr, ARES_ENODATA noerror; the rest
+// (ECONNREFUSED from an ICMP port unreachable, EBADRESP, ...) other.
+DnsStatus StatusFromAresCode(int ares_status);
+
+// Lower case, without the trailing dot ("MX1.Example.COM." ->
+// "mx1.example.com"); the root "." (or "") stays ".".
+std::string NormalizeName(std::string_view name);
+
+}  // namespace mailhealth

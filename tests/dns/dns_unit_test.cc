@@ -1,0 +1,511 @@
+// Pure parts of the dns collector: resolver addresses, DNS reply parsing on
+// constructed packets, status mapping, expectations, config validation and
+// the metric families built from a run result.
+#include <ares.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <optional>
+
+#include "collectors/dns/dns_check.h"
+#include "collectors/dns/dns_collector.h"
+#include "collectors/dns/dns_config.h"
+#include "collectors/dns/dns_message.h"
+#include "collectors/dns/dns_report.h"
+#include "collectors/dns/resolver_address.h"
+#include "exporter/metric_builder.h"
+
+namespace mailhealth {
+namespace {
+
+// ---------- resolver addresses ----------
+
+struct AddrCase {
+  const char* text;
+  bool ok;
+  const char* ip;
+  uint16_t port;
+};
+
+class ResolverAddressTest : public ::testing::TestWithParam<AddrCase> {};
+
+TEST_P(ResolverAddressTest, Parses) {
+  const AddrCase& c = GetParam();
+  auto r = ParseResolverAddress(c.text);
+  ASSERT_EQ(r.ok(), c.ok) << c.text << ": " << r.status().message();
+  if (!c.ok) return;
+  EXPECT_EQ(r->ip, c.ip);
+  EXPECT_EQ(r->port, c.port);
+  EXPECT_EQ(r->label, c.text);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ResolverAddressTest,
+    ::testing::Values(AddrCase{"192.0.2.53", true, "192.0.2.53", 53},
+                      AddrCase{"192.0.2.53:5353", true, "192.0.2.53", 5353},
+                      AddrCase{"[2001:db8::53]:53", true, "2001:db8::53", 53},
+                      AddrCase{"[2001:DB8:0::53]", true, "2001:db8::53", 53},
+                      AddrCase{"2001:db8::53", true, "2001:db8::53", 53},
+                      AddrCase{"dns.example.com", false, "", 0},
+                      AddrCase{"dns.example.com:53", false, "", 0},
+                      AddrCase{"192.0.2.53:0", false, "", 0},
+                      AddrCase{"192.0.2.53:65536", false, "", 0},
+                      AddrCase{"192.0.2.53:", false, "", 0},
+                      AddrCase{"[2001:db8::53", false, "", 0},
+                      AddrCase{"[192.0.2.53]:53", false, "", 0},
+                      AddrCase{"", false, "", 0}));
+
+TEST(ResolverAddressTest, HostNameErrorSaysIpLiteralsAreNeeded) {
+  auto r = ParseResolverAddress("ns1.example.net");
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), ::testing::HasSubstr("not host names"));
+}
+
+// ---------- reply parsing on constructed packets ----------
+
+class Packet {
+ public:
+  Packet(uint16_t qtype, int rcode, bool tc = false) {
+    bytes_ = {0x12, 0x34, static_cast<unsigned char>(0x81 | (tc ? 0x02 : 0)),
+              static_cast<unsigned char>(0x80 | rcode), 0, 1, 0, 0, 0, 0, 0, 0};
+    Name("example.test");
+    Put16(qtype);
+    Put16(1);
+  }
+  // Answer RR owned by the question name (compression pointer 0xc00c).
+  Packet& Rr(uint16_t type, const std::vector<unsigned char>& rdata) {
+    bytes_.insert(bytes_.end(), {0xc0, 0x0c});
+    Put16(type);
+    Put16(1);
+    bytes_.insert(bytes_.end(), {0, 0, 1, 0x2c});
+    Put16(static_cast<uint16_t>(rdata.size()));
+    bytes_.insert(bytes_.end(), rdata.begin(), rdata.end());
+    ++bytes_[7];
+    return *this;
+  }
+  static std::vector<unsigned char> Encoded(const std::string& name) {
+    std::vector<unsigned char> out;
+    size_t start = 0;
+    while (start < name.size()) {
+      size_t dot = name.find('.', start);
+      if (dot == std::string::npos) dot = name.size();
+      out.push_back(static_cast<unsigned char>(dot - start));
+      out.insert(out.end(), name.begin() + start, name.begin() + dot);
+      start = dot + 1;
+    }
+    out.push_back(0);
+    return out;
+  }
+  static std::vector<unsigned char> Mx(uint16_t pref, const std::string& host) {
+    std::vector<unsigned char> v = {static_cast<unsigned char>(pref >> 8),
+                                    static_cast<unsigned char>(pref & 0xff)};
+    auto n = Encoded(host == "." ? "" : host);
+    v.insert(v.end(), n.begin(), n.end());
+    return v;
+  }
+  const std::vector<unsigned char>& bytes() const { return bytes_; }
+
+ private:
+  void Name(const std::string& n) {
+    auto e = Encoded(n);
+    bytes_.insert(bytes_.end(), e.begin(), e.end());
+  }
+  void Put16(uint16_t v) {
+    bytes_.push_back(static_cast<unsigned char>(v >> 8));
+    bytes_.push_back(static_cast<unsigned char>(v & 0xff));
+  }
+  std::vector<unsigned char> bytes_;
+};
+
+Result<DnsAnswer> Parse(const Packet& p, uint16_t qtype) {
+  return ParseDnsResponse(p.bytes().data(), p.bytes().size(), qtype);
+}
+
+TEST(DnsMessageTest, ParsesMxRecordsNormalized) {
+  Packet p(kTypeMx, 0);
+  p.Rr(kTypeMx, Packet::Mx(10, "MX1.Example.TEST")).Rr(kTypeMx, Packet::Mx(20, "mx2.example.test"));
+  auto a = Parse(p, kTypeMx);
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  EXPECT_EQ(a->rcode, 0);
+  ASSERT_EQ(a->mx.size(), 2u);
+  EXPECT_EQ(a->mx[0], (MxRecord{10, "mx1.example.test"}));
+  EXPECT_EQ(a->mx[1], (MxRecord{20, "mx2.example.test"}));
+}
+
+TEST(DnsMessageTest, NullMxExchangeIsRoot) {
+  Packet p(kTypeMx, 0);
+  p.Rr(kTypeMx, Packet::Mx(0, "."));
+  auto a = Parse(p, kTypeMx);
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  ASSERT_EQ(a->mx.size(), 1u);
+  EXPECT_EQ(a->mx[0], (MxRecord{0, "."}));
+}
+
+TEST(DnsMessageTest, ParsesAddressesAndCnameChain) {
+  Packet p(kTypeA, 0);
+  p.Rr(kTypeCname, Packet::Encoded("real.example.test"))
+      .Rr(kTypeA, {192, 0, 2, 1})
+      .Rr(kTypeA, {192, 0, 2, 2});
+  auto a = Parse(p, kTypeA);
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  EXPECT_THAT(a->addresses, ::testing::ElementsAre("192.0.2.1", "192.0.2.2"));
+  EXPECT_THAT(a->cname_chain, ::testing::ElementsAre("real.example.test"));
+}
+
+TEST(DnsMessageTest, ParsesAaaaCanonically) {
+  Packet p(kTypeAaaa, 0);
+  p.Rr(kTypeAaaa, {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53});
+  auto a = Parse(p, kTypeAaaa);
+  ASSERT_TRUE(a.ok());
+  EXPECT_THAT(a->addresses, ::testing::ElementsAre("2001:db8::53"));
+}
+
+TEST(DnsMessageTest, OnlyRecordsOfTheAskedTypeCount) {
+  Packet p(kTypeA, 0);
+  p.Rr(kTypeAaaa, std::vector<unsigned char>(16, 0)).Rr(kTypeA, {10, 0, 0, 1});
+  auto a = Parse(p, kTypeA);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->count(), 1u);
+}
+
+TEST(DnsMessageTest, ReadsRcodeAndTruncation) {
+  auto a = Parse(Packet(kTypeMx, 3, /*tc=*/true), kTypeMx);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->rcode, 3);
+  EXPECT_TRUE(a->truncated);
+  EXPECT_EQ(a->count(), 0u);
+}
+
+TEST(DnsMessageTest, RejectsRecordPastTheEnd) {
+  Packet p(kTypeA, 0);
+  p.Rr(kTypeA, {10, 0, 0, 1});
+  auto bytes = p.bytes();
+  bytes.resize(bytes.size() - 2);
+  EXPECT_FALSE(ParseDnsResponse(bytes.data(), bytes.size(), kTypeA).ok());
+}
+
+TEST(DnsMessageTest, RejectsShortPacketAndQuery) {
+  const unsigned char tiny[5] = {1, 2, 3, 4, 5};
+  EXPECT_FALSE(ParseDnsResponse(tiny, sizeof tiny, kTypeA).ok());
+  auto bytes = Packet(kTypeA, 0).bytes();
+  bytes[2] &= 0x7f;  // QR=0: a query, not a reply
+  EXPECT_FALSE(ParseDnsResponse(bytes.data(), bytes.size(), kTypeA).ok());
+}
+
+TEST(DnsMessageTest, RejectsBadAddressLength) {
+  Packet p(kTypeA, 0);
+  p.Rr(kTypeA, {10, 0, 0});
+  EXPECT_FALSE(Parse(p, kTypeA).ok());
+}
+
+struct RcodeCase {
+  int rcode;
+  DnsStatus status;
+};
+class RcodeTest : public ::testing::TestWithParam<RcodeCase> {};
+TEST_P(RcodeTest, Maps) {
+  EXPECT_EQ(StatusFromRcode(GetParam().rcode), GetParam().status);
+}
+INSTANTIATE_TEST_SUITE_P(Table, RcodeTest,
+                         ::testing::Values(RcodeCase{0, DnsStatus::kNoError},
+                                           RcodeCase{1, DnsStatus::kFormErr},
+                                           RcodeCase{2, DnsStatus::kServFail},
+                                           RcodeCase{3, DnsStatus::kNxDomain},
+                                           RcodeCase{4, DnsStatus::kOther},
+                                           RcodeCase{5, DnsStatus::kRefused},
+                                           RcodeCase{9, DnsStatus::kOther}));
+
+struct AresCase {
+  int code;
+  DnsStatus status;
+};
+class AresCodeTest : public ::testing::TestWithParam<AresCase> {};
+TEST_P(AresCodeTest, Maps) {
+  EXPECT_EQ(StatusFromAresCode(GetParam().code), GetParam().status);
+}
+INSTANTIATE_TEST_SUITE_P(
+    Table, AresCodeTest,
+    ::testing::Values(AresCase{ARES_ENODATA, DnsStatus::kNoError},
+                      AresCase{ARES_ENOTFOUND, DnsStatus::kNxDomain},
+                      AresCase{ARES_ESERVFAIL, DnsStatus::kServFail},
+                      AresCase{ARES_EREFUSED, DnsStatus::kRefused},
+                      AresCase{ARES_EFORMERR, DnsStatus::kFormErr},
+                      AresCase{ARES_ETIMEOUT, DnsStatus::kTimeout},
+                      AresCase{ARES_ECANCELLED, DnsStatus::kTimeout},
+                      AresCase{ARES_ECONNREFUSED, DnsStatus::kOther},
+                      AresCase{ARES_EBADRESP, DnsStatus::kOther}));
+
+TEST(DnsMessageTest, NormalizeName) {
+  EXPECT_EQ(NormalizeName("MX1.Example.COM."), "mx1.example.com");
+  EXPECT_EQ(NormalizeName("."), ".");
+  EXPECT_EQ(NormalizeName(""), ".");
+}
+
+// ---------- expectations ----------
+
+std::vector<ExpectedMx> Expect(const std::vector<std::string>& texts) {
+  std::vector<ExpectedMx> out;
+  for (const auto& t : texts) {
+    auto e = ParseExpectedMx(t);
+    EXPECT_TRUE(e.ok()) << t;
+    if (e.ok()) out.push_back(*e);
+  }
+  return out;
+}
+
+struct MatchCase {
+  std::vector<std::string> expected;
+  std::vector<MxRecord> answer;
+  bool match;
+};
+class MxMatchTest : public ::testing::TestWithParam<MatchCase> {};
+TEST_P(MxMatchTest, Compares) {
+  EXPECT_EQ(MxMatchesExpected(GetParam().answer, Expect(GetParam().expected)),
+            GetParam().match);
+}
+INSTANTIATE_TEST_SUITE_P(
+    Table, MxMatchTest,
+    ::testing::Values(
+        MatchCase{{"10 MX1.example.com.", "mx2.example.com"},
+                  {{10, "mx1.example.com"}, {20, "mx2.example.com"}}, true},
+        MatchCase{{"20 mx1.example.com"}, {{10, "mx1.example.com"}}, false},
+        MatchCase{{"mx1.example.com"}, {{10, "mx1.example.com"}, {20, "mx2.example.com"}}, false},
+        MatchCase{{"mx1.example.com", "mx2.example.com"}, {{10, "mx1.example.com"}}, false},
+        MatchCase{{"mx1.example.com"}, {}, false},
+        MatchCase{{"."}, {{0, "."}}, true},
+        MatchCase{{"0 ."}, {{0, "."}}, true},
+        MatchCase{{"."}, {{10, "mx1.example.com"}}, false}));
+
+TEST(ExpectedMxTest, RejectsMalformedEntries) {
+  EXPECT_FALSE(ParseExpectedMx("ten mx1.example.com").ok());
+  EXPECT_FALSE(ParseExpectedMx("10 mx1.example.com extra").ok());
+  EXPECT_FALSE(ParseExpectedMx("70000 mx1.example.com").ok());
+  EXPECT_FALSE(ParseExpectedMx("mx1..example.com").ok());
+}
+
+// ---------- config ----------
+
+struct Loaded {
+  ConfigErrors errors;
+  std::optional<DnsConfig> config;
+};
+
+std::unique_ptr<Loaded> Load(const std::string& yaml) {
+  auto l = std::make_unique<Loaded>();
+  ConfigNode node(YAML::Load(yaml), "collectors.dns", "dns.yml", &l->errors);
+  CollectorSettings settings;
+  settings.timeout = Millis(5000);
+  settings.interval = Millis(60000);
+  l->config = ParseDnsConfig(node, settings);
+  node.Finish();
+  return l;
+}
+
+TEST(DnsConfigTest, ReadsEveryKey) {
+  auto l = Load(R"(resolvers: ["192.0.2.53", "[2001:db8::53]:5353"]
+domains:
+  - name: Example.COM.
+    expect_mx: ["10 mx1.example.com", "mx2.example.com"]
+    expect_addresses: {mx1.example.com: ["192.0.2.25", "2001:DB8::25"]}
+    check_domain_addresses: true
+)");
+  ASSERT_TRUE(l->config) << l->errors.Joined();
+  const auto& c = *l->config;
+  EXPECT_THAT(c.ResolverLabels(),
+              ::testing::ElementsAre("192.0.2.53", "[2001:db8::53]:5353"));
+  ASSERT_EQ(c.domains.size(), 1u);
+  EXPECT_EQ(c.domains[0].name, "example.com");
+  EXPECT_TRUE(c.domains[0].has_expect_mx);
+  EXPECT_EQ(c.domains[0].expect_mx.size(), 2u);
+  EXPECT_THAT(c.domains[0].expect_addresses.at("mx1.example.com"),
+              ::testing::ElementsAre("192.0.2.25", "2001:db8::25"));
+  EXPECT_TRUE(c.domains[0].check_domain_addresses);
+}
+
+TEST(DnsConfigTest, NoResolversMeansSystem) {
+  auto l = Load("domains: [{name: example.com}]\n");
+  ASSERT_TRUE(l->config) << l->errors.Joined();
+  EXPECT_THAT(l->config->ResolverLabels(), ::testing::ElementsAre("system"));
+  EXPECT_FALSE(l->config->domains[0].has_expect_mx);
+}
+
+struct ConfigErrorCase {
+  const char* yaml;
+  const char* error;  // expected substring, with file:line: key
+};
+class DnsConfigErrorTest : public ::testing::TestWithParam<ConfigErrorCase> {};
+TEST_P(DnsConfigErrorTest, Reports) {
+  auto l = Load(GetParam().yaml);
+  EXPECT_FALSE(l->config);
+  EXPECT_THAT(l->errors.Joined(), ::testing::HasSubstr(GetParam().error));
+}
+INSTANTIATE_TEST_SUITE_P(
+    Table, DnsConfigErrorTest,
+    ::testing::Values(
+        ConfigErrorCase{"domains: []\nresolvers: [ns1.example.net]\n",
+                        "dns.yml:2: collectors.dns.resolvers: invalid resolver "
+                        "\"ns1.example.net\""},
+        ConfigErrorCase{"resolvers: [192.0.2.1, \"192.0.2.1:53\"]\n",
+                        "collectors.dns.resolvers: resolver \"192.0.2.1:53\" listed twice"},
+        ConfigErrorCase{"domains:\n  - {name: a.example}\n  - {name: A.example.}\n",
+                        "dns.yml:3: collectors.dns.domains[1].name: domain "
+                        "\"a.example\" listed twice"},
+        ConfigErrorCase{"domains:\n  - {expect_mx: [mx.example.com]}\n",
+                        "collectors.dns.domains[0].name: missing"},
+        ConfigErrorCase{"domains:\n  - {name: 'bad domain'}\n",
+                        "invalid domain name"},
+        ConfigErrorCase{"domains:\n  - name: a.example\n    expect_mx: ['x y z']\n",
+                        "dns.yml:3: collectors.dns.domains[0].expect_mx: invalid MX"},
+        ConfigErrorCase{"domains:\n  - name: a.example\n    expect_mx: []\n",
+                        "expect_mx: empty list"},
+        ConfigErrorCase{"domains:\n  - name: a.example\n    expect_addresses: {mx.a.example: [mx.b.example]}\n",
+                        "is not an IP address"},
+        ConfigErrorCase{"domains:\n  - name: a.example\n    expect_mxx: [a]\n",
+                        "dns.yml:3: collectors.dns.domains[0]: unknown key \"expect_mxx\""}));
+
+TEST(DnsConfigTest, CapsDomainsTimesResolvers) {
+  std::string yaml = "resolvers: [127.0.0.1, 127.0.0.2, 127.0.0.3]\ndomains:\n";
+  for (int i = 0; i < 334; ++i) yaml += "  - {name: d" + std::to_string(i) + ".example}\n";
+  auto l = Load(yaml);
+  EXPECT_FALSE(l->config);
+  EXPECT_THAT(l->errors.Joined(), ::testing::HasSubstr("1002 checks, more than the limit of 1000"));
+}
+
+TEST(DnsConfigTest, FactoryRejectsBadConfigWithoutIo) {
+  ConfigErrors errors;
+  ConfigNode node(YAML::Load("resolvers: [dns.google]\n"), "collectors.dns",
+                  "dns.yml", &errors);
+  CollectorContext ctx{"dns", {}};
+  EXPECT_EQ(DnsCollectorInfo().factory(ctx, node), nullptr);
+  EXPECT_FALSE(errors.empty());
+}
+
+// ---------- families from a run result ----------
+
+LookupResult Answered(DnsStatus s, std::vector<MxRecord> mx = {},
+                      std::vector<std::string> addrs = {}) {
+  LookupResult l;
+  l.status = s;
+  l.answered = true;
+  l.answer.mx = std::move(mx);
+  l.answer.addresses = std::move(addrs);
+  l.duration_seconds = 0.001;
+  return l;
+}
+
+std::optional<double> Value(const Families& fs, const std::string& name,
+                            const Labels& labels) {
+  for (const auto& f : fs) {
+    if (f.name != name) continue;
+    for (const auto& m : f.metric) {
+      bool all = true;
+      for (const auto& [k, v] : labels) {
+        bool found = false;
+        for (const auto& l : m.label) found |= l.name == k && l.value == v;
+        all &= found;
+      }
+      if (all) return m.gauge.value;
+    }
+  }
+  return std::nullopt;
+}
+
+DnsConfig TwoResolverConfig() {
+  auto l = Load(R"(resolvers: ["127.0.0.1:1053", "127.0.0.1:2053"]
+domains:
+  - {name: a.example, expect_mx: ["10 mx.a.example"]}
+)");
+  return *l->config;
+}
+
+TEST(DnsReportTest, ExportsEveryStatusWithOneSet) {
+  DnsConfig c = TwoResolverConfig();
+  DnsRunResult run;
+  run.results = {{{}, {}}};
+  run.results[0][0].mx = Answered(DnsStatus::kNxDomain);
+  auto fs = BuildDnsFamilies(c, run);
+  int ones = 0, total = 0;
+  for (DnsStatus s : kAllDnsStatuses) {
+    auto v = Value(fs, kDnsLookupStatus,
+                   {{"resolver", "127.0.0.1:1053"}, {"status", DnsStatusName(s)}});
+    ASSERT_TRUE(v) << DnsStatusName(s);
+    ones += *v == 1;
+    ++total;
+  }
+  EXPECT_EQ(total, 7);
+  EXPECT_EQ(ones, 1);
+  EXPECT_EQ(Value(fs, kDnsLookupStatus,
+                  {{"resolver", "127.0.0.1:1053"}, {"status", "nxdomain"}}),
+            1);
+  // The second resolver never answered: timeout.
+  EXPECT_EQ(Value(fs, kDnsLookupStatus,
+                  {{"resolver", "127.0.0.1:2053"}, {"status", "timeout"}}),
+            1);
+}
+
+TEST(DnsReportTest, ResolversDisagreeOnDifferentMxSets) {
+  DnsConfig c = TwoResolverConfig();
+  DnsRunResult run;
+  run.results = {{{}, {}}};
+  run.results[0][0].mx = Answered(DnsStatus::kNoError, {{10, "mx.a.example"}});
+  run.results[0][1].mx = Answered(DnsStatus::kNoError, {{10, "mx.b.example"}});
+  auto fs = BuildDnsFamilies(c, run);
+  EXPECT_EQ(Value(fs, kDnsResolversAgree, {{"domain", "a.example"}, {"qtype", "MX"}}), 0);
+  EXPECT_EQ(Value(fs, kDnsMxMatchesExpected, {{"resolver", "127.0.0.1:1053"}}), 1);
+  EXPECT_EQ(Value(fs, kDnsMxMatchesExpected, {{"resolver", "127.0.0.1:2053"}}), 0);
+}
+
+TEST(DnsReportTest, FailedResolverDoesNotCountAsDisagreement) {
+  DnsConfig c = TwoResolverConfig();
+  DnsRunResult run;
+  run.results = {{{}, {}}};
+  run.results[0][0].mx = Answered(DnsStatus::kNoError, {{10, "mx.a.example"}});
+  run.results[0][1].mx = Answered(DnsStatus::kServFail);
+  auto fs = BuildDnsFamilies(c, run);
+  EXPECT_EQ(Value(fs, kDnsResolversAgree, {{"domain", "a.example"}, {"qtype", "MX"}}), 1);
+}
+
+TEST(DnsReportTest, DisagreeOnMxHostAddresses) {
+  DnsConfig c = TwoResolverConfig();
+  DnsRunResult run;
+  run.results = {{{}, {}}};
+  for (int r = 0; r < 2; ++r) {
+    run.results[0][r].mx = Answered(DnsStatus::kNoError, {{10, "mx.a.example"}});
+    run.results[0][r].hosts["mx.a.example"].a =
+        Answered(DnsStatus::kNoError, {}, {r == 0 ? "192.0.2.1" : "192.0.2.2"});
+    run.results[0][r].hosts["mx.a.example"].aaaa = Answered(DnsStatus::kNoError);
+  }
+  auto fs = BuildDnsFamilies(c, run);
+  EXPECT_EQ(Value(fs, kDnsResolversAgree, {{"domain", "a.example"}, {"qtype", "A"}}), 0);
+  EXPECT_EQ(Value(fs, kDnsResolversAgree, {{"domain", "a.example"}, {"qtype", "AAAA"}}), 1);
+  EXPECT_EQ(Value(fs, kDnsMxHostResolves,
+                  {{"resolver", "127.0.0.1:1053"}, {"exchange", "mx.a.example"}, {"qtype", "A"}}),
+            1);
+  EXPECT_EQ(Value(fs, kDnsMxHostResolves,
+                  {{"resolver", "127.0.0.1:1053"}, {"exchange", "mx.a.example"}, {"qtype", "AAAA"}}),
+            0);
+}
+
+TEST(DnsReportTest, NoAgreementMetricWithOneResolver) {
+  auto l = Load("resolvers: [127.0.0.1]\ndomains: [{name: a.example}]\n");
+  DnsRunResult run;
+  run.results = {{{}}};
+  auto fs = BuildDnsFamilies(*l->config, run);
+  EXPECT_FALSE(Value(fs, kDnsResolversAgree, {{"domain", "a.example"}}));
+  EXPECT_FALSE(Value(fs, kDnsMxMatchesExpected, {}));  // no expect_mx
+}
+
+TEST(DnsBatchOptionsTest, SilentResolverGivesUpBeforeTheTimeout) {
+  for (Millis t : {Millis(500), Millis(5000), Millis(30000)}) {
+    DnsBatchOptions o = CollectorBatchOptions(t);
+    // c-ares doubles the per-try timeout on each retry.
+    Millis total{0};
+    for (int i = 0; i < o.tries; ++i) total += o.try_timeout * (1 << i);
+    EXPECT_LT(total, t);
+    EXPECT_FALSE(o.failover);
+  }
+}
+
+}  // namespace
+}  // namespace mailhealth
