@@ -15,8 +15,10 @@
 #include "exporter/http_server.h"
 #include "exporter/landing_page.h"
 #include "exporter/logging.h"
+#include "exporter/privileges.h"
 #include "exporter/scheduler.h"
 #include "exporter/version.h"
+#include "exporter/web_config.h"
 
 namespace mailhealth {
 namespace {
@@ -78,6 +80,11 @@ int RunExporter(int argc, char** argv) {
     LogError("cannot load config", {{"err", config.status().message()}});
     return 1;
   }
+  if (Status root = CheckRootPolicy(flags.allow_root, flags.runas_user, geteuid());
+      !root.ok()) {
+    LogError("not starting", {{"err", root.message()}});
+    return 1;
+  }
 
   // Block the signals we handle before any thread starts, so that every
   // thread inherits the mask and only sigwait() below sees them.
@@ -120,10 +127,25 @@ int RunExporter(int argc, char** argv) {
     return HttpResponse{200, "text/plain; charset=utf-8", {}, "Healthy\n"};
   });
 
+  // TLS, basic auth and headers from --web.config.file (security.md).
+  if (Status web = ApplyWebConfigFile(flags.web_config_file, &http, &server);
+      !web.ok()) {
+    LogError("cannot load web config", {{"err", web.message()}});
+    return 1;
+  }
   Status st = server.Start(http);
   if (!st.ok()) {
     LogError("cannot start HTTP server", {{"err", st.message()}});
     return 1;
+  }
+  if (!flags.runas_user.empty()) {
+    if (Status drop = DropPrivileges(flags.runas_user); !drop.ok()) {
+      LogError("cannot drop privileges", {{"err", drop.message()}});
+      return 1;
+    }
+    std::string groups;
+    for (const auto& g : CurrentGroupNames()) groups += (groups.empty() ? "" : ",") + g;
+    LogInfo("dropped privileges", {{"user", flags.runas_user}, {"groups", groups}});
   }
 
   auto scheduler = std::make_unique<Scheduler>(&store);

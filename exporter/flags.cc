@@ -17,6 +17,7 @@ const ValueFlag kValueFlags[] = {
     {"web.config.file", &Flags::web_config_file},
     {"log.level", &Flags::log_level},
     {"log.format", &Flags::log_format},
+    {"runas.user", &Flags::runas_user},
 };
 
 }  // namespace
@@ -119,6 +120,8 @@ std::string UsageText(const CollectorRegistry& registry) {
       "  --log.level=LEVEL            debug, info, warn, error (default info).\n"
       "  --log.format=FORMAT          logfmt or json (default logfmt).\n"
       "  --allow-root                 Allow running as root.\n"
+      "  --runas.user=NAME            Start as root, bind, then run as NAME\n"
+      "                               with NAME's groups (adm, postdrop...).\n"
       "  --version                    Print the version and exit.\n"
       "  --collector.NAME             Enable a collector (overrides the config).\n"
       "  --no-collector.NAME          Disable a collector.\n"

@@ -20,6 +20,7 @@ struct Flags {
   std::string log_level = "info";
   std::string log_format = "logfmt";
   bool allow_root = false;
+  std::string runas_user;  // --runas.user: drop to this user after binding
   bool version = false;
   bool help = false;
   CollectorOverrides collector_overrides;

@@ -1,6 +1,7 @@
 #include "exporter/http_server.h"
 
 #include <civetweb.h>
+#include <openssl/ssl.h>
 #include <zlib.h>
 
 #include <cstring>
@@ -8,6 +9,22 @@
 #include <mutex>
 
 #include "exporter/logging.h"
+
+// civetweb 1.15 as Debian 12 builds it loads OpenSSL at run time
+// (dlopen("libssl.so"), then dlsym of each function it uses) and looks up
+// SSL_get_peer_certificate, which OpenSSL 3 no longer exports (it became a
+// macro for SSL_get1_peer_certificate). The pointer stays null and civetweb
+// calls it on every HTTPS connection: a crash. So every program linking
+// mailhealth_core carries the SONAME "libssl.so" (exporter/CMakeLists.txt):
+// glibc then answers civetweb's dlopen("libssl.so") with the program
+// itself, whose symbol scope holds the real libssl.so.3 (linked) and this
+// function, exported for dlsym. Same semantics as OpenSSL 1.1's function:
+// a new reference the caller frees.
+#undef SSL_get_peer_certificate
+extern "C" __attribute__((visibility("default"), used)) X509*
+SSL_get_peer_certificate(const SSL* ssl) {
+  return SSL_get1_peer_certificate(ssl);
+}
 
 namespace mailhealth {
 
@@ -17,6 +34,8 @@ struct HttpServer::Impl {
   Filter filter;
   std::mutex err_mu;
   std::string last_error;
+  std::function<bool(void*)> tls_setup;
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 namespace {
@@ -26,6 +45,7 @@ const char* StatusText(int status) {
     case 200: return "OK";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 500: return "Internal Server Error";
@@ -34,11 +54,12 @@ const char* StatusText(int status) {
   return "Unknown";
 }
 
-void Send(mg_connection* conn, const HttpRequest& req,
-          const HttpResponse& resp) {
+void Send(mg_connection* conn, const HttpServer::Impl& impl,
+          const HttpRequest& req, const HttpResponse& resp) {
   std::string head = "HTTP/1.1 " + std::to_string(resp.status) + " " +
                      StatusText(resp.status) + "\r\n";
   head += "Content-Type: " + resp.content_type + "\r\n";
+  for (const auto& [k, v] : impl.headers) head += k + ": " + v + "\r\n";
   for (const auto& [k, v] : resp.headers) head += k + ": " + v + "\r\n";
   head += "Content-Length: " + std::to_string(resp.body.size()) + "\r\n\r\n";
   mg_write(conn, head.data(), head.size());
@@ -63,7 +84,7 @@ int Dispatch(mg_connection* conn, void* cbdata) {
   try {
     if (impl->filter) {
       if (auto early = impl->filter(req)) {
-        Send(conn, req, *early);
+        Send(conn, *impl, req, *early);
         return early->status;
       }
     }
@@ -82,7 +103,7 @@ int Dispatch(mg_connection* conn, void* cbdata) {
   } catch (...) {
     resp = HttpResponse{500, "text/plain; charset=utf-8", {}, "internal error\n"};
   }
-  Send(conn, req, resp);
+  Send(conn, *impl, req, resp);
   return resp.status;
 }
 
@@ -96,6 +117,16 @@ int LogMessage(const mg_connection* conn, const char* message) {
   }
   LogDebug("civetweb", {{"msg", message}});
   return 1;  // handled: civetweb prints nothing itself
+}
+
+// civetweb creates the SSL_CTX (and loads libssl with it) and lets us set
+// it up: 1 = certificates and policy done, do not load ssl_certificate.
+// (external_ssl_ctx would hand over our own context, but civetweb 1.15
+// then never loads its libssl function table and crashes on SSL_new.)
+int InitSsl(void* ssl_ctx, void* user_data) {
+  auto* impl = static_cast<HttpServer::Impl*>(user_data);
+  if (!impl->tls_setup) return -1;
+  return impl->tls_setup(ssl_ctx) ? 1 : -1;
 }
 
 }  // namespace
@@ -182,12 +213,20 @@ Status HttpServer::Start(const HttpOptions& options) {
   static std::once_flag init_once;
   std::call_once(init_once, [] { mg_init_library(MG_FEATURES_TLS | MG_FEATURES_IPV6); });
 
+  impl_->tls_setup = options.tls_setup;
+  impl_->headers = options.headers;
+  std::string listening = *ports;
+  if (options.tls_setup) listening += "s";
   std::vector<std::string> kv = {
-      "listening_ports", *ports,
+      "listening_ports", listening,
       "num_threads", std::to_string(options.num_threads),
       "request_timeout_ms", std::to_string(options.request_timeout_ms),
-      "enable_keep_alive", "yes",
-      "keep_alive_timeout_ms", "5000",
+      "max_request_size", std::to_string(options.max_request_size),
+      "enable_keep_alive", options.keep_alive ? "yes" : "no",
+      "keep_alive_timeout_ms", std::to_string(options.keep_alive_timeout_ms),
+      "connection_queue", std::to_string(options.connection_queue),
+      "listen_backlog", std::to_string(options.listen_backlog),
+      "tcp_nodelay", "1",
   };
   for (const auto& [k, v] : options.extra_options) {
     kv.push_back(k);
@@ -200,6 +239,7 @@ Status HttpServer::Start(const HttpOptions& options) {
   mg_callbacks callbacks;
   std::memset(&callbacks, 0, sizeof callbacks);
   callbacks.log_message = LogMessage;
+  if (options.tls_setup) callbacks.init_ssl = InitSsl;
   impl_->ctx = mg_start(&callbacks, impl_.get(), opts.data());
   if (impl_->ctx == nullptr) {
     std::lock_guard<std::mutex> lock(impl_->err_mu);

@@ -21,13 +21,35 @@
 
 namespace mailhealth {
 
+// Limits (docs/security.md explains the choice of defaults). civetweb
+// serves one connection per worker thread; accepted connections wait in a
+// queue of `connection_queue`, then in the kernel's listen backlog.
 struct HttpOptions {
   std::string listen_address = ":9732";  // HOST:PORT, [V6]:PORT or :PORT
   std::string telemetry_path = "/metrics";
-  int num_threads = 8;
-  int request_timeout_ms = 10000;  // slow clients are cut off after this
-  // Extra civetweb options (name, value) added by the web config (TLS,
-  // limits); see web_config.h.
+  // Concurrent connections served; a slow client holds one worker for at
+  // most request_timeout_ms, so fewer than num_threads slow clients cannot
+  // delay a scrape.
+  int num_threads = 64;
+  // Deadline to receive a whole request head (civetweb measures it from
+  // the first byte, so a slowloris sending a byte a second is cut off) and
+  // for each write of the response.
+  int request_timeout_ms = 5000;
+  // Largest request head (request line + headers); larger: 413/400.
+  // civetweb also caps the header count at 64 (compiled in).
+  int max_request_size = 8192;
+  // Keep-alive lets Prometheus reuse its connection; an idle one frees its
+  // worker after keep_alive_timeout_ms.
+  bool keep_alive = true;
+  int keep_alive_timeout_ms = 2000;
+  int connection_queue = 256;
+  int listen_backlog = 256;
+  // Set: serve HTTPS; called with civetweb's SSL_CTX* at start to load
+  // certificates and policy (see ConfigureTlsContext in web_config.h).
+  std::function<bool(void* ssl_ctx)> tls_setup;
+  // Added to every response (http_server_config.headers).
+  std::vector<std::pair<std::string, std::string>> headers;
+  // Extra civetweb options (name, value), applied last.
   std::vector<std::pair<std::string, std::string>> extra_options;
 };
 

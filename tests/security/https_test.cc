@@ -1,0 +1,167 @@
+// HTTPS, mutual TLS and basic auth against the real civetweb server,
+// checked with the real curl.
+#include <gtest/gtest.h>
+
+#include "exporter/http_server.h"
+#include "exporter/web_config.h"
+#include "tests/security/sec_util.h"
+
+namespace mailhealth {
+namespace {
+
+
+
+constexpr char kUUHash[] =
+    "$2y$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW";  // "U*U"
+constexpr char kMetrics[] = "mailhealth_up 1\n";
+
+class HttpsTest : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new sectest::TempDir();
+    ASSERT_TRUE(sectest::MakeTestPki(*dir_));
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+
+  // Starts a server configured by the web config `yaml` (paths relative
+  // to the PKI dir). Returns the error of loading/applying it.
+  Status Start(const std::string& yaml) {
+    dir_->Write("web.yml", yaml);
+    HttpOptions opts;
+    opts.listen_address = "127.0.0.1:0";
+    opts.num_threads = 4;
+    Status st = ApplyWebConfigFile(dir_->File("web.yml"), &opts, &server_);
+    if (!st.ok()) return st;
+    server_.Handle("/metrics", [](const HttpRequest&) {
+      return HttpResponse{200, "text/plain; version=0.0.4", {}, kMetrics};
+    });
+    st = server_.Start(opts);
+    if (st.ok()) port_ = server_.ListeningPorts().at(0);
+    return st;
+  }
+
+  // curl exit code and "<status>\n<body>" (status 000 if no response).
+  sectest::CommandResult Curl(const std::string& args,
+                              const std::string& scheme = "https") {
+    return sectest::Run("cd '" + dir_->path() + "' && curl -sS --max-time 5 -o body.out " +
+               "-w '%{http_code}' " + args + " " + scheme + "://127.0.0.1:" +
+               std::to_string(port_) + "/metrics 2>/dev/null; echo; cat body.out "
+               "2>/dev/null; rm -f body.out");
+  }
+
+  static std::string Code(const sectest::CommandResult& r) {
+    return r.out.substr(0, r.out.find('\n'));
+  }
+  static std::string Body(const sectest::CommandResult& r) {
+    size_t nl = r.out.find('\n');
+    return nl == std::string::npos ? "" : r.out.substr(nl + 1);
+  }
+
+  static sectest::TempDir* dir_;
+  HttpServer server_;
+  int port_ = 0;
+};
+
+sectest::TempDir* HttpsTest::dir_ = nullptr;
+
+const std::string kServerTls =
+    "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n";
+
+TEST_F(HttpsTest, ServesMetricsOverTlsVerifiedByCurl) {
+  ASSERT_TRUE(Start(kServerTls).ok());
+  auto r = Curl("--cacert ca.crt");
+  EXPECT_EQ(Code(r), "200");
+  EXPECT_EQ(Body(r), kMetrics);
+}
+
+TEST_F(HttpsTest, PlainHttpOnTheTlsPortGetsNoMetrics) {
+  ASSERT_TRUE(Start(kServerTls).ok());
+  auto r = Curl("", "http");
+  EXPECT_NE(Code(r), "200");
+  EXPECT_EQ(Body(r).find("mailhealth_up"), std::string::npos);
+}
+
+TEST_F(HttpsTest, MinVersionTls13RefusesTls12Client) {
+  ASSERT_TRUE(Start(kServerTls + "  min_version: TLS13\n").ok());
+  EXPECT_EQ(Code(Curl("--cacert ca.crt --tls-max 1.2")), "000");
+  EXPECT_EQ(Code(Curl("--cacert ca.crt --tlsv1.3")), "200");
+}
+
+TEST_F(HttpsTest, BasicAuthRightPasswordGetsMetrics) {
+  ASSERT_TRUE(Start(kServerTls + "basic_auth_users:\n  prometheus: " + kUUHash + "\n").ok());
+  auto r = Curl("--cacert ca.crt -u 'prometheus:U*U'");
+  EXPECT_EQ(Code(r), "200");
+  EXPECT_EQ(Body(r), kMetrics);
+}
+
+TEST_F(HttpsTest, BasicAuthWrongPasswordGets401AndNoMetrics) {
+  ASSERT_TRUE(Start(kServerTls + "basic_auth_users:\n  prometheus: " + kUUHash + "\n").ok());
+  for (const char* creds : {"-u 'prometheus:wrong'", "-u 'nobody:U*U'", ""}) {
+    auto r = Curl(std::string("--cacert ca.crt -D - ") + creds);
+    EXPECT_NE(r.out.find("401"), std::string::npos) << creds;
+    EXPECT_NE(r.out.find("WWW-Authenticate: Basic"), std::string::npos) << creds;
+    EXPECT_EQ(r.out.find("mailhealth_up"), std::string::npos) << creds;
+  }
+}
+
+TEST_F(HttpsTest, ConfiguredHeadersAreSent) {
+  ASSERT_TRUE(Start(kServerTls +
+                    "http_server_config:\n  headers:\n"
+                    "    Strict-Transport-Security: max-age=31536000\n")
+                  .ok());
+  auto r = Curl("--cacert ca.crt -D -");
+  EXPECT_NE(r.out.find("Strict-Transport-Security: max-age=31536000"),
+            std::string::npos)
+      << r.out;
+}
+
+const std::string kMutual = kServerTls +
+                            "  client_auth_type: RequireAndVerifyClientCert\n"
+                            "  client_ca_file: ca.crt\n";
+
+TEST_F(HttpsTest, MutualTlsAcceptsCertificateFromTheClientCa) {
+  ASSERT_TRUE(Start(kMutual).ok());
+  auto r = Curl("--cacert ca.crt --cert client.crt --key client.key");
+  EXPECT_EQ(Code(r), "200");
+}
+
+TEST_F(HttpsTest, MutualTlsRefusesMissingOrForeignCertificate) {
+  ASSERT_TRUE(Start(kMutual).ok());
+  EXPECT_EQ(Code(Curl("--cacert ca.crt")), "000");
+  EXPECT_EQ(Code(Curl("--cacert ca.crt --cert other.crt --key other.key")), "000");
+}
+
+TEST_F(HttpsTest, AllowedSansRestrictVerifiedClients) {
+  ASSERT_TRUE(Start(kMutual + "  client_allowed_sans: [prometheus]\n").ok());
+  EXPECT_EQ(Code(Curl("--cacert ca.crt --cert client.crt --key client.key")), "200");
+  EXPECT_EQ(Code(Curl("--cacert ca.crt --cert client2.crt --key client2.key")), "000");
+}
+
+TEST_F(HttpsTest, RequireAnyClientCertTakesUnverifiedButNotNone) {
+  ASSERT_TRUE(Start(kServerTls + "  client_auth_type: RequireAnyClientCert\n").ok());
+  EXPECT_EQ(Code(Curl("--cacert ca.crt --cert other.crt --key other.key")), "200");
+  EXPECT_EQ(Code(Curl("--cacert ca.crt")), "000");
+}
+
+TEST_F(HttpsTest, VerifyClientCertIfGivenAllowsNoneButRefusesForeign) {
+  ASSERT_TRUE(Start(kServerTls +
+                    "  client_auth_type: VerifyClientCertIfGiven\n"
+                    "  client_ca_file: ca.crt\n")
+                  .ok());
+  EXPECT_EQ(Code(Curl("--cacert ca.crt")), "200");
+  EXPECT_EQ(Code(Curl("--cacert ca.crt --cert other.crt --key other.key")), "000");
+}
+
+TEST_F(HttpsTest, BadWebConfigFailsBeforeListening) {
+  Status st = Start("tls_server_config:\n  cert_file: missing.crt\n  key_file: server.key\n");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("missing.crt: cannot load certificate"),
+            std::string::npos)
+      << st.message();
+}
+
+}  // namespace
+}  // namespace mailhealth
