@@ -1,0 +1,484 @@
+#!/usr/bin/env python3
+"""End-to-end test of the shipped alerting path, on loopback only.
+
+  mailhealth_exporter (all four collectors) -> the real Postfix, a real BIND
+  on 127.0.0.1, the mail log
+  Prometheus (Debian's `prometheus`)   scraping it with the SHIPPED
+      prometheus.yml (file_sd) and the SHIPPED rules, `for:` shortened to 1s
+  Alertmanager (`prometheus-alertmanager`) with the SHIPPED routing and
+      inhibition, receivers pointed at this script's webhook
+
+Scenario:
+  1. everything up: Prometheus scrapes the exporter, Postfix is up;
+  2. `postfix stop`: MailhealthPostfixDown (page) reaches the webhook's page
+     receiver;
+  3. Postfix being down, a fatal line is logged (as `postlog` does when a
+     Postfix program dies while the system is down): MailhealthLogFatal
+     fires in Prometheus, Alertmanager holds it as suppressed (inhibited by
+     MailhealthPostfixDown), and no queue/log alert of this instance reaches
+     the webhook while Postfix is down;
+  4. `postfix start`: MailhealthPostfixDown resolves at the webhook;
+  5. every PromQL query of grafana/mailhealth.json runs against this
+     Prometheus without error (and the overview queries return data).
+
+usage: e2e_alerting.py SOURCE_DIR EXPORTER_BINARY
+Exit 77 (skipped by ctest) when not root or a tool is missing.
+Needs Postfix configured by scripts/setup-postfix (run here with `start`).
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+SKIP = 77
+INHIBITED = re.compile(r"^Mailhealth(Queue.+|Log.+)$")
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def http_json(url, data=None, timeout=5):
+    req = urllib.request.Request(url, data=data)
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return json.loads(r.read().decode())
+
+
+def wait_for(what, pred, timeout, interval=0.25):
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    while time.monotonic() < deadline:
+        try:
+            v = pred()
+            if v:
+                return v
+        except Exception as e:  # not up yet
+            last_exc = e
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}"
+                         + (f" (last error: {last_exc})" if last_exc else ""))
+
+
+class Webhook:
+    """Alertmanager webhook receiver: records every notification."""
+
+    def __init__(self):
+        self.notifications = []  # (monotonic time, path, payload)
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(n).decode())
+                with outer.lock:
+                    outer.notifications.append((time.monotonic(), self.path, body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def alerts(self, since=0.0):
+        """(time, receiver path, notification status, alert) for every alert
+        in every notification received after `since`."""
+        with self.lock:
+            return [(t, p, body["status"], a) for t, p, body in self.notifications
+                    if t >= since for a in body["alerts"]]
+
+    def find(self, alertname, status, path=None, since=0.0):
+        return [a for t, p, _, a in self.alerts(since)
+                if a["labels"].get("alertname") == alertname and a["status"] == status
+                and (path is None or p == path)]
+
+
+class Procs:
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.procs = []
+
+    def start(self, name, args):
+        out = open(os.path.join(self.workdir, name + ".log"), "w")
+        p = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
+                             cwd=self.workdir, start_new_session=True)
+        self.procs.append((name, p))
+        return p
+
+    def check_alive(self):
+        for name, p in self.procs:
+            if p.poll() is not None:
+                raise AssertionError(f"{name} exited with {p.returncode}:\n" + self.tail(name))
+
+    def tail(self, name, n=30):
+        try:
+            with open(os.path.join(self.workdir, name + ".log")) as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop_all(self):
+        for _, p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for _, p in reversed(self.procs):
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def postfix_running():
+    return subprocess.run(["postfix", "status"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode == 0
+
+
+def shorten_rules(text):
+    """The shipped rules with every `for:` at 1s (and nothing else changed)."""
+    out, n = re.subn(r"(?m)^(\s+for:\s*)\S+\s*$", r"\g<1>1s", text)
+    assert n >= 20, f"only {n} 'for:' lines found in the shipped rules"
+    return out
+
+
+def test_alertmanager_config(text, webhook_port):
+    subs = [
+        (r"(?m)^(\s*group_wait:\s*)\S+", r"\g<1>1s"),
+        (r"(?m)^(\s*group_interval:\s*)\S+", r"\g<1>1s"),
+        (r"(?m)^(\s*repeat_interval:\s*)\S+", r"\g<1>1h"),
+        (r"http://127\.0\.0\.1:\d+/mailhealth/(page|ticket)",
+         rf"http://127.0.0.1:{webhook_port}/\1"),
+    ]
+    for pattern, repl in subs:
+        text, n = re.subn(pattern, repl, text)
+        assert n >= 1, f"pattern {pattern} not found in the shipped alertmanager.yml"
+    return text
+
+
+def test_prometheus_config(text, am_port):
+    subs = [
+        (r"(?m)^(\s*scrape_interval:\s*)\S+", r"\g<1>1s"),
+        (r"(?m)^(\s*evaluation_interval:\s*)\S+", r"\g<1>1s"),
+        (r"(?m)^(\s*scrape_timeout:\s*)\S+", r"\g<1>900ms"),
+        (r"(?m)^(\s*refresh_interval:\s*)\S+", r"\g<1>1s"),
+        (r'targets: \["127\.0\.0\.1:9093"\]', f'targets: ["127.0.0.1:{am_port}"]'),
+    ]
+    for pattern, repl in subs:
+        text, n = re.subn(pattern, repl, text)
+        assert n >= 1, f"pattern {pattern} not found in the shipped prometheus.yml"
+    return text
+
+
+NAMED_CONF = """options {{
+  directory "{d}";
+  pid-file "{d}/named.pid";
+  lock-file "{d}/named.lock";
+  session-keyfile "{d}/session.key";
+  managed-keys-directory "{d}";
+  listen-on port {port} {{ 127.0.0.1; }};
+  listen-on-v6 {{ none; }};
+  recursion no;
+  dnssec-validation no;
+  notify no;
+}};
+controls {{ }};
+zone "mailhealth.test" {{ type primary; file "mailhealth.test.zone"; }};
+"""
+ZONE = """$TTL 300
+$ORIGIN mailhealth.test.
+@ IN SOA ns.mailhealth.test. hostmaster.mailhealth.test. 1 3600 600 86400 300
+@ IN NS ns
+ns IN A 127.0.0.1
+@ IN MX 10 mail
+mail IN A 127.0.0.1
+"""
+
+
+def exporter_config(log_path, dns_port):
+    return f"""collectors:
+  queue:
+    enabled: true
+    # Long enough for postqueue on a big queue (50k messages: 3-20 s here).
+    interval: 30s
+    timeout: 25s
+  log:
+    enabled: true
+    interval: 1s
+    timeout: 900ms
+    path: {log_path}
+    start_at: end
+  dns:
+    enabled: true
+    interval: 2s
+    timeout: 1s
+    resolvers: ["127.0.0.1:{dns_port}"]
+    domains:
+      - name: mailhealth.test
+        expect_mx: ["10 mail.mailhealth.test"]
+  smtp:
+    enabled: true
+    interval: 2s
+    timeout: 1500ms
+    helo: e2e.mailhealth.test
+    targets: ["127.0.0.1:25"]
+"""
+
+
+class Prom:
+    def __init__(self, port):
+        self.base = f"http://127.0.0.1:{port}"
+
+    def query(self, expr, at=None):
+        params = {"query": expr}
+        if at:
+            params["time"] = str(at)
+        data = urllib.parse.urlencode(params).encode()
+        return http_json(self.base + "/api/v1/query", data=data)
+
+    def query_range(self, expr, start, end, step):
+        data = urllib.parse.urlencode({"query": expr, "start": start, "end": end,
+                                       "step": step}).encode()
+        return http_json(self.base + "/api/v1/query_range", data=data)
+
+    def value(self, expr):
+        r = self.query(expr)["data"]["result"]
+        return [float(s["value"][1]) for s in r]
+
+
+def dashboard_queries(path):
+    dash = json.load(open(path))
+    out = []
+
+    def walk(panels):
+        for p in panels:
+            for t in p.get("targets", []):
+                if t.get("expr"):
+                    out.append((p["title"], t["expr"], p["gridPos"]["y"]))
+            walk(p.get("panels", []))
+
+    walk(dash["panels"])
+    for v in dash["templating"]["list"]:
+        q = v.get("query")
+        if isinstance(q, dict):
+            q = q.get("query")
+        m = re.match(r"\s*label_values\((.*),\s*\w+\)\s*$", q or "")
+        if m:
+            out.append(("variable " + v["name"], m.group(1), -1))
+    return out
+
+
+def grafana_to_promql(expr):
+    """Replaces the dashboard's variables the way Grafana does with 'All'."""
+    expr = expr.replace("$__rate_interval", "1m")
+    return re.sub(r"\$\{?(instance|domain|target|job)\}?", ".*", expr)
+
+
+def main():
+    source, exporter = sys.argv[1], os.path.abspath(sys.argv[2])
+    if os.geteuid() != 0:
+        print("SKIP: needs root (postfix stop/start)")
+        return SKIP
+    tools = ["prometheus", "prometheus-alertmanager", "named", "postfix", "postlog"]
+    missing = [t for t in tools if not shutil.which(t)]
+    if missing or not os.access(exporter, os.X_OK):
+        print("SKIP: missing", missing or exporter)
+        return SKIP
+
+    work = tempfile.mkdtemp(prefix="mailhealth-e2e-alerting-")
+    procs = Procs(work)
+    webhook = Webhook()
+    stopped_postfix = False
+    try:
+        configured = subprocess.run(["postconf", "-h", "myhostname", "relayhost"],
+                                    stdout=subprocess.PIPE, text=True).stdout.split()
+        if not postfix_running() or configured != ["mail.mailhealth.test", "[127.0.0.1]:2599"]:
+            log("setting up Postfix (scripts/setup-postfix start)")
+            subprocess.run([os.path.join(source, "scripts/setup-postfix"), "start"], check=True)
+        wait_for("postfix to run", postfix_running, 30)
+
+        # --- BIND on loopback --------------------------------------------------
+        dns_port = free_port()
+        named_dir = os.path.join(work, "named")
+        os.makedirs(named_dir)
+        with open(os.path.join(named_dir, "named.conf"), "w") as f:
+            f.write(NAMED_CONF.format(d=named_dir, port=dns_port))
+        with open(os.path.join(named_dir, "mailhealth.test.zone"), "w") as f:
+            f.write(ZONE)
+        procs.start("named", ["named", "-g", "-n", "1", "-c",
+                              os.path.join(named_dir, "named.conf")])
+        wait_for("named to run", lambda: "running" in procs.tail("named", 200), 20)
+
+        # --- the exporter ------------------------------------------------------
+        exp_port = free_port()
+        cfg = os.path.join(work, "mailhealth.yml")
+        with open(cfg, "w") as f:
+            f.write(exporter_config("/var/log/mail.log", dns_port))
+        # As root: the queue collector's up check reads Postfix's
+        # pid/master.pid, which is root-only (0600) on Debian. (The package
+        # test, tests/deploy/deb_test.sh, runs it with the unit's user.)
+        procs.start("exporter", [exporter, "--config.file=" + cfg, "--allow-root",
+                                 f"--web.listen-address=127.0.0.1:{exp_port}"])
+        instance = f"127.0.0.1:{exp_port}"
+
+        # --- Alertmanager with the shipped routing -------------------------------
+        am_port = free_port()
+        with open(os.path.join(source, "deploy/alertmanager/alertmanager.yml")) as f:
+            am_cfg = test_alertmanager_config(f.read(), webhook.port)
+        with open(os.path.join(work, "alertmanager.yml"), "w") as f:
+            f.write(am_cfg)
+        procs.start("alertmanager", [
+            "prometheus-alertmanager", f"--web.listen-address=127.0.0.1:{am_port}",
+            "--cluster.listen-address=", "--storage.path=" + os.path.join(work, "am"),
+            "--config.file=" + os.path.join(work, "alertmanager.yml")])
+
+        # --- Prometheus with the shipped config and rules -------------------------
+        prom_port = free_port()
+        pdir = os.path.join(work, "prometheus")
+        os.makedirs(os.path.join(pdir, "targets"))
+        with open(os.path.join(source, "deploy/prometheus/prometheus.yml")) as f:
+            pcfg = test_prometheus_config(f.read(), am_port)
+        with open(os.path.join(pdir, "prometheus.yml"), "w") as f:
+            f.write(pcfg)
+        with open(os.path.join(source, "deploy/prometheus/mailhealth.rules.yml")) as f:
+            rules = shorten_rules(f.read())
+        with open(os.path.join(pdir, "mailhealth.rules.yml"), "w") as f:
+            f.write(rules)
+        with open(os.path.join(pdir, "targets", "e2e.yml"), "w") as f:
+            f.write(f'- targets: ["{instance}"]\n  labels: {{site: e2e}}\n')
+        procs.start("prometheus", [
+            "prometheus", f"--web.listen-address=127.0.0.1:{prom_port}",
+            "--storage.tsdb.path=" + os.path.join(work, "tsdb"),
+            "--config.file=" + os.path.join(pdir, "prometheus.yml"),
+            "--rules.alert.resend-delay=1s"])
+        prom = Prom(prom_port)
+
+        # --- 1. all up -------------------------------------------------------------
+        wait_for("Prometheus to scrape the exporter (up == 1)",
+                 lambda: prom.value(f'up{{job="mailhealth",instance="{instance}"}}') == [1.0], 40)
+        wait_for("mailhealth_postfix_up == 1",
+                 lambda: prom.value(f'mailhealth_postfix_up{{instance="{instance}"}}') == [1.0], 60)
+        procs.check_alive()
+        collectors = {s["metric"]["collector"]: s["value"][1] for s in prom.query(
+            f'mailhealth_scrape_collector_success{{instance="{instance}"}}')["data"]["result"]}
+        log(f"collectors: {collectors}")
+        assert set(collectors) >= {"queue", "log", "dns", "smtp"}, collectors
+        wait_for("Alertmanager to answer", lambda: http_json(
+            f"http://127.0.0.1:{am_port}/api/v2/status"), 20)
+
+        # --- 2. Postfix down -> page -------------------------------------------------
+        log("postfix stop")
+        t_stop = time.monotonic()
+        subprocess.run(["postfix", "stop"], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        stopped_postfix = True
+        down = wait_for("MailhealthPostfixDown at the page receiver", lambda: webhook.find(
+            "MailhealthPostfixDown", "firing", "/page", t_stop), 75)
+        t_down = time.monotonic()
+        log(f"MailhealthPostfixDown received after {t_down - t_stop:.1f}s: "
+            f"{down[0]['annotations']['summary']}")
+        assert down[0]["labels"]["instance"] == instance
+        assert down[0]["labels"]["severity"] == "page"
+        assert "postfix status" in down[0]["annotations"]["description"]
+
+        # --- 3. a fatal line while down: fires, inhibited, not delivered -------------
+        subprocess.run(["postlog", "-p", "fatal", "-t", "postfix/mailhealth-e2e",
+                        "e2e: simulated fatal while the mail system is down"], check=True)
+        wait_for("MailhealthLogFatal firing in Prometheus", lambda: prom.value(
+            f'ALERTS{{alertname="MailhealthLogFatal",alertstate="firing",instance="{instance}"}}'), 30)
+
+        def inhibited_in_am():
+            alerts = http_json(f"http://127.0.0.1:{am_port}/api/v2/alerts?" +
+                               urllib.parse.urlencode({"filter": 'alertname="MailhealthLogFatal"'}))
+            return [a for a in alerts if a["labels"].get("instance") == instance
+                    and a["status"]["state"] == "suppressed" and a["status"]["inhibitedBy"]]
+
+        inh = wait_for("Alertmanager to hold MailhealthLogFatal as inhibited", inhibited_in_am, 20)
+        log(f"MailhealthLogFatal suppressed, inhibited by {inh[0]['status']['inhibitedBy']}")
+        time.sleep(3)  # several group_intervals: an uninhibited alert would be sent by now
+        procs.check_alive()
+
+        # --- 4. Postfix back -> resolved ------------------------------------------------
+        log("postfix start")
+        t_start = time.monotonic()
+        subprocess.run(["postfix", "start"], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        stopped_postfix = False
+        wait_for("postfix to run", postfix_running, 30)
+        wait_for("MailhealthPostfixDown resolved at the page receiver", lambda: webhook.find(
+            "MailhealthPostfixDown", "resolved", "/page", t_start), 75)
+        t_resolved = time.monotonic()
+        log(f"MailhealthPostfixDown resolved after {t_resolved - t_start:.1f}s")
+
+        leaked = [(p, a["labels"]["alertname"]) for t, p, _, a in webhook.alerts(t_stop)
+                  if t_down <= t < t_start and a["status"] == "firing"
+                  and a["labels"].get("instance") == instance
+                  and (INHIBITED.match(a["labels"]["alertname"]) or
+                       (a["labels"]["alertname"] == "MailhealthCollectorFailing"
+                        and a["labels"].get("collector") == "queue"))]
+        assert not leaked, f"inhibited alerts reached the webhook while Postfix was down: {leaked}"
+        log("notifications since postfix stop: " + ", ".join(sorted({
+            f"{a['labels']['alertname']}({a['status']})" for t, _, s, a in webhook.alerts(t_stop)})))
+
+        # --- 5. every dashboard query runs ---------------------------------------------
+        queries = dashboard_queries(os.path.join(source, "grafana/mailhealth.json"))
+        now = time.time()
+        errors, empty = [], []
+        for title, expr, y in queries:
+            q = grafana_to_promql(expr)
+            for kind, call in (("instant", lambda: prom.query(q)),
+                               ("range", lambda: prom.query_range(q, now - 120, now, 5))):
+                try:
+                    r = call()
+                    if r.get("status") != "success":
+                        errors.append(f"{title} ({kind}): {r}")
+                    elif kind == "instant" and not r["data"]["result"]:
+                        empty.append(title)
+                except urllib.error.HTTPError as e:
+                    errors.append(f"{title} ({kind}): {e.code} {e.read().decode()[:300]}")
+        log(f"{len(queries)} dashboard queries, instant and range: {len(errors)} errors; "
+            f"empty now: {sorted(set(empty))}")
+        assert not errors, "dashboard queries failed:\n" + "\n".join(errors)
+        for must in ("Postfix", "Exporter scraped", "SMTP targets", "Collectors",
+                     "MX lookup (domain @ resolver)", "Firing alerts"):
+            assert must not in empty, f"overview panel {must!r} has no data"
+        procs.check_alive()
+        log("PASS")
+        return 0
+    except AssertionError as e:
+        print("FAIL:", e)
+        for name, _ in procs.procs:
+            print(f"--- {name} log tail ---\n{procs.tail(name)}")
+        return 1
+    finally:
+        if stopped_postfix or not postfix_running():
+            subprocess.run(["postfix", "start"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        procs.stop_all()
+        webhook.server.shutdown()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
