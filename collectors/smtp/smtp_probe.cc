@@ -255,7 +255,7 @@ class Probe : public std::enable_shared_from_this<Probe> {
     tls_.emplace(std::move(socket_), tls_ctx_);
     SSL* ssl = tls_->native_handle();
     const std::string& name = req_.tls_name;
-    if (!name.empty() && !IsIpLiteral(name)) {
+    if (!name.empty() && !IsSmtpIpLiteral(name)) {
       SSL_set_tlsext_host_name(ssl, name.c_str());
       SSL_set1_host(ssl, name.c_str());
     } else {

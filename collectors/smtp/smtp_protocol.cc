@@ -74,7 +74,7 @@ Status SplitHostPort(std::string_view s, std::string* host, uint16_t* port,
     if (h.find(':') != std::string_view::npos) {
       return Status::Error("IPv6 addresses need brackets: [ADDRESS]:PORT");
     }
-    *is_ip = IsIpLiteral(h);
+    *is_ip = IsSmtpIpLiteral(h);
     if (!*is_ip && !IsHostName(h)) {
       return Status::Error("invalid host name \"" + std::string(h) + "\"");
     }
@@ -94,6 +94,13 @@ bool IsAllDigits(std::string_view s) {
   return true;
 }
 
+bool IsHex(std::string_view s) {
+  for (char c : s) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -102,7 +109,7 @@ std::string Lower(std::string_view s) {
 
 }  // namespace
 
-bool IsIpLiteral(std::string_view s) {
+bool IsSmtpIpLiteral(std::string_view s) {
   std::string z(s);
   in_addr a4{};
   in6_addr a6{};
@@ -130,7 +137,7 @@ Result<SmtpTarget> ParseSmtpTarget(std::string_view text) {
       if (!p.ok()) return p.status();
       t.port = *p;
     }
-    if (!IsHostName(domain) || IsIpLiteral(domain)) {
+    if (!IsHostName(domain) || IsSmtpIpLiteral(domain)) {
       return Status::Error("invalid domain \"" + std::string(domain) +
                            "\" (expected mx:DOMAIN or mx:DOMAIN:PORT)");
     }
@@ -147,8 +154,11 @@ Result<SmtpTarget> ParseSmtpTarget(std::string_view text) {
     t.implicit_tls = true;
   } else {
     // A "word:" prefix that is not ours (and not a host:port) is a typo.
+    // (An unbracketed IPv6 address starts with hex digits: leave it to
+    // SplitHostPort, which asks for brackets.)
     size_t colon = rest.find(':');
     if (colon != std::string_view::npos && colon + 1 < rest.size() &&
+        !IsHex(rest.substr(0, colon)) &&
         rest.find(':', colon + 1) != std::string_view::npos &&
         rest.front() != '[' && !IsAllDigits(rest.substr(colon + 1))) {
       return Status::Error("unknown prefix \"" +
@@ -164,7 +174,7 @@ Result<SmtpTarget> ParseSmtpTarget(std::string_view text) {
 }
 
 Status ValidateResolver(std::string_view text) {
-  if (IsIpLiteral(text)) return Status::Ok();
+  if (IsSmtpIpLiteral(text)) return Status::Ok();
   std::string host;
   uint16_t port = 0;
   bool is_ip = false;
@@ -182,7 +192,7 @@ Status ValidateHeloName(std::string_view name) {
   if (name.size() > 2 && name.front() == '[' && name.back() == ']') {
     std::string_view inner = name.substr(1, name.size() - 2);
     if (StartsWith(inner, "IPv6:")) inner.remove_prefix(5);
-    if (IsIpLiteral(inner)) return Status::Ok();
+    if (IsSmtpIpLiteral(inner)) return Status::Ok();
   } else if (IsHostName(name)) {
     return Status::Ok();
   }
