@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <mutex>
 
 namespace mailhealth {
@@ -55,15 +56,22 @@ Status SetServers(ares_channel ch, const std::vector<ResolverAddress>& addrs) {
 
 }  // namespace
 
-struct DnsBatch::Impl {
-  std::vector<ChannelPtr> channels;
-};
-
 struct DnsBatch::Pending {
   DnsBatch* batch;
   Callback callback;
+  size_t slot;
+  std::string name;
   uint16_t qtype;
   Clock::time_point start;
+};
+
+struct DnsBatch::Impl {
+  DnsBatchOptions options;
+  std::vector<ChannelPtr> channels;
+  std::vector<size_t> in_flight;                 // per slot
+  std::vector<size_t> replies;                   // per slot: replies received
+  std::vector<bool> silent;                      // per slot
+  std::vector<std::deque<std::unique_ptr<Pending>>> waiting;  // per slot
 };
 
 DnsBatch::DnsBatch(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -83,10 +91,15 @@ Result<std::unique_ptr<DnsBatch>> DnsBatch::Create(
   Status s = InitAresLibrary();
   if (!s.ok()) return s;
   auto impl = std::make_unique<Impl>();
+  impl->options = options;
   for (const auto& servers : slots) {
     ares_options opts;
     std::memset(&opts, 0, sizeof opts);
     int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
+    if (options.receive_buffer_bytes > 0) {
+      mask |= ARES_OPT_SOCK_RCVBUF;
+      opts.socket_receive_buffer_size = options.receive_buffer_bytes;
+    }
     // No EDNS: a large answer comes back truncated over UDP and c-ares
     // repeats the query over TCP (ARES_FLAG_IGNTC is not set).
     opts.flags = options.failover ? 0 : ARES_FLAG_NOCHECKRESP;
@@ -104,6 +117,10 @@ Result<std::unique_ptr<DnsBatch>> DnsBatch::Create(
     }
     impl->channels.push_back(std::move(ch));
   }
+  impl->in_flight.assign(impl->channels.size(), 0);
+  impl->replies.assign(impl->channels.size(), 0);
+  impl->silent.assign(impl->channels.size(), false);
+  impl->waiting.resize(impl->channels.size());
   return std::unique_ptr<DnsBatch>(new DnsBatch(std::move(impl)));
 }
 
@@ -116,10 +133,44 @@ void DnsBatch::Query(size_t slot, const std::string& name, uint16_t qtype,
     callback(r);
     return;
   }
-  auto* p = new Pending{this, std::move(callback), qtype, Clock::now()};
+  auto p = std::make_unique<Pending>(
+      Pending{this, std::move(callback), slot, name, qtype, Clock::now()});
   ++outstanding_;
-  ares_query(impl_->channels[slot].get(), name.c_str(), 1 /* C_IN */, qtype,
-             &DnsBatch::OnReply, p);
+  const size_t max = impl_->options.max_in_flight;
+  if (max > 0 && impl_->in_flight[slot] >= max) {
+    impl_->waiting[slot].push_back(std::move(p));
+    return;
+  }
+  Send(p.release());
+}
+
+void DnsBatch::Send(Pending* p) {
+  ++impl_->in_flight[p->slot];
+  p->start = Clock::now();  // the duration excludes time spent waiting
+  ares_query(impl_->channels[p->slot].get(), p->name.c_str(), 1 /* C_IN */,
+             p->qtype, &DnsBatch::OnReply, p);
+}
+
+void DnsBatch::Pump(size_t slot) {
+  const size_t max = impl_->options.max_in_flight;
+  auto& q = impl_->waiting[slot];
+  if (impl_->silent[slot]) {
+    LookupResult r;
+    r.status = DnsStatus::kTimeout;
+    r.error = "resolver answered nothing in this run";
+    while (!q.empty()) {
+      std::unique_ptr<Pending> p = std::move(q.front());
+      q.pop_front();
+      --outstanding_;
+      p->callback(r);  // may queue more: the loop drains those too
+    }
+    return;
+  }
+  while (!stopped_ && !q.empty() && (max == 0 || impl_->in_flight[slot] < max)) {
+    Pending* p = q.front().release();
+    q.pop_front();
+    Send(p);
+  }
 }
 
 void DnsBatch::OnReply(void* arg, int status, int /*timeouts*/,
@@ -127,10 +178,12 @@ void DnsBatch::OnReply(void* arg, int status, int /*timeouts*/,
   std::unique_ptr<Pending> p(static_cast<Pending*>(arg));
   DnsBatch* self = p->batch;
   --self->outstanding_;
+  --self->impl_->in_flight[p->slot];
   if (self->destroying_ || status == ARES_EDESTRUCTION) return;
   LookupResult r;
   r.duration_seconds = Seconds(Clock::now() - p->start);
   if (abuf != nullptr && alen > 0) {
+    ++self->impl_->replies[p->slot];
     auto parsed = ParseDnsResponse(abuf, static_cast<size_t>(alen), p->qtype);
     if (parsed.ok()) {
       r.answered = true;
@@ -144,7 +197,11 @@ void DnsBatch::OnReply(void* arg, int status, int /*timeouts*/,
     r.status = StatusFromAresCode(status);
     r.error = status == ARES_ECANCELLED ? "deadline" : ares_strerror(status);
   }
+  if (status == ARES_ETIMEOUT && self->impl_->replies[p->slot] == 0) {
+    self->impl_->silent[p->slot] = true;
+  }
   p->callback(r);
+  self->Pump(p->slot);
 }
 
 void DnsBatch::Run(Clock::time_point deadline) {
@@ -196,6 +253,18 @@ void DnsBatch::Run(Clock::time_point deadline) {
     // Deadline: whatever c-ares' retry schedule says, the run ends now.
     stopped_ = true;
     for (auto& ch : impl_->channels) ares_cancel(ch.get());
+    // Queries that never left the queue time out too.
+    LookupResult r;
+    r.status = DnsStatus::kTimeout;
+    r.error = "deadline";
+    for (auto& q : impl_->waiting) {
+      while (!q.empty()) {
+        std::unique_ptr<Pending> p = std::move(q.front());
+        q.pop_front();
+        --outstanding_;
+        p->callback(r);
+      }
+    }
   }
   stopped_ = true;
 }

@@ -7,6 +7,7 @@
 //   });
 //   batch->Run(deadline);   // returns when all are done or at `deadline`
 //
+// Queries are sent at once up to DnsBatchOptions::max_in_flight per slot.
 // Every callback runs exactly once, on the thread calling Run() (or inside
 // Query() when the batch has already stopped), before Run() returns.
 // Queries still running at the deadline are cancelled and reported as
@@ -47,6 +48,17 @@ struct DnsBatchOptions {
   // true: c-ares' default: a SERVFAIL/REFUSED reply makes it try the next
   //   server of the slot (mx_resolver's "first one that answers" mode).
   bool failover = false;
+  // Queries in flight per slot at most; the rest wait their turn (FIFO).
+  // A burst of a thousand UDP queries overflows socket buffers (BIND's
+  // on loopback, measured) and turns into retries one try_timeout later;
+  // public resolvers also rate-limit. When a slot's query times out before
+  // the slot has answered anything at all in this batch, the slot is taken
+  // as silent and its waiting queries are reported as timeout at once
+  // rather than each waiting for its own timeout. 0: no limit.
+  size_t max_in_flight = 100;
+  // SO_RCVBUF of the UDP sockets (0: the system default), for bursts of
+  // answers.
+  int receive_buffer_bytes = 1 << 20;
 };
 
 class DnsBatch {
@@ -79,6 +91,9 @@ class DnsBatch {
   explicit DnsBatch(std::unique_ptr<Impl> impl);
   static void OnReply(void* arg, int status, int timeouts, unsigned char* abuf,
                       int alen);
+
+  void Send(Pending* p);
+  void Pump(size_t slot);
 
   std::unique_ptr<Impl> impl_;
   size_t outstanding_ = 0;

@@ -314,16 +314,58 @@ TEST_F(DnsIntegrationTest, DeadlineCancelsEvenWithLongRetrySchedule) {
   auto batch = DnsBatch::Create({{*addr}}, o);
   ASSERT_TRUE(batch.ok());
   std::vector<LookupResult> got;
-  for (int i = 0; i < 50; ++i) {
+  // More than max_in_flight: some wait in the queue when the deadline hits.
+  const int n = 1000;
+  for (int i = 0; i < n; ++i) {
     (*batch)->Query(0, "d" + std::to_string(i) + ".test", kTypeMx,
                     [&got](const LookupResult& l) { got.push_back(l); });
   }
   const auto start = Clock::now();
   (*batch)->Run(start + Millis(300));
   EXPECT_LT(Clock::now() - start, Millis(450));
-  ASSERT_EQ(got.size(), 50u);
+  ASSERT_EQ(got.size(), static_cast<size_t>(n));
   for (const auto& l : got) EXPECT_EQ(l.status, DnsStatus::kTimeout);
   EXPECT_EQ((*batch)->outstanding(), 0u);
+}
+
+TEST_F(DnsIntegrationTest, SilentSlotFailsItsQueueAtItsFirstTimeout) {
+  FakeDnsServer silent(FakeDnsServer::Mode::kSilent);
+  auto addr = ParseResolverAddress(silent.resolver());
+  ASSERT_TRUE(addr.ok());
+  DnsBatchOptions o;
+  o.try_timeout = Millis(50);
+  o.tries = 1;
+  o.max_in_flight = 5;
+  auto batch = DnsBatch::Create({{*addr}}, o);
+  ASSERT_TRUE(batch.ok());
+  int timeouts = 0;
+  for (int i = 0; i < 50; ++i) {
+    (*batch)->Query(0, "d" + std::to_string(i) + ".test", kTypeMx,
+                    [&timeouts](const LookupResult& l) { timeouts += l.status == DnsStatus::kTimeout; });
+  }
+  const auto start = Clock::now();
+  (*batch)->Run(start + Millis(2000));
+  // Ten waves of 50 ms would take 500 ms; one wave is enough to know.
+  EXPECT_LT(Clock::now() - start, Millis(300));
+  EXPECT_EQ(timeouts, 50);
+  EXPECT_EQ(silent.queries(), 5);
+}
+
+TEST_F(DnsIntegrationTest, QueuedQueriesBeyondTheWindowAreAllAnswered) {
+  auto addr = ParseResolverAddress(a_->resolver());
+  ASSERT_TRUE(addr.ok());
+  DnsBatchOptions o;
+  o.max_in_flight = 3;
+  auto batch = DnsBatch::Create({{*addr}}, o);
+  ASSERT_TRUE(batch.ok());
+  int answered = 0;
+  for (int i = 0; i < 30; ++i) {
+    (*batch)->Query(0, "mx1.match.test", kTypeA, [&](const LookupResult& l) {
+      answered += l.status == DnsStatus::kNoError && l.answer.addresses.size() == 1;
+    });
+  }
+  (*batch)->Run(Clock::now() + Millis(2000));
+  EXPECT_EQ(answered, 30);
 }
 
 // ---------- mx_resolver (used by the smtp collector) ----------
