@@ -124,28 +124,30 @@ def dashboard():
              description="1 when the Postfix master runs and the queue can be read."),
         stat("Exporter scraped", [target(f'up{{job=~"$job",{INST}}}', "{{instance}}")], 4,
              description="Prometheus' own up metric for the exporter."),
-        stat("SMTP targets", [target(
-            f'mailhealth_smtp_probe_success{{{INST},target=~"$target"}}',
-            "{{target}} {{address}}")], 8,
-            description="220 greeting and EHLO answered, per target and address."),
-        stat("Collectors", [target(f"mailhealth_scrape_collector_success{{{INST}}}",
-                                   "{{instance}} {{collector}}")], 8,
-             description="0: the collector could not work at all (see the exporter's log)."),
-        stat("MX lookup (domain @ resolver)", [target(
-            f'mailhealth_dns_lookup_success{{{INST},domain=~"$domain",qtype="MX"}}',
-            "{{domain}} @ {{resolver}}")], 8),
-        stat("MX as declared (domain @ resolver)", [target(
-            f'mailhealth_dns_mx_matches_expected{{{INST},domain=~"$domain"}}',
-            "{{domain}} @ {{resolver}}")], 8),
-        stat("Resolvers agree", [target(
-            f'mailhealth_dns_resolvers_agree{{{INST},domain=~"$domain"}}',
-            "{{domain}} {{qtype}}")], 4),
+        stat("Mail log readable", [target(f"mailhealth_log_source_up{{{INST}}}", "{{instance}}")], 4,
+             description="0: the log file (or journal) is missing or unreadable."),
         stat("Firing alerts", [target(
             f'count(ALERTS{{alertname=~"Mailhealth.*",alertstate="firing",{INST}}}) or vector(0)',
             "firing")], 4, defaults={
                 "color": {"mode": "thresholds"}, "mappings": [], "unit": "none",
                 "thresholds": {"mode": "absolute", "steps": [
                     {"color": "green", "value": None}, {"color": "red", "value": 1}]}}),
+        stat("Resolvers agree", [target(
+            f'mailhealth_dns_resolvers_agree{{{INST},domain=~"$domain"}}',
+            "{{domain}} {{qtype}}")], 8),
+        stat("SMTP targets", [target(
+            f'mailhealth_smtp_probe_success{{{INST},target=~"$target"}}',
+            "{{target}} {{address}}")], 8,
+            description="220 greeting and EHLO answered, per target and address."),
+        stat("MX lookup (domain @ resolver)", [target(
+            f'mailhealth_dns_lookup_success{{{INST},domain=~"$domain",qtype="MX"}}',
+            "{{domain}} @ {{resolver}}")], 8),
+        stat("MX as declared (domain @ resolver)", [target(
+            f'mailhealth_dns_mx_matches_expected{{{INST},domain=~"$domain"}}',
+            "{{domain}} @ {{resolver}}")], 8),
+        stat("Collectors", [target(f"mailhealth_scrape_collector_success{{{INST}}}",
+                                   "{{instance}} {{collector}}")], 24, h=4,
+             description="0: the collector could not work at all (see the exporter's log)."),
     ])
     panels += row("Queue", [
         timeseries("Messages per queue", [target(
@@ -206,6 +208,12 @@ def dashboard():
             target("sum by (instance) (rate(mailhealth_log_unsupported_lines_total"
                    f"{{{INST}}}[$__rate_interval]))", "{{instance}} not understood", ref="B")],
             unit="ops"),
+        timeseries("Lines not from Postfix, or cut", [
+            target("sum by (instance) (rate(mailhealth_log_foreign_lines_total"
+                   f"{{{INST}}}[$__rate_interval]))", "{{instance}} other programs"),
+            target("sum by (instance) (rate(mailhealth_log_truncated_lines_total"
+                   f"{{{INST}}}[$__rate_interval]))", "{{instance}} cut (> 64 KiB)", ref="B")],
+            unit="ops"),
     ])
     panels += row("DNS per resolver", [
         timeseries("Lookup duration", [target(
@@ -239,6 +247,16 @@ def dashboard():
         stat("STARTTLS advertised", [target(
             f'mailhealth_smtp_starttls_advertised{{{INST},target=~"$target"}}',
             "{{target}} {{address}}")], 12),
+        stat("Certificate verifies (CA and name)", [target(
+            f'mailhealth_smtp_tls_cert_verified{{{INST},target=~"$target"}}',
+            "{{target}} {{address}}")], 12,
+            description="0 is common for MX hosts (opportunistic TLS, self-signed): "
+                        "informational."),
+        table("EHLO capabilities advertised",
+              f'mailhealth_smtp_capability{{{INST},target=~"$target"}} == 1',
+              exclude=("Time", "__name__", "job", "Value")),
+        table("TLS version", f'mailhealth_smtp_tls_version_info{{{INST},target=~"$target"}}',
+              exclude=("Time", "__name__", "job", "Value")),
         stat("Certificate expires in", [target(
             f'mailhealth_smtp_tls_cert_not_after_timestamp_seconds{{{INST},target=~"$target"}} - time() '
             f'and mailhealth_smtp_tls_cert_not_after_timestamp_seconds{{{INST},target=~"$target"}} > 0',
@@ -264,6 +282,10 @@ def dashboard():
                    "{{instance}} log read errors", ref="B"),
             target(f"sum by (instance) (increase(mailhealth_log_rotations_total{{{INST}}}[$__rate_interval]))",
                    "{{instance}} log rotations", ref="C")]),
+        timeseries("Series per collector", [target(
+            f"mailhealth_collector_series{{{INST}}}", "{{instance}} {{collector}}")],
+            description="Capped by each collector's max_series "
+                        "(mailhealth_collector_series_limit_reached)."),
         stat("Last config reload", [target(
             f"mailhealth_config_last_reload_successful{{{INST}}}", "{{instance}}")], 12),
         table("Build", f"mailhealth_build_info{{{INST}}}",

@@ -198,6 +198,7 @@ NAMED_CONF = """options {{
   session-keyfile "{d}/session.key";
   managed-keys-directory "{d}";
   listen-on port {port} {{ 127.0.0.1; }};
+  listen-on port {port2} {{ 127.0.0.1; }};
   listen-on-v6 {{ none; }};
   recursion no;
   dnssec-validation no;
@@ -216,7 +217,7 @@ mail IN A 127.0.0.1
 """
 
 
-def exporter_config(log_path, dns_port):
+def exporter_config(log_path, dns_port, dns_port2):
     return f"""collectors:
   queue:
     enabled: true
@@ -233,7 +234,7 @@ def exporter_config(log_path, dns_port):
     enabled: true
     interval: 2s
     timeout: 1s
-    resolvers: ["127.0.0.1:{dns_port}"]
+    resolvers: ["127.0.0.1:{dns_port}", "127.0.0.1:{dns_port2}"]
     domains:
       - name: mailhealth.test
         expect_mx: ["10 mail.mailhealth.test"]
@@ -319,11 +320,12 @@ def main():
         wait_for("postfix to run", postfix_running, 30)
 
         # --- BIND on loopback --------------------------------------------------
-        dns_port = free_port()
+        # One BIND answering on two ports: two "resolvers" that agree.
+        dns_port, dns_port2 = free_port(), free_port()
         named_dir = os.path.join(work, "named")
         os.makedirs(named_dir)
         with open(os.path.join(named_dir, "named.conf"), "w") as f:
-            f.write(NAMED_CONF.format(d=named_dir, port=dns_port))
+            f.write(NAMED_CONF.format(d=named_dir, port=dns_port, port2=dns_port2))
         with open(os.path.join(named_dir, "mailhealth.test.zone"), "w") as f:
             f.write(ZONE)
         procs.start("named", ["named", "-g", "-n", "1", "-c",
@@ -334,7 +336,7 @@ def main():
         exp_port = free_port()
         cfg = os.path.join(work, "mailhealth.yml")
         with open(cfg, "w") as f:
-            f.write(exporter_config("/var/log/mail.log", dns_port))
+            f.write(exporter_config("/var/log/mail.log", dns_port, dns_port2))
         # As root: the queue collector's up check reads Postfix's
         # pid/master.pid, which is root-only (0600) on Debian. (The package
         # test, tests/deploy/deb_test.sh, runs it with the unit's user.)
@@ -460,8 +462,9 @@ def main():
         log(f"{len(queries)} dashboard queries, instant and range: {len(errors)} errors; "
             f"empty now: {sorted(set(empty))}")
         assert not errors, "dashboard queries failed:\n" + "\n".join(errors)
-        for must in ("Postfix", "Exporter scraped", "SMTP targets", "Collectors",
-                     "MX lookup (domain @ resolver)", "Firing alerts"):
+        for must in ("Postfix", "Exporter scraped", "Mail log readable", "Firing alerts",
+                     "Resolvers agree", "SMTP targets", "MX lookup (domain @ resolver)",
+                     "MX as declared (domain @ resolver)", "Collectors"):
             assert must not in empty, f"overview panel {must!r} has no data"
         procs.check_alive()
         log("PASS")
