@@ -3,6 +3,7 @@
 #include <re2/re2.h>
 #include <re2/set.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace mailhealth::log {
@@ -496,27 +497,29 @@ struct LineProcessor::RuleSet {
 LineProcessor::LineProcessor(std::vector<Rule> rules,
                              std::vector<std::string> syslog_names)
     : syslog_names_(std::move(syslog_names)) {
-  for (size_t i = 0; i < rules.size(); ++i) {
-    rule_names_.push_back(rules[i].name);
-    std::unique_ptr<RuleSet>* target = nullptr;
-    if (rules[i].process.empty()) {
-      target = &all_;
-    } else {
-      for (auto& [proc, set] : by_process_)
-        if (proc == rules[i].process) target = &set;
-      if (!target) {
-        by_process_.emplace_back(rules[i].process, nullptr);
-        target = &by_process_.back().second;
-      }
-    }
-    if (!*target) *target = std::make_unique<RuleSet>();
-    std::string err;
-    if ((*target)->set.Add(rules[i].regex, &err) >= 0)
-      (*target)->index.push_back(i);
+  // One RE2::Set per process named in a filter (its own rules plus every
+  // rule without a filter) and one for all other lines (the rules without a
+  // filter): each line is scanned once, whatever the number of rules.
+  std::vector<std::string> procs;
+  for (const auto& r : rules) {
+    rule_names_.push_back(r.name);
+    if (!r.process.empty() &&
+        std::find(procs.begin(), procs.end(), r.process) == procs.end())
+      procs.push_back(r.process);
   }
-  if (all_ && !all_->set.Compile()) all_.reset();
-  for (auto& [proc, set] : by_process_)
-    if (!set->set.Compile()) set.reset();
+  auto build = [&](const std::string* proc) -> std::unique_ptr<RuleSet> {
+    auto set = std::make_unique<RuleSet>();
+    for (size_t i = 0; i < rules.size(); ++i) {
+      if (!rules[i].process.empty() && (!proc || rules[i].process != *proc))
+        continue;
+      std::string err;
+      if (set->set.Add(rules[i].regex, &err) >= 0) set->index.push_back(i);
+    }
+    if (set->index.empty() || !set->set.Compile()) return nullptr;
+    return set;
+  };
+  all_ = build(nullptr);
+  for (const auto& p : procs) by_process_.emplace_back(p, build(&p));
 }
 
 LineProcessor::~LineProcessor() = default;
@@ -536,17 +539,17 @@ bool LineProcessor::IsPostfixProgram(std::string_view program) const {
 
 void LineProcessor::MatchRules(std::string_view daemon, std::string_view m,
                                LogCounters* c) {
-  if (all_) {
-    hits_.clear();
-    if (all_->set.Match(m, &hits_))
-      for (int h : hits_) ++c->rule_matches[all_->index[static_cast<size_t>(h)]];
+  RuleSet* set = all_.get();
+  for (auto& [proc, s] : by_process_) {
+    if (proc == daemon) {
+      set = s.get();
+      break;
+    }
   }
-  for (auto& [proc, set] : by_process_) {
-    if (!set || proc != daemon) continue;
-    hits_.clear();
-    if (set->set.Match(m, &hits_))
-      for (int h : hits_) ++c->rule_matches[set->index[static_cast<size_t>(h)]];
-  }
+  if (!set) return;
+  hits_.clear();
+  if (set->set.Match(m, &hits_))
+    for (int h : hits_) ++c->rule_matches[set->index[static_cast<size_t>(h)]];
 }
 
 void LineProcessor::ProcessLine(std::string_view line, LogCounters* c,

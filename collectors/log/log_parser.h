@@ -148,7 +148,8 @@ class LineProcessor {
   struct RuleSet;
   std::vector<std::string> rule_names_;
   std::vector<std::string> syslog_names_;
-  std::unique_ptr<RuleSet> all_;                       // rules without filter
+  std::unique_ptr<RuleSet> all_;  // rules without a process filter
+  // Per filtered process: its rules plus those without a filter.
   std::vector<std::pair<std::string, std::unique_ptr<RuleSet>>> by_process_;
   std::vector<int> hits_;  // scratch for RE2::Set::Match
 };

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -414,6 +415,85 @@ TEST_P(TruthTest, CountersEqualTruth) {
 
 INSTANTIATE_TEST_SUITE_P(Formats, TruthTest,
                          ::testing::Values("syslog", "maillog", "rfc3339"));
+
+}  // namespace
+}  // namespace mailhealth::log
+
+// ---------------------------------------------------------------- pflogsumm
+
+namespace mailhealth::log {
+namespace {
+
+// pflogsumm's "Grand Totals" where its definitions match ours: "delivered"
+// = status=sent lines, "deferrals" = status=deferred lines, "bounced" =
+// status=bounced lines, "rejected" = reject: lines of smtpd, postscreen
+// and cleanup.
+struct Pflogsumm {
+  uint64_t delivered = 0, deferrals = 0, bounced = 0, rejected = 0;
+};
+
+Pflogsumm RunPflogsumm(const std::string& file) {
+  Pflogsumm p;
+  std::string cmd = "pflogsumm --detail 0 '" + file + "' 2>/dev/null";
+  FILE* f = ::popen(cmd.c_str(), "r");
+  if (!f) return p;
+  char line[512];
+  while (std::fgets(line, sizeof line, f)) {
+    unsigned long long n = 0, d = 0;
+    char word[64];
+    if (std::sscanf(line, " %llu %63s", &n, word) != 2) continue;
+    std::string w = word;
+    if (w == "delivered") p.delivered = n;
+    if (w == "bounced") p.bounced = n;
+    if (w == "rejected") p.rejected = n;
+    if (w == "deferred") {
+      // "   35   deferred  (39  deferrals)"; no parenthesis when 0
+      const char* paren = std::strchr(line, '(');
+      p.deferrals = paren && std::sscanf(paren, "(%llu", &d) == 1 ? d : 0;
+    }
+  }
+  ::pclose(f);
+  return p;
+}
+
+class PflogsummTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(PflogsummTest, TotalsMatchPflogsumm) {
+  if (std::system("command -v pflogsumm >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "pflogsumm not installed";
+  std::string file = GetParam();
+  std::string dir;
+  if (file == "gen-maillog") {
+    dir = TempDir();
+    file = dir + "/gen.log";
+    std::string cmd = std::string(MAILHEALTH_SHARED_DIR) +
+                      "/tools/gen-maillog --lines 20000 --seed 5 > '" + file + "'";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+  } else {
+    file = std::string(MAILHEALTH_SHARED_DIR) + "/corpus/" + file;
+  }
+  Pflogsumm p = RunPflogsumm(file);
+  LineProcessor lp({}, {});
+  LogCounters c = ProcessFile(lp, file);
+  EXPECT_EQ(Deliveries(c, DeliveryStatus::kSent), p.delivered);
+  EXPECT_EQ(Deliveries(c, DeliveryStatus::kDeferred), p.deferrals);
+  EXPECT_EQ(Deliveries(c, DeliveryStatus::kBounced), p.bounced);
+  EXPECT_EQ(Rejects(c), p.rejected);
+  EXPECT_GT(c.lines, 0u);
+  if (!dir.empty()) (void)std::system(("rm -rf '" + dir + "'").c_str());
+}
+
+INSTANTIATE_TEST_SUITE_P(Files, PflogsummTest,
+                         ::testing::Values("postfix-captured.log",
+                                           "postfix-logs/kumina-postfix_exporter.log",
+                                           "postfix-logs/modoboa-maillog.log",
+                                           "gen-maillog"),
+                         [](const auto& p) {
+                           std::string n = p.param.substr(p.param.rfind('/') + 1);
+                           for (char& ch : n)
+                             if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           return n;
+                         });
 
 }  // namespace
 }  // namespace mailhealth::log
