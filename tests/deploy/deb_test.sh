@@ -86,15 +86,18 @@ setpriv --reuid=mailhealth --regid=mailhealth --init-groups --no-new-privs \
   --web.listen-address=127.0.0.1:"$port" >"$work/exporter.log" 2>&1 &
 pid=$!
 ok=no
-for _ in $(seq 1 50); do
+# Both collectors report success once their first run is done (a big
+# Postfix queue takes postqueue seconds to list).
+for _ in $(seq 1 150); do
   if curl -sf "http://127.0.0.1:$port/metrics" >"$work/metrics" 2>/dev/null &&
-     grep -q '^mailhealth_scrape_collector_success{collector="queue"}' "$work/metrics" &&
-     grep -q '^mailhealth_scrape_collector_success{collector="log"}' "$work/metrics"; then
+     grep -q '^mailhealth_scrape_collector_success{collector="queue"} 1' "$work/metrics" &&
+     grep -q '^mailhealth_scrape_collector_success{collector="log"} 1' "$work/metrics"; then
     ok=yes; break
   fi
   sleep 0.2
 done
-[ "$ok" = yes ] || { cat "$work/exporter.log"; fail "installed exporter did not serve /metrics"; }
+curl -sf "http://127.0.0.1:$port/metrics" >"$work/metrics" ||
+  { cat "$work/exporter.log"; fail "installed exporter did not serve /metrics"; }
 grep '^mailhealth_scrape_collector_success' "$work/metrics"
 grep -q '^mailhealth_scrape_collector_success{collector="log"} 1' "$work/metrics" ||
   { cat "$work/exporter.log"; fail "log collector fails as user mailhealth"; }
@@ -102,6 +105,10 @@ if postfix status >/dev/null 2>&1; then
   # Postfix runs: the queue must be readable without root (group postdrop).
   grep -q '^mailhealth_scrape_collector_success{collector="queue"} 1' "$work/metrics" ||
     { cat "$work/exporter.log"; fail "queue collector fails as user mailhealth"; }
+  # ... and Postfix must be seen as up by the unprivileged service user.
+  grep -q '^mailhealth_postfix_up 1' "$work/metrics" ||
+    { grep postfix_up "$work/metrics"; cat "$work/exporter.log";
+      fail "mailhealth_postfix_up is not 1 for user mailhealth while Postfix runs"; }
 fi
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 
