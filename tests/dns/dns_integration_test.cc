@@ -267,6 +267,24 @@ TEST_F(DnsIntegrationTest, DomainAddressesAndExpectations) {
   EXPECT_EQ(Value(fs, kDnsAddressesMatchExpected, {{"host", "match.test"}}), 1);
 }
 
+bool HaveIpv6Loopback() {
+  int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  close(fd);
+  return ok;
+}
+
+TEST_F(DnsIntegrationTest, Ipv6ResolverWithPort) {
+  if (!HaveIpv6Loopback()) GTEST_SKIP() << "no ::1 on this host";
+  auto fs = Run(Resolvers({a_->resolver6()}) + "domains: [{name: match.test}]\n");
+  EXPECT_EQ(StatusOf(fs, {{"domain", "match.test"}, {"resolver", a_->resolver6()}}), "noerror");
+  EXPECT_EQ(Value(fs, kDnsAnswers, {{"resolver", a_->resolver6()}, {"qtype", "MX"}}), 2);
+}
+
 // ---------- faults: the run always ends within its timeout ----------
 
 TEST_F(DnsIntegrationTest, SilentResolverIsTimeoutWithinTheDeadline) {

@@ -84,7 +84,7 @@ std::unique_ptr<DnsServer> DnsServer::Start(const std::vector<TestZone>& zones) 
          << "  session-keyfile \"" << dir << "/session.key\";\n"
          << "  managed-keys-directory \"" << dir << "\";\n"
          << "  listen-on port " << srv->port_ << " { 127.0.0.1; };\n"
-         << "  listen-on-v6 { none; };\n"
+         << "  listen-on-v6 port " << srv->port_ << " { ::1; };\n"
          << "  recursion no;\n"
          << "  dnssec-validation no;\n"
          << "  notify no;\n"

@@ -10,9 +10,10 @@
 //
 // Zone bodies are ordinary zone-file lines; $TTL, SOA and NS are added
 // in front of them. A zone with `broken = true` gets an unloadable file,
-// so named answers SERVFAIL for it. Startup takes about 1.5 s (named's own
+// so named answers SERVFAIL for it. It also listens on [::1] at the same
+// port when the host has IPv6 loopback. Startup takes about 1.5 s (named's own
 // initialisation): start servers once per test suite (SetUpTestSuite), not
-// per test. Nothing listens beyond 127.0.0.1.
+// per test. Nothing listens beyond loopback.
 //
 // Built as the library target `mailhealth_testutil_dns_server`
 // (tests/dns/CMakeLists.txt); include "tests/testutil/dns_server.h".
@@ -42,6 +43,8 @@ class DnsServer {
 
   uint16_t port() const { return port_; }
   std::string resolver() const { return "127.0.0.1:" + std::to_string(port_); }
+  // The same server over IPv6 loopback (when ::1 exists): "[::1]:PORT".
+  std::string resolver6() const { return "[::1]:" + std::to_string(port_); }
   const std::string& dir() const { return dir_; }
   // Stops the server now (to simulate a resolver that goes away).
   void Stop();
