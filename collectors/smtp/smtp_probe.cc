@@ -12,6 +12,8 @@
 #include <boost/asio/write.hpp>
 #include <ctime>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <memory>
 #include <optional>
 
@@ -391,6 +393,33 @@ class Probe : public std::enable_shared_from_this<Probe> {
   std::function<void(const SmtpReply&)> on_reply_;
 };
 
+// The client TLS context, shared by all runs: loading the system CA bundle
+// takes ~0.1 s, too much to repeat every run. Refreshed hourly so that an
+// updated bundle is picked up. An SSL_CTX may be used by SSL objects on
+// several threads at once; it is not modified after creation.
+std::shared_ptr<asio::ssl::context> ClientContext(const std::string& ca_file) {
+  static std::mutex mu;
+  static std::map<std::string, std::pair<Clock::time_point, std::shared_ptr<asio::ssl::context>>>
+      cache;
+  constexpr auto kRefresh = std::chrono::hours(1);
+  std::lock_guard<std::mutex> lock(mu);
+  auto& slot = cache[ca_file];
+  if (!slot.second || Clock::now() - slot.first > kRefresh) {
+    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+    ctx->set_verify_mode(asio::ssl::verify_none);
+    error_code ec;
+    if (ca_file.empty()) {
+      ctx->set_default_verify_paths(ec);
+    } else {
+      ctx->load_verify_file(ca_file, ec);
+    }
+    // Without CAs every certificate reads as unverified, which is the
+    // truth as far as this host can tell; the probe itself still works.
+    slot = {Clock::now(), std::move(ctx)};
+  }
+  return slot.second;
+}
+
 }  // namespace
 
 std::vector<SmtpProbeResult> RunSmtpProbes(
@@ -400,21 +429,12 @@ std::vector<SmtpProbeResult> RunSmtpProbes(
   if (requests.empty()) return results;
 
   asio::io_context io(1);
-  asio::ssl::context tls_ctx(asio::ssl::context::tls_client);
-  tls_ctx.set_verify_mode(asio::ssl::verify_none);
-  error_code ec;
-  if (options.ca_file.empty()) {
-    tls_ctx.set_default_verify_paths(ec);
-  } else {
-    tls_ctx.load_verify_file(options.ca_file, ec);
-  }
-  // Without CAs every certificate reads as unverified, which is the truth
-  // as far as this host can tell; the probe itself still works.
+  std::shared_ptr<asio::ssl::context> tls_ctx = ClientContext(options.ca_file);
 
   std::vector<std::shared_ptr<Probe>> probes;
   probes.reserve(requests.size());
   for (size_t i = 0; i < requests.size(); ++i) {
-    probes.push_back(std::make_shared<Probe>(io, tls_ctx, requests[i], options,
+    probes.push_back(std::make_shared<Probe>(io, *tls_ctx, requests[i], options,
                                              &results[i]));
     probes.back()->Start();
   }

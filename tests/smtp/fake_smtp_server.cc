@@ -150,7 +150,10 @@ SslCtxPtr MakeServerCtx(const TestCert& cert) {
 std::string WriteTempFile(const std::string& name, const std::string& content) {
   const char* tmp = std::getenv("TEST_TMPDIR");
   std::string dir = tmp ? tmp : "/tmp";
-  std::string path = dir + "/mailhealth-smtp-" + std::to_string(getpid()) + "-" + name;
+  // Unique per call: the probe engine caches its TLS context per CA path.
+  static std::atomic<int> counter{0};
+  std::string path = dir + "/mailhealth-smtp-" + std::to_string(getpid()) + "-" +
+                     std::to_string(counter++) + "-" + name;
   std::ofstream(path) << content;
   return path;
 }
