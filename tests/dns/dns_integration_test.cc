@@ -8,7 +8,11 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <prometheus/text_serializer.h>
 #include <yaml-cpp/yaml.h>
+
+#include <cstdio>
+#include <fstream>
 
 #include <future>
 #include <optional>
@@ -283,6 +287,26 @@ TEST_F(DnsIntegrationTest, Ipv6ResolverWithPort) {
   auto fs = Run(Resolvers({a_->resolver6()}) + "domains: [{name: match.test}]\n");
   EXPECT_EQ(StatusOf(fs, {{"domain", "match.test"}, {"resolver", a_->resolver6()}}), "noerror");
   EXPECT_EQ(Value(fs, kDnsAnswers, {{"resolver", a_->resolver6()}, {"qtype", "MX"}}), 2);
+}
+
+TEST_F(DnsIntegrationTest, ExpositionPassesPromtool) {
+  if (system("promtool --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "no promtool";
+  auto fs = Run(Resolvers({a_->resolver(), b_->resolver()}) + R"(domains:
+  - {name: match.test, expect_mx: [mx1.match.test], check_domain_addresses: true,
+     expect_addresses: {mx1.match.test: ["127.0.0.10"]}}
+  - {name: nullmx.test}
+  - {name: cname.test}
+)");
+  ASSERT_FALSE(fs.empty());
+  const std::string path = ::testing::TempDir() + "dns_metrics.prom";
+  std::ofstream(path) << prometheus::TextSerializer().Serialize(fs);
+  const std::string cmd = "promtool check metrics < " + path + " > " + path + ".out 2>&1";
+  const int rc = system(cmd.c_str());
+  std::ifstream out(path + ".out");
+  std::string text((std::istreambuf_iterator<char>(out)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(rc, 0) << text;
+  std::remove(path.c_str());
+  std::remove((path + ".out").c_str());
 }
 
 // ---------- faults: the run always ends within its timeout ----------
