@@ -73,6 +73,11 @@ for g in adm systemd-journal postdrop; do
   fi
 done
 [ -f /etc/mailhealth/mailhealth.yml ] || fail "no /etc/mailhealth/mailhealth.yml"
+cmp /lib/systemd/system/mailhealth-exporter.service "$(dirname "$0")/../../deploy/systemd/mailhealth-exporter.service" ||
+  fail "installed unit differs from deploy/systemd"
+# All three groups exist here: no drop-in that narrows SupplementaryGroups=.
+[ ! -e /etc/systemd/system/mailhealth-exporter.service.d/10-groups.conf ] ||
+  fail "groups drop-in written although every group exists"
 [ -L /etc/systemd/system/multi-user.target.wants/mailhealth-exporter.service ] ||
   fail "unit not enabled"
 /usr/bin/mailhealth_exporter --config.file=/etc/mailhealth/mailhealth.yml --config.check ||
