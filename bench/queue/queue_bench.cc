@@ -21,9 +21,12 @@ int main(int argc, char** argv) {
   QueueConfig cfg;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
-    if (k == "--runs") runs = std::atoi(argv[i + 1]);
-    else if (k == "--format") cfg.format = argv[i + 1];
-    else if (k == "--postqueue") cfg.postqueue = argv[i + 1];
+    if (k == "--runs")
+      runs = std::atoi(argv[i + 1]);
+    else if (k == "--format")
+      cfg.format = argv[i + 1];
+    else if (k == "--postqueue")
+      cfg.postqueue = argv[i + 1];
     else {
       std::fprintf(stderr, "unknown flag %s\n", argv[i]);
       return 2;
@@ -37,7 +40,8 @@ int main(int argc, char** argv) {
     CollectResult res = collector->Collect(start + std::chrono::seconds(120));
     walls.push_back(Seconds(Clock::now() - start));
     if (!res.status.ok()) {
-      std::fprintf(stderr, "collect failed: %s\n", res.status.message().c_str());
+      std::fprintf(stderr, "collect failed: %s\n",
+                   res.status.message().c_str());
       return 1;
     }
     messages = 0;
@@ -46,17 +50,20 @@ int main(int argc, char** argv) {
       for (const auto& m : f.metric) messages += m.gauge.value;
     }
   }
-  struct rusage self{}, kids{};
+  struct rusage self {
+  }, kids{};
   getrusage(RUSAGE_SELF, &self);
   getrusage(RUSAGE_CHILDREN, &kids);
   std::vector<double> sorted = walls;
   std::sort(sorted.begin(), sorted.end());
-  std::printf("{\"messages\": %.0f, \"wall_median_s\": %.3f, \"wall_min_s\": %.3f, "
-              "\"wall_max_s\": %.3f, \"self_maxrss_kib\": %ld, \"children_maxrss_kib\": %ld, "
-              "\"self_cpu_s\": %.3f}\n",
-              messages, sorted[sorted.size() / 2], sorted.front(), sorted.back(),
-              self.ru_maxrss, kids.ru_maxrss,
-              self.ru_utime.tv_sec + self.ru_utime.tv_usec / 1e6 + self.ru_stime.tv_sec +
-                  self.ru_stime.tv_usec / 1e6);
+  std::printf(
+      "{\"messages\": %.0f, \"wall_median_s\": %.3f, \"wall_min_s\": %.3f, "
+      "\"wall_max_s\": %.3f, \"self_maxrss_kib\": %ld, "
+      "\"children_maxrss_kib\": %ld, "
+      "\"self_cpu_s\": %.3f}\n",
+      messages, sorted[sorted.size() / 2], sorted.front(), sorted.back(),
+      self.ru_maxrss, kids.ru_maxrss,
+      self.ru_utime.tv_sec + self.ru_utime.tv_usec / 1e6 +
+          self.ru_stime.tv_sec + self.ru_stime.tv_usec / 1e6);
   return 0;
 }

@@ -7,9 +7,9 @@ namespace mailhealth {
 namespace {
 
 constexpr std::array<std::string_view, kDeferralReasonCount> kNames = {
-    "local_service", "transport_unavailable", "connection_refused",
-    "connection_timeout", "dns_failure", "tls_failure",
-    "mailbox_full", "remote_temporary", "other"};
+    "local_service",      "transport_unavailable", "connection_refused",
+    "connection_timeout", "dns_failure",           "tls_failure",
+    "mailbox_full",       "remote_temporary",      "other"};
 
 char Lower(char c) {
   return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -36,10 +36,11 @@ bool ContainsAnyI(std::string_view hay,
 bool ContainsWord(std::string_view hay, std::string_view word) {
   for (size_t pos = hay.find(word); pos != std::string_view::npos;
        pos = hay.find(word, pos + 1)) {
-    bool left = pos == 0 || !std::isalnum(static_cast<unsigned char>(hay[pos - 1]));
+    bool left =
+        pos == 0 || !std::isalnum(static_cast<unsigned char>(hay[pos - 1]));
     size_t end = pos + word.size();
-    bool right =
-        end == hay.size() || !std::isalnum(static_cast<unsigned char>(hay[end]));
+    bool right = end == hay.size() ||
+                 !std::isalnum(static_cast<unsigned char>(hay[end]));
     if (left && right) return true;
   }
   return false;
@@ -59,10 +60,14 @@ std::string_view DeferralReasonName(DeferralReason r) {
 
 const std::array<DeferralReason, kDeferralReasonCount>& AllDeferralReasons() {
   static const std::array<DeferralReason, kDeferralReasonCount> kAll = {
-      DeferralReason::kLocalService,      DeferralReason::kTransportUnavailable,
-      DeferralReason::kConnectionRefused, DeferralReason::kConnectionTimeout,
-      DeferralReason::kDnsFailure,        DeferralReason::kTlsFailure,
-      DeferralReason::kMailboxFull,       DeferralReason::kRemoteTemporary,
+      DeferralReason::kLocalService,
+      DeferralReason::kTransportUnavailable,
+      DeferralReason::kConnectionRefused,
+      DeferralReason::kConnectionTimeout,
+      DeferralReason::kDnsFailure,
+      DeferralReason::kTlsFailure,
+      DeferralReason::kMailboxFull,
+      DeferralReason::kRemoteTemporary,
       DeferralReason::kOther};
   return kAll;
 }
@@ -93,7 +98,8 @@ LocalServiceMatcher::LocalServiceMatcher(
     }
     // Postfix prints "connect to NAME[ADDR]:PORT": match the address in
     // brackets (whatever name it resolved to) and the name form.
-    needles_.push_back(ToLower("[" + std::string(host) + "]:" + std::string(port)));
+    needles_.push_back(
+        ToLower("[" + std::string(host) + "]:" + std::string(port)));
     needles_.push_back(ToLower(std::string(host) + ":" + std::string(port)));
   }
 }
@@ -157,9 +163,10 @@ DeferralReason ClassifyDeferralReason(std::string_view reason,
       ContainsI(own, "certificate")) {
     return DeferralReason::kTlsFailure;
   }
-  if (ContainsAnyI(reason, {"4.2.2", "quota", "mailbox full", "mailbox is full",
-                            "mailbox has exceeded", "out of storage",
-                            "insufficient storage", "insufficient system storage"})) {
+  if (ContainsAnyI(reason,
+                   {"4.2.2", "quota", "mailbox full", "mailbox is full",
+                    "mailbox has exceeded", "out of storage",
+                    "insufficient storage", "insufficient system storage"})) {
     return DeferralReason::kMailboxFull;
   }
   if ((!remote.empty() && remote.front() == '4') ||

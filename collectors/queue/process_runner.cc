@@ -104,8 +104,8 @@ class BoostProcessRunner : public ProcessRunner {
       bp::group group;
       std::error_code ec;
       bp::child child(
-          bp::exe = argv[0], bp::args = args, group, bp::std_in < bp::null,
-          bp::std_out > out_pipe, bp::std_err > err_pipe,
+          bp::exe = argv[0], bp::args = args, group,
+          bp::std_in<bp::null, bp::std_out> out_pipe, bp::std_err > err_pipe,
           bp::extend::on_exec_setup =
               [](auto&) {
                 // Everything above stderr closes at exec (Boost's own
@@ -138,7 +138,8 @@ class BoostProcessRunner : public ProcessRunner {
     bool out_open = true, err_open = true;
     char buf[65536];
     while (true) {
-      if (!exited && (pidfd.get() < 0 ? ChildExited(pid) : false)) exited = true;
+      if (!exited && (pidfd.get() < 0 ? ChildExited(pid) : false))
+        exited = true;
       if (exited && !out_open && !err_open) break;
       auto now = Clock::now();
       if (now >= deadline) {
@@ -150,8 +151,12 @@ class BoostProcessRunner : public ProcessRunner {
       int out_i = -1, err_i = -1, pid_i = -1;
       if (out_open) fds[out_i = n++] = {out_fd.get(), POLLIN, 0};
       if (err_open) fds[err_i = n++] = {err_fd.get(), POLLIN, 0};
-      if (!exited && pidfd.get() >= 0) fds[pid_i = n++] = {pidfd.get(), POLLIN, 0};
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1;
+      if (!exited && pidfd.get() >= 0)
+        fds[pid_i = n++] = {pidfd.get(), POLLIN, 0};
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now)
+              .count() +
+          1;
       int timeout = static_cast<int>(std::min<int64_t>(left, 60000));
       if (pidfd.get() < 0 && !exited) timeout = std::min(timeout, 10);
       int r = poll(fds, static_cast<nfds_t>(n), timeout);
@@ -171,7 +176,8 @@ class BoostProcessRunner : public ProcessRunner {
       if (err_i >= 0 && fds[err_i].revents) {
         ssize_t got = ::read(err_fd.get(), buf, sizeof buf);
         if (got > 0) {
-          size_t room = kMaxStderr - std::min(kMaxStderr, out.stderr_text.size());
+          size_t room =
+              kMaxStderr - std::min(kMaxStderr, out.stderr_text.size());
           out.stderr_text.append(buf, std::min(room, static_cast<size_t>(got)));
         } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
           err_open = false;

@@ -30,13 +30,13 @@
 namespace mailhealth {
 
 struct ProcessOutcome {
-  bool started = false;       // false: could not spawn (see error)
-  std::string error;          // why spawning failed
-  bool timed_out = false;     // killed at the deadline
-  bool exited = false;        // exited normally: exit_code is valid
+  bool started = false;    // false: could not spawn (see error)
+  std::string error;       // why spawning failed
+  bool timed_out = false;  // killed at the deadline
+  bool exited = false;     // exited normally: exit_code is valid
   int exit_code = -1;
-  int term_signal = 0;        // the signal that ended it, when !exited
-  std::string stderr_text;    // the first kMaxStderr bytes of stderr
+  int term_signal = 0;      // the signal that ended it, when !exited
+  std::string stderr_text;  // the first kMaxStderr bytes of stderr
 };
 
 class ProcessRunner {

@@ -28,8 +28,8 @@ bool ContainsI(std::string_view hay, std::string_view needle_lower) {
   if (needle_lower.size() > hay.size()) return false;
   for (size_t i = 0; i + needle_lower.size() <= hay.size(); ++i) {
     size_t j = 0;
-    while (j < needle_lower.size() &&
-           std::tolower(static_cast<unsigned char>(hay[i + j])) == needle_lower[j]) {
+    while (j < needle_lower.size() && std::tolower(static_cast<unsigned char>(
+                                          hay[i + j])) == needle_lower[j]) {
       ++j;
     }
     if (j == needle_lower.size()) return true;
@@ -38,7 +38,8 @@ bool ContainsI(std::string_view hay, std::string_view needle_lower) {
 }
 
 std::string FirstLine(std::string_view s) {
-  while (!s.empty() && (s.front() == '\n' || s.front() == ' ')) s.remove_prefix(1);
+  while (!s.empty() && (s.front() == '\n' || s.front() == ' '))
+    s.remove_prefix(1);
   size_t nl = s.find('\n');
   return std::string(nl == std::string_view::npos ? s : s.substr(0, nl));
 }
@@ -73,7 +74,7 @@ void ScanCorrupt(const std::string& queue_directory, QueueStats& stats,
   m.queue = QueueName::kCorrupt;
   while (dirent* e = readdir(d)) {
     if (e->d_name[0] == '.') continue;
-    struct stat st{};
+    struct stat st {};
     if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
         !S_ISREG(st.st_mode)) {
       continue;
@@ -120,10 +121,11 @@ class QueueCollector : public Collector {
       readable = true;
       up = master;
       if (!master && !warned_no_master_) {
-        LogWarn("postqueue answered but no live master process is named by "
-                "the pid file; check queue_directory",
-                {{"collector", "queue"},
-                 {"pid_file", cfg_.queue_directory + "/pid/master.pid"}});
+        LogWarn(
+            "postqueue answered but no live master process is named by "
+            "the pid file; check queue_directory",
+            {{"collector", "queue"},
+             {"pid_file", cfg_.queue_directory + "/pid/master.pid"}});
       }
       warned_no_master_ = !master;
     } else if (run.status.ok() || !master) {
@@ -142,9 +144,11 @@ class QueueCollector : public Collector {
       last_up_ = up;
     }
 
-    auto up_f = Gauge(kPostfixUp, SampledHelp(
-        "1 when the Postfix master process runs and its queue can be read.",
-        interval_));
+    auto up_f = Gauge(
+        kPostfixUp,
+        SampledHelp(
+            "1 when the Postfix master process runs and its queue can be read.",
+            interval_));
     AddSample(up_f, {}, up ? 1 : 0);
     result.families.push_back(std::move(up_f));
     if (readable) {
@@ -152,7 +156,8 @@ class QueueCollector : public Collector {
       ScanCorrupt(cfg_.queue_directory, stats, &unreadable);
       if (unreadable && !warned_corrupt_) {
         LogDebug("corrupt queue directory not readable; reported as empty",
-                 {{"collector", "queue"}, {"dir", cfg_.queue_directory + "/corrupt"}});
+                 {{"collector", "queue"},
+                  {"dir", cfg_.queue_directory + "/corrupt"}});
         warned_corrupt_ = true;
       }
       stats.AppendFamilies(result.families, interval_);
@@ -197,11 +202,13 @@ class QueueCollector : public Collector {
     ProcessOutcome o = runner_->Run(
         argv, deadline, [&](std::string_view chunk) { parser->Feed(chunk); });
     if (!o.started) {
-      run.status = Status::Error("cannot run " + cfg_.postqueue + ": " + o.error);
+      run.status =
+          Status::Error("cannot run " + cfg_.postqueue + ": " + o.error);
       return run;
     }
     if (o.timed_out) {
-      run.status = Status::Error(cmd + " did not finish before the timeout; killed");
+      run.status =
+          Status::Error(cmd + " did not finish before the timeout; killed");
       run.parse_errors = parser->parse_errors();
       return run;
     }
@@ -221,10 +228,12 @@ class QueueCollector : public Collector {
       run.text_fallback_reason = FirstLine(o.stderr_text);
       return run;
     }
-    std::string how = o.exited ? "exited with status " + std::to_string(o.exit_code)
-                               : "killed by signal " + std::to_string(o.term_signal);
+    std::string how = o.exited
+                          ? "exited with status " + std::to_string(o.exit_code)
+                          : "killed by signal " + std::to_string(o.term_signal);
     std::string err = FirstLine(o.stderr_text);
-    run.status = Status::Error(cmd + " " + how + (err.empty() ? "" : ": " + err));
+    run.status =
+        Status::Error(cmd + " " + how + (err.empty() ? "" : ": " + err));
     return run;
   }
 
@@ -254,11 +263,12 @@ std::optional<QueueConfig> ReadQueueConfig(ConfigNode& s) {
   c.domains = s.StringList("domains", c.domains);
   c.local_services = s.StringList("local_services", c.local_services);
   if (!IsAbsolute(c.postqueue)) {
-    s.Error("postqueue", "must be an absolute path, got \"" + c.postqueue + "\"");
+    s.Error("postqueue",
+            "must be an absolute path, got \"" + c.postqueue + "\"");
   }
   if (!c.config_directory.empty() && !IsAbsolute(c.config_directory)) {
-    s.Error("config_directory",
-            "must be empty or an absolute path, got \"" + c.config_directory + "\"");
+    s.Error("config_directory", "must be empty or an absolute path, got \"" +
+                                    c.config_directory + "\"");
   }
   if (!IsAbsolute(c.queue_directory)) {
     s.Error("queue_directory",
@@ -266,7 +276,8 @@ std::optional<QueueConfig> ReadQueueConfig(ConfigNode& s) {
   }
   std::vector<std::string> seen;
   for (std::string& d : c.domains) {
-    for (char& ch : d) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    for (char& ch : d)
+      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     if (d.empty() || d.find_first_of("@ \t") != std::string::npos) {
       s.Error("domains", "\"" + d + "\" is not a domain name");
     } else if (d == "other") {
@@ -289,14 +300,15 @@ std::optional<QueueConfig> ReadQueueConfig(ConfigNode& s) {
 std::unique_ptr<Collector> MakeQueueCollector(
     QueueConfig config, Millis interval, std::unique_ptr<ProcessRunner> runner,
     std::function<std::time_t()> wall_clock) {
-  return std::make_unique<QueueCollector>(std::move(config), interval,
-                                          std::move(runner), std::move(wall_clock));
+  return std::make_unique<QueueCollector>(
+      std::move(config), interval, std::move(runner), std::move(wall_clock));
 }
 
 CollectorInfo QueueCollectorInfo() {
   CollectorInfo info;
   info.name = "queue";
-  info.description = "Postfix queue sizes, ages and deferral reasons (postqueue)";
+  info.description =
+      "Postfix queue sizes, ages and deferral reasons (postqueue)";
   info.default_enabled = true;
   info.default_interval = Millis(30000);
   info.default_timeout = Millis(20000);

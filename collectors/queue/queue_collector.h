@@ -22,7 +22,7 @@ CollectorInfo QueueCollectorInfo();
 
 struct QueueConfig {
   std::string postqueue = "/usr/sbin/postqueue";
-  std::string format = "auto";  // auto | json | text
+  std::string format = "auto";   // auto | json | text
   std::string config_directory;  // "" or absolute: passed as -c DIR
   std::string queue_directory = "/var/spool/postfix";
   std::vector<std::string> domains;

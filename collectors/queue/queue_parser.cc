@@ -1,10 +1,9 @@
 #include "collectors/queue/queue_parser.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cctype>
 #include <charconv>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 namespace mailhealth {
 namespace {
@@ -28,8 +27,8 @@ bool ContainsI(std::string_view hay, std::string_view needle_lower) {
   if (needle_lower.size() > hay.size()) return false;
   for (size_t i = 0; i + needle_lower.size() <= hay.size(); ++i) {
     size_t j = 0;
-    while (j < needle_lower.size() &&
-           std::tolower(static_cast<unsigned char>(hay[i + j])) == needle_lower[j]) {
+    while (j < needle_lower.size() && std::tolower(static_cast<unsigned char>(
+                                          hay[i + j])) == needle_lower[j]) {
       ++j;
     }
     if (j == needle_lower.size()) return true;
@@ -111,7 +110,8 @@ void QueueListingParser::Finish() {
 
 void JsonQueueParser::ParseLine(std::string_view line) {
   if (Trim(line).empty()) return;
-  nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json j =
+      nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) {
     CountError();
     return;
@@ -120,8 +120,8 @@ void JsonQueueParser::ParseLine(std::string_view line) {
   auto at = j.find("arrival_time");
   auto sz = j.find("message_size");
   auto rc = j.find("recipients");
-  if (qn == j.end() || !qn->is_string() || at == j.end() ||
-      !at->is_number() || sz == j.end() || !sz->is_number()) {
+  if (qn == j.end() || !qn->is_string() || at == j.end() || !at->is_number() ||
+      sz == j.end() || !sz->is_number()) {
     CountError();
     return;
   }
@@ -139,7 +139,8 @@ void JsonQueueParser::ParseLine(std::string_view line) {
       if (!r.is_object()) continue;
       QueueRecipient qr;
       auto a = r.find("address");
-      if (a != r.end() && a->is_string()) qr.address = a->get_ref<const std::string&>();
+      if (a != r.end() && a->is_string())
+        qr.address = a->get_ref<const std::string&>();
       auto d = r.find("delay_reason");
       if (d != r.end() && d->is_string()) {
         qr.delay_reason = d->get_ref<const std::string&>();
@@ -153,9 +154,11 @@ void JsonQueueParser::ParseLine(std::string_view line) {
 // ---------------------------------------------------------------------------
 // postqueue -p
 
-std::optional<int64_t> ParseTextArrivalTime(std::string_view t, std::time_t now) {
+std::optional<int64_t> ParseTextArrivalTime(std::string_view t,
+                                            std::time_t now) {
   // "Wed Nov 25 01:52:53" / "Mon Jul  3 16:16:18"
-  static constexpr std::string_view kMonths = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  static constexpr std::string_view kMonths =
+      "JanFebMarAprMayJunJulAugSepOctNovDec";
   if (t.size() != 19 || t[3] != ' ' || t[7] != ' ' || t[10] != ' ' ||
       t[13] != ':' || t[16] != ':') {
     return std::nullopt;
@@ -166,14 +169,15 @@ std::optional<int64_t> ParseTextArrivalTime(std::string_view t, std::time_t now)
   if (day[0] == ' ') day.remove_prefix(1);
   int mday = 0, hour = 0, min = 0, sec = 0;
   if (!ParseNumber(day, mday) || !ParseNumber(t.substr(11, 2), hour) ||
-      !ParseNumber(t.substr(14, 2), min) || !ParseNumber(t.substr(17, 2), sec) ||
-      mday < 1 || mday > 31 || hour > 23 || min > 59 || sec > 60) {
+      !ParseNumber(t.substr(14, 2), min) ||
+      !ParseNumber(t.substr(17, 2), sec) || mday < 1 || mday > 31 ||
+      hour > 23 || min > 59 || sec > 60) {
     return std::nullopt;
   }
-  struct tm now_tm{};
+  struct tm now_tm {};
   localtime_r(&now, &now_tm);
   for (int back = 0; back < 2; ++back) {
-    struct tm tm{};
+    struct tm tm {};
     tm.tm_year = now_tm.tm_year - back;
     tm.tm_mon = static_cast<int>(mpos / 3);
     tm.tm_mday = mday;
@@ -191,7 +195,8 @@ std::optional<int64_t> ParseTextArrivalTime(std::string_view t, std::time_t now)
 bool TextQueueParser::ParseEntry(std::string_view line) {
   // "84C9110D6D6    2825 Wed Nov 25 01:52:53  sender@example.com"
   size_t i = 0;
-  while (i < line.size() && std::isalnum(static_cast<unsigned char>(line[i]))) ++i;
+  while (i < line.size() && std::isalnum(static_cast<unsigned char>(line[i])))
+    ++i;
   if (i == 0) return false;
   QueueName queue = QueueName::kDeferred;
   if (i < line.size() && line[i] == '*') {
@@ -204,7 +209,8 @@ bool TextQueueParser::ParseEntry(std::string_view line) {
   if (i >= line.size() || !IsSpace(line[i])) return false;
   while (i < line.size() && IsSpace(line[i])) ++i;
   size_t size_start = i;
-  while (i < line.size() && std::isdigit(static_cast<unsigned char>(line[i]))) ++i;
+  while (i < line.size() && std::isdigit(static_cast<unsigned char>(line[i])))
+    ++i;
   int64_t size = 0;
   if (!ParseNumber(line.substr(size_start, i - size_start), size)) return false;
   if (i >= line.size() || !IsSpace(line[i])) return false;
@@ -229,7 +235,8 @@ void TextQueueParser::Flush() {
   for (size_t k = 0; k < n_addresses_; ++k) {
     QueueRecipient r;
     r.address = addresses_[k];
-    if (reason_of_[k] != std::string::npos) r.delay_reason = reasons_[reason_of_[k]];
+    if (reason_of_[k] != std::string::npos)
+      r.delay_reason = reasons_[reason_of_[k]];
     message_.recipients.push_back(r);
   }
   Emit(message_);
@@ -251,7 +258,8 @@ void TextQueueParser::ParseLine(std::string_view line) {
         std::string_view rest = line.substr(in + 4);
         size_t sp = rest.find(' ');
         uint64_t n = 0;
-        if (sp != std::string_view::npos && ParseNumber(rest.substr(0, sp), n)) {
+        if (sp != std::string_view::npos &&
+            ParseNumber(rest.substr(0, sp), n)) {
           trailer_requests_ = n;
         } else {
           CountError();
@@ -294,7 +302,8 @@ void TextQueueParser::ParseLine(std::string_view line) {
     reason_of_.push_back(std::string::npos);
   }
   addresses_[n_addresses_].assign(t);
-  reason_of_[n_addresses_] = n_reasons_ == 0 ? std::string::npos : n_reasons_ - 1;
+  reason_of_[n_addresses_] =
+      n_reasons_ == 0 ? std::string::npos : n_reasons_ - 1;
   ++n_addresses_;
 }
 

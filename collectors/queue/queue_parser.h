@@ -20,7 +20,14 @@
 
 namespace mailhealth {
 
-enum class QueueName { kMaildrop = 0, kIncoming, kActive, kDeferred, kHold, kCorrupt };
+enum class QueueName {
+  kMaildrop = 0,
+  kIncoming,
+  kActive,
+  kDeferred,
+  kHold,
+  kCorrupt
+};
 inline constexpr size_t kQueueCount = 6;
 
 std::string_view QueueNameLabel(QueueName q);
@@ -130,6 +137,7 @@ class TextQueueParser : public QueueListingParser {
 
 // "Wed Nov 25 01:52:53" (local time, no year) -> Unix seconds, placed
 // relative to `now`; nullopt when malformed. Exposed for tests.
-std::optional<int64_t> ParseTextArrivalTime(std::string_view text, std::time_t now);
+std::optional<int64_t> ParseTextArrivalTime(std::string_view text,
+                                            std::time_t now);
 
 }  // namespace mailhealth

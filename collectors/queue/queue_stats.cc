@@ -20,7 +20,8 @@ constexpr size_t kReasonCacheMax = 4096;
 bool EqualsI(std::string_view a, std::string_view lower) {
   if (a.size() != lower.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != lower[i]) return false;
+    if (std::tolower(static_cast<unsigned char>(a[i])) != lower[i])
+      return false;
   }
   return true;
 }
@@ -38,7 +39,8 @@ QueueStats::QueueStats(const std::vector<std::string>& domains,
     : local_(local), now_(now) {
   for (const auto& d : domains) {
     std::string l = d;
-    for (char& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : l)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     domains_.push_back(std::move(l));
   }
   by_domain_.assign(domains_.size() + 1, 0);
@@ -64,9 +66,13 @@ void QueueStats::OnMessage(const QueueMessage& m) {
       (q.oldest_arrival == 0 || m.arrival_time < q.oldest_arrival)) {
     q.oldest_arrival = m.arrival_time;
   }
-  double age = m.arrival_time > 0 ? static_cast<double>(std::max<int64_t>(0, now_ - m.arrival_time)) : 0;
+  double age =
+      m.arrival_time > 0
+          ? static_cast<double>(std::max<int64_t>(0, now_ - m.arrival_time))
+          : 0;
   const auto& bounds = QueueAgeBuckets();
-  size_t b = std::lower_bound(bounds.begin(), bounds.end(), age) - bounds.begin();
+  size_t b =
+      std::lower_bound(bounds.begin(), bounds.end(), age) - bounds.begin();
   ++q.age_counts[b];
   q.age_sum += age;
 
@@ -93,42 +99,63 @@ void QueueStats::OnMessage(const QueueMessage& m) {
     }
     seen_domain_[idx] = 1;
   }
-  if (!any_reason) seen_reason[static_cast<size_t>(DeferralReason::kOther)] = true;
+  if (!any_reason)
+    seen_reason[static_cast<size_t>(DeferralReason::kOther)] = true;
   if (m.recipients.empty()) seen_domain_.back() = 1;
-  for (size_t i = 0; i < kDeferralReasonCount; ++i) by_reason_[i] += seen_reason[i];
-  for (size_t i = 0; i < by_domain_.size(); ++i) by_domain_[i] += seen_domain_[i];
+  for (size_t i = 0; i < kDeferralReasonCount; ++i)
+    by_reason_[i] += seen_reason[i];
+  for (size_t i = 0; i < by_domain_.size(); ++i)
+    by_domain_[i] += seen_domain_[i];
 }
 
 void QueueStats::AppendFamilies(Families& out, Millis interval) const {
-  auto messages = Gauge(kMessages, SampledHelp("Messages in each Postfix queue.", interval));
-  auto bytes = Gauge(kBytes, SampledHelp("Total size of the messages in each Postfix queue, in bytes.", interval));
-  auto oldest = Gauge(kOldest, SampledHelp("Age of the oldest message in each Postfix queue (0 when empty).", interval));
-  auto ages = Histogram(kAge, SampledHelp("Ages of the messages in each Postfix queue.", interval));
+  auto messages = Gauge(
+      kMessages, SampledHelp("Messages in each Postfix queue.", interval));
+  auto bytes = Gauge(
+      kBytes,
+      SampledHelp("Total size of the messages in each Postfix queue, in bytes.",
+                  interval));
+  auto oldest = Gauge(
+      kOldest,
+      SampledHelp(
+          "Age of the oldest message in each Postfix queue (0 when empty).",
+          interval));
+  auto ages = Histogram(
+      kAge,
+      SampledHelp("Ages of the messages in each Postfix queue.", interval));
   for (QueueName qn : AllQueues()) {
     const QueueCounts& q = queue(qn);
     Labels l = {{"queue", std::string(QueueNameLabel(qn))}};
     AddSample(messages, l, static_cast<double>(q.messages));
     AddSample(bytes, l, static_cast<double>(q.bytes));
     AddSample(oldest, l,
-              q.oldest_arrival == 0
-                  ? 0.0
-                  : static_cast<double>(std::max<int64_t>(0, now_ - q.oldest_arrival)));
+              q.oldest_arrival == 0 ? 0.0
+                                    : static_cast<double>(std::max<int64_t>(
+                                          0, now_ - q.oldest_arrival)));
     AddHistogram(ages, l, QueueAgeBuckets(), q.age_counts, q.age_sum);
   }
-  auto by_reason = Gauge(kByReason, SampledHelp(
-      "Deferred messages by class of deferral reason (a message with "
-      "recipients in several classes counts in each).", interval));
+  auto by_reason =
+      Gauge(kByReason,
+            SampledHelp(
+                "Deferred messages by class of deferral reason (a message with "
+                "recipients in several classes counts in each).",
+                interval));
   for (DeferralReason r : AllDeferralReasons()) {
     AddSample(by_reason, {{"reason", std::string(DeferralReasonName(r))}},
               static_cast<double>(deferred_by_reason(r)));
   }
-  auto by_domain = Gauge(kByDomain, SampledHelp(
-      "Deferred messages by recipient domain (the configured domains, "
-      "plus other).", interval));
+  auto by_domain = Gauge(
+      kByDomain,
+      SampledHelp(
+          "Deferred messages by recipient domain (the configured domains, "
+          "plus other).",
+          interval));
   for (size_t i = 0; i < domains_.size(); ++i) {
-    AddSample(by_domain, {{"domain", domains_[i]}}, static_cast<double>(by_domain_[i]));
+    AddSample(by_domain, {{"domain", domains_[i]}},
+              static_cast<double>(by_domain_[i]));
   }
-  AddSample(by_domain, {{"domain", "other"}}, static_cast<double>(by_domain_.back()));
+  AddSample(by_domain, {{"domain", "other"}},
+            static_cast<double>(by_domain_.back()));
   out.push_back(std::move(messages));
   out.push_back(std::move(bytes));
   out.push_back(std::move(oldest));

@@ -28,7 +28,7 @@ const std::vector<double>& QueueAgeBuckets();
 struct QueueCounts {
   uint64_t messages = 0;
   uint64_t bytes = 0;
-  int64_t oldest_arrival = 0;  // Unix seconds; 0 when empty
+  int64_t oldest_arrival = 0;        // Unix seconds; 0 when empty
   std::vector<uint64_t> age_counts;  // per bucket + 1 for +Inf
   double age_sum = 0;
 };

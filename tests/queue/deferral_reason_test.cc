@@ -16,8 +16,9 @@ class ClassifyTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(ClassifyTest, Classifies) {
   LocalServiceMatcher local({"127.0.0.1:10024", "unix:/var/run/dovecot/lmtp"});
-  EXPECT_EQ(DeferralReasonName(ClassifyDeferralReason(GetParam().reason, local)),
-            DeferralReasonName(GetParam().want))
+  EXPECT_EQ(
+      DeferralReasonName(ClassifyDeferralReason(GetParam().reason, local)),
+      DeferralReasonName(GetParam().want))
       << GetParam().reason;
 }
 
@@ -26,90 +27,137 @@ INSTANTIATE_TEST_SUITE_P(
     CorpusReasons, ClassifyTest,
     ::testing::Values(
         // local_service: the dead content filter (postqueue-j-captured).
-        Case{"connect to 127.0.0.1[127.0.0.1]:10024: Connection refused", R::kLocalService},
-        Case{"delivery temporarily suspended: connect to 127.0.0.1[127.0.0.1]:10024: Connection refused",
+        Case{"connect to 127.0.0.1[127.0.0.1]:10024: Connection refused",
              R::kLocalService},
-        Case{"connect to localhost[127.0.0.1]:10024: Connection timed out", R::kLocalService},
-        Case{"connect to /var/run/dovecot/lmtp: No such file or directory", R::kLocalService},
+        Case{"delivery temporarily suspended: connect to "
+             "127.0.0.1[127.0.0.1]:10024: Connection refused",
+             R::kLocalService},
+        Case{"connect to localhost[127.0.0.1]:10024: Connection timed out",
+             R::kLocalService},
+        Case{"connect to /var/run/dovecot/lmtp: No such file or directory",
+             R::kLocalService},
         // transport_unavailable (pymailq sample).
         Case{"mail transport unavailable", R::kTransportUnavailable},
-        Case{"delivery temporarily suspended: mail transport unavailable", R::kTransportUnavailable},
+        Case{"delivery temporarily suspended: mail transport unavailable",
+             R::kTransportUnavailable},
         // connection_refused (captured relayhost, postfix-logs).
-        Case{"connect to 127.0.0.1[127.0.0.1]:2599: Connection refused", R::kConnectionRefused},
-        Case{"delivery temporarily suspended: connect to 127.0.0.1[127.0.0.1]:2599: Connection refused",
+        Case{"connect to 127.0.0.1[127.0.0.1]:2599: Connection refused",
              R::kConnectionRefused},
-        Case{"connect to guick.cz[69.43.161.182]:25: Connection refused", R::kConnectionRefused},
-        Case{"connect to ulovec.cz[88.103.134.146]:25: No route to host", R::kConnectionRefused},
+        Case{"delivery temporarily suspended: connect to "
+             "127.0.0.1[127.0.0.1]:2599: Connection refused",
+             R::kConnectionRefused},
+        Case{"connect to guick.cz[69.43.161.182]:25: Connection refused",
+             R::kConnectionRefused},
+        Case{"connect to ulovec.cz[88.103.134.146]:25: No route to host",
+             R::kConnectionRefused},
         // connection_timeout, including greeting timeouts.
-        Case{"connect to 127.0.0.1[127.0.0.1]:2529: Connection timed out", R::kConnectionTimeout},
-        Case{"conversation with 127.0.0.1[127.0.0.1] timed out while receiving the initial server greeting",
+        Case{"connect to 127.0.0.1[127.0.0.1]:2529: Connection timed out",
              R::kConnectionTimeout},
-        Case{"conversation with mail.email.ru timed out while receiving the initial server greeting",
+        Case{"conversation with 127.0.0.1[127.0.0.1] timed out while receiving "
+             "the initial server greeting",
+             R::kConnectionTimeout},
+        Case{"conversation with mail.email.ru timed out while receiving the "
+             "initial server greeting",
              R::kConnectionTimeout},
         // dns_failure.
-        Case{"Host or domain name not found. Name service error for name=centum.cz type=MX: Host not found, try again",
+        Case{"Host or domain name not found. Name service error for "
+             "name=centum.cz type=MX: Host not found, try again",
              R::kDnsFailure},
-        Case{"delivery temporarily suspended: Host or domain name not found. Name service error for name=aze.sk type=A: Host not found, try again",
+        Case{"delivery temporarily suspended: Host or domain name not found. "
+             "Name service error for name=aze.sk type=A: Host not found, try "
+             "again",
              R::kDnsFailure},
         // tls_failure.
-        Case{"TLS is required, but was not offered by host mx.example.com[192.0.2.1]", R::kTlsFailure},
+        Case{"TLS is required, but was not offered by host "
+             "mx.example.com[192.0.2.1]",
+             R::kTlsFailure},
         Case{"Cannot start TLS: handshake failure", R::kTlsFailure},
-        Case{"lost connection with mx.example.com[192.0.2.1] while performing the TLS handshake",
+        Case{"lost connection with mx.example.com[192.0.2.1] while performing "
+             "the TLS handshake",
              R::kTlsFailure},
         // mailbox_full (retry: transport, kumina's showq, postfix-logs).
         Case{"Mailbox full", R::kMailboxFull},
-        Case{"host mail.wekudata.com[37.208.0.7] said: 452 4.2.2 Quota exceeded (rehanna@stahlstierna.se) (in reply to RCPT TO command)",
+        Case{"host mail.wekudata.com[37.208.0.7] said: 452 4.2.2 Quota "
+             "exceeded (rehanna@stahlstierna.se) (in reply to RCPT TO command)",
              R::kMailboxFull},
-        Case{"host alt1.gmail-smtp-in.l.google.com[108.177.97.26] said: 452-4.2.2 The email account that you tried to reach is over quota. Please direct 452-4.2.2 the recipient to 452 4.2.2  https://support.google.com/mail/?p=OverQuotaTemp q24si6538316pgt.498 - gsmtp (in reply to RCPT TO command)",
+        Case{"host alt1.gmail-smtp-in.l.google.com[108.177.97.26] said: "
+             "452-4.2.2 The email account that you tried to reach is over "
+             "quota. Please direct 452-4.2.2 the recipient to 452 4.2.2  "
+             "https://support.google.com/mail/?p=OverQuotaTemp "
+             "q24si6538316pgt.498 - gsmtp (in reply to RCPT TO command)",
              R::kMailboxFull},
-        Case{"host mx1.netbox.cz[83.240.0.165] said: 450 4.7.1 <rsedlacek@nbox.cz>: Recipient address rejected: User mailbox over quota, try later (in reply to RCPT TO command)",
+        Case{"host mx1.netbox.cz[83.240.0.165] said: 450 4.7.1 "
+             "<rsedlacek@nbox.cz>: Recipient address rejected: User mailbox "
+             "over quota, try later (in reply to RCPT TO command)",
              R::kMailboxFull},
         // remote_temporary: 4xx replies, greylisting.
-        Case{"host 127.0.0.1[127.0.0.1] said: 451 4.7.1 Service temporarily unavailable, try again later (in reply to RCPT TO command)",
+        Case{"host 127.0.0.1[127.0.0.1] said: 451 4.7.1 Service temporarily "
+             "unavailable, try again later (in reply to RCPT TO command)",
              R::kRemoteTemporary},
         Case{"Greylisted, please try again later", R::kRemoteTemporary},
-        Case{"host in.smtp.cz[81.95.97.102] said: 450 4.7.1 Error: too much mail from 81.95.98.2 (in reply to MAIL FROM command)",
+        Case{"host in.smtp.cz[81.95.97.102] said: 450 4.7.1 Error: too much "
+             "mail from 81.95.98.2 (in reply to MAIL FROM command)",
              R::kRemoteTemporary},
-        Case{"host mx.smtp.cz[81.0.238.28] refused to talk to me: 421 4.7.0 mx.smtp.cz Error: too many connections from 81.95.98.2",
+        Case{"host mx.smtp.cz[81.0.238.28] refused to talk to me: 421 4.7.0 "
+             "mx.smtp.cz Error: too many connections from 81.95.98.2",
              R::kRemoteTemporary},
-        Case{"delivery temporarily suspended: host mail.orangemail.sk[213.151.200.4] refused to talk to me: 421 4.7.0 Not allowed.",
+        Case{"delivery temporarily suspended: host "
+             "mail.orangemail.sk[213.151.200.4] refused to talk to me: 421 "
+             "4.7.0 Not allowed.",
              R::kRemoteTemporary},
         // A remote server quoting "Connection refused" is still a remote reply.
-        Case{"host mail.terminus.sk[92.240.244.10] said: 450 4.1.1 <frakira@terminus.sk>: Recipient address rejected: unverified address: connect to platon.example[192.0.2.3]:25: Connection refused (in reply to RCPT TO command)",
+        Case{"host mail.terminus.sk[92.240.244.10] said: 450 4.1.1 "
+             "<frakira@terminus.sk>: Recipient address rejected: unverified "
+             "address: connect to platon.example[192.0.2.3]:25: Connection "
+             "refused (in reply to RCPT TO command)",
              R::kRemoteTemporary},
-        Case{"host smtp2.example.com[91.1.2.333] said: 451-4.7.0 DNS timeout 451 4.7.0 For assistance (in reply to RCPT TO command)",
+        Case{"host smtp2.example.com[91.1.2.333] said: 451-4.7.0 DNS timeout "
+             "451 4.7.0 For assistance (in reply to RCPT TO command)",
              R::kRemoteTemporary},
         // other.
         Case{"temporary failure", R::kOther},
         Case{"deferred transport", R::kOther},
-        Case{"host example.com[123.45.67.89] said: 12 Malformed (in reply to RCPT TO command)", R::kOther},
-        Case{"lost connection with mail.gnail.com while receiving the initial server greeting", R::kOther}));
+        Case{"host example.com[123.45.67.89] said: 12 Malformed (in reply to "
+             "RCPT TO command)",
+             R::kOther},
+        Case{"lost connection with mail.gnail.com while receiving the initial "
+             "server greeting",
+             R::kOther}));
 
 TEST(ClassifyTest, LocalServiceWinsOverConnectionRefused) {
   // Without the endpoint configured, the dead filter is a refused connection.
   LocalServiceMatcher none({});
-  EXPECT_EQ(ClassifyDeferralReason("connect to 127.0.0.1[127.0.0.1]:10024: Connection refused", none),
-            DeferralReason::kConnectionRefused);
+  EXPECT_EQ(
+      ClassifyDeferralReason(
+          "connect to 127.0.0.1[127.0.0.1]:10024: Connection refused", none),
+      DeferralReason::kConnectionRefused);
   LocalServiceMatcher filter({"[127.0.0.1]:10024"});
-  EXPECT_EQ(ClassifyDeferralReason("connect to 127.0.0.1[127.0.0.1]:10024: Connection refused", filter),
-            DeferralReason::kLocalService);
+  EXPECT_EQ(
+      ClassifyDeferralReason(
+          "connect to 127.0.0.1[127.0.0.1]:10024: Connection refused", filter),
+      DeferralReason::kLocalService);
 }
 
 TEST(ClassifyTest, LocalServiceNeedsThePort) {
   LocalServiceMatcher filter({"127.0.0.1:10024"});
-  EXPECT_EQ(ClassifyDeferralReason("connect to 127.0.0.1[127.0.0.1]:100245: Connection refused", filter),
-            DeferralReason::kConnectionRefused);
-  EXPECT_EQ(ClassifyDeferralReason("connect to 127.0.0.1[127.0.0.1]:2599: Connection refused", filter),
-            DeferralReason::kConnectionRefused);
+  EXPECT_EQ(
+      ClassifyDeferralReason(
+          "connect to 127.0.0.1[127.0.0.1]:100245: Connection refused", filter),
+      DeferralReason::kConnectionRefused);
+  EXPECT_EQ(
+      ClassifyDeferralReason(
+          "connect to 127.0.0.1[127.0.0.1]:2599: Connection refused", filter),
+      DeferralReason::kConnectionRefused);
 }
 
 TEST(ClassifyTest, NamesFollowMetricsMdOrder) {
   std::vector<std::string> names;
   for (auto r : AllDeferralReasons()) names.emplace_back(DeferralReasonName(r));
-  EXPECT_EQ(names, (std::vector<std::string>{
-                       "local_service", "transport_unavailable", "connection_refused",
-                       "connection_timeout", "dns_failure", "tls_failure", "mailbox_full",
-                       "remote_temporary", "other"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{
+                "local_service", "transport_unavailable", "connection_refused",
+                "connection_timeout", "dns_failure", "tls_failure",
+                "mailbox_full", "remote_temporary", "other"}));
 }
 
 }  // namespace

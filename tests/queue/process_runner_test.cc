@@ -53,9 +53,10 @@ pid_t ReadPid(const std::string& path) {
 TEST(ProcessRunnerTest, StreamsStdoutAndReportsExitCode) {
   auto runner = MakeProcessRunner();
   std::string got;
-  ProcessOutcome o = runner->Run({"/bin/sh", "-c", "printf 'a\\nb\\n'; echo oops >&2; exit 3"},
-                                 Clock::now() + std::chrono::seconds(10),
-                                 [&](std::string_view c) { got.append(c); });
+  ProcessOutcome o =
+      runner->Run({"/bin/sh", "-c", "printf 'a\\nb\\n'; echo oops >&2; exit 3"},
+                  Clock::now() + std::chrono::seconds(10),
+                  [&](std::string_view c) { got.append(c); });
   EXPECT_TRUE(o.started);
   EXPECT_FALSE(o.timed_out);
   EXPECT_TRUE(o.exited);
@@ -77,12 +78,12 @@ TEST(ProcessRunnerTest, ArgumentsAreNotInterpretedByAShell) {
 TEST(ProcessRunnerTest, LargeOutputArrivesInBoundedChunks) {
   auto runner = MakeProcessRunner();
   size_t total = 0, largest = 0;
-  ProcessOutcome o = runner->Run({"/usr/bin/head", "-c", "8000000", "/dev/zero"},
-                                 Clock::now() + std::chrono::seconds(20),
-                                 [&](std::string_view c) {
-                                   total += c.size();
-                                   largest = std::max(largest, c.size());
-                                 });
+  ProcessOutcome o = runner->Run(
+      {"/usr/bin/head", "-c", "8000000", "/dev/zero"},
+      Clock::now() + std::chrono::seconds(20), [&](std::string_view c) {
+        total += c.size();
+        largest = std::max(largest, c.size());
+      });
   EXPECT_EQ(o.exit_code, 0);
   EXPECT_EQ(total, 8000000u);
   EXPECT_LE(largest, 65536u);
@@ -99,8 +100,9 @@ TEST(ProcessRunnerTest, MissingProgramIsASpawnError) {
 
 TEST(ProcessRunnerTest, RelativeProgramIsRefused) {
   auto runner = MakeProcessRunner();
-  ProcessOutcome o = runner->Run({"sh", "-c", "true"}, Clock::now() + std::chrono::seconds(5),
-                                 [](std::string_view) {});
+  ProcessOutcome o =
+      runner->Run({"sh", "-c", "true"}, Clock::now() + std::chrono::seconds(5),
+                  [](std::string_view) {});
   EXPECT_FALSE(o.started);
   EXPECT_FALSE(o.error.empty());
 }
@@ -108,14 +110,15 @@ TEST(ProcessRunnerTest, RelativeProgramIsRefused) {
 TEST(ProcessRunnerTest, DeadlineKillsTheWholeGroupIncludingAGrandchild) {
   std::string dir = TempDir();
   // The child starts a grandchild that also holds stdout, both hang.
-  std::string script =
-      "sleep 1000 & echo $! > " + dir + "/grandchild; echo $$ > " + dir +
-      "/child; echo started; exec sleep 1000";
+  std::string script = "sleep 1000 & echo $! > " + dir +
+                       "/grandchild; echo $$ > " + dir +
+                       "/child; echo started; exec sleep 1000";
   auto runner = MakeProcessRunner();
   std::string got;
   auto start = Clock::now();
-  ProcessOutcome o = runner->Run({"/bin/sh", "-c", script}, start + milliseconds(500),
-                                 [&](std::string_view c) { got.append(c); });
+  ProcessOutcome o =
+      runner->Run({"/bin/sh", "-c", script}, start + milliseconds(500),
+                  [&](std::string_view c) { got.append(c); });
   auto took = Clock::now() - start;
   EXPECT_TRUE(o.started);
   EXPECT_TRUE(o.timed_out);
@@ -136,12 +139,14 @@ TEST(ProcessRunnerTest, ChildThatExitsLeavingAGrandchildStillEndsPromptly) {
   std::string dir = TempDir();
   // The grandchild keeps stdout open: without the group kill, EOF would
   // only come at the deadline.
-  std::string script = "sleep 1000 & echo $! > " + dir + "/grandchild; echo done";
+  std::string script =
+      "sleep 1000 & echo $! > " + dir + "/grandchild; echo done";
   auto runner = MakeProcessRunner();
   std::string got;
   auto start = Clock::now();
-  ProcessOutcome o = runner->Run({"/bin/sh", "-c", script}, start + std::chrono::seconds(10),
-                                 [&](std::string_view c) { got.append(c); });
+  ProcessOutcome o =
+      runner->Run({"/bin/sh", "-c", script}, start + std::chrono::seconds(10),
+                  [&](std::string_view c) { got.append(c); });
   auto took = Clock::now() - start;
   EXPECT_FALSE(o.timed_out);
   EXPECT_TRUE(o.exited);
@@ -159,9 +164,9 @@ TEST(ProcessRunnerTest, OurFileDescriptorsAreNotInherited) {
   ASSERT_EQ(pipe(fds), 0);  // deliberately without O_CLOEXEC
   auto runner = MakeProcessRunner();
   std::string got;
-  ProcessOutcome o = runner->Run(
-      {"/bin/sh", "-c", "ls /proc/self/fd | wc -l"}, Clock::now() + std::chrono::seconds(5),
-      [&](std::string_view c) { got.append(c); });
+  ProcessOutcome o = runner->Run({"/bin/sh", "-c", "ls /proc/self/fd | wc -l"},
+                                 Clock::now() + std::chrono::seconds(5),
+                                 [&](std::string_view c) { got.append(c); });
   close(fds[0]);
   close(fds[1]);
   EXPECT_EQ(o.exit_code, 0);

@@ -35,12 +35,14 @@ class FakeRunner : public ProcessRunner {
     ProcessOutcome outcome;
     std::string stdout_text;
   };
-  explicit FakeRunner(std::vector<Step> steps, std::vector<std::vector<std::string>>* calls)
+  explicit FakeRunner(std::vector<Step> steps,
+                      std::vector<std::vector<std::string>>* calls)
       : steps_(std::move(steps)), calls_(calls) {}
   ProcessOutcome Run(const std::vector<std::string>& argv, Clock::time_point,
                      const OutputFn& on_stdout) override {
     calls_->push_back(argv);
-    Step s = steps_.empty() ? Step{} : steps_[std::min(next_, steps_.size() - 1)];
+    Step s =
+        steps_.empty() ? Step{} : steps_[std::min(next_, steps_.size() - 1)];
     ++next_;
     // Deliver in small pieces, as a pipe would.
     for (size_t i = 0; i < s.stdout_text.size(); i += 100) {
@@ -85,8 +87,10 @@ class FakeMaster {
   }
   void Start() {
     std::string bin = dir_ + "/master";
-    char* argv[] = {const_cast<char*>(bin.c_str()), const_cast<char*>("100"), nullptr};
-    ASSERT_EQ(posix_spawn(&pid_, bin.c_str(), nullptr, nullptr, argv, environ), 0);
+    char* argv[] = {const_cast<char*>(bin.c_str()), const_cast<char*>("100"),
+                    nullptr};
+    ASSERT_EQ(posix_spawn(&pid_, bin.c_str(), nullptr, nullptr, argv, environ),
+              0);
     std::ofstream(dir_ + "/pid/master.pid") << "        " << pid_ << "\n";
     // Wait until exec has happened (comm becomes "master").
     for (int i = 0; i < 200; ++i) {
@@ -126,13 +130,18 @@ Samples Flatten(const Families& fams) {
         key += "}";
       }
       switch (f.type) {
-        case prometheus::MetricType::Gauge: out[key] = m.gauge.value; break;
-        case prometheus::MetricType::Counter: out[key] = m.counter.value; break;
+        case prometheus::MetricType::Gauge:
+          out[key] = m.gauge.value;
+          break;
+        case prometheus::MetricType::Counter:
+          out[key] = m.counter.value;
+          break;
         case prometheus::MetricType::Histogram:
           out[key + "_count"] = static_cast<double>(m.histogram.sample_count);
           out[key + "_sum"] = m.histogram.sample_sum;
           break;
-        default: break;
+        default:
+          break;
       }
     }
   }
@@ -144,9 +153,10 @@ class QueueCollectorTest : public ::testing::Test {
   std::unique_ptr<Collector> Make(std::vector<FakeRunner::Step> steps,
                                   QueueConfig cfg = QueueConfig()) {
     cfg.queue_directory = master_.dir();
-    return MakeQueueCollector(cfg, Millis(30000),
-                              std::make_unique<FakeRunner>(std::move(steps), &calls_),
-                              [this] { return now_; });
+    return MakeQueueCollector(
+        cfg, Millis(30000),
+        std::make_unique<FakeRunner>(std::move(steps), &calls_),
+        [this] { return now_; });
   }
   FakeMaster master_;
   std::vector<std::vector<std::string>> calls_;
@@ -171,13 +181,19 @@ TEST_F(QueueCollectorTest, BuildsEveryFamilyFromTheListing) {
   EXPECT_EQ(s["mailhealth_queue_messages{queue=deferred}"], 1);
   EXPECT_EQ(s["mailhealth_queue_messages{queue=hold}"], 1);
   EXPECT_EQ(s["mailhealth_queue_size_bytes{queue=deferred}"], 1000);
-  EXPECT_EQ(s["mailhealth_queue_oldest_message_age_seconds{queue=deferred}"], 600);
+  EXPECT_EQ(s["mailhealth_queue_oldest_message_age_seconds{queue=deferred}"],
+            600);
   EXPECT_EQ(s["mailhealth_queue_oldest_message_age_seconds{queue=hold}"], 7200);
   EXPECT_EQ(s["mailhealth_queue_message_age_seconds{queue=hold}_sum"], 7200);
-  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_reason{reason=local_service}"], 1);
-  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_reason{reason=mailbox_full}"], 1);
+  EXPECT_EQ(
+      s["mailhealth_queue_deferred_messages_by_reason{reason=local_service}"],
+      1);
+  EXPECT_EQ(
+      s["mailhealth_queue_deferred_messages_by_reason{reason=mailbox_full}"],
+      1);
   EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_reason{reason=other}"], 0);
-  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_domain{domain=example.com}"], 1);
+  EXPECT_EQ(
+      s["mailhealth_queue_deferred_messages_by_domain{domain=example.com}"], 1);
   EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_domain{domain=other}"], 1);
   EXPECT_EQ(s["mailhealth_queue_parse_errors_total"], 0);
   ASSERT_EQ(calls_.size(), 1u);
@@ -187,20 +203,27 @@ TEST_F(QueueCollectorTest, BuildsEveryFamilyFromTheListing) {
 TEST_F(QueueCollectorTest, EveryFixedLabelValueIsExportedWhenEmpty) {
   master_.Start();
   auto c = Make({{Exited(0), ""}});
-  Samples s = Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
-  for (const char* q : {"maildrop", "incoming", "active", "deferred", "hold", "corrupt"}) {
+  Samples s =
+      Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
+  for (const char* q :
+       {"maildrop", "incoming", "active", "deferred", "hold", "corrupt"}) {
     std::string l = std::string("{queue=") + q + "}";
     EXPECT_EQ(s.count("mailhealth_queue_messages" + l), 1u) << q;
     EXPECT_EQ(s.count("mailhealth_queue_size_bytes" + l), 1u) << q;
-    EXPECT_EQ(s.count("mailhealth_queue_oldest_message_age_seconds" + l), 1u) << q;
-    EXPECT_EQ(s.count("mailhealth_queue_message_age_seconds" + l + "_count"), 1u) << q;
+    EXPECT_EQ(s.count("mailhealth_queue_oldest_message_age_seconds" + l), 1u)
+        << q;
+    EXPECT_EQ(s.count("mailhealth_queue_message_age_seconds" + l + "_count"),
+              1u)
+        << q;
   }
   for (auto r : AllDeferralReasons()) {
     EXPECT_EQ(s.count("mailhealth_queue_deferred_messages_by_reason{reason=" +
                       std::string(DeferralReasonName(r)) + "}"),
               1u);
   }
-  EXPECT_EQ(s.count("mailhealth_queue_deferred_messages_by_domain{domain=other}"), 1u);
+  EXPECT_EQ(
+      s.count("mailhealth_queue_deferred_messages_by_domain{domain=other}"),
+      1u);
 }
 
 TEST_F(QueueCollectorTest, ConfigDirectoryIsPassedAsSeparateArguments) {
@@ -217,7 +240,10 @@ TEST_F(QueueCollectorTest, ConfigDirectoryIsPassedAsSeparateArguments) {
 
 TEST_F(QueueCollectorTest, MailSystemDownIsDataNotFailure) {
   master_.Start();  // even with a master: postqueue's word counts
-  auto c = Make({{Exited(69, "postqueue: fatal: Queue report unavailable - mail system is down\n"), ""}});
+  auto c = Make({{Exited(69,
+                         "postqueue: fatal: Queue report unavailable - mail "
+                         "system is down\n"),
+                  ""}});
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
   EXPECT_TRUE(r.status.ok()) << r.status.message();
   Samples s = Flatten(r.families);
@@ -251,18 +277,23 @@ TEST_F(QueueCollectorTest, MissingPostqueueIsACollectorFailure) {
   auto c = Make({{o, ""}});
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
   EXPECT_FALSE(r.status.ok());
-  EXPECT_NE(r.status.message().find("cannot run /usr/sbin/postqueue: No such file"),
-            std::string::npos)
+  EXPECT_NE(
+      r.status.message().find("cannot run /usr/sbin/postqueue: No such file"),
+      std::string::npos)
       << r.status.message();
   EXPECT_EQ(Flatten(r.families)["mailhealth_postfix_up"], 0);
 }
 
 TEST_F(QueueCollectorTest, FailingPostqueueIsACollectorFailureWithItsMessage) {
   master_.Start();
-  auto c = Make({{Exited(1, "postqueue: fatal: User nobody(65534) is not allowed to view the mail queue\n"), ""}});
+  auto c = Make({{Exited(1,
+                         "postqueue: fatal: User nobody(65534) is not allowed "
+                         "to view the mail queue\n"),
+                  ""}});
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
   EXPECT_FALSE(r.status.ok());
-  EXPECT_NE(r.status.message().find("exited with status 1: postqueue: fatal: User nobody"),
+  EXPECT_NE(r.status.message().find(
+                "exited with status 1: postqueue: fatal: User nobody"),
             std::string::npos)
       << r.status.message();
 }
@@ -286,7 +317,10 @@ TEST_F(QueueCollectorTest, AutoFallsBackToTextAndRemembers) {
       "ECE1610DFE8!     443 Wed Nov 25 01:52:54  benchuser@mail.bench.test\n"
       "                                         benchuser@mail.bench.test\n\n"
       "-- 1 Kbytes in 1 Request.\n";
-  auto c = Make({{Exited(64, "postqueue: invalid option -- 'j'\nusage: postqueue -f | postqueue -p\n"), ""},
+  auto c = Make({{Exited(64,
+                         "postqueue: invalid option -- 'j'\nusage: postqueue "
+                         "-f | postqueue -p\n"),
+                  ""},
                  {Exited(0), text},
                  {Exited(0), text}});
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
@@ -313,16 +347,19 @@ TEST_F(QueueCollectorTest, ParseErrorsAccumulateAcrossRuns) {
   std::string bad = std::string(kTwoMessages) + "garbage\n{\"truncated\n";
   auto c = Make({{Exited(0), bad}});
   c->Collect(Clock::now() + std::chrono::seconds(5));
-  Samples s = Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
+  Samples s =
+      Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
   EXPECT_EQ(s["mailhealth_queue_parse_errors_total"], 4);
   EXPECT_EQ(s["mailhealth_queue_messages{queue=deferred}"], 1);
 }
 
 TEST_F(QueueCollectorTest, CapturedQueueReasonsAddUp) {
   master_.Start();
-  std::string j = ReadFile(std::string(MAILHEALTH_SHARED_DIR) + "/corpus/postqueue-j-captured.jsonl");
+  std::string j = ReadFile(std::string(MAILHEALTH_SHARED_DIR) +
+                           "/corpus/postqueue-j-captured.jsonl");
   auto c = Make({{Exited(0), j}});
-  Samples s = Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
+  Samples s =
+      Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
   double deferred = s["mailhealth_queue_messages{queue=deferred}"];
   double by_reason = 0;
   for (auto r : AllDeferralReasons()) {
@@ -332,10 +369,18 @@ TEST_F(QueueCollectorTest, CapturedQueueReasonsAddUp) {
   // One message has recipients in two classes (bench-anchors.md).
   EXPECT_EQ(by_reason, deferred + 1);
   EXPECT_EQ(s["mailhealth_queue_messages{queue=hold}"], 1);
-  EXPECT_GT(s["mailhealth_queue_deferred_messages_by_reason{reason=local_service}"], 0);
-  EXPECT_GT(s["mailhealth_queue_deferred_messages_by_reason{reason=connection_refused}"], 0);
-  EXPECT_GT(s["mailhealth_queue_deferred_messages_by_reason{reason=mailbox_full}"], 0);
-  EXPECT_GT(s["mailhealth_queue_deferred_messages_by_reason{reason=remote_temporary}"], 0);
+  EXPECT_GT(
+      s["mailhealth_queue_deferred_messages_by_reason{reason=local_service}"],
+      0);
+  EXPECT_GT(s["mailhealth_queue_deferred_messages_by_reason{reason=connection_"
+              "refused}"],
+            0);
+  EXPECT_GT(
+      s["mailhealth_queue_deferred_messages_by_reason{reason=mailbox_full}"],
+      0);
+  EXPECT_GT(s["mailhealth_queue_deferred_messages_by_reason{reason=remote_"
+              "temporary}"],
+            0);
 }
 
 // --- config
@@ -350,13 +395,15 @@ class QueueConfigTest : public ::testing::TestWithParam<ConfigCase> {};
 
 TEST_P(QueueConfigTest, Validates) {
   ConfigErrors errors;
-  ConfigNode node(YAML::Load(GetParam().yaml), "collectors.queue", "x.yml", &errors);
+  ConfigNode node(YAML::Load(GetParam().yaml), "collectors.queue", "x.yml",
+                  &errors);
   auto cfg = ReadQueueConfig(node);
   if (std::string(GetParam().error).empty()) {
     EXPECT_TRUE(cfg.has_value()) << errors.Joined();
   } else {
     EXPECT_FALSE(cfg.has_value());
-    EXPECT_NE(errors.Joined().find(GetParam().error), std::string::npos) << errors.Joined();
+    EXPECT_NE(errors.Joined().find(GetParam().error), std::string::npos)
+        << errors.Joined();
   }
 }
 
@@ -364,21 +411,30 @@ INSTANTIATE_TEST_SUITE_P(
     Keys, QueueConfigTest,
     ::testing::Values(
         ConfigCase{"defaults", "{}", ""},
-        ConfigCase{"full",
-                   "{postqueue: /usr/sbin/postqueue, format: text, config_directory: /etc/postfix-out, "
-                   "queue_directory: /var/spool/postfix-out, domains: [example.com], "
-                   "local_services: ['127.0.0.1:10024', 'unix:/run/dovecot/lmtp']}",
-                   ""},
-        ConfigCase{"relative_postqueue", "{postqueue: postqueue}",
-                   "x.yml:1: collectors.queue.postqueue: must be an absolute path"},
+        ConfigCase{
+            "full",
+            "{postqueue: /usr/sbin/postqueue, format: text, config_directory: "
+            "/etc/postfix-out, "
+            "queue_directory: /var/spool/postfix-out, domains: [example.com], "
+            "local_services: ['127.0.0.1:10024', 'unix:/run/dovecot/lmtp']}",
+            ""},
+        ConfigCase{
+            "relative_postqueue", "{postqueue: postqueue}",
+            "x.yml:1: collectors.queue.postqueue: must be an absolute path"},
         ConfigCase{"bad_format", "{format: xml}", "collectors.queue.format"},
-        ConfigCase{"relative_config_directory", "{config_directory: etc/postfix}",
-                   "collectors.queue.config_directory: must be empty or an absolute path"},
-        ConfigCase{"relative_queue_directory", "{queue_directory: spool}",
-                   "collectors.queue.queue_directory: must be an absolute path"},
-        ConfigCase{"reserved_other", "{domains: [other]}", "\"other\" is reserved"},
-        ConfigCase{"address_as_domain", "{domains: [a@example.com]}", "is not a domain name"},
-        ConfigCase{"duplicate_domain", "{domains: [example.com, EXAMPLE.com]}", "duplicate domain"}),
+        ConfigCase{"relative_config_directory",
+                   "{config_directory: etc/postfix}",
+                   "collectors.queue.config_directory: must be empty or an "
+                   "absolute path"},
+        ConfigCase{
+            "relative_queue_directory", "{queue_directory: spool}",
+            "collectors.queue.queue_directory: must be an absolute path"},
+        ConfigCase{"reserved_other", "{domains: [other]}",
+                   "\"other\" is reserved"},
+        ConfigCase{"address_as_domain", "{domains: [a@example.com]}",
+                   "is not a domain name"},
+        ConfigCase{"duplicate_domain", "{domains: [example.com, EXAMPLE.com]}",
+                   "duplicate domain"}),
     [](const auto& p) { return std::string(p.param.name); });
 
 }  // namespace

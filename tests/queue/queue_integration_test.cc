@@ -58,7 +58,8 @@ class Smtp {
     a.sin_family = AF_INET;
     a.sin_port = htons(25);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return false;
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+      return false;
     return Reply()[0] == '2' && Cmd("EHLO test.mailhealth.test")[0] == '2';
   }
   ~Smtp() {
@@ -81,7 +82,8 @@ class Smtp {
  private:
   std::string Cmd(const std::string& line) {
     std::string l = line + "\r\n";
-    if (write(fd_, l.data(), l.size()) != static_cast<ssize_t>(l.size())) return "5";
+    if (write(fd_, l.data(), l.size()) != static_cast<ssize_t>(l.size()))
+      return "5";
     return Reply();
   }
   // Reads one (possibly multi-line) reply; returns its last line.
@@ -104,9 +106,11 @@ class Smtp {
 };
 
 bool SendmailTo(const std::string& rcpt) {
-  FILE* p = popen(("/usr/sbin/sendmail -i -f " + Sender() + " " + rcpt).c_str(), "w");
+  FILE* p =
+      popen(("/usr/sbin/sendmail -i -f " + Sender() + " " + rcpt).c_str(), "w");
   if (!p) return false;
-  std::fprintf(p, "From: <%s>\nSubject: queue test\n\nbody\n", Sender().c_str());
+  std::fprintf(p, "From: <%s>\nSubject: queue test\n\nbody\n",
+               Sender().c_str());
   return pclose(p) == 0;
 }
 
@@ -122,10 +126,12 @@ Listing PostqueueJ() {
   while (start < out.size()) {
     size_t nl = out.find('\n', start);
     if (nl == std::string::npos) nl = out.size();
-    auto j = nlohmann::json::parse(out.substr(start, nl - start), nullptr, false);
+    auto j =
+        nlohmann::json::parse(out.substr(start, nl - start), nullptr, false);
     if (j.is_object()) {
       l.key += j.value("queue_id", "") + j.value("queue_name", "") + ";";
-      for (const auto& r : j["recipients"]) l.key += r.value("delay_reason", "") + ",";
+      for (const auto& r : j["recipients"])
+        l.key += r.value("delay_reason", "") + ",";
       l.messages.push_back(std::move(j));
     }
     start = nl + 1;
@@ -137,7 +143,8 @@ bool Ours(const nlohmann::json& m) { return m.value("sender", "") == Sender(); }
 
 size_t CountOurs(const Listing& l, const std::string& queue) {
   size_t n = 0;
-  for (const auto& m : l.messages) n += Ours(m) && m.value("queue_name", "") == queue;
+  for (const auto& m : l.messages)
+    n += Ours(m) && m.value("queue_name", "") == queue;
   return n;
 }
 
@@ -152,7 +159,8 @@ Samples Flatten(const Families& fams) {
       if (f.type == prometheus::MetricType::Counter) out[key] = m.counter.value;
       if (f.type == prometheus::MetricType::Histogram) {
         out[key + "|count"] = static_cast<double>(m.histogram.sample_count);
-        out[key + "|le3600"] = static_cast<double>(m.histogram.bucket[4].cumulative_count);
+        out[key + "|le3600"] =
+            static_cast<double>(m.histogram.bucket[4].cumulative_count);
       }
     }
   }
@@ -202,23 +210,28 @@ const std::map<std::string, DeferralReason> kExpectedClass = {
 class QueueIntegrationTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    std::string setup = std::string(MAILHEALTH_SOURCE_DIR) + "/scripts/setup-postfix start";
+    std::string setup =
+        std::string(MAILHEALTH_SOURCE_DIR) + "/scripts/setup-postfix start";
     ASSERT_EQ(std::system(setup.c_str()), 0);
     // Send the messages once for the suite.
     Smtp s;
     ASSERT_TRUE(s.Connect());
     for (int i = 0; i < 150; ++i) {
-      ASSERT_TRUE(s.Send({"u" + std::to_string(i) + "@example.com"}, "queue test"));
+      ASSERT_TRUE(
+          s.Send({"u" + std::to_string(i) + "@example.com"}, "queue test"));
     }
     for (int i = 0; i < 40; ++i) {  // two recipients, two domains
       ASSERT_TRUE(s.Send({"m" + std::to_string(i) + "@example.net",
-                          "m" + std::to_string(i) + "@example.com"}, "queue test"));
+                          "m" + std::to_string(i) + "@example.com"},
+                         "queue test"));
     }
     for (int i = 0; i < 30; ++i) {
-      ASSERT_TRUE(s.Send({"f" + std::to_string(i) + "@filtered.test"}, "queue test"));
+      ASSERT_TRUE(
+          s.Send({"f" + std::to_string(i) + "@filtered.test"}, "queue test"));
     }
     for (int i = 0; i < 5; ++i) {
-      ASSERT_TRUE(s.Send({"h" + std::to_string(i) + "@example.com"}, "please HOLDME"));
+      ASSERT_TRUE(
+          s.Send({"h" + std::to_string(i) + "@example.com"}, "please HOLDME"));
     }
     for (int i = 0; i < 15; ++i) {
       ASSERT_TRUE(SendmailTo("g" + std::to_string(i) + "@greylist.test"));
@@ -250,7 +263,8 @@ class QueueIntegrationTest : public ::testing::Test {
         if (!Ours(m)) continue;
         std::string q = m.value("queue_name", "");
         bool tried = true;
-        for (const auto& r : m["recipients"]) tried = tried && r.contains("delay_reason");
+        for (const auto& r : m["recipients"])
+          tried = tried && r.contains("delay_reason");
         deferred += q == "deferred" && tried;
         hold += q == "hold";
       }
@@ -263,13 +277,15 @@ class QueueIntegrationTest : public ::testing::Test {
   std::unique_ptr<Collector> MakeCollector() {
     QueueConfig cfg;
     cfg.domains = kDomains;
-    return MakeQueueCollector(cfg, Millis(30000), MakeProcessRunner(),
-                              [] { return g_now ? g_now : std::time(nullptr); });
+    return MakeQueueCollector(cfg, Millis(30000), MakeProcessRunner(), [] {
+      return g_now ? g_now : std::time(nullptr);
+    });
   }
 };
 
 TEST_F(QueueIntegrationTest, EveryGaugeMatchesPostqueue) {
-  ASSERT_TRUE(WaitSettled(seconds(120))) << "our messages did not settle in deferred/hold";
+  ASSERT_TRUE(WaitSettled(seconds(120)))
+      << "our messages did not settle in deferred/hold";
   auto c = MakeCollector();
   Observation o = Observe(*c);
   ASSERT_TRUE(o.ok) << "the queue kept changing under us";
@@ -283,7 +299,8 @@ TEST_F(QueueIntegrationTest, EveryGaugeMatchesPostqueue) {
   std::map<std::string, double> by_reason, by_domain;
   for (const auto& m : o.listing.messages) {
     std::string q = m.value("queue_name", "");
-    int64_t age = std::max<int64_t>(0, o.now - m.value("arrival_time", int64_t{0}));
+    int64_t age =
+        std::max<int64_t>(0, o.now - m.value("arrival_time", int64_t{0}));
     messages[q] += 1;
     bytes[q] += m.value("message_size", 0.0);
     oldest[q] = std::max<double>(oldest[q], static_cast<double>(age));
@@ -294,12 +311,16 @@ TEST_F(QueueIntegrationTest, EveryGaugeMatchesPostqueue) {
     for (const auto& r : m["recipients"]) {
       std::string addr = r.value("address", "");
       std::string dom = addr.substr(addr.rfind('@') + 1);
-      domains.insert(std::find(kDomains.begin(), kDomains.end(), dom) != kDomains.end() ? dom : "other");
+      domains.insert(std::find(kDomains.begin(), kDomains.end(), dom) !=
+                             kDomains.end()
+                         ? dom
+                         : "other");
       if (!r.contains("delay_reason")) continue;
       if (Ours(m)) {
         classes.insert(kExpectedClass.at(dom));  // known by construction
       } else {
-        classes.insert(ClassifyDeferralReason(r.value("delay_reason", ""), local));
+        classes.insert(
+            ClassifyDeferralReason(r.value("delay_reason", ""), local));
       }
     }
     if (classes.empty()) classes.insert(DeferralReason::kOther);
@@ -311,15 +332,20 @@ TEST_F(QueueIntegrationTest, EveryGaugeMatchesPostqueue) {
     std::string l = std::string("|") + q;
     EXPECT_EQ(s.at("mailhealth_queue_messages" + l), messages[q]);
     EXPECT_EQ(s.at("mailhealth_queue_size_bytes" + l), bytes[q]);
-    EXPECT_EQ(s.at("mailhealth_queue_oldest_message_age_seconds" + l), oldest[q]);
-    EXPECT_EQ(s.at("mailhealth_queue_message_age_seconds" + l + "|count"), messages[q]);
-    EXPECT_EQ(s.at("mailhealth_queue_message_age_seconds" + l + "|le3600"), le3600[q]);
+    EXPECT_EQ(s.at("mailhealth_queue_oldest_message_age_seconds" + l),
+              oldest[q]);
+    EXPECT_EQ(s.at("mailhealth_queue_message_age_seconds" + l + "|count"),
+              messages[q]);
+    EXPECT_EQ(s.at("mailhealth_queue_message_age_seconds" + l + "|le3600"),
+              le3600[q]);
   }
   EXPECT_GE(s.at("mailhealth_queue_messages|deferred"), 250);
   EXPECT_GE(s.at("mailhealth_queue_messages|hold"), 5);
   for (auto r : AllDeferralReasons()) {
     std::string name(DeferralReasonName(r));
-    EXPECT_EQ(s.at("mailhealth_queue_deferred_messages_by_reason|" + name), by_reason[name]) << name;
+    EXPECT_EQ(s.at("mailhealth_queue_deferred_messages_by_reason|" + name),
+              by_reason[name])
+        << name;
   }
   // Our own contribution, by construction: 190 refused, 30 local_service,
   // 15 greylisted, 15 mailbox full.
@@ -328,7 +354,10 @@ TEST_F(QueueIntegrationTest, EveryGaugeMatchesPostqueue) {
   EXPECT_GE(by_reason["remote_temporary"], 15);
   EXPECT_GE(by_reason["mailbox_full"], 15);
   for (const auto& d : {"example.com", "filtered.test", "other"}) {
-    EXPECT_EQ(s.at(std::string("mailhealth_queue_deferred_messages_by_domain|") + d), by_domain[d]) << d;
+    EXPECT_EQ(
+        s.at(std::string("mailhealth_queue_deferred_messages_by_domain|") + d),
+        by_domain[d])
+        << d;
   }
   EXPECT_EQ(s.at("mailhealth_queue_parse_errors_total"), 0);
 }
@@ -353,18 +382,21 @@ TEST_F(QueueIntegrationTest, StoppedPostfixIsUpZeroAndRecovers) {
 }
 
 TEST_F(QueueIntegrationTest, DeletingOurMailDrainsTheQueue) {
-  ASSERT_TRUE(WaitSettled(seconds(120))) << "our messages did not settle in deferred/hold";
+  ASSERT_TRUE(WaitSettled(seconds(120)))
+      << "our messages did not settle in deferred/hold";
   auto c = MakeCollector();
   Observation before = Observe(*c);
   ASSERT_TRUE(before.ok);
-  size_t ours = CountOurs(before.listing, "deferred") + CountOurs(before.listing, "hold");
+  size_t ours =
+      CountOurs(before.listing, "deferred") + CountOurs(before.listing, "hold");
   ASSERT_GT(ours, 0u);
   // A flush first (mail stays deferred: the relayhost is dead), then delete.
   std::system("/usr/sbin/postqueue -f");
   DeleteOurs();
   Observation after = Observe(*c);
   ASSERT_TRUE(after.ok);
-  EXPECT_EQ(CountOurs(after.listing, "deferred") + CountOurs(after.listing, "hold") +
+  EXPECT_EQ(CountOurs(after.listing, "deferred") +
+                CountOurs(after.listing, "hold") +
                 CountOurs(after.listing, "active"),
             0u);
   double total = 0;
@@ -372,8 +404,11 @@ TEST_F(QueueIntegrationTest, DeletingOurMailDrainsTheQueue) {
     total += after.samples.at(std::string("mailhealth_queue_messages|") + q);
   }
   EXPECT_EQ(total, static_cast<double>(after.listing.messages.size()));
-  EXPECT_LE(after.samples.at("mailhealth_queue_deferred_messages_by_domain|filtered.test") + 30,
-            before.samples.at("mailhealth_queue_deferred_messages_by_domain|filtered.test"));
+  EXPECT_LE(after.samples.at(
+                "mailhealth_queue_deferred_messages_by_domain|filtered.test") +
+                30,
+            before.samples.at(
+                "mailhealth_queue_deferred_messages_by_domain|filtered.test"));
 }
 
 }  // namespace

@@ -39,7 +39,8 @@ class Recorder : public QueueMessageSink {
   void OnMessage(const QueueMessage& m) override {
     Recorded r{m.queue, m.arrival_time, m.size, {}};
     for (const auto& rc : m.recipients) {
-      r.recipients.emplace_back(std::string(rc.address), std::string(rc.delay_reason));
+      r.recipients.emplace_back(std::string(rc.address),
+                                std::string(rc.delay_reason));
     }
     messages.push_back(std::move(r));
   }
@@ -68,16 +69,17 @@ JsonTruth JsonTruthOf(const std::string& text) {
   JsonTruth t;
   std::istringstream in(text);
   std::string line;
-  std::regex qn(R"re("queue_name": "([a-z]+)")re"), sz(R"re("message_size": (\d+))re"),
-      addr(R"re("address": ")re");
+  std::regex qn(R"re("queue_name": "([a-z]+)")re"),
+      sz(R"re("message_size": (\d+))re"), addr(R"re("address": ")re");
   while (std::getline(in, line)) {
     if (line.empty()) continue;
     ++t.lines;
     std::smatch m;
     if (std::regex_search(line, m, qn)) ++t.per_queue[m[1]];
     if (std::regex_search(line, m, sz)) t.bytes += std::stoll(m[1]);
-    t.addresses += std::distance(std::sregex_iterator(line.begin(), line.end(), addr),
-                                 std::sregex_iterator());
+    t.addresses +=
+        std::distance(std::sregex_iterator(line.begin(), line.end(), addr),
+                      std::sregex_iterator());
   }
   return t;
 }
@@ -109,7 +111,8 @@ TEST_P(JsonCorpusTest, ChunkingDoesNotMatter) {
   JsonQueueParser a(&whole), b(&bytes);
   a.Feed(text);
   a.Finish();
-  for (size_t i = 0; i < text.size(); i += 7) b.Feed(std::string_view(text).substr(i, 7));
+  for (size_t i = 0; i < text.size(); i += 7)
+    b.Feed(std::string_view(text).substr(i, 7));
   b.Finish();
   ASSERT_EQ(whole.messages.size(), bytes.messages.size());
   for (size_t i = 0; i < whole.messages.size(); ++i) {
@@ -132,7 +135,8 @@ TextTruth TextTruthOf(const std::string& text) {
   TextTruth t;
   std::istringstream in(text);
   std::string line;
-  std::regex entry(R"(^[0-9A-Za-z]+([*!]?)\s+(\d+)\s+\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d)");
+  std::regex entry(
+      R"(^[0-9A-Za-z]+([*!]?)\s+(\d+)\s+\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d)");
   while (std::getline(in, line)) {
     std::smatch m;
     if (!std::regex_search(line, m, entry)) continue;
@@ -158,7 +162,8 @@ TEST_P(TextCorpusTest, EveryEntryIsOneMessage) {
   EXPECT_EQ(rec.messages.size(), truth.entries);
   EXPECT_EQ(rec.Count(QueueName::kHold), truth.held);
   EXPECT_EQ(rec.Count(QueueName::kActive), truth.active);
-  EXPECT_EQ(rec.Count(QueueName::kDeferred), truth.entries - truth.held - truth.active);
+  EXPECT_EQ(rec.Count(QueueName::kDeferred),
+            truth.entries - truth.held - truth.active);
   EXPECT_EQ(rec.Bytes(), truth.bytes);
   for (const auto& m : rec.messages) {
     EXPECT_FALSE(m.recipients.empty());
@@ -179,10 +184,12 @@ TEST(TextParserTest, MultiRecipientReasonsApplyToTheFollowingAddresses) {
   TextQueueParser p(&rec, std::time(nullptr));
   p.Feed(
       "0533410DFE6     275 Wed Nov 25 01:52:55  benchuser@mail.bench.test\n"
-      "(delivery temporarily suspended: connect to 127.0.0.1[127.0.0.1]:2599: Connection refused)\n"
+      "(delivery temporarily suspended: connect to 127.0.0.1[127.0.0.1]:2599: "
+      "Connection refused)\n"
       "                                         alice@example.com\n"
       "                                         bob@example.net\n"
-      "                                          (Greylisted, please try again later)\n"
+      "                                          (Greylisted, please try again "
+      "later)\n"
       "                                         carol@greylist.test\n"
       "\n");
   p.Finish();
@@ -191,9 +198,11 @@ TEST(TextParserTest, MultiRecipientReasonsApplyToTheFollowingAddresses) {
   ASSERT_EQ(r.size(), 3u);
   EXPECT_EQ(r[0].second, r[1].second);
   EXPECT_EQ(r[0].second,
-            "delivery temporarily suspended: connect to 127.0.0.1[127.0.0.1]:2599: Connection refused");
-  EXPECT_EQ(r[2], std::make_pair(std::string("carol@greylist.test"),
-                                 std::string("Greylisted, please try again later")));
+            "delivery temporarily suspended: connect to "
+            "127.0.0.1[127.0.0.1]:2599: Connection refused");
+  EXPECT_EQ(r[2],
+            std::make_pair(std::string("carol@greylist.test"),
+                           std::string("Greylisted, please try again later")));
 }
 
 TEST(TextParserTest, EmptyQueue) {
@@ -218,10 +227,11 @@ TEST(TextParserTest, MailSystemDown) {
 TEST(TextParserTest, SingularTrailer) {
   Recorder rec;
   TextQueueParser p(&rec, std::time(nullptr));
-  p.Feed("-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------\n"
-         "ECE1610DFE8!     443 Wed Nov 25 01:52:54  benchuser@mail.bench.test\n"
-         "                                         benchuser@mail.bench.test\n\n"
-         "-- 1 Kbytes in 1 Request.\n");
+  p.Feed(
+      "-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------\n"
+      "ECE1610DFE8!     443 Wed Nov 25 01:52:54  benchuser@mail.bench.test\n"
+      "                                         benchuser@mail.bench.test\n\n"
+      "-- 1 Kbytes in 1 Request.\n");
   p.Finish();
   EXPECT_EQ(p.trailer_requests(), std::optional<uint64_t>(1));
   ASSERT_EQ(rec.messages.size(), 1u);
@@ -265,7 +275,8 @@ struct BadLine {
 class JsonBadLineTest : public ::testing::TestWithParam<BadLine> {};
 
 TEST_P(JsonBadLineTest, CountedAndSkipped) {
-  std::string good = R"({"queue_name": "deferred", "queue_id": "A1", "arrival_time": 1795571573, "message_size": 10, "forced_expire": false, "sender": "", "recipients": [{"address": "a@b.c", "delay_reason": "x"}]})";
+  std::string good =
+      R"({"queue_name": "deferred", "queue_id": "A1", "arrival_time": 1795571573, "message_size": 10, "forced_expire": false, "sender": "", "recipients": [{"address": "a@b.c", "delay_reason": "x"}]})";
   Recorder rec;
   JsonQueueParser p(&rec);
   p.Feed(good + "\n" + GetParam().line + "\n" + good + "\n");
@@ -277,18 +288,22 @@ TEST_P(JsonBadLineTest, CountedAndSkipped) {
 INSTANTIATE_TEST_SUITE_P(
     Faults, JsonBadLineTest,
     ::testing::Values(
-        BadLine{"garbage", "garbage"},
-        BadLine{"array", "[1,2,3]"},
-        BadLine{"unknown_queue", R"({"queue_name": "nowhere", "arrival_time": 1, "message_size": 1})"},
+        BadLine{"garbage", "garbage"}, BadLine{"array", "[1,2,3]"},
+        BadLine{
+            "unknown_queue",
+            R"({"queue_name": "nowhere", "arrival_time": 1, "message_size": 1})"},
         BadLine{"no_size", R"({"queue_name": "deferred", "arrival_time": 1})"},
-        BadLine{"string_time", R"({"queue_name": "deferred", "arrival_time": "1", "message_size": 1})"},
+        BadLine{
+            "string_time",
+            R"({"queue_name": "deferred", "arrival_time": "1", "message_size": 1})"},
         BadLine{"binary", "\x01\xff\xfe{"}),
     [](const auto& p) { return std::string(p.param.name); });
 
 TEST(JsonParserTest, NewerFieldsAreIgnored) {
   Recorder rec;
   JsonQueueParser p(&rec);
-  p.Feed(R"({"queue_name": "deferred", "queue_id": "BBBBBBBBBBB", "arrival_time": 1700000000, "message_size": 2552, "forced_expire": false, "sender": "MAILER-DAEMON", "recipients": [{"orig_address": "", "address": "d@example.invalid", "delay_reason": "alias database unavailable"}]})");
+  p.Feed(
+      R"({"queue_name": "deferred", "queue_id": "BBBBBBBBBBB", "arrival_time": 1700000000, "message_size": 2552, "forced_expire": false, "sender": "MAILER-DAEMON", "recipients": [{"orig_address": "", "address": "d@example.invalid", "delay_reason": "alias database unavailable"}]})");
   p.Finish();
   EXPECT_EQ(p.parse_errors(), 0u);
   ASSERT_EQ(rec.messages.size(), 1u);
@@ -299,9 +314,11 @@ TEST(ParserTest, OverlongLineIsOneErrorAndMemoryIsReleased) {
   Recorder rec;
   JsonQueueParser p(&rec);
   std::string chunk(1 << 20, 'x');
-  for (size_t i = 0; i < QueueListingParser::kMaxLine / chunk.size() + 2; ++i) p.Feed(chunk);
+  for (size_t i = 0; i < QueueListingParser::kMaxLine / chunk.size() + 2; ++i)
+    p.Feed(chunk);
   p.Feed("\n");
-  p.Feed(R"({"queue_name": "hold", "arrival_time": 1, "message_size": 1})" "\n");
+  p.Feed(R"({"queue_name": "hold", "arrival_time": 1, "message_size": 1})"
+         "\n");
   p.Finish();
   EXPECT_EQ(p.parse_errors(), 1u);
   ASSERT_EQ(rec.messages.size(), 1u);
@@ -337,7 +354,8 @@ TEST_F(ArrivalTimeTest, SameYear) {
 
 TEST_F(ArrivalTimeTest, DecemberSeenInJanuaryIsLastYear) {
   std::time_t now = 1798761600 + 3600;  // 2027-01-01 01:00:00 UTC
-  EXPECT_EQ(ParseTextArrivalTime("Thu Dec 31 23:00:00", now), 1798761600 - 3600);
+  EXPECT_EQ(ParseTextArrivalTime("Thu Dec 31 23:00:00", now),
+            1798761600 - 3600);
 }
 
 TEST_F(ArrivalTimeTest, SpacePaddedDay) {
@@ -348,9 +366,12 @@ TEST_F(ArrivalTimeTest, SpacePaddedDay) {
 }
 
 TEST_F(ArrivalTimeTest, Malformed) {
-  EXPECT_FALSE(ParseTextArrivalTime("Wed Foo 25 01:52:53", 1795572000).has_value());
-  EXPECT_FALSE(ParseTextArrivalTime("Wed Nov 25 01:52", 1795572000).has_value());
-  EXPECT_FALSE(ParseTextArrivalTime("Wed Nov 25 25:52:53", 1795572000).has_value());
+  EXPECT_FALSE(
+      ParseTextArrivalTime("Wed Foo 25 01:52:53", 1795572000).has_value());
+  EXPECT_FALSE(
+      ParseTextArrivalTime("Wed Nov 25 01:52", 1795572000).has_value());
+  EXPECT_FALSE(
+      ParseTextArrivalTime("Wed Nov 25 25:52:53", 1795572000).has_value());
 }
 
 // The captured -j and -p listings are the same 42-message queue: the text
@@ -367,13 +388,15 @@ TEST_F(ArrivalTimeTest, TextAgreesWithJsonOnTheSameQueue) {
   tp.Feed(Corpus("postqueue-p-captured.txt"));
   tp.Finish();
   ASSERT_EQ(json.messages.size(), text.messages.size());
-  EXPECT_EQ(tp.trailer_requests(), std::optional<uint64_t>(json.messages.size()));
+  EXPECT_EQ(tp.trailer_requests(),
+            std::optional<uint64_t>(json.messages.size()));
   for (size_t i = 0; i < json.messages.size(); ++i) {
     const auto& j = json.messages[i];
     const auto& t = text.messages[i];
     EXPECT_EQ(j.queue, t.queue) << i;
     EXPECT_EQ(j.size, t.size) << i;
-    EXPECT_EQ(j.arrival, t.arrival) << i << " (local-time arrival without a year)";
+    EXPECT_EQ(j.arrival, t.arrival)
+        << i << " (local-time arrival without a year)";
     auto jr = j.recipients, tr = t.recipients;
     std::sort(jr.begin(), jr.end());
     std::sort(tr.begin(), tr.end());
