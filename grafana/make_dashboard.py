@@ -231,6 +231,28 @@ def dashboard():
         timeseries("Answers", [target(
             f'mailhealth_dns_answers{{{INST},domain=~"$domain"}}',
             "{{domain}} {{qtype}} @ {{resolver}}")]),
+        stat("Host addresses as declared", [target(
+            f'mailhealth_dns_addresses_match_expected{{{INST},domain=~"$domain"}}',
+            "{{host}} @ {{resolver}}")], 8,
+            description="Only for hosts listed in expect_addresses."),
+        stat("MX host is a CNAME", [target(
+            f'mailhealth_dns_mx_host_is_cname{{{INST},domain=~"$domain"}}',
+            "{{exchange}} @ {{resolver}}")], 8, defaults={
+                "color": {"mode": "thresholds"}, "unit": "none",
+                "mappings": [{"type": "value", "options": {
+                    "0": {"text": "no", "color": "green", "index": 0},
+                    "1": {"text": "CNAME", "color": "orange", "index": 1}}}],
+                "thresholds": {"mode": "absolute", "steps": [
+                    {"color": "green", "value": None}, {"color": "orange", "value": 1}]}}),
+        stat("Null MX (takes no mail)", [target(
+            f'mailhealth_dns_null_mx{{{INST},domain=~"$domain"}}',
+            "{{domain}} @ {{resolver}}")], 8, defaults={
+                "color": {"mode": "thresholds"}, "unit": "none",
+                "mappings": [{"type": "value", "options": {
+                    "0": {"text": "no", "color": "green", "index": 0},
+                    "1": {"text": "NULL MX", "color": "red", "index": 1}}}],
+                "thresholds": {"mode": "absolute", "steps": [
+                    {"color": "green", "value": None}, {"color": "red", "value": 1}]}}),
     ])
     panels += row("SMTP per target", [
         timeseries("Phase durations", [target(
