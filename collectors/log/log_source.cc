@@ -8,6 +8,7 @@
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -244,6 +245,20 @@ void FileReader::Close() {
   fd_ = -1;
   carry_ = 0;
   skipping_ = false;
+  tail_len_ = 0;
+  head_len_ = 0;
+}
+
+bool FileReader::Rewritten() {
+  std::array<char, 64> now{};
+  auto differs = [&](const std::array<char, 64>& want, size_t len, off_t at) {
+    if (len == 0 || at < 0) return false;
+    ssize_t n = ::pread(fd_, now.data(), len, at);
+    return n >= 0 && (static_cast<size_t>(n) != len ||
+                      std::memcmp(now.data(), want.data(), len) != 0);
+  };
+  return differs(head_, head_len_, 0) ||
+         differs(tail_, tail_len_, offset_ - static_cast<off_t>(tail_len_));
 }
 
 void FileReader::SetError(std::string e) {
@@ -276,6 +291,12 @@ bool FileReader::Open() {
   dev_ = st.st_dev;
   ino_ = st.st_ino;
   offset_ = start_at_end_ ? st.st_size : 0;
+  if (offset_ > 0) {
+    // Starting inside a line that is still being written: skip its rest.
+    char last = '\n';
+    if (::pread(fd_, &last, 1, offset_ - 1) == 1 && last != '\n')
+      skipping_ = true;
+  }
   start_at_end_ = false;
   if (offset_ > 0) ::lseek(fd_, offset_, SEEK_SET);
   std::lock_guard<std::mutex> l(state_->mu);
@@ -298,6 +319,9 @@ size_t FileReader::Drain() {
     offset_ += n;
     total += static_cast<size_t>(n);
     size_t len = carry_ + static_cast<size_t>(n);
+    // buf_[0, len) are the file's bytes just before offset_.
+    tail_len_ = std::min(len, tail_.size());
+    std::memcpy(tail_.data(), buf_.data() + len - tail_len_, tail_len_);
     size_t start = 0;
     if (skipping_) {
       const void* nl = std::memchr(buf_.data(), '\n', len);
@@ -339,14 +363,22 @@ void FileReader::FlushCarry() {
 
 size_t FileReader::Poll() {
   if (fd_ < 0 && !Open()) return 0;
-  size_t total = Drain();
+  bool rewritten = Rewritten();
+  size_t total = rewritten ? 0 : Drain();
+  if (head_len_ == 0 && offset_ > 0) {
+    ssize_t n = ::pread(fd_, head_.data(),
+                        static_cast<size_t>(std::min<off_t>(offset_, 64)), 0);
+    head_len_ = n > 0 ? static_cast<size_t>(n) : 0;
+  }
   struct stat st{};
-  if (::fstat(fd_, &st) == 0 && st.st_size < offset_) {
+  if (rewritten || (::fstat(fd_, &st) == 0 && st.st_size < offset_)) {
     // copytruncate: start over; a partial line from before is dropped.
     ::lseek(fd_, 0, SEEK_SET);
     offset_ = 0;
     carry_ = 0;
     skipping_ = false;
+    tail_len_ = 0;
+    head_len_ = 0;
     {
       std::lock_guard<std::mutex> l(state_->mu);
       ++state_->counters.rotations;

@@ -4,6 +4,7 @@
 // collector's Collect() only copies counters.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -35,8 +36,10 @@ struct FollowerState {
 //    is missing or still names it; once the path names another file, the
 //    old one is drained a last time (its unterminated last line, if any,
 //    counts as a line) and the new one is read from its start;
-//  - copytruncate: a file smaller than the read offset is read again from
-//    its start.
+//  - copytruncate: a file smaller than the read offset, or whose first
+//    bytes or bytes just before the offset are no longer those read there
+//    (truncated and written again past the offset between two polls), is
+//    read again from its start.
 // A file missing at the first Poll() is read from its start when it
 // appears; otherwise `from_beginning` decides. Not thread-safe: one thread
 // calls Poll().
@@ -70,6 +73,12 @@ class FileReader {
   std::vector<char> buf_;
   size_t carry_ = 0;       // bytes of an incomplete line at buf_ start
   bool skipping_ = false;  // dropping the rest of an over-long line
+  // The first bytes of the file and the last bytes read (those just before
+  // offset_): if the file no longer has them there, it was truncated and
+  // written again past our offset.
+  bool Rewritten();
+  std::array<char, 64> head_{}, tail_{};
+  size_t head_len_ = 0, tail_len_ = 0;
 };
 
 // A background thread that runs a source until Stop().

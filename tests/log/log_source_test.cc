@@ -80,6 +80,18 @@ TEST_F(FileReaderTest, StartAtEndSkipsExistingLines) {
   EXPECT_EQ(Snapshot(state_).lines, 1u);
 }
 
+TEST_F(FileReaderTest, StartAtEndInsideALineSkipsItsRest) {
+  Append(path_, Line(1) + "Jan  1 00:00:00 mx postfix/qmgr[1]: A: rem");
+  FileReader r(path_, false, &lp_, &state_);
+  r.Poll();
+  Append(path_, "oved\n" + Line(2));
+  r.Poll();
+  LogCounters c = Snapshot(state_);
+  EXPECT_EQ(c.lines, 1u);
+  EXPECT_EQ(c.unsupported, 0u);
+  EXPECT_EQ(Deliveries(c, DeliveryStatus::kSent), 1u);
+}
+
 TEST_F(FileReaderTest, StartAtBeginningReadsExistingLines) {
   Append(path_, Line(1) + Line(2));
   FileReader r(path_, true, &lp_, &state_);
@@ -140,6 +152,21 @@ TEST_F(FileReaderTest, CopyTruncateStartsOver) {
   r.Poll();
   LogCounters c = Snapshot(state_);
   EXPECT_EQ(c.lines, 4u);
+  EXPECT_EQ(c.rotations, 1u);
+}
+
+TEST_F(FileReaderTest, CopyTruncateRefilledPastOffsetIsDetected) {
+  FileReader r(path_, true, &lp_, &state_);
+  Append(path_, Line(1));
+  r.Poll();
+  // Truncated, then more written than we had read, before the next poll:
+  // the size check alone cannot see it.
+  ASSERT_EQ(::truncate(path_.c_str(), 0), 0);
+  Append(path_, Line(2) + Line(3) + Line(4));
+  r.Poll();
+  LogCounters c = Snapshot(state_);
+  EXPECT_EQ(c.lines, 4u);
+  EXPECT_EQ(Deliveries(c, DeliveryStatus::kSent), 4u);
   EXPECT_EQ(c.rotations, 1u);
 }
 
@@ -266,7 +293,10 @@ TEST_F(FollowerTest, RotationWhileWritingLosesNothing) {
     }
   }
   writer.join();
-  EXPECT_TRUE(WaitFor(state_, [](const LogCounters& c) { return c.lines >= 6000; }));
+  Append(path_, "");  // a rename right after the last line: the new file
+  EXPECT_TRUE(WaitFor(state_, [&](const LogCounters& c) {
+    return c.lines >= 6000 && c.rotations >= static_cast<uint64_t>(rotations);
+  }));
   std::this_thread::sleep_for(milliseconds(300));  // nothing counted twice
   f->Stop();
   LogCounters c = Snapshot(state_);
