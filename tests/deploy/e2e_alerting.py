@@ -156,6 +156,19 @@ def postfix_running():
                           stderr=subprocess.DEVNULL).returncode == 0
 
 
+def start_postfix(attempts=5):
+    """`postfix start`, retried: its integrity check (`postfix check`) can
+    trip over spool files that other tests' processes delete meanwhile."""
+    for i in range(attempts):
+        r = subprocess.run(["postfix", "start"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        if r.returncode == 0 or postfix_running():
+            return
+        log(f"postfix start failed (attempt {i + 1}): {r.stdout.strip()[-300:]}")
+        time.sleep(1)
+    raise AssertionError("postfix start failed")
+
+
 def shorten_rules(text):
     """The shipped rules with every `for:` at 1s (and nothing else changed)."""
     out, n = re.subn(r"(?m)^(\s+for:\s*)\S+\s*$", r"\g<1>1s", text)
@@ -424,8 +437,7 @@ def main():
         # --- 4. Postfix back -> resolved ------------------------------------------------
         log("postfix start")
         t_start = time.monotonic()
-        subprocess.run(["postfix", "start"], check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
+        start_postfix()
         stopped_postfix = False
         wait_for("postfix to run", postfix_running, 30)
         wait_for("MailhealthPostfixDown resolved at the page receiver", lambda: webhook.find(
@@ -476,8 +488,10 @@ def main():
         return 1
     finally:
         if stopped_postfix or not postfix_running():
-            subprocess.run(["postfix", "start"], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+            try:
+                start_postfix()
+            except AssertionError as e:
+                print("cleanup:", e)
         procs.stop_all()
         webhook.server.shutdown()
         shutil.rmtree(work, ignore_errors=True)
