@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -135,11 +136,15 @@ int main(int argc, char** argv) {
     double sum = 0, slowest = 0;
     int ok = 0;
     total = 0;
+    std::map<std::string, int> reasons;
     for (const auto& f : r.families) {
       for (const auto& m : f.metric) {
         if (f.name == "mailhealth_smtp_probe_duration_seconds") {
           sum += m.gauge.value;
           slowest = std::max(slowest, m.gauge.value);
+        }
+        if (f.name == "mailhealth_smtp_failure" && m.gauge.value == 1) {
+          ++reasons[m.label.back().value];
         }
         if (f.name == "mailhealth_smtp_probe_success") {
           ++total;
@@ -150,6 +155,7 @@ int main(int argc, char** argv) {
     std::printf("%s run: targets %d (succeeded %d), timeout %ld ms, wall %.3f s, "
                 "slowest probe %.3f s, sum of probe durations %.3f s\n",
                 run, total, ok, timeout_ms, wall, slowest, sum);
+    for (const auto& [reason, count] : reasons) std::printf("  %s: %d\n", reason.c_str(), count);
   }
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
@@ -158,5 +164,9 @@ int main(int argc, char** argv) {
   close(to_child[1]);
   int status = 0;
   waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::printf("fake peers died (status %d): figures above are wrong\n", status);
+    return 1;
+  }
   return total == static_cast<int>(cfg.targets.size()) ? 0 : 1;
 }

@@ -141,7 +141,7 @@ class SmtpCollector : public Collector {
     const Clock::time_point start = Clock::now();
     const auto total = std::max(deadline - start, Clock::duration::zero());
     // Leave a little time to build the result before the deadline.
-    const auto margin = std::min<Clock::duration>(std::chrono::milliseconds(100), total / 10);
+    const auto margin = std::min<Clock::duration>(std::chrono::milliseconds(250), total / 10);
     const Clock::time_point probe_deadline = deadline - margin;
     const Clock::time_point resolve_deadline =
         start + (probe_deadline - start) / kResolveShareDivisor;
