@@ -128,7 +128,7 @@ class QueueCollector : public Collector {
              {"pid_file", cfg_.queue_directory + "/pid/master.pid"}});
       }
       warned_no_master_ = !master;
-    } else if (run.status.ok() || !master) {
+    } else if (run.status.ok() || (!master && !run.hard_failure)) {
       // "mail system is down", or postqueue failing while no master runs:
       // Postfix being down is data, not a collector failure.
       run.status = Status::Ok();
@@ -175,6 +175,9 @@ class QueueCollector : public Collector {
   struct Run {
     Status status;
     bool down = false;  // postqueue said the mail system is down
+    // postqueue could not be started or did not finish: a collector
+    // failure even when the master is gone.
+    bool hard_failure = false;
     uint64_t parse_errors = 0;
     std::string text_fallback_reason;
   };
@@ -204,11 +207,13 @@ class QueueCollector : public Collector {
     if (!o.started) {
       run.status =
           Status::Error("cannot run " + cfg_.postqueue + ": " + o.error);
+      run.hard_failure = true;
       return run;
     }
     if (o.timed_out) {
       run.status =
           Status::Error(cmd + " did not finish before the timeout; killed");
+      run.hard_failure = true;
       run.parse_errors = parser->parse_errors();
       return run;
     }

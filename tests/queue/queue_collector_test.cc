@@ -284,6 +284,15 @@ TEST_F(QueueCollectorTest, MissingPostqueueIsACollectorFailure) {
   EXPECT_EQ(Flatten(r.families)["mailhealth_postfix_up"], 0);
 }
 
+TEST_F(QueueCollectorTest, MissingPostqueueIsAFailureEvenWithoutAMaster) {
+  ProcessOutcome o;
+  o.error = "No such file or directory";
+  auto c = Make({{o, ""}});
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_EQ(Flatten(r.families)["mailhealth_postfix_up"], 0);
+}
+
 TEST_F(QueueCollectorTest, FailingPostqueueIsACollectorFailureWithItsMessage) {
   master_.Start();
   auto c = Make({{Exited(1,
