@@ -91,7 +91,9 @@ TEST(SmtpProbeTest, FullAcceptQueueIsConnectTimeout) {
   const auto t0 = Clock::now();
   SmtpProbeResult r = ProbeOne(Req(bh.port()), 500ms);
   EXPECT_EQ(r.failure, SmtpFailure::kConnectTimeout) << r.detail;
-  EXPECT_LT(Clock::now() - t0, 1500ms);
+  // Bounds with room for sanitizer builds; the kernel alone would retry
+  // the SYN for minutes.
+  EXPECT_LT(Clock::now() - t0, 3s);
 }
 
 TEST(SmtpProbeTest, TarpitIsBannerTimeout) {
@@ -100,7 +102,7 @@ TEST(SmtpProbeTest, TarpitIsBannerTimeout) {
   SmtpProbeResult r = ProbeOne(Req(srv.port()), 500ms);
   EXPECT_EQ(r.failure, SmtpFailure::kBannerTimeout) << r.detail;
   EXPECT_GT(Phase(r, SmtpPhase::kBanner), 0.3);
-  EXPECT_LT(Clock::now() - t0, 1500ms);
+  EXPECT_LT(Clock::now() - t0, 3s);
 }
 
 TEST(SmtpProbeTest, RejectingGreetingIsBadBannerWithItsCode) {
@@ -149,9 +151,9 @@ TEST_P(SmtpProtocolErrorTest, IsProtocolError) {
     c.Hold();
   });
   const auto t0 = Clock::now();
-  SmtpProbeResult r = ProbeOne(Req(srv.port()), 2s);
+  SmtpProbeResult r = ProbeOne(Req(srv.port()), 10s);
   EXPECT_EQ(r.failure, SmtpFailure::kProtocolError) << r.detail;
-  EXPECT_LT(Clock::now() - t0, 1s) << "must not wait for the deadline";
+  EXPECT_LT(Clock::now() - t0, 5s) << "must not wait for the deadline";
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -343,7 +345,7 @@ TEST(SmtpProbeTest, TarpitsAreProbedConcurrently) {
   ASSERT_EQ(r.size(), 5u);
   for (const auto& x : r) EXPECT_EQ(x.failure, SmtpFailure::kBannerTimeout);
   EXPECT_GE(took, 900ms);
-  EXPECT_LT(took, 1800ms) << "probes ran one after another";
+  EXPECT_LT(took, 2500ms) << "probes ran one after another (5 s)";
 }
 
 TEST(SmtpProbeTest, OneResultPerRequestInOrder) {
