@@ -212,5 +212,59 @@ TEST(EhloCapabilitiesTest, IgnoresTheGreetingLine) {
   EXPECT_FALSE(c.starttls());
 }
 
+// ---- fixtures (tests/fixtures/smtp) ----
+
+std::string ReadFixture(const std::string& name) {
+  std::ifstream in(std::string(MAILHEALTH_SOURCE_DIR) + "/tests/fixtures/smtp/" + name,
+                   std::ios::binary);
+  EXPECT_TRUE(in) << name;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct FixtureCase {
+  const char* file;
+  int code;
+  size_t lines;
+  std::vector<const char*> capabilities;  // exactly these, for a 250 reply
+};
+
+class ReplyFixtureTest : public ::testing::TestWithParam<FixtureCase> {};
+
+TEST_P(ReplyFixtureTest, ParsesCompletely) {
+  const FixtureCase& c = GetParam();
+  const std::string data = ReadFixture(c.file);
+  SmtpReplyParse p = ParseSmtpReply(data);
+  ASSERT_EQ(p.state, State::kComplete);
+  EXPECT_EQ(p.consumed, data.size());
+  EXPECT_EQ(p.reply.code, c.code);
+  EXPECT_EQ(p.reply.lines.size(), c.lines);
+  if (c.code == 250) {
+    SmtpCapabilities caps = ParseEhloCapabilities(p.reply);
+    std::vector<std::string> got;
+    for (size_t i = 0; i < kSmtpCapabilityCount; ++i) {
+      if (caps.has[i]) got.emplace_back(kSmtpCapabilityNames[i]);
+    }
+    std::vector<std::string> want(c.capabilities.begin(), c.capabilities.end());
+    EXPECT_EQ(got, want);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Fixtures, ReplyFixtureTest,
+    ::testing::Values(
+        FixtureCase{"postfix37_banner.txt", 220, 1, {}},
+        FixtureCase{"postfix37_ehlo.txt", 250, 11,
+                    {"starttls", "size", "pipelining", "8bitmime", "smtputf8", "chunking", "dsn",
+                     "enhancedstatuscodes"}},
+        FixtureCase{"postscreen_multiline_banner.txt", 220, 2, {}},
+        FixtureCase{"submission_ehlo_auth.txt", 250, 9,
+                    {"size", "pipelining", "8bitmime", "auth", "dsn", "enhancedstatuscodes"}},
+        FixtureCase{"amavis_banner.txt", 220, 1, {}},
+        FixtureCase{"amavis_ehlo.txt", 250, 7,
+                    {"size", "pipelining", "8bitmime", "dsn", "enhancedstatuscodes"}},
+        FixtureCase{"rbl_554_banner.txt", 554, 1, {}}));
+
 }  // namespace
 }  // namespace mailhealth
