@@ -108,6 +108,17 @@ class BoostProcessRunner : public ProcessRunner {
           bp::std_in<bp::null, bp::std_out> out_pipe, bp::std_err > err_pipe,
           bp::extend::on_exec_setup =
               [](auto&) {
+                // Only async-signal-safe calls here (after fork).
+                // The exporter blocks SIGTERM/SIGHUP/... in every thread
+                // (sigwait) and ignores SIGPIPE; a blocked mask and
+                // ignored signals survive exec, so give the child the
+                // defaults back.
+                sigset_t none;
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, nullptr);
+                struct sigaction dfl {};
+                dfl.sa_handler = SIG_DFL;
+                sigaction(SIGPIPE, &dfl, nullptr);
                 // Everything above stderr closes at exec (Boost's own
                 // exec-error pipe is already close-on-exec). Errors are
                 // ignored: kernels before 5.11 lack the flag.

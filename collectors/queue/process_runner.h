@@ -14,7 +14,9 @@
 //     moved to a process group of its own is beyond reach: Run() then stops
 //     reading at the deadline);
 //   - file descriptors of the calling process other than 0-2 are not
-//     inherited (close_range(CLOSE_RANGE_CLOEXEC) in the child).
+//     inherited (close_range(CLOSE_RANGE_CLOEXEC) in the child), and the
+//     child starts with an empty signal mask and SIGPIPE at its default
+//     (the exporter blocks signals in its threads and ignores SIGPIPE).
 // Run() blocks the calling thread, never throws, and is safe to call from
 // several threads at once (each call owns its pipes and child).
 #pragma once

@@ -174,5 +174,35 @@ TEST(ProcessRunnerTest, OurFileDescriptorsAreNotInherited) {
   EXPECT_EQ(std::atoi(got.c_str()), 4) << got;
 }
 
+TEST(ProcessRunnerTest, ChildGetsAnEmptySignalMaskAndDefaultSigpipe) {
+  // As in the exporter: signals blocked in the calling thread, SIGPIPE
+  // ignored.
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGTERM);
+  sigaddset(&block, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  struct sigaction ign {
+  }, old_pipe{};
+  ign.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &ign, &old_pipe);
+  auto runner = MakeProcessRunner();
+  std::string got;
+  ProcessOutcome o =
+      runner->Run({"/bin/grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status"},
+                  Clock::now() + std::chrono::seconds(5),
+                  [&](std::string_view c) { got.append(c); });
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  sigaction(SIGPIPE, &old_pipe, nullptr);
+  EXPECT_EQ(o.exit_code, 0);
+  EXPECT_NE(got.find("SigBlk:\t0000000000000000"), std::string::npos) << got;
+  // SIGPIPE is signal 13: bit 12 of SigIgn.
+  size_t ign_pos = got.find("SigIgn:\t");
+  ASSERT_NE(ign_pos, std::string::npos);
+  unsigned long long mask =
+      std::stoull(got.substr(ign_pos + 8, 16), nullptr, 16);
+  EXPECT_EQ(mask & (1ULL << (SIGPIPE - 1)), 0u) << got;
+}
+
 }  // namespace
 }  // namespace mailhealth
