@@ -67,7 +67,8 @@ int main(int argc, char** argv) {
       const std::string h = "mx" + std::to_string(m) + "." + d;
       zone += h + " IN A 127.2." + std::to_string(i / 250) + "." +
               std::to_string(i % 250 + m) + "\n";
-      zone += h + " IN AAAA fd00::" + std::to_string(i) + ":" + std::to_string(m) + "\n";
+      zone += h + " IN AAAA fd00::" + std::to_string(i) + ":" +
+              std::to_string(m) + "\n";
     }
   }
   std::vector<mailhealth::testing::TestZone> zones = {{"bench.test", zone}};
@@ -89,7 +90,8 @@ int main(int argc, char** argv) {
   socklen_t sl = sizeof sa;
   bind(silent, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
   getsockname(silent, reinterpret_cast<sockaddr*>(&sa), &sl);
-  const std::string silent_addr = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+  const std::string silent_addr =
+      "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
 
   auto make = [&](const std::vector<std::string>& resolvers) {
     std::string yaml = "resolvers: [";
@@ -100,10 +102,12 @@ int main(int argc, char** argv) {
     for (int i = 0; i < kDomains; ++i) {
       yaml += "  - {name: d" + std::to_string(i) +
               ".bench.test, expect_mx: [\"10 mx1.d" + std::to_string(i) +
-              ".bench.test\", \"20 mx2.d" + std::to_string(i) + ".bench.test\"]}\n";
+              ".bench.test\", \"20 mx2.d" + std::to_string(i) +
+              ".bench.test\"]}\n";
     }
     mailhealth::ConfigErrors errors;
-    mailhealth::ConfigNode node(YAML::Load(yaml), "collectors.dns", "bench", &errors);
+    mailhealth::ConfigNode node(YAML::Load(yaml), "collectors.dns", "bench",
+                                &errors);
     mailhealth::CollectorContext ctx{"dns", {true, Millis(60000), timeout}};
     auto c = mailhealth::DnsCollectorInfo().factory(ctx, node);
     if (!c) std::fprintf(stderr, "config: %s\n", errors.Joined().c_str());
@@ -117,7 +121,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> resolvers;
   };
   for (const Setup& s :
-       {Setup{"3 resolvers (1 silent)", {a->resolver(), b->resolver(), silent_addr}},
+       {Setup{"3 resolvers (1 silent)",
+              {a->resolver(), b->resolver(), silent_addr}},
         Setup{"2 resolvers (both answer)", {a->resolver(), b->resolver()}}}) {
     auto collector = make(s.resolvers);
     if (!collector) return 1;
@@ -127,7 +132,8 @@ int main(int argc, char** argv) {
       const double cpu0 = CpuSeconds();
       const auto t0 = Clock::now();
       auto res = collector->Collect(t0 + timeout);
-      const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+      const double wall =
+          std::chrono::duration<double>(Clock::now() - t0).count();
       const double cpu = CpuSeconds() - cpu0;
       // Queries sent: one MX per domain and resolver, plus A and AAAA of
       // every MX host the answer named.
@@ -140,13 +146,15 @@ int main(int argc, char** argv) {
       }
       walls.push_back(wall);
       cpus.push_back(cpu);
-      std::printf("  %-26s run %d: wall %.3f s, cpu %.3f s, %zu queries, "
-                  "%.1f us cpu/query, %zu/%zu domain-resolver pairs match\n",
-                  s.name, r + 1, wall, cpu, queries, cpu * 1e6 / queries, matched,
-                  s.resolvers.size() * kDomains);
+      std::printf(
+          "  %-26s run %d: wall %.3f s, cpu %.3f s, %zu queries, "
+          "%.1f us cpu/query, %zu/%zu domain-resolver pairs match\n",
+          s.name, r + 1, wall, cpu, queries, cpu * 1e6 / queries, matched,
+          s.resolvers.size() * kDomains);
     }
-    std::printf("%s: median wall %.3f s, median cpu %.3f s (%.1f us/query)\n", s.name,
-                Median(walls), Median(cpus), Median(cpus) * 1e6 / queries);
+    std::printf("%s: median wall %.3f s, median cpu %.3f s (%.1f us/query)\n",
+                s.name, Median(walls), Median(cpus),
+                Median(cpus) * 1e6 / queries);
   }
   std::printf("peak RSS %.1f MiB\n", PeakRssKib() / 1024.0);
   close(silent);

@@ -21,7 +21,8 @@ Result<DnsRunResult> RunDnsChecks(const DnsConfig& config,
   } else {
     for (const auto& r : config.resolvers) slots.push_back({r});
   }
-  auto batch_or = DnsBatch::Create(slots, CollectorBatchOptions(config.timeout));
+  auto batch_or =
+      DnsBatch::Create(slots, CollectorBatchOptions(config.timeout));
   if (!batch_or.ok()) return batch_or.status();
   DnsBatch& batch = **batch_or;
 

@@ -19,7 +19,8 @@ Status InitAresLibrary() {
   static int rc = ARES_SUCCESS;
   std::call_once(once, [] { rc = ares_library_init(ARES_LIB_INIT_ALL); });
   if (rc != ARES_SUCCESS) {
-    return Status::Error(std::string("ares_library_init: ") + ares_strerror(rc));
+    return Status::Error(std::string("ares_library_init: ") +
+                         ares_strerror(rc));
   }
   return Status::Ok();
 }
@@ -39,9 +40,8 @@ Status SetServers(ares_channel ch, const std::vector<ResolverAddress>& addrs) {
     n.family = addrs[i].family;
     n.udp_port = addrs[i].port;
     n.tcp_port = addrs[i].port;
-    void* dst = addrs[i].family == AF_INET
-                    ? static_cast<void*>(&n.addr.addr4)
-                    : static_cast<void*>(&n.addr.addr6);
+    void* dst = addrs[i].family == AF_INET ? static_cast<void*>(&n.addr.addr4)
+                                           : static_cast<void*>(&n.addr.addr6);
     if (inet_pton(addrs[i].family, addrs[i].ip.c_str(), dst) != 1) {
       return Status::Error("bad resolver address " + addrs[i].label);
     }
@@ -68,9 +68,9 @@ struct DnsBatch::Pending {
 struct DnsBatch::Impl {
   DnsBatchOptions options;
   std::vector<ChannelPtr> channels;
-  std::vector<size_t> in_flight;                 // per slot
-  std::vector<size_t> replies;                   // per slot: replies received
-  std::vector<bool> silent;                      // per slot
+  std::vector<size_t> in_flight;  // per slot
+  std::vector<size_t> replies;    // per slot: replies received
+  std::vector<bool> silent;       // per slot
   std::vector<std::deque<std::unique_ptr<Pending>>> waiting;  // per slot
 };
 
@@ -103,12 +103,14 @@ Result<std::unique_ptr<DnsBatch>> DnsBatch::Create(
     // No EDNS: a large answer comes back truncated over UDP and c-ares
     // repeats the query over TCP (ARES_FLAG_IGNTC is not set).
     opts.flags = options.failover ? 0 : ARES_FLAG_NOCHECKRESP;
-    opts.timeout = static_cast<int>(std::max<int64_t>(1, options.try_timeout.count()));
+    opts.timeout =
+        static_cast<int>(std::max<int64_t>(1, options.try_timeout.count()));
     opts.tries = std::max(1, options.tries);
     ares_channel raw = nullptr;
     int rc = ares_init_options(&raw, &opts, mask);
     if (rc != ARES_SUCCESS) {
-      return Status::Error(std::string("ares_init_options: ") + ares_strerror(rc));
+      return Status::Error(std::string("ares_init_options: ") +
+                           ares_strerror(rc));
     }
     ChannelPtr ch(raw);
     if (!servers.empty()) {
@@ -166,7 +168,8 @@ void DnsBatch::Pump(size_t slot) {
     }
     return;
   }
-  while (!stopped_ && !q.empty() && (max == 0 || impl_->in_flight[slot] < max)) {
+  while (!stopped_ && !q.empty() &&
+         (max == 0 || impl_->in_flight[slot] < max)) {
     Pending* p = q.front().release();
     q.pop_front();
     Send(p);
@@ -212,7 +215,8 @@ void DnsBatch::Run(Clock::time_point deadline) {
     if (now >= deadline) break;
     fds.clear();
     owner.clear();
-    auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - now);
+    auto left =
+        std::chrono::duration_cast<std::chrono::microseconds>(deadline - now);
     timeval max_tv{static_cast<time_t>(left.count() / 1000000),
                    static_cast<suseconds_t>(left.count() % 1000000)};
     timeval wait = max_tv;

@@ -1,4 +1,5 @@
-// The dns collector: MX/A/AAAA resolution of the mail domains through external resolvers.
+// The dns collector: MX/A/AAAA resolution of the mail domains through external
+// resolvers.
 #pragma once
 
 #include "exporter/collector_registry.h"

@@ -19,7 +19,8 @@ bool ValidDomainName(const std::string& n) {
       label = 0;
       continue;
     }
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+          c == '_')) {
       return false;
     }
     if (++label > 63) return false;
@@ -124,8 +125,8 @@ std::optional<DnsConfig> ParseDnsConfig(ConfigNode& s,
       for (const auto& ip : ips) {
         std::string ci = CanonicalIp(ip);
         if (ci.empty() || ip.front() == '[') {
-          d.Error("expect_addresses", "\"" + ip + "\" (for " + host +
-                                          ") is not an IP address");
+          d.Error("expect_addresses",
+                  "\"" + ip + "\" (for " + host + ") is not an IP address");
           continue;
         }
         canon.push_back(ci);
@@ -139,13 +140,15 @@ std::optional<DnsConfig> ParseDnsConfig(ConfigNode& s,
     c.domains.push_back(std::move(dc));
   }
 
-  const size_t pairs = c.domains.size() * std::max<size_t>(1, c.resolvers.size());
+  const size_t pairs =
+      c.domains.size() * std::max<size_t>(1, c.resolvers.size());
   if (pairs > kMaxDomainResolverPairs) {
-    s.Error("domains", std::to_string(c.domains.size()) + " domains x " +
-                           std::to_string(std::max<size_t>(1, c.resolvers.size())) +
-                           " resolvers = " + std::to_string(pairs) +
-                           " checks, more than the limit of " +
-                           std::to_string(kMaxDomainResolverPairs));
+    s.Error("domains",
+            std::to_string(c.domains.size()) + " domains x " +
+                std::to_string(std::max<size_t>(1, c.resolvers.size())) +
+                " resolvers = " + std::to_string(pairs) +
+                " checks, more than the limit of " +
+                std::to_string(kMaxDomainResolverPairs));
   }
   if (s.errors()->list().size() != errors_before) return std::nullopt;
   return c;

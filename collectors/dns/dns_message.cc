@@ -39,57 +39,83 @@ bool ExpandName(const unsigned char* p, const unsigned char* buf, size_t len,
 
 const char* DnsStatusName(DnsStatus s) {
   switch (s) {
-    case DnsStatus::kNoError: return "noerror";
-    case DnsStatus::kNxDomain: return "nxdomain";
-    case DnsStatus::kServFail: return "servfail";
-    case DnsStatus::kRefused: return "refused";
-    case DnsStatus::kFormErr: return "formerr";
-    case DnsStatus::kTimeout: return "timeout";
-    case DnsStatus::kOther: return "other";
+    case DnsStatus::kNoError:
+      return "noerror";
+    case DnsStatus::kNxDomain:
+      return "nxdomain";
+    case DnsStatus::kServFail:
+      return "servfail";
+    case DnsStatus::kRefused:
+      return "refused";
+    case DnsStatus::kFormErr:
+      return "formerr";
+    case DnsStatus::kTimeout:
+      return "timeout";
+    case DnsStatus::kOther:
+      return "other";
   }
   return "other";
 }
 
 const char* QTypeName(uint16_t qtype) {
   switch (qtype) {
-    case kTypeA: return "A";
-    case kTypeCname: return "CNAME";
-    case kTypeMx: return "MX";
-    case kTypeAaaa: return "AAAA";
-    default: return "OTHER";
+    case kTypeA:
+      return "A";
+    case kTypeCname:
+      return "CNAME";
+    case kTypeMx:
+      return "MX";
+    case kTypeAaaa:
+      return "AAAA";
+    default:
+      return "OTHER";
   }
 }
 
 std::string NormalizeName(std::string_view name) {
   std::string out(name);
   while (!out.empty() && out.back() == '.') out.pop_back();
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (out.empty()) return ".";
   return out;
 }
 
 DnsStatus StatusFromRcode(int rcode) {
   switch (rcode) {
-    case 0: return DnsStatus::kNoError;
-    case 1: return DnsStatus::kFormErr;
-    case 2: return DnsStatus::kServFail;
-    case 3: return DnsStatus::kNxDomain;
-    case 5: return DnsStatus::kRefused;
-    default: return DnsStatus::kOther;
+    case 0:
+      return DnsStatus::kNoError;
+    case 1:
+      return DnsStatus::kFormErr;
+    case 2:
+      return DnsStatus::kServFail;
+    case 3:
+      return DnsStatus::kNxDomain;
+    case 5:
+      return DnsStatus::kRefused;
+    default:
+      return DnsStatus::kOther;
   }
 }
 
 DnsStatus StatusFromAresCode(int ares_status) {
   switch (ares_status) {
     case ARES_SUCCESS:
-    case ARES_ENODATA: return DnsStatus::kNoError;
-    case ARES_ENOTFOUND: return DnsStatus::kNxDomain;
-    case ARES_ESERVFAIL: return DnsStatus::kServFail;
-    case ARES_EREFUSED: return DnsStatus::kRefused;
-    case ARES_EFORMERR: return DnsStatus::kFormErr;
+    case ARES_ENODATA:
+      return DnsStatus::kNoError;
+    case ARES_ENOTFOUND:
+      return DnsStatus::kNxDomain;
+    case ARES_ESERVFAIL:
+      return DnsStatus::kServFail;
+    case ARES_EREFUSED:
+      return DnsStatus::kRefused;
+    case ARES_EFORMERR:
+      return DnsStatus::kFormErr;
     case ARES_ETIMEOUT:
-    case ARES_ECANCELLED: return DnsStatus::kTimeout;
-    default: return DnsStatus::kOther;
+    case ARES_ECANCELLED:
+      return DnsStatus::kTimeout;
+    default:
+      return DnsStatus::kOther;
   }
 }
 

@@ -10,8 +10,8 @@ namespace mailhealth {
 namespace {
 
 bool Definitive(const LookupResult& l) {
-  return l.answered && (l.status == DnsStatus::kNoError ||
-                        l.status == DnsStatus::kNxDomain);
+  return l.answered &&
+         (l.status == DnsStatus::kNoError || l.status == DnsStatus::kNxDomain);
 }
 
 // A canonical string of a definitive answer, for comparing resolvers.
@@ -90,43 +90,56 @@ std::vector<std::string> SortedAddresses(const HostLookups& h) {
 
 Families BuildDnsFamilies(const DnsConfig& config, const DnsRunResult& run) {
   const Millis iv = config.interval;
-  auto success = Gauge(kDnsLookupSuccess,
-                       SampledHelp("1 when the resolver answered the lookup with "
-                                   "NOERROR (possibly with no records).", iv));
-  auto duration = Gauge(kDnsLookupDuration,
-                        SampledHelp("Duration of the lookup in seconds, retries "
-                                    "and TCP fallback included.", iv));
+  auto success =
+      Gauge(kDnsLookupSuccess,
+            SampledHelp("1 when the resolver answered the lookup with "
+                        "NOERROR (possibly with no records).",
+                        iv));
+  auto duration =
+      Gauge(kDnsLookupDuration,
+            SampledHelp("Duration of the lookup in seconds, retries "
+                        "and TCP fallback included.",
+                        iv));
   auto status = Gauge(kDnsLookupStatus,
                       SampledHelp("1 for the lookup's current status "
                                   "(noerror, nxdomain, servfail, refused, "
-                                  "formerr, timeout, other), 0 for the others.", iv));
-  auto answers = Gauge(kDnsAnswers,
-                       SampledHelp("Records of the asked type in the answer.", iv));
-  auto mx_info = Gauge(kDnsMxInfo,
-                       SampledHelp("1 for every MX record of the answer "
-                                   "(exchange \".\" for a null MX).", iv));
-  auto null_mx = Gauge(kDnsNullMx,
-                       SampledHelp("1 when the domain has a null MX (\"0 .\", "
-                                   "RFC 7505: it accepts no mail).", iv));
+                                  "formerr, timeout, other), 0 for the others.",
+                                  iv));
+  auto answers = Gauge(
+      kDnsAnswers, SampledHelp("Records of the asked type in the answer.", iv));
+  auto mx_info =
+      Gauge(kDnsMxInfo, SampledHelp("1 for every MX record of the answer "
+                                    "(exchange \".\" for a null MX).",
+                                    iv));
+  auto null_mx =
+      Gauge(kDnsNullMx, SampledHelp("1 when the domain has a null MX (\"0 .\", "
+                                    "RFC 7505: it accepts no mail).",
+                                    iv));
   auto matches = Gauge(kDnsMxMatchesExpected,
                        SampledHelp("1 when the MX answer is exactly the "
-                                   "configured expect_mx set.", iv));
+                                   "configured expect_mx set.",
+                                   iv));
   auto host_resolves = Gauge(kDnsMxHostResolves,
                              SampledHelp("1 when the MX host has at least one "
-                                         "address of this type.", iv));
-  auto host_addrs = Gauge(kDnsMxHostAddresses,
-                          SampledHelp("Addresses of this type of the MX host.", iv));
+                                         "address of this type.",
+                                         iv));
+  auto host_addrs =
+      Gauge(kDnsMxHostAddresses,
+            SampledHelp("Addresses of this type of the MX host.", iv));
   auto host_cname = Gauge(kDnsMxHostIsCname,
                           SampledHelp("1 when the MX host name is an alias "
-                                      "(CNAME), which RFC 2181 10.3 forbids.", iv));
+                                      "(CNAME), which RFC 2181 10.3 forbids.",
+                                      iv));
   auto addr_match = Gauge(kDnsAddressesMatchExpected,
                           SampledHelp("1 when the host's A and AAAA addresses "
                                       "are exactly the configured "
-                                      "expect_addresses.", iv));
+                                      "expect_addresses.",
+                                      iv));
   auto agree = Gauge(kDnsResolversAgree,
                      SampledHelp("0 when two resolvers gave different "
                                  "definitive answers (NOERROR or NXDOMAIN) "
-                                 "for the domain's records of this type.", iv));
+                                 "for the domain's records of this type.",
+                                 iv));
 
   const auto labels = config.ResolverLabels();
   for (size_t d = 0; d < config.domains.size() && d < run.results.size(); ++d) {
@@ -190,8 +203,9 @@ Families BuildDnsFamilies(const DnsConfig& config, const DnsRunResult& run) {
         }
         Labels cl = dr;
         cl.emplace_back("exchange", ex);
-        const bool cname = (h.a.answered && !h.a.answer.cname_chain.empty()) ||
-                           (h.aaaa.answered && !h.aaaa.answer.cname_chain.empty());
+        const bool cname =
+            (h.a.answered && !h.a.answer.cname_chain.empty()) ||
+            (h.aaaa.answered && !h.aaaa.answer.cname_chain.empty());
         AddSample(host_cname, cl, cname ? 1 : 0);
       }
       for (const auto& [host, want] : dom.expect_addresses) {
@@ -207,7 +221,8 @@ Families BuildDnsFamilies(const DnsConfig& config, const DnsRunResult& run) {
                               h.aaaa.status == DnsStatus::kNoError;
         Labels al = dr;
         al.emplace_back("host", host);
-        AddSample(addr_match, al, complete && SortedAddresses(h) == want ? 1 : 0);
+        AddSample(addr_match, al,
+                  complete && SortedAddresses(h) == want ? 1 : 0);
       }
     }
 
@@ -251,9 +266,9 @@ Families BuildDnsFamilies(const DnsConfig& config, const DnsRunResult& run) {
   }
 
   Families out;
-  for (auto* f : {&success, &duration, &status, &answers, &mx_info, &null_mx,
-                  &matches, &host_resolves, &host_addrs, &host_cname,
-                  &addr_match, &agree}) {
+  for (auto* f :
+       {&success, &duration, &status, &answers, &mx_info, &null_mx, &matches,
+        &host_resolves, &host_addrs, &host_cname, &addr_match, &agree}) {
     if (!f->metric.empty()) out.push_back(std::move(*f));
   }
   return out;

@@ -20,7 +20,8 @@ inline constexpr char kDnsNullMx[] = "mailhealth_dns_null_mx";
 inline constexpr char kDnsMxMatchesExpected[] =
     "mailhealth_dns_mx_matches_expected";
 inline constexpr char kDnsMxHostResolves[] = "mailhealth_dns_mx_host_resolves";
-inline constexpr char kDnsMxHostAddresses[] = "mailhealth_dns_mx_host_addresses";
+inline constexpr char kDnsMxHostAddresses[] =
+    "mailhealth_dns_mx_host_addresses";
 inline constexpr char kDnsMxHostIsCname[] = "mailhealth_dns_mx_host_is_cname";
 inline constexpr char kDnsAddressesMatchExpected[] =
     "mailhealth_dns_addresses_match_expected";

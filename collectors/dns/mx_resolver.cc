@@ -30,7 +30,8 @@ Result<std::unique_ptr<DnsBatch>> MakeBatch(
 
 std::string Describe(const LookupResult& l) {
   std::string s = DnsStatusName(l.status);
-  if (!l.error.empty() && l.status != DnsStatus::kTimeout) s += " (" + l.error + ")";
+  if (!l.error.empty() && l.status != DnsStatus::kTimeout)
+    s += " (" + l.error + ")";
   return s;
 }
 
@@ -92,8 +93,9 @@ MxResolution ResolveMx(const std::string& domain,
     std::vector<MxRecord> records = l.answer.mx;
     std::sort(records.begin(), records.end(),
               [](const MxRecord& a, const MxRecord& b) {
-                return a.preference != b.preference ? a.preference < b.preference
-                                                    : a.exchange < b.exchange;
+                return a.preference != b.preference
+                           ? a.preference < b.preference
+                           : a.exchange < b.exchange;
               });
     if (records.empty()) {
       implicit = true;  // RFC 5321 5.1: no MX, the domain itself is the host
@@ -112,7 +114,8 @@ MxResolution ResolveMx(const std::string& domain,
   batch.Run(deadline);
   for (auto& h : res.hosts) Dedup(&h.addresses);
   if (!mx.answered || mx.status != DnsStatus::kNoError) {
-    res.status = Status::Error("MX lookup of " + name + " failed: " + Describe(mx));
+    res.status =
+        Status::Error("MX lookup of " + name + " failed: " + Describe(mx));
     res.hosts.clear();
     return res;
   }
@@ -121,8 +124,9 @@ MxResolution ResolveMx(const std::string& domain,
     for (const auto& l : addr_results) {
       if (l.status != DnsStatus::kNoError) why = Describe(l);
     }
-    res.status = Status::Error("MX lookup of " + name +
-                               ": no MX records and the implicit MX failed: " + why);
+    res.status =
+        Status::Error("MX lookup of " + name +
+                      ": no MX records and the implicit MX failed: " + why);
     res.hosts.clear();
   }
   return res;

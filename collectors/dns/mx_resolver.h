@@ -21,7 +21,7 @@
 namespace mailhealth {
 
 struct MxHostAddresses {
-  std::string exchange;    // lower case, no trailing dot
+  std::string exchange;  // lower case, no trailing dot
   int preference = 0;
   std::vector<std::string> addresses;  // IPv4 and IPv6 literals
 };

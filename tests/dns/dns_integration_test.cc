@@ -6,14 +6,13 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <prometheus/text_serializer.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <prometheus/text_serializer.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cstdio>
 #include <fstream>
-
 #include <future>
 #include <optional>
 
@@ -28,10 +27,10 @@
 namespace mailhealth {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using testing::DnsServer;
+using ::testing::ElementsAre;
 using testing::FakeDnsServer;
+using ::testing::HasSubstr;
 using testing::TestZone;
 
 constexpr int kManyAddresses = 100;
@@ -48,7 +47,8 @@ std::vector<TestZone> Zones(int variant) {
        "mx1 IN A 127.0.0.10\nmx1 IN AAAA ::1\nmx2 IN A 127.0.0.11\n"
        "@ IN A 127.0.0.9\n"},
       {"nullmx.test", "@ IN MX 0 .\n"},
-      {"cname.test", "@ IN MX 10 mail\nmail IN CNAME real\nreal IN A 127.0.0.12\n"},
+      {"cname.test",
+       "@ IN MX 10 mail\nmail IN CNAME real\nreal IN A 127.0.0.12\n"},
       {"many.test", "@ IN MX 10 big\n" + many},
       {"nodata.test", "@ IN A 127.0.0.13\n"},
       {"disagree.test", variant == 0 ? "@ IN MX 10 mx1\nmx1 IN A 127.0.0.14\n"
@@ -61,7 +61,8 @@ class DnsIntegrationTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     // Both start in parallel: most of named's startup is waiting.
-    auto a = std::async(std::launch::async, [] { return DnsServer::Start(Zones(0)); });
+    auto a = std::async(std::launch::async,
+                        [] { return DnsServer::Start(Zones(0)); });
     auto b = DnsServer::Start(Zones(1));
     a_ = a.get().release();
     b_ = b.release();
@@ -94,7 +95,8 @@ class DnsIntegrationTest : public ::testing::Test {
   }
   static std::string Resolvers(const std::vector<std::string>& r) {
     std::string s = "resolvers: [";
-    for (size_t i = 0; i < r.size(); ++i) s += (i ? ", \"" : "\"") + r[i] + "\"";
+    for (size_t i = 0; i < r.size(); ++i)
+      s += (i ? ", \"" : "\"") + r[i] + "\"";
     return s + "]\n";
   }
 
@@ -137,15 +139,33 @@ TEST_F(DnsIntegrationTest, MatchingMxSetIsReportedWithEveryExchange) {
   - {name: match.test, expect_mx: ["10 MX1.match.test.", "mx2.match.test"]}
 )");
   const std::string r = a_->resolver();
-  EXPECT_EQ(StatusOf(fs, {{"domain", "match.test"}, {"resolver", r}, {"qtype", "MX"}}), "noerror");
-  EXPECT_EQ(Value(fs, kDnsLookupSuccess, {{"domain", "match.test"}, {"qtype", "MX"}}), 1);
-  EXPECT_EQ(Value(fs, kDnsAnswers, {{"domain", "match.test"}, {"qtype", "MX"}}), 2);
-  EXPECT_EQ(Value(fs, kDnsMxInfo, {{"exchange", "mx1.match.test"}, {"preference", "10"}}), 1);
-  EXPECT_EQ(Value(fs, kDnsMxInfo, {{"exchange", "mx2.match.test"}, {"preference", "20"}}), 1);
-  EXPECT_EQ(Value(fs, kDnsMxMatchesExpected, {{"domain", "match.test"}, {"resolver", r}}), 1);
-  EXPECT_EQ(Value(fs, kDnsMxHostResolves, {{"exchange", "mx1.match.test"}, {"qtype", "AAAA"}}), 1);
-  EXPECT_EQ(Value(fs, kDnsMxHostResolves, {{"exchange", "mx2.match.test"}, {"qtype", "AAAA"}}), 0);
-  EXPECT_EQ(Value(fs, kDnsMxHostAddresses, {{"exchange", "mx2.match.test"}, {"qtype", "A"}}), 1);
+  EXPECT_EQ(
+      StatusOf(fs,
+               {{"domain", "match.test"}, {"resolver", r}, {"qtype", "MX"}}),
+      "noerror");
+  EXPECT_EQ(
+      Value(fs, kDnsLookupSuccess, {{"domain", "match.test"}, {"qtype", "MX"}}),
+      1);
+  EXPECT_EQ(Value(fs, kDnsAnswers, {{"domain", "match.test"}, {"qtype", "MX"}}),
+            2);
+  EXPECT_EQ(Value(fs, kDnsMxInfo,
+                  {{"exchange", "mx1.match.test"}, {"preference", "10"}}),
+            1);
+  EXPECT_EQ(Value(fs, kDnsMxInfo,
+                  {{"exchange", "mx2.match.test"}, {"preference", "20"}}),
+            1);
+  EXPECT_EQ(Value(fs, kDnsMxMatchesExpected,
+                  {{"domain", "match.test"}, {"resolver", r}}),
+            1);
+  EXPECT_EQ(Value(fs, kDnsMxHostResolves,
+                  {{"exchange", "mx1.match.test"}, {"qtype", "AAAA"}}),
+            1);
+  EXPECT_EQ(Value(fs, kDnsMxHostResolves,
+                  {{"exchange", "mx2.match.test"}, {"qtype", "AAAA"}}),
+            0);
+  EXPECT_EQ(Value(fs, kDnsMxHostAddresses,
+                  {{"exchange", "mx2.match.test"}, {"qtype", "A"}}),
+            1);
   EXPECT_EQ(Value(fs, kDnsNullMx, {{"domain", "match.test"}}), 0);
 }
 
@@ -163,17 +183,27 @@ TEST_P(DnsMismatchTest, NonMatchingMxSetIsZero) {
 }
 INSTANTIATE_TEST_SUITE_P(
     Table, DnsMismatchTest,
-    ::testing::Values(MismatchCase{"[mx1.match.test]"},  // one missing
-                      MismatchCase{"[\"20 mx1.match.test\", mx2.match.test]"},  // preference
-                      MismatchCase{"[mx1.match.test, mx2.match.test, mx3.match.test]"}));
+    ::testing::Values(
+        MismatchCase{"[mx1.match.test]"},                         // one missing
+        MismatchCase{"[\"20 mx1.match.test\", mx2.match.test]"},  // preference
+        MismatchCase{"[mx1.match.test, mx2.match.test, mx3.match.test]"}));
 
 TEST_F(DnsIntegrationTest, TwoResolversThatDisagree) {
   auto fs = Run(Resolvers({a_->resolver(), b_->resolver()}) +
                 "domains: [{name: disagree.test}, {name: match.test}]\n");
-  EXPECT_EQ(Value(fs, kDnsResolversAgree, {{"domain", "disagree.test"}, {"qtype", "MX"}}), 0);
-  EXPECT_EQ(Value(fs, kDnsResolversAgree, {{"domain", "match.test"}, {"qtype", "MX"}}), 1);
-  EXPECT_EQ(Value(fs, kDnsResolversAgree, {{"domain", "match.test"}, {"qtype", "A"}}), 1);
-  EXPECT_EQ(Value(fs, kDnsMxInfo, {{"resolver", b_->resolver()}, {"exchange", "mx2.disagree.test"}}), 1);
+  EXPECT_EQ(Value(fs, kDnsResolversAgree,
+                  {{"domain", "disagree.test"}, {"qtype", "MX"}}),
+            0);
+  EXPECT_EQ(Value(fs, kDnsResolversAgree,
+                  {{"domain", "match.test"}, {"qtype", "MX"}}),
+            1);
+  EXPECT_EQ(
+      Value(fs, kDnsResolversAgree, {{"domain", "match.test"}, {"qtype", "A"}}),
+      1);
+  EXPECT_EQ(
+      Value(fs, kDnsMxInfo,
+            {{"resolver", b_->resolver()}, {"exchange", "mx2.disagree.test"}}),
+      1);
 }
 
 struct StatusCase {
@@ -183,13 +213,14 @@ struct StatusCase {
 class DnsStatusTest : public DnsIntegrationTest,
                       public ::testing::WithParamInterface<StatusCase> {};
 TEST_P(DnsStatusTest, RcodeBecomesStatus) {
-  auto fs = Run(Resolvers({a_->resolver()}) + "domains: [{name: " +
-                GetParam().domain + "}]\n");
+  auto fs = Run(Resolvers({a_->resolver()}) +
+                "domains: [{name: " + GetParam().domain + "}]\n");
   const Labels l{{"domain", GetParam().domain}, {"qtype", "MX"}};
   EXPECT_EQ(StatusOf(fs, l), GetParam().status);
   EXPECT_EQ(Value(fs, kDnsLookupSuccess, l),
             std::string(GetParam().status) == "noerror" ? 1 : 0);
-  EXPECT_LT(elapsed_, std::chrono::milliseconds(1000));  // answered, not timed out
+  EXPECT_LT(elapsed_,
+            std::chrono::milliseconds(1000));  // answered, not timed out
 }
 INSTANTIATE_TEST_SUITE_P(
     Table, DnsStatusTest,
@@ -199,8 +230,10 @@ INSTANTIATE_TEST_SUITE_P(
                       StatusCase{"nodata.test", "noerror"}));
 
 TEST_F(DnsIntegrationTest, NoDataIsNoErrorWithZeroAnswers) {
-  auto fs = Run(Resolvers({a_->resolver()}) + "domains: [{name: nodata.test}]\n");
-  EXPECT_EQ(Value(fs, kDnsAnswers, {{"domain", "nodata.test"}, {"qtype", "MX"}}), 0);
+  auto fs =
+      Run(Resolvers({a_->resolver()}) + "domains: [{name: nodata.test}]\n");
+  EXPECT_EQ(
+      Value(fs, kDnsAnswers, {{"domain", "nodata.test"}, {"qtype", "MX"}}), 0);
 }
 
 TEST_F(DnsIntegrationTest, NullMxIsReportedAsSuch) {
@@ -209,12 +242,14 @@ TEST_F(DnsIntegrationTest, NullMxIsReportedAsSuch) {
   EXPECT_EQ(Value(fs, kDnsNullMx, {{"domain", "nullmx.test"}}), 1);
   EXPECT_EQ(Value(fs, kDnsMxInfo, {{"exchange", "."}, {"preference", "0"}}), 1);
   EXPECT_EQ(Value(fs, kDnsMxMatchesExpected, {{"domain", "nullmx.test"}}), 1);
-  EXPECT_EQ(StatusOf(fs, {{"domain", "nullmx.test"}, {"qtype", "MX"}}), "noerror");
+  EXPECT_EQ(StatusOf(fs, {{"domain", "nullmx.test"}, {"qtype", "MX"}}),
+            "noerror");
   EXPECT_FALSE(Value(fs, kDnsMxHostResolves, {{"domain", "nullmx.test"}}));
 }
 
 TEST_F(DnsIntegrationTest, CnamedMxHostResolvesAndIsFlagged) {
-  auto fs = Run(Resolvers({a_->resolver()}) + "domains: [{name: cname.test}]\n");
+  auto fs =
+      Run(Resolvers({a_->resolver()}) + "domains: [{name: cname.test}]\n");
   const Labels host{{"exchange", "mail.cname.test"}, {"qtype", "A"}};
   EXPECT_EQ(Value(fs, kDnsMxHostResolves, host), 1);
   EXPECT_EQ(Value(fs, kDnsMxHostAddresses, host), 1);
@@ -223,7 +258,8 @@ TEST_F(DnsIntegrationTest, CnamedMxHostResolvesAndIsFlagged) {
 
 // Sends one A query for `name` over UDP and returns the reply's TC bit.
 bool UdpReplyIsTruncated(uint16_t port, const std::string& name) {
-  std::vector<unsigned char> q = {0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
+  std::vector<unsigned char> q = {0xab, 0xcd, 0x01, 0x00, 0, 1,
+                                  0,    0,    0,    0,    0, 0};
   size_t start = 0;
   while (start < name.size()) {
     size_t dot = name.find('.', start);
@@ -251,7 +287,8 @@ TEST_F(DnsIntegrationTest, LargeAnswerFallsBackToTcp) {
   ASSERT_TRUE(UdpReplyIsTruncated(a_->port(), "big.many.test"));
   // ...and the collector still gets every address.
   auto fs = Run(Resolvers({a_->resolver()}) + "domains: [{name: many.test}]\n");
-  EXPECT_EQ(Value(fs, kDnsMxHostAddresses, {{"exchange", "big.many.test"}, {"qtype", "A"}}),
+  EXPECT_EQ(Value(fs, kDnsMxHostAddresses,
+                  {{"exchange", "big.many.test"}, {"qtype", "A"}}),
             kManyAddresses);
 }
 
@@ -264,10 +301,14 @@ TEST_F(DnsIntegrationTest, DomainAddressesAndExpectations) {
       mx2.match.test: ["127.0.0.99"]
       match.test: ["127.0.0.9"]
 )");
-  EXPECT_EQ(Value(fs, kDnsAnswers, {{"domain", "match.test"}, {"qtype", "A"}}), 1);
-  EXPECT_EQ(StatusOf(fs, {{"domain", "match.test"}, {"qtype", "AAAA"}}), "noerror");
-  EXPECT_EQ(Value(fs, kDnsAddressesMatchExpected, {{"host", "mx1.match.test"}}), 1);
-  EXPECT_EQ(Value(fs, kDnsAddressesMatchExpected, {{"host", "mx2.match.test"}}), 0);
+  EXPECT_EQ(Value(fs, kDnsAnswers, {{"domain", "match.test"}, {"qtype", "A"}}),
+            1);
+  EXPECT_EQ(StatusOf(fs, {{"domain", "match.test"}, {"qtype", "AAAA"}}),
+            "noerror");
+  EXPECT_EQ(Value(fs, kDnsAddressesMatchExpected, {{"host", "mx1.match.test"}}),
+            1);
+  EXPECT_EQ(Value(fs, kDnsAddressesMatchExpected, {{"host", "mx2.match.test"}}),
+            0);
   EXPECT_EQ(Value(fs, kDnsAddressesMatchExpected, {{"host", "match.test"}}), 1);
 }
 
@@ -284,13 +325,19 @@ bool HaveIpv6Loopback() {
 
 TEST_F(DnsIntegrationTest, Ipv6ResolverWithPort) {
   if (!HaveIpv6Loopback()) GTEST_SKIP() << "no ::1 on this host";
-  auto fs = Run(Resolvers({a_->resolver6()}) + "domains: [{name: match.test}]\n");
-  EXPECT_EQ(StatusOf(fs, {{"domain", "match.test"}, {"resolver", a_->resolver6()}}), "noerror");
-  EXPECT_EQ(Value(fs, kDnsAnswers, {{"resolver", a_->resolver6()}, {"qtype", "MX"}}), 2);
+  auto fs =
+      Run(Resolvers({a_->resolver6()}) + "domains: [{name: match.test}]\n");
+  EXPECT_EQ(
+      StatusOf(fs, {{"domain", "match.test"}, {"resolver", a_->resolver6()}}),
+      "noerror");
+  EXPECT_EQ(
+      Value(fs, kDnsAnswers, {{"resolver", a_->resolver6()}, {"qtype", "MX"}}),
+      2);
 }
 
 TEST_F(DnsIntegrationTest, ExpositionPassesPromtool) {
-  if (system("promtool --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "no promtool";
+  if (system("promtool --version >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "no promtool";
   auto fs = Run(Resolvers({a_->resolver(), b_->resolver()}) + R"(domains:
   - {name: match.test, expect_mx: [mx1.match.test], check_domain_addresses: true,
      expect_addresses: {mx1.match.test: ["127.0.0.10"]}}
@@ -300,10 +347,12 @@ TEST_F(DnsIntegrationTest, ExpositionPassesPromtool) {
   ASSERT_FALSE(fs.empty());
   const std::string path = ::testing::TempDir() + "dns_metrics.prom";
   std::ofstream(path) << prometheus::TextSerializer().Serialize(fs);
-  const std::string cmd = "promtool check metrics < " + path + " > " + path + ".out 2>&1";
+  const std::string cmd =
+      "promtool check metrics < " + path + " > " + path + ".out 2>&1";
   const int rc = system(cmd.c_str());
   std::ifstream out(path + ".out");
-  std::string text((std::istreambuf_iterator<char>(out)), std::istreambuf_iterator<char>());
+  std::string text((std::istreambuf_iterator<char>(out)),
+                   std::istreambuf_iterator<char>());
   EXPECT_EQ(rc, 0) << text;
   std::remove(path.c_str());
   std::remove((path + ".out").c_str());
@@ -319,17 +368,27 @@ TEST_F(DnsIntegrationTest, SilentResolverIsTimeoutWithinTheDeadline) {
                 timeout);
   EXPECT_LT(elapsed_, timeout);
   EXPECT_GT(silent.queries(), 0);
-  EXPECT_EQ(StatusOf(fs, {{"domain", "match.test"}, {"resolver", silent.resolver()}}), "timeout");
-  EXPECT_EQ(Value(fs, kDnsLookupSuccess, {{"domain", "match.test"}, {"resolver", silent.resolver()}}), 0);
+  EXPECT_EQ(
+      StatusOf(fs, {{"domain", "match.test"}, {"resolver", silent.resolver()}}),
+      "timeout");
+  EXPECT_EQ(Value(fs, kDnsLookupSuccess,
+                  {{"domain", "match.test"}, {"resolver", silent.resolver()}}),
+            0);
   // The real resolver's answers are unaffected.
-  EXPECT_EQ(StatusOf(fs, {{"domain", "match.test"}, {"resolver", a_->resolver()}}), "noerror");
-  EXPECT_EQ(Value(fs, kDnsResolversAgree, {{"domain", "match.test"}, {"qtype", "MX"}}), 1);
+  EXPECT_EQ(
+      StatusOf(fs, {{"domain", "match.test"}, {"resolver", a_->resolver()}}),
+      "noerror");
+  EXPECT_EQ(Value(fs, kDnsResolversAgree,
+                  {{"domain", "match.test"}, {"qtype", "MX"}}),
+            1);
 }
 
 TEST_F(DnsIntegrationTest, GarbageAnswersAreOtherWithinTheDeadline) {
   FakeDnsServer garbage(FakeDnsServer::Mode::kGarbage);
   const Millis timeout(600);
-  auto fs = Run(Resolvers({garbage.resolver()}) + "domains: [{name: match.test}]\n", timeout);
+  auto fs =
+      Run(Resolvers({garbage.resolver()}) + "domains: [{name: match.test}]\n",
+          timeout);
   EXPECT_LT(elapsed_, timeout);
   EXPECT_EQ(StatusOf(fs, {{"domain", "match.test"}}), "other");
 }
@@ -337,12 +396,17 @@ TEST_F(DnsIntegrationTest, GarbageAnswersAreOtherWithinTheDeadline) {
 TEST_F(DnsIntegrationTest, ResolverDyingMidRunEndsWithinTheDeadline) {
   FakeDnsServer dying(FakeDnsServer::Mode::kDies, /*answers_before_death=*/1);
   const Millis timeout(600);
-  auto fs = Run(Resolvers({dying.resolver()}) + "domains: [{name: gone.test}]\n", timeout);
+  auto fs =
+      Run(Resolvers({dying.resolver()}) + "domains: [{name: gone.test}]\n",
+          timeout);
   EXPECT_LT(elapsed_, timeout);
-  EXPECT_EQ(StatusOf(fs, {{"domain", "gone.test"}, {"qtype", "MX"}}), "noerror");
+  EXPECT_EQ(StatusOf(fs, {{"domain", "gone.test"}, {"qtype", "MX"}}),
+            "noerror");
   EXPECT_EQ(Value(fs, kDnsMxInfo, {{"exchange", "mx.gone.test"}}), 1);
   // The follow-up A/AAAA lookups found nobody listening.
-  EXPECT_EQ(Value(fs, kDnsMxHostResolves, {{"exchange", "mx.gone.test"}, {"qtype", "A"}}), 0);
+  EXPECT_EQ(Value(fs, kDnsMxHostResolves,
+                  {{"exchange", "mx.gone.test"}, {"qtype", "A"}}),
+            0);
 }
 
 TEST_F(DnsIntegrationTest, DeadlineCancelsEvenWithLongRetrySchedule) {
@@ -383,7 +447,9 @@ TEST_F(DnsIntegrationTest, SilentSlotFailsItsQueueAtItsFirstTimeout) {
   int timeouts = 0;
   for (int i = 0; i < 50; ++i) {
     (*batch)->Query(0, "d" + std::to_string(i) + ".test", kTypeMx,
-                    [&timeouts](const LookupResult& l) { timeouts += l.status == DnsStatus::kTimeout; });
+                    [&timeouts](const LookupResult& l) {
+                      timeouts += l.status == DnsStatus::kTimeout;
+                    });
   }
   const auto start = Clock::now();
   (*batch)->Run(start + Millis(2000));
@@ -403,7 +469,8 @@ TEST_F(DnsIntegrationTest, QueuedQueriesBeyondTheWindowAreAllAnswered) {
   int answered = 0;
   for (int i = 0; i < 30; ++i) {
     (*batch)->Query(0, "mx1.match.test", kTypeA, [&](const LookupResult& l) {
-      answered += l.status == DnsStatus::kNoError && l.answer.addresses.size() == 1;
+      answered +=
+          l.status == DnsStatus::kNoError && l.answer.addresses.size() == 1;
     });
   }
   (*batch)->Run(Clock::now() + Millis(2000));
@@ -413,7 +480,8 @@ TEST_F(DnsIntegrationTest, QueuedQueriesBeyondTheWindowAreAllAnswered) {
 // ---------- mx_resolver (used by the smtp collector) ----------
 
 TEST_F(DnsIntegrationTest, ResolveMxSortsHostsAndAddresses) {
-  auto r = ResolveMx("Match.Test.", {a_->resolver()}, Clock::now() + Millis(2000));
+  auto r =
+      ResolveMx("Match.Test.", {a_->resolver()}, Clock::now() + Millis(2000));
   ASSERT_TRUE(r.status.ok()) << r.status.message();
   EXPECT_FALSE(r.null_mx);
   ASSERT_EQ(r.hosts.size(), 2u);
@@ -425,14 +493,16 @@ TEST_F(DnsIntegrationTest, ResolveMxSortsHostsAndAddresses) {
 }
 
 TEST_F(DnsIntegrationTest, ResolveMxNullMx) {
-  auto r = ResolveMx("nullmx.test", {a_->resolver()}, Clock::now() + Millis(2000));
+  auto r =
+      ResolveMx("nullmx.test", {a_->resolver()}, Clock::now() + Millis(2000));
   EXPECT_TRUE(r.status.ok()) << r.status.message();
   EXPECT_TRUE(r.null_mx);
   EXPECT_TRUE(r.hosts.empty());
 }
 
 TEST_F(DnsIntegrationTest, ResolveMxImplicitMxFromAddress) {
-  auto r = ResolveMx("nodata.test", {a_->resolver()}, Clock::now() + Millis(2000));
+  auto r =
+      ResolveMx("nodata.test", {a_->resolver()}, Clock::now() + Millis(2000));
   ASSERT_TRUE(r.status.ok()) << r.status.message();
   ASSERT_EQ(r.hosts.size(), 1u);
   EXPECT_EQ(r.hosts[0].exchange, "nodata.test");
@@ -440,7 +510,8 @@ TEST_F(DnsIntegrationTest, ResolveMxImplicitMxFromAddress) {
 }
 
 TEST_F(DnsIntegrationTest, ResolveMxNxDomainIsAnError) {
-  auto r = ResolveMx("nosuch.match.test", {a_->resolver()}, Clock::now() + Millis(2000));
+  auto r = ResolveMx("nosuch.match.test", {a_->resolver()},
+                     Clock::now() + Millis(2000));
   EXPECT_FALSE(r.status.ok());
   EXPECT_THAT(r.status.message(), HasSubstr("nxdomain"));
 }
@@ -448,7 +519,8 @@ TEST_F(DnsIntegrationTest, ResolveMxNxDomainIsAnError) {
 TEST_F(DnsIntegrationTest, ResolveMxFailsOverPastASilentResolver) {
   FakeDnsServer silent(FakeDnsServer::Mode::kSilent);
   const auto start = Clock::now();
-  auto r = ResolveMx("cname.test", {silent.resolver(), a_->resolver()}, start + Millis(1000));
+  auto r = ResolveMx("cname.test", {silent.resolver(), a_->resolver()},
+                     start + Millis(1000));
   EXPECT_LT(Clock::now() - start, Millis(1000));
   ASSERT_TRUE(r.status.ok()) << r.status.message();
   ASSERT_EQ(r.hosts.size(), 1u);
@@ -465,19 +537,22 @@ TEST_F(DnsIntegrationTest, ResolveMxTimesOutAtTheDeadline) {
 }
 
 TEST_F(DnsIntegrationTest, ResolveHostNameAndLiteral) {
-  auto r = ResolveHost("mx1.match.test", {a_->resolver()}, Clock::now() + Millis(2000));
+  auto r = ResolveHost("mx1.match.test", {a_->resolver()},
+                       Clock::now() + Millis(2000));
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_THAT(*r, ElementsAre("127.0.0.10", "::1"));
   auto lit = ResolveHost("192.0.2.7", {}, Clock::now() + Millis(2000));
   ASSERT_TRUE(lit.ok());
   EXPECT_THAT(*lit, ElementsAre("192.0.2.7"));
-  auto bad = ResolveHost("nosuch.match.test", {a_->resolver()}, Clock::now() + Millis(2000));
+  auto bad = ResolveHost("nosuch.match.test", {a_->resolver()},
+                         Clock::now() + Millis(2000));
   EXPECT_FALSE(bad.ok());
   EXPECT_THAT(bad.status().message(), HasSubstr("nxdomain"));
 }
 
 TEST_F(DnsIntegrationTest, ResolveMxRejectsHostNameResolver) {
-  auto r = ResolveMx("match.test", {"ns.example.net"}, Clock::now() + Millis(500));
+  auto r =
+      ResolveMx("match.test", {"ns.example.net"}, Clock::now() + Millis(500));
   EXPECT_FALSE(r.status.ok());
   EXPECT_THAT(r.status.message(), HasSubstr("not host names"));
 }

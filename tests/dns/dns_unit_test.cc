@@ -67,8 +67,18 @@ TEST(ResolverAddressTest, HostNameErrorSaysIpLiteralsAreNeeded) {
 class Packet {
  public:
   Packet(uint16_t qtype, int rcode, bool tc = false) {
-    bytes_ = {0x12, 0x34, static_cast<unsigned char>(0x81 | (tc ? 0x02 : 0)),
-              static_cast<unsigned char>(0x80 | rcode), 0, 1, 0, 0, 0, 0, 0, 0};
+    bytes_ = {0x12,
+              0x34,
+              static_cast<unsigned char>(0x81 | (tc ? 0x02 : 0)),
+              static_cast<unsigned char>(0x80 | rcode),
+              0,
+              1,
+              0,
+              0,
+              0,
+              0,
+              0,
+              0};
     Name("example.test");
     Put16(qtype);
     Put16(1);
@@ -124,7 +134,8 @@ Result<DnsAnswer> Parse(const Packet& p, uint16_t qtype) {
 
 TEST(DnsMessageTest, ParsesMxRecordsNormalized) {
   Packet p(kTypeMx, 0);
-  p.Rr(kTypeMx, Packet::Mx(10, "MX1.Example.TEST")).Rr(kTypeMx, Packet::Mx(20, "mx2.example.test"));
+  p.Rr(kTypeMx, Packet::Mx(10, "MX1.Example.TEST"))
+      .Rr(kTypeMx, Packet::Mx(20, "mx2.example.test"));
   auto a = Parse(p, kTypeMx);
   ASSERT_TRUE(a.ok()) << a.status().message();
   EXPECT_EQ(a->rcode, 0);
@@ -155,7 +166,8 @@ TEST(DnsMessageTest, ParsesAddressesAndCnameChain) {
 
 TEST(DnsMessageTest, ParsesAaaaCanonically) {
   Packet p(kTypeAaaa, 0);
-  p.Rr(kTypeAaaa, {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53});
+  p.Rr(kTypeAaaa,
+       {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53});
   auto a = Parse(p, kTypeAaaa);
   ASSERT_TRUE(a.ok());
   EXPECT_THAT(a->addresses, ::testing::ElementsAre("2001:db8::53"));
@@ -268,10 +280,15 @@ INSTANTIATE_TEST_SUITE_P(
     Table, MxMatchTest,
     ::testing::Values(
         MatchCase{{"10 MX1.example.com.", "mx2.example.com"},
-                  {{10, "mx1.example.com"}, {20, "mx2.example.com"}}, true},
+                  {{10, "mx1.example.com"}, {20, "mx2.example.com"}},
+                  true},
         MatchCase{{"20 mx1.example.com"}, {{10, "mx1.example.com"}}, false},
-        MatchCase{{"mx1.example.com"}, {{10, "mx1.example.com"}, {20, "mx2.example.com"}}, false},
-        MatchCase{{"mx1.example.com", "mx2.example.com"}, {{10, "mx1.example.com"}}, false},
+        MatchCase{{"mx1.example.com"},
+                  {{10, "mx1.example.com"}, {20, "mx2.example.com"}},
+                  false},
+        MatchCase{{"mx1.example.com", "mx2.example.com"},
+                  {{10, "mx1.example.com"}},
+                  false},
         MatchCase{{"mx1.example.com"}, {}, false},
         MatchCase{{"."}, {{0, "."}}, true},
         MatchCase{{"0 ."}, {{0, "."}}, true},
@@ -346,30 +363,37 @@ INSTANTIATE_TEST_SUITE_P(
         ConfigErrorCase{"domains: []\nresolvers: [ns1.example.net]\n",
                         "dns.yml:2: collectors.dns.resolvers: invalid resolver "
                         "\"ns1.example.net\""},
-        ConfigErrorCase{"resolvers: [192.0.2.1, \"192.0.2.1:53\"]\n",
-                        "collectors.dns.resolvers: resolver \"192.0.2.1:53\" listed twice"},
-        ConfigErrorCase{"domains:\n  - {name: a.example}\n  - {name: A.example.}\n",
-                        "dns.yml:3: collectors.dns.domains[1].name: domain "
-                        "\"a.example\" listed twice"},
+        ConfigErrorCase{
+            "resolvers: [192.0.2.1, \"192.0.2.1:53\"]\n",
+            "collectors.dns.resolvers: resolver \"192.0.2.1:53\" listed twice"},
+        ConfigErrorCase{
+            "domains:\n  - {name: a.example}\n  - {name: A.example.}\n",
+            "dns.yml:3: collectors.dns.domains[1].name: domain "
+            "\"a.example\" listed twice"},
         ConfigErrorCase{"domains:\n  - {expect_mx: [mx.example.com]}\n",
                         "collectors.dns.domains[0].name: missing"},
         ConfigErrorCase{"domains:\n  - {name: 'bad domain'}\n",
                         "invalid domain name"},
-        ConfigErrorCase{"domains:\n  - name: a.example\n    expect_mx: ['x y z']\n",
-                        "dns.yml:3: collectors.dns.domains[0].expect_mx: invalid MX"},
+        ConfigErrorCase{
+            "domains:\n  - name: a.example\n    expect_mx: ['x y z']\n",
+            "dns.yml:3: collectors.dns.domains[0].expect_mx: invalid MX"},
         ConfigErrorCase{"domains:\n  - name: a.example\n    expect_mx: []\n",
                         "expect_mx: empty list"},
-        ConfigErrorCase{"domains:\n  - name: a.example\n    expect_addresses: {mx.a.example: [mx.b.example]}\n",
+        ConfigErrorCase{"domains:\n  - name: a.example\n    expect_addresses: "
+                        "{mx.a.example: [mx.b.example]}\n",
                         "is not an IP address"},
         ConfigErrorCase{"domains:\n  - name: a.example\n    expect_mxx: [a]\n",
-                        "dns.yml:3: collectors.dns.domains[0]: unknown key \"expect_mxx\""}));
+                        "dns.yml:3: collectors.dns.domains[0]: unknown key "
+                        "\"expect_mxx\""}));
 
 TEST(DnsConfigTest, CapsDomainsTimesResolvers) {
   std::string yaml = "resolvers: [127.0.0.1, 127.0.0.2, 127.0.0.3]\ndomains:\n";
-  for (int i = 0; i < 334; ++i) yaml += "  - {name: d" + std::to_string(i) + ".example}\n";
+  for (int i = 0; i < 334; ++i)
+    yaml += "  - {name: d" + std::to_string(i) + ".example}\n";
   auto l = Load(yaml);
   EXPECT_FALSE(l->config);
-  EXPECT_THAT(l->errors.Joined(), ::testing::HasSubstr("1002 checks, more than the limit of 1000"));
+  EXPECT_THAT(l->errors.Joined(),
+              ::testing::HasSubstr("1002 checks, more than the limit of 1000"));
 }
 
 TEST(DnsConfigTest, FactoryRejectsBadConfigWithoutIo) {
@@ -427,8 +451,9 @@ TEST(DnsReportTest, ExportsEveryStatusWithOneSet) {
   auto fs = BuildDnsFamilies(c, run);
   int ones = 0, total = 0;
   for (DnsStatus s : kAllDnsStatuses) {
-    auto v = Value(fs, kDnsLookupStatus,
-                   {{"resolver", "127.0.0.1:1053"}, {"status", DnsStatusName(s)}});
+    auto v =
+        Value(fs, kDnsLookupStatus,
+              {{"resolver", "127.0.0.1:1053"}, {"status", DnsStatusName(s)}});
     ASSERT_TRUE(v) << DnsStatusName(s);
     ones += *v == 1;
     ++total;
@@ -451,9 +476,13 @@ TEST(DnsReportTest, ResolversDisagreeOnDifferentMxSets) {
   run.results[0][0].mx = Answered(DnsStatus::kNoError, {{10, "mx.a.example"}});
   run.results[0][1].mx = Answered(DnsStatus::kNoError, {{10, "mx.b.example"}});
   auto fs = BuildDnsFamilies(c, run);
-  EXPECT_EQ(Value(fs, kDnsResolversAgree, {{"domain", "a.example"}, {"qtype", "MX"}}), 0);
-  EXPECT_EQ(Value(fs, kDnsMxMatchesExpected, {{"resolver", "127.0.0.1:1053"}}), 1);
-  EXPECT_EQ(Value(fs, kDnsMxMatchesExpected, {{"resolver", "127.0.0.1:2053"}}), 0);
+  EXPECT_EQ(
+      Value(fs, kDnsResolversAgree, {{"domain", "a.example"}, {"qtype", "MX"}}),
+      0);
+  EXPECT_EQ(Value(fs, kDnsMxMatchesExpected, {{"resolver", "127.0.0.1:1053"}}),
+            1);
+  EXPECT_EQ(Value(fs, kDnsMxMatchesExpected, {{"resolver", "127.0.0.1:2053"}}),
+            0);
 }
 
 TEST(DnsReportTest, FailedResolverDoesNotCountAsDisagreement) {
@@ -463,7 +492,9 @@ TEST(DnsReportTest, FailedResolverDoesNotCountAsDisagreement) {
   run.results[0][0].mx = Answered(DnsStatus::kNoError, {{10, "mx.a.example"}});
   run.results[0][1].mx = Answered(DnsStatus::kServFail);
   auto fs = BuildDnsFamilies(c, run);
-  EXPECT_EQ(Value(fs, kDnsResolversAgree, {{"domain", "a.example"}, {"qtype", "MX"}}), 1);
+  EXPECT_EQ(
+      Value(fs, kDnsResolversAgree, {{"domain", "a.example"}, {"qtype", "MX"}}),
+      1);
 }
 
 TEST(DnsReportTest, DisagreeOnMxHostAddresses) {
@@ -471,19 +502,29 @@ TEST(DnsReportTest, DisagreeOnMxHostAddresses) {
   DnsRunResult run;
   run.results = {{{}, {}}};
   for (int r = 0; r < 2; ++r) {
-    run.results[0][r].mx = Answered(DnsStatus::kNoError, {{10, "mx.a.example"}});
+    run.results[0][r].mx =
+        Answered(DnsStatus::kNoError, {{10, "mx.a.example"}});
     run.results[0][r].hosts["mx.a.example"].a =
         Answered(DnsStatus::kNoError, {}, {r == 0 ? "192.0.2.1" : "192.0.2.2"});
-    run.results[0][r].hosts["mx.a.example"].aaaa = Answered(DnsStatus::kNoError);
+    run.results[0][r].hosts["mx.a.example"].aaaa =
+        Answered(DnsStatus::kNoError);
   }
   auto fs = BuildDnsFamilies(c, run);
-  EXPECT_EQ(Value(fs, kDnsResolversAgree, {{"domain", "a.example"}, {"qtype", "A"}}), 0);
-  EXPECT_EQ(Value(fs, kDnsResolversAgree, {{"domain", "a.example"}, {"qtype", "AAAA"}}), 1);
-  EXPECT_EQ(Value(fs, kDnsMxHostResolves,
-                  {{"resolver", "127.0.0.1:1053"}, {"exchange", "mx.a.example"}, {"qtype", "A"}}),
+  EXPECT_EQ(
+      Value(fs, kDnsResolversAgree, {{"domain", "a.example"}, {"qtype", "A"}}),
+      0);
+  EXPECT_EQ(Value(fs, kDnsResolversAgree,
+                  {{"domain", "a.example"}, {"qtype", "AAAA"}}),
             1);
   EXPECT_EQ(Value(fs, kDnsMxHostResolves,
-                  {{"resolver", "127.0.0.1:1053"}, {"exchange", "mx.a.example"}, {"qtype", "AAAA"}}),
+                  {{"resolver", "127.0.0.1:1053"},
+                   {"exchange", "mx.a.example"},
+                   {"qtype", "A"}}),
+            1);
+  EXPECT_EQ(Value(fs, kDnsMxHostResolves,
+                  {{"resolver", "127.0.0.1:1053"},
+                   {"exchange", "mx.a.example"},
+                   {"qtype", "AAAA"}}),
             0);
 }
 

@@ -59,11 +59,13 @@ void FakeDnsServer::Serve() {
     unsigned char q[4096];
     sockaddr_in from{};
     socklen_t fl = sizeof from;
-    ssize_t n = recvfrom(fd_, q, sizeof q, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+    ssize_t n =
+        recvfrom(fd_, q, sizeof q, 0, reinterpret_cast<sockaddr*>(&from), &fl);
     if (n < 12) continue;
     ++queries_;
     auto send = [&](const std::vector<unsigned char>& r) {
-      sendto(fd_, r.data(), r.size(), 0, reinterpret_cast<sockaddr*>(&from), fl);
+      sendto(fd_, r.data(), r.size(), 0, reinterpret_cast<sockaddr*>(&from),
+             fl);
     };
     const size_t qend = QuestionEnd(q, static_cast<size_t>(n));
     if (mode_ == Mode::kSilent || qend == 0) continue;
@@ -78,17 +80,19 @@ void FakeDnsServer::Serve() {
       for (auto& b : junk) b = static_cast<unsigned char>(rng());
       send(junk);
       r[7] = 3;  // ANCOUNT 3, but only a stub follows
-      for (unsigned char b : {0xc0, 0x0c, 0x00, 0x0f, 0x00, 0x01, 0x00}) r.push_back(b);
+      for (unsigned char b : {0xc0, 0x0c, 0x00, 0x0f, 0x00, 0x01, 0x00})
+        r.push_back(b);
       send(r);
       continue;
     }
     // kDies: a proper answer "NAME MX 10 mx.NAME" for MX, NODATA otherwise.
-    const uint16_t qtype = static_cast<uint16_t>((q[qend - 4] << 8) | q[qend - 3]);
+    const uint16_t qtype =
+        static_cast<uint16_t>((q[qend - 4] << 8) | q[qend - 3]);
     if (qtype == 15) {
       r[7] = 1;
-      const unsigned char rr[] = {0xc0, 0x0c, 0x00, 0x0f, 0x00, 0x01, 0, 0, 0x01,
-                                  0x2c, 0x00, 0x07, 0x00, 0x0a, 0x02, 'm', 'x',
-                                  0xc0, 0x0c};
+      const unsigned char rr[] = {0xc0, 0x0c, 0x00, 0x0f, 0x00, 0x01, 0,
+                                  0,    0x01, 0x2c, 0x00, 0x07, 0x00, 0x0a,
+                                  0x02, 'm',  'x',  0xc0, 0x0c};
       r.insert(r.end(), rr, rr + sizeof rr);
     }
     send(r);

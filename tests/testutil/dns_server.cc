@@ -63,7 +63,8 @@ uint16_t FreeLoopbackPort() {
 
 const std::string& DnsServer::last_error() { return LastError(); }
 
-std::unique_ptr<DnsServer> DnsServer::Start(const std::vector<TestZone>& zones) {
+std::unique_ptr<DnsServer> DnsServer::Start(
+    const std::vector<TestZone>& zones) {
   namespace fs = std::filesystem;
   char tmpl[] = "/tmp/mailhealth-named-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) {
@@ -123,7 +124,8 @@ std::unique_ptr<DnsServer> DnsServer::Start(const std::vector<TestZone>& zones) 
       _exit(127);
     }
     srv->pid_ = pid;
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    const auto until =
+        std::chrono::steady_clock::now() + std::chrono::seconds(15);
     while (std::chrono::steady_clock::now() < until) {
       int st = 0;
       if (waitpid(pid, &st, WNOHANG) == pid) {
