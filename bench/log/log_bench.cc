@@ -69,7 +69,8 @@ int main(int argc, char** argv) {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   auto tv = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
-  double cpu = tv(ru.ru_utime) + tv(ru.ru_stime) - tv(ru0.ru_utime) - tv(ru0.ru_stime);
+  double cpu =
+      tv(ru.ru_utime) + tv(ru.ru_stime) - tv(ru0.ru_utime) - tv(ru0.ru_stime);
   double secs = std::chrono::duration<double>(t1 - t0).count();
   if (!state.error.empty()) {
     std::fprintf(stderr, "bench_log: %s\n", state.error.c_str());
@@ -91,8 +92,8 @@ int main(int argc, char** argv) {
       "sent=%llu deferred=%llu bounced=%llu expired=%llu rejects=%llu "
       "foreign=%llu unsupported=%llu rule_matches=%llu\n",
       static_cast<unsigned long long>(c.lines), secs, cpu,
-      secs > 0 ? static_cast<double>(c.lines) / secs : 0.0, ru.ru_maxrss, nrules,
-      del(DeliveryStatus::kSent), del(DeliveryStatus::kDeferred),
+      secs > 0 ? static_cast<double>(c.lines) / secs : 0.0, ru.ru_maxrss,
+      nrules, del(DeliveryStatus::kSent), del(DeliveryStatus::kDeferred),
       del(DeliveryStatus::kBounced), del(DeliveryStatus::kExpired), rejects,
       static_cast<unsigned long long>(c.foreign),
       static_cast<unsigned long long>(c.unsupported), matches);

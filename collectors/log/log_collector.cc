@@ -99,7 +99,9 @@ class LogCollector : public Collector {
   }
 
  private:
-  std::string Help(const std::string& h) const { return SampledHelp(h, interval_); }
+  std::string Help(const std::string& h) const {
+    return SampledHelp(h, interval_);
+  }
 
   void Build(const log::LogCounters& c, bool available, Families* out) const {
     auto scalar = [&](const char* name, const std::string& help, double v,
@@ -108,50 +110,75 @@ class LogCollector : public Collector {
       AddSample(f, {}, v);
       out->push_back(std::move(f));
     };
-    scalar(kLines, "Lines read from the mail log.", static_cast<double>(c.lines));
+    scalar(kLines, "Lines read from the mail log.",
+           static_cast<double>(c.lines));
 
-    auto m = Counter(kMessages, Help("Postfix log lines by process and severity."));
+    auto m =
+        Counter(kMessages, Help("Postfix log lines by process and severity."));
     for (size_t p = 0; p < N<Process>(); ++p)
       for (size_t s = 0; s < N<Severity>(); ++s)
-        AddSample(m, {{"process", S(Name(Process(p)))}, {"severity", S(Name(Severity(s)))}},
+        AddSample(m,
+                  {{"process", S(Name(Process(p)))},
+                   {"severity", S(Name(Severity(s)))}},
                   static_cast<double>(c.messages[p][s]));
     out->push_back(std::move(m));
 
-    auto d = Counter(kDeliveries, Help("Delivery attempts by transport and status."));
+    auto d = Counter(kDeliveries,
+                     Help("Delivery attempts by transport and status."));
     for (size_t t = 0; t < N<Transport>(); ++t)
       for (size_t s = 0; s < N<DeliveryStatus>(); ++s)
-        AddSample(d, {{"transport", S(Name(Transport(t)))}, {"status", S(Name(DeliveryStatus(s)))}},
+        AddSample(d,
+                  {{"transport", S(Name(Transport(t)))},
+                   {"status", S(Name(DeliveryStatus(s)))}},
                   static_cast<double>(c.deliveries[t][s]));
     out->push_back(std::move(d));
 
-    auto rj = Counter(kRejects, Help("reject: lines of smtpd, postscreen and cleanup by stage and reason class."));
+    auto rj = Counter(kRejects, Help("reject: lines of smtpd, postscreen and "
+                                     "cleanup by stage and reason class."));
     for (size_t st = 0; st < N<RejectStage>(); ++st)
       for (size_t re = 0; re < N<RejectReason>(); ++re)
-        AddSample(rj, {{"stage", S(Name(RejectStage(st)))}, {"reason", S(Name(RejectReason(re)))}},
+        AddSample(rj,
+                  {{"stage", S(Name(RejectStage(st)))},
+                   {"reason", S(Name(RejectReason(re)))}},
                   static_cast<double>(c.rejects[st][re]));
     out->push_back(std::move(rj));
 
-    auto ev = Counter(kEvents, Help("Notable events in the mail log (a fixed list)."));
+    auto ev = Counter(kEvents,
+                      Help("Notable events in the mail log (a fixed list)."));
     for (size_t e = 0; e < N<Event>(); ++e)
-      AddSample(ev, {{"event", S(Name(Event(e)))}}, static_cast<double>(c.events[e]));
+      AddSample(ev, {{"event", S(Name(Event(e)))}},
+                static_cast<double>(c.events[e]));
     out->push_back(std::move(ev));
 
-    auto rm = Counter(kRuleMatches, Help("Lines matched by each rule of the config."));
+    auto rm = Counter(kRuleMatches,
+                      Help("Lines matched by each rule of the config."));
     const auto& names = processor_.rule_names();
     for (size_t i = 0; i < names.size(); ++i)
       AddSample(rm, {{"rule", names[i]}},
-                i < c.rule_matches.size() ? static_cast<double>(c.rule_matches[i]) : 0);
+                i < c.rule_matches.size()
+                    ? static_cast<double>(c.rule_matches[i])
+                    : 0);
     out->push_back(std::move(rm));
 
-    scalar(kUnsupported, "Postfix lines (or lines without a syslog prefix) the parser did not understand.",
+    scalar(kUnsupported,
+           "Postfix lines (or lines without a syslog prefix) the parser did "
+           "not understand.",
            static_cast<double>(c.unsupported));
-    scalar(kForeign, "Lines from programs other than Postfix.", static_cast<double>(c.foreign));
-    scalar(kTruncated, "Lines longer than 64 KiB, cut.", static_cast<double>(c.truncated));
-    scalar(kLastLine, "Wall-clock time (Unix seconds) at which the last line was read; 0 before the first.",
+    scalar(kForeign, "Lines from programs other than Postfix.",
+           static_cast<double>(c.foreign));
+    scalar(kTruncated, "Lines longer than 64 KiB, cut.",
+           static_cast<double>(c.truncated));
+    scalar(kLastLine,
+           "Wall-clock time (Unix seconds) at which the last line was read; 0 "
+           "before the first.",
            c.last_line_timestamp, true);
-    scalar(kRotations, "Log file rotations seen (rename or truncation).", static_cast<double>(c.rotations));
-    scalar(kReadErrors, "Errors reading the log.", static_cast<double>(c.read_errors));
-    scalar(kSourceUp, "1 when the log file (or journal) is open, 0 while it is missing or unreadable.",
+    scalar(kRotations, "Log file rotations seen (rename or truncation).",
+           static_cast<double>(c.rotations));
+    scalar(kReadErrors, "Errors reading the log.",
+           static_cast<double>(c.read_errors));
+    scalar(kSourceUp,
+           "1 when the log file (or journal) is open, 0 while it is missing or "
+           "unreadable.",
            available ? 1 : 0, true);
   }
 
@@ -178,7 +205,8 @@ bool ValidLabelValue(const std::string& s) {
 CollectorInfo LogCollectorInfo() {
   CollectorInfo info;
   info.name = "log";
-  info.description = "Errors, warnings, deliveries and rejects from the mail log";
+  info.description =
+      "Errors, warnings, deliveries and rejects from the mail log";
   info.default_enabled = true;
   info.default_interval = Millis(5000);
   info.default_timeout = Millis(4000);
@@ -201,13 +229,13 @@ CollectorInfo LogCollectorInfo() {
     }
     c.journal_directory = s.String("journal_directory", "");
     if (!c.journal_directory.empty() && c.journal_directory[0] != '/')
-      s.Error("journal_directory", "must be an absolute path, got \"" +
-                                       c.journal_directory + "\"");
+      s.Error("journal_directory",
+              "must be an absolute path, got \"" + c.journal_directory + "\"");
     c.syslog_names = s.StringList("syslog_names", {});
     std::vector<ConfigNode> rules = s.List("rules");
     if (static_cast<int64_t>(rules.size()) > kMaxRules)
-      s.Error("rules", "at most " + std::to_string(kMaxRules) +
-                           " rules, got " + std::to_string(rules.size()));
+      s.Error("rules", "at most " + std::to_string(kMaxRules) + " rules, got " +
+                           std::to_string(rules.size()));
     std::set<std::string> names;
     for (auto& r : rules) {
       log::Rule rule;

@@ -12,15 +12,15 @@ namespace {
 using std::string_view;
 
 constexpr string_view kProcessNames[] = {
-    "smtpd", "smtp",   "lmtp",  "local", "virtual", "pipe",       "qmgr",
+    "smtpd",   "smtp",   "lmtp",   "local", "virtual",    "pipe",   "qmgr",
     "cleanup", "pickup", "bounce", "error", "postscreen", "master", "other"};
 constexpr string_view kSeverityNames[] = {"info", "warning", "error", "fatal",
                                           "panic"};
-constexpr string_view kTransportNames[] = {"smtp", "lmtp", "local", "virtual",
+constexpr string_view kTransportNames[] = {"smtp", "lmtp",  "local", "virtual",
                                            "pipe", "error", "other"};
 constexpr string_view kStatusNames[] = {"sent", "deferred", "bounced",
                                         "expired"};
-constexpr string_view kStageNames[] = {"connect", "helo", "mail",   "rcpt",
+constexpr string_view kStageNames[] = {"connect", "helo",    "mail", "rcpt",
                                        "data",    "content", "other"};
 constexpr string_view kReasonNames[] = {
     "relay_denied", "unknown_user", "rbl",     "helo", "sender",
@@ -71,8 +71,8 @@ inline bool IsAlnum(char c) { return IsDigit(c) || IsAlpha(c); }
 // The token at `*i` up to the next space; advances past one space.
 string_view Token(string_view s, size_t* i) {
   size_t b = *i;
-  const void* sp = b < s.size() ? std::memchr(s.data() + b, ' ', s.size() - b)
-                                : nullptr;
+  const void* sp =
+      b < s.size() ? std::memchr(s.data() + b, ' ', s.size() - b) : nullptr;
   size_t e = sp ? static_cast<size_t>(static_cast<const char*>(sp) - s.data())
                 : s.size();
   *i = sp ? e + 1 : e;
@@ -127,7 +127,7 @@ bool ParseTag(string_view s, size_t i, SyslogLine* out) {
 
 // RFC 5424: "1 TIMESTAMP HOST APP PROCID MSGID SD MSG" after "<PRI>".
 bool ParseRfc5424(string_view s, size_t i, SyslogLine* out) {
-  i += 2;  // "1 "
+  i += 2;        // "1 "
   Token(s, &i);  // timestamp
   out->host = Token(s, &i);
   string_view app = Token(s, &i);
@@ -155,35 +155,150 @@ bool ParseRfc5424(string_view s, size_t i, SyslogLine* out) {
 // Known starts of Postfix informational messages (after an optional queue
 // ID). A Postfix line that starts with none of these, and is not a
 // warning/error/fatal/panic, counts as unsupported.
-constexpr string_view kKnownStarts[] = {
-    "to=", "from=", "client=", "message-id=", "removed", "uid=", "reject:",
-    "reject_warning:", "milter-reject:", "milter-discard:", "milter-hold:",
-    "proxy-reject:", "proxy-accept:", "hold:", "discard:", "redirect:",
-    "filter:", "replace:", "prepend:", "info:", "warning:", "resent-message-id=",
-    "sender non-delivery notification", "sender delivery status notification",
-    "postmaster non-delivery notification", "sender ", "orig_to=",
-    "connect from", "disconnect from", "lost connection", "timeout after",
-    "too many errors", "improper command pipelining", "connect to",
-    "CONNECT from", "PASS ", "DNSBL rank", "HANGUP", "PREGREET", "COMMAND ",
-    "WHITELISTED", "ALLOWLISTED", "BLACKLISTED", "DENYLISTED", "WHITELIST",
-    "ALLOWLIST", "BARE NEWLINE", "NON-SMTP COMMAND", "DISCONNECT", "DATA ",
-    "BDAT ", "NOQUEUE", "statistics:", "daemon started", "reload", "terminating",
-    "table ", "setting up TLS", "SSL_accept", "SSL_connect", "Anonymous TLS",
-    "Trusted TLS", "Untrusted TLS", "Verified TLS", "TLS", "host ",
-    "Host or domain", "conversation with", "status=", "starting", "stopping",
-    "refreshing", "executing", "Postfix", "enabling PIX", "cache ",
-    "closing", "lost ", "Cannot start TLS", "server certificate", "certificate",
-    "peer certificate", "Trusted ", "Untrusted ", "Verified ", "Anonymous ",
-    "SASL", "dict_", "error ", "delay", "deferred", "bounced", "sent",
-    "expired", "passing", "skipping", "done", "NOTICE", "mail ", "client ",
-    "stop", "start", "Received", "initializing", "request", "fatal", "panic",
-    "pid ", "MX ", "no MX", "conn_use", "queue ", "queued", "flush",
-    "requeue", "delete", "Deleted", "Requeued", "Released", "placed on hold",
-    "released from hold", "postfix", "using ", "dnsblog", "addr ",
-    "warning", "policy", "open", "nrcpt", "size=", "(", "Mail ", "mail system",
-    "restarting", "stopping the Postfix", "starting the Postfix",
-    "refreshing the Postfix", "Postfix mail system", "verify", "address ",
-    "Deleted:", "Requeued:", "Released from hold:", "Placed on hold:"};
+constexpr string_view kKnownStarts[] = {"to=",
+                                        "from=",
+                                        "client=",
+                                        "message-id=",
+                                        "removed",
+                                        "uid=",
+                                        "reject:",
+                                        "reject_warning:",
+                                        "milter-reject:",
+                                        "milter-discard:",
+                                        "milter-hold:",
+                                        "proxy-reject:",
+                                        "proxy-accept:",
+                                        "hold:",
+                                        "discard:",
+                                        "redirect:",
+                                        "filter:",
+                                        "replace:",
+                                        "prepend:",
+                                        "info:",
+                                        "warning:",
+                                        "resent-message-id=",
+                                        "sender non-delivery notification",
+                                        "sender delivery status notification",
+                                        "postmaster non-delivery notification",
+                                        "sender ",
+                                        "orig_to=",
+                                        "connect from",
+                                        "disconnect from",
+                                        "lost connection",
+                                        "timeout after",
+                                        "too many errors",
+                                        "improper command pipelining",
+                                        "connect to",
+                                        "CONNECT from",
+                                        "PASS ",
+                                        "DNSBL rank",
+                                        "HANGUP",
+                                        "PREGREET",
+                                        "COMMAND ",
+                                        "WHITELISTED",
+                                        "ALLOWLISTED",
+                                        "BLACKLISTED",
+                                        "DENYLISTED",
+                                        "WHITELIST",
+                                        "ALLOWLIST",
+                                        "BARE NEWLINE",
+                                        "NON-SMTP COMMAND",
+                                        "DISCONNECT",
+                                        "DATA ",
+                                        "BDAT ",
+                                        "NOQUEUE",
+                                        "statistics:",
+                                        "daemon started",
+                                        "reload",
+                                        "terminating",
+                                        "table ",
+                                        "setting up TLS",
+                                        "SSL_accept",
+                                        "SSL_connect",
+                                        "Anonymous TLS",
+                                        "Trusted TLS",
+                                        "Untrusted TLS",
+                                        "Verified TLS",
+                                        "TLS",
+                                        "host ",
+                                        "Host or domain",
+                                        "conversation with",
+                                        "status=",
+                                        "starting",
+                                        "stopping",
+                                        "refreshing",
+                                        "executing",
+                                        "Postfix",
+                                        "enabling PIX",
+                                        "cache ",
+                                        "closing",
+                                        "lost ",
+                                        "Cannot start TLS",
+                                        "server certificate",
+                                        "certificate",
+                                        "peer certificate",
+                                        "Trusted ",
+                                        "Untrusted ",
+                                        "Verified ",
+                                        "Anonymous ",
+                                        "SASL",
+                                        "dict_",
+                                        "error ",
+                                        "delay",
+                                        "deferred",
+                                        "bounced",
+                                        "sent",
+                                        "expired",
+                                        "passing",
+                                        "skipping",
+                                        "done",
+                                        "NOTICE",
+                                        "mail ",
+                                        "client ",
+                                        "stop",
+                                        "start",
+                                        "Received",
+                                        "initializing",
+                                        "request",
+                                        "fatal",
+                                        "panic",
+                                        "pid ",
+                                        "MX ",
+                                        "no MX",
+                                        "conn_use",
+                                        "queue ",
+                                        "queued",
+                                        "flush",
+                                        "requeue",
+                                        "delete",
+                                        "Deleted",
+                                        "Requeued",
+                                        "Released",
+                                        "placed on hold",
+                                        "released from hold",
+                                        "postfix",
+                                        "using ",
+                                        "dnsblog",
+                                        "addr ",
+                                        "warning",
+                                        "policy",
+                                        "open",
+                                        "nrcpt",
+                                        "size=",
+                                        "(",
+                                        "Mail ",
+                                        "mail system",
+                                        "restarting",
+                                        "stopping the Postfix",
+                                        "starting the Postfix",
+                                        "refreshing the Postfix",
+                                        "Postfix mail system",
+                                        "verify",
+                                        "address ",
+                                        "Deleted:",
+                                        "Requeued:",
+                                        "Released from hold:",
+                                        "Placed on hold:"};
 
 struct StartTable {
   std::array<std::vector<string_view>, 256> by_first;
@@ -218,13 +333,20 @@ bool StripQueueId(string_view* m) {
 
 Transport TransportOf(Process p) {
   switch (p) {
-    case Process::kSmtp: return Transport::kSmtp;
-    case Process::kLmtp: return Transport::kLmtp;
-    case Process::kLocal: return Transport::kLocal;
-    case Process::kVirtual: return Transport::kVirtual;
-    case Process::kPipe: return Transport::kPipe;
-    case Process::kError: return Transport::kError;
-    default: return Transport::kOther;
+    case Process::kSmtp:
+      return Transport::kSmtp;
+    case Process::kLmtp:
+      return Transport::kLmtp;
+    case Process::kLocal:
+      return Transport::kLocal;
+    case Process::kVirtual:
+      return Transport::kVirtual;
+    case Process::kPipe:
+      return Transport::kPipe;
+    case Process::kError:
+      return Transport::kError;
+    default:
+      return Transport::kOther;
   }
 }
 
@@ -252,8 +374,7 @@ void ConnectEvent(string_view rest, LogCounters* c) {
 }
 
 // Events named by the reason text of a deferred/bounced delivery.
-void DeliveryReasonEvents(string_view reason, string_view dsn,
-                          LogCounters* c) {
+void DeliveryReasonEvents(string_view reason, string_view dsn, LogCounters* c) {
   if (StartsWith(reason, "connect to ")) {
     ConnectEvent(reason.substr(11), c);
   } else if (StartsWith(reason, "Host or domain name not found")) {
@@ -340,10 +461,12 @@ void WarningEvents(Process p, string_view w, LogCounters* c) {
         Inc(c, Event::kTlsFailure);
       return;
     case 'n':
-      if (StartsWith(w, "non-SMTP command from")) Inc(c, Event::kNonSmtpCommand);
+      if (StartsWith(w, "non-SMTP command from"))
+        Inc(c, Event::kNonSmtpCommand);
       return;
     case 'h':
-      if (StartsWith(w, "hostname ") && Contains(w, " does not resolve to address"))
+      if (StartsWith(w, "hostname ") &&
+          Contains(w, " does not resolve to address"))
         Inc(c, Event::kClientHostnameUnverified);
       return;
     case 'p':
@@ -360,7 +483,8 @@ void WarningEvents(Process p, string_view w, LogCounters* c) {
   if (p == Process::kSmtpd) {
     // "unknown[192.0.2.1]: SASL LOGIN authentication failed: ..."
     size_t s = w.find(": SASL ");
-    if (s != string_view::npos && Contains(w.substr(s), "authentication failed")) {
+    if (s != string_view::npos &&
+        Contains(w.substr(s), "authentication failed")) {
       Inc(c, Event::kSaslAuthFailed);
       return;
     }
@@ -372,12 +496,24 @@ void WarningEvents(Process p, string_view w, LogCounters* c) {
 
 }  // namespace
 
-std::string_view Name(Process v) { return kProcessNames[static_cast<size_t>(v)]; }
-std::string_view Name(Severity v) { return kSeverityNames[static_cast<size_t>(v)]; }
-std::string_view Name(Transport v) { return kTransportNames[static_cast<size_t>(v)]; }
-std::string_view Name(DeliveryStatus v) { return kStatusNames[static_cast<size_t>(v)]; }
-std::string_view Name(RejectStage v) { return kStageNames[static_cast<size_t>(v)]; }
-std::string_view Name(RejectReason v) { return kReasonNames[static_cast<size_t>(v)]; }
+std::string_view Name(Process v) {
+  return kProcessNames[static_cast<size_t>(v)];
+}
+std::string_view Name(Severity v) {
+  return kSeverityNames[static_cast<size_t>(v)];
+}
+std::string_view Name(Transport v) {
+  return kTransportNames[static_cast<size_t>(v)];
+}
+std::string_view Name(DeliveryStatus v) {
+  return kStatusNames[static_cast<size_t>(v)];
+}
+std::string_view Name(RejectStage v) {
+  return kStageNames[static_cast<size_t>(v)];
+}
+std::string_view Name(RejectReason v) {
+  return kReasonNames[static_cast<size_t>(v)];
+}
 std::string_view Name(Event v) { return kEventNames[static_cast<size_t>(v)]; }
 
 bool ParseSyslogPrefix(std::string_view s, SyslogLine* out) {
@@ -465,10 +601,11 @@ RejectReason ReasonOf(std::string_view t) {
   if (Contains(t, "Sender address rejected")) return RejectReason::kSender;
   if (Contains(t, "Client host rejected")) return RejectReason::kClient;
   if (Contains(t, "Recipient address rejected") ||
-      Contains(t, "Data command rejected") || Contains(t, "too many connections") ||
-      Contains(t, "Policy") || Contains(t, "policy") ||
-      Contains(t, "Greylist") || Contains(t, "greylist") ||
-      Contains(t, "pipelining") || Contains(t, "Access denied"))
+      Contains(t, "Data command rejected") ||
+      Contains(t, "too many connections") || Contains(t, "Policy") ||
+      Contains(t, "policy") || Contains(t, "Greylist") ||
+      Contains(t, "greylist") || Contains(t, "pipelining") ||
+      Contains(t, "Access denied"))
     return RejectReason::kPolicy;
   if (Contains(t, "content rejected") || Contains(t, "Message size exceeds") ||
       Contains(t, "spam") || Contains(t, "Spam"))
@@ -612,16 +749,20 @@ void LineProcessor::Classify(std::string_view program, std::string_view m,
   string_view body = m;
   switch (m.empty() ? '\0' : m[0]) {
     case 'w':
-      if (StartsWith(m, "warning: ")) sev = Severity::kWarning, body.remove_prefix(9);
+      if (StartsWith(m, "warning: "))
+        sev = Severity::kWarning, body.remove_prefix(9);
       break;
     case 'e':
-      if (StartsWith(m, "error: ")) sev = Severity::kError, body.remove_prefix(7);
+      if (StartsWith(m, "error: "))
+        sev = Severity::kError, body.remove_prefix(7);
       break;
     case 'f':
-      if (StartsWith(m, "fatal: ")) sev = Severity::kFatal, body.remove_prefix(7);
+      if (StartsWith(m, "fatal: "))
+        sev = Severity::kFatal, body.remove_prefix(7);
       break;
     case 'p':
-      if (StartsWith(m, "panic: ")) sev = Severity::kPanic, body.remove_prefix(7);
+      if (StartsWith(m, "panic: "))
+        sev = Severity::kPanic, body.remove_prefix(7);
       break;
     default:
       break;

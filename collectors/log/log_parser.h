@@ -29,39 +29,105 @@ namespace mailhealth::log {
 
 // Label values of mailhealth_log_messages_total{process}.
 enum class Process : uint8_t {
-  kSmtpd, kSmtp, kLmtp, kLocal, kVirtual, kPipe, kQmgr, kCleanup, kPickup,
-  kBounce, kError, kPostscreen, kMaster, kOther, kCount
+  kSmtpd,
+  kSmtp,
+  kLmtp,
+  kLocal,
+  kVirtual,
+  kPipe,
+  kQmgr,
+  kCleanup,
+  kPickup,
+  kBounce,
+  kError,
+  kPostscreen,
+  kMaster,
+  kOther,
+  kCount
 };
 // Label values of {severity}.
-enum class Severity : uint8_t { kInfo, kWarning, kError, kFatal, kPanic, kCount };
+enum class Severity : uint8_t {
+  kInfo,
+  kWarning,
+  kError,
+  kFatal,
+  kPanic,
+  kCount
+};
 // Label values of mailhealth_log_deliveries_total{transport}.
 enum class Transport : uint8_t {
-  kSmtp, kLmtp, kLocal, kVirtual, kPipe, kError, kOther, kCount
+  kSmtp,
+  kLmtp,
+  kLocal,
+  kVirtual,
+  kPipe,
+  kError,
+  kOther,
+  kCount
 };
 // Label values of {status}.
-enum class DeliveryStatus : uint8_t { kSent, kDeferred, kBounced, kExpired, kCount };
+enum class DeliveryStatus : uint8_t {
+  kSent,
+  kDeferred,
+  kBounced,
+  kExpired,
+  kCount
+};
 // Label values of mailhealth_log_rejects_total{stage}.
 enum class RejectStage : uint8_t {
-  kConnect, kHelo, kMail, kRcpt, kData, kContent, kOther, kCount
+  kConnect,
+  kHelo,
+  kMail,
+  kRcpt,
+  kData,
+  kContent,
+  kOther,
+  kCount
 };
 // Label values of {reason}.
 enum class RejectReason : uint8_t {
-  kRelayDenied, kUnknownUser, kRbl, kHelo, kSender, kClient, kPolicy,
-  kContent, kOther, kCount
+  kRelayDenied,
+  kUnknownUser,
+  kRbl,
+  kHelo,
+  kSender,
+  kClient,
+  kPolicy,
+  kContent,
+  kOther,
+  kCount
 };
 // Label values of mailhealth_log_events_total{event}: a fixed list, see
 // docs/log.md for the line each one counts.
 enum class Event : uint8_t {
-  kConnectionTimeout, kConnectionRefused, kConnectionFailed, kHostNotFound, kLostConnection,
-  kRemoteLostConnection, kClientTimeout, kConversationTimeout, kTlsFailure,
-  kSaslAuthFailed, kContentFilterUnavailable, kMilterFailure,
-  kImproperPipelining, kTooManyErrors, kNonSmtpCommand,
-  kClientHostnameUnverified, kPostscreenPregreet, kPostscreenDnsbl,
-  kBounceNotification, kDaemonAbnormalExit, kMailboxFull, kCount
+  kConnectionTimeout,
+  kConnectionRefused,
+  kConnectionFailed,
+  kHostNotFound,
+  kLostConnection,
+  kRemoteLostConnection,
+  kClientTimeout,
+  kConversationTimeout,
+  kTlsFailure,
+  kSaslAuthFailed,
+  kContentFilterUnavailable,
+  kMilterFailure,
+  kImproperPipelining,
+  kTooManyErrors,
+  kNonSmtpCommand,
+  kClientHostnameUnverified,
+  kPostscreenPregreet,
+  kPostscreenDnsbl,
+  kBounceNotification,
+  kDaemonAbnormalExit,
+  kMailboxFull,
+  kCount
 };
 
 template <typename E>
-constexpr size_t N() { return static_cast<size_t>(E::kCount); }
+constexpr size_t N() {
+  return static_cast<size_t>(E::kCount);
+}
 
 std::string_view Name(Process p);
 std::string_view Name(Severity s);
@@ -127,7 +193,8 @@ class LineProcessor {
   LineProcessor& operator=(const LineProcessor&) = delete;
 
   // One complete line, without its '\n'. `truncated`: the line was cut.
-  void ProcessLine(std::string_view line, LogCounters* c, bool truncated = false);
+  void ProcessLine(std::string_view line, LogCounters* c,
+                   bool truncated = false);
   // A journal entry (already split): counts one line.
   void ProcessEntry(std::string_view program, std::string_view message,
                     LogCounters* c);

@@ -161,10 +161,10 @@ class JournalFollower : public Follower {
                 : sd_journal_open_directory(&j, o_.directory.c_str(), 0);
     std::lock_guard<std::mutex> l(state_->mu);
     if (r < 0) {
-      state_->error = "cannot open the journal" +
-                      (o_.directory.empty() ? std::string()
-                                            : " in " + o_.directory) +
-                      ": " + std::strerror(-r);
+      state_->error =
+          "cannot open the journal" +
+          (o_.directory.empty() ? std::string() : " in " + o_.directory) +
+          ": " + std::strerror(-r);
       state_->available = false;
       return nullptr;
     }
@@ -281,7 +281,7 @@ bool FileReader::Open() {
     }
     return false;
   }
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
     SetError(path_ + " is not a regular file");
@@ -329,7 +329,8 @@ size_t FileReader::Drain() {
         carry_ = 0;
         continue;
       }
-      start = static_cast<size_t>(static_cast<const char*>(nl) - buf_.data()) + 1;
+      start =
+          static_cast<size_t>(static_cast<const char*>(nl) - buf_.data()) + 1;
       skipping_ = false;
     }
     std::string_view block(buf_.data() + start, len - start);
@@ -370,7 +371,7 @@ size_t FileReader::Poll() {
                         static_cast<size_t>(std::min<off_t>(offset_, 64)), 0);
     head_len_ = n > 0 ? static_cast<size_t>(n) : 0;
   }
-  struct stat st{};
+  struct stat st {};
   if (rewritten || (::fstat(fd_, &st) == 0 && st.st_size < offset_)) {
     // copytruncate: start over; a partial line from before is dropped.
     ::lseek(fd_, 0, SEEK_SET);

@@ -41,51 +41,67 @@ struct ErrorCase {
 class LogConfigErrorTest : public ::testing::TestWithParam<ErrorCase> {};
 
 TEST_P(LogConfigErrorTest, Reports) {
-  EXPECT_NE(LoadError(GetParam().yaml).find(GetParam().error), std::string::npos)
+  EXPECT_NE(LoadError(GetParam().yaml).find(GetParam().error),
+            std::string::npos)
       << LoadError(GetParam().yaml);
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, LogConfigErrorTest,
     ::testing::Values(
-        ErrorCase{"collectors:\n  log:\n    rules:\n      - name: a\n        regex: 'a(b'\n",
-                  "x.yml:5: collectors.log.rules[0].regex: invalid regular expression: missing ): a(b"},
-        ErrorCase{"collectors:\n  log:\n    rules:\n      - {name: a, regex: x}\n      - {name: a, regex: y}\n",
-                  "x.yml:5: collectors.log.rules[1].name: duplicate rule name \"a\""},
-        ErrorCase{"collectors:\n  log:\n    rules:\n      - {name: 'a b', regex: x}\n",
+        ErrorCase{"collectors:\n  log:\n    rules:\n      - name: a\n        "
+                  "regex: 'a(b'\n",
+                  "x.yml:5: collectors.log.rules[0].regex: invalid regular "
+                  "expression: missing ): a(b"},
+        ErrorCase{
+            "collectors:\n  log:\n    rules:\n      - {name: a, regex: x}\n    "
+            "  - {name: a, regex: y}\n",
+            "x.yml:5: collectors.log.rules[1].name: duplicate rule name \"a\""},
+        ErrorCase{"collectors:\n  log:\n    rules:\n      - {name: 'a b', "
+                  "regex: x}\n",
                   "collectors.log.rules[0].name: must be 1-64 characters"},
         ErrorCase{"collectors:\n  log:\n    rules:\n      - {name: a}\n",
                   "collectors.log.rules[0].regex: missing regular expression"},
-        ErrorCase{"collectors:\n  log:\n    rules:\n      - {name: a, regex: x, proc: smtpd}\n",
+        ErrorCase{"collectors:\n  log:\n    rules:\n      - {name: a, regex: "
+                  "x, proc: smtpd}\n",
                   "collectors.log.rules[0]: unknown key \"proc\""},
         ErrorCase{"collectors:\n  log:\n    path: mail.log\n",
                   "x.yml:3: collectors.log.path: must be an absolute path"},
-        ErrorCase{"collectors:\n  log:\n    source: syslog\n", "collectors.log.source"},
-        ErrorCase{"collectors:\n  log:\n    start_at: middle\n", "collectors.log.start_at"},
-        ErrorCase{"collectors:\n  log:\n    journal_unit: a.service\n    journal_units: [b.service]\n",
+        ErrorCase{"collectors:\n  log:\n    source: syslog\n",
+                  "collectors.log.source"},
+        ErrorCase{"collectors:\n  log:\n    start_at: middle\n",
+                  "collectors.log.start_at"},
+        ErrorCase{"collectors:\n  log:\n    journal_unit: a.service\n    "
+                  "journal_units: [b.service]\n",
                   "give journal_unit or journal_units, not both"}));
 
 TEST(LogConfigTest, RuleCountIsCapped) {
   std::string yaml = "collectors:\n  log:\n    rules:\n";
   for (int i = 0; i < 101; ++i)
     yaml += "      - {name: r" + std::to_string(i) + ", regex: x}\n";
-  EXPECT_NE(LoadError(yaml).find("collectors.log.rules: at most 100 rules, got 101"),
-            std::string::npos)
+  EXPECT_NE(
+      LoadError(yaml).find("collectors.log.rules: at most 100 rules, got 101"),
+      std::string::npos)
       << LoadError(yaml);
 }
 
 TEST(LogConfigTest, ShippedExampleSectionLoads) {
-  std::ifstream f(std::string(MAILHEALTH_SOURCE_DIR) + "/deploy/mailhealth.yml");
-  std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::ifstream f(std::string(MAILHEALTH_SOURCE_DIR) +
+                  "/deploy/mailhealth.yml");
+  std::string all((std::istreambuf_iterator<char>(f)),
+                  std::istreambuf_iterator<char>());
   // Only the log collector is registered here: keep its section.
   size_t b = all.find("\n  log:\n");
   ASSERT_NE(b, std::string::npos);
   size_t e = all.find("\n  # ---", b + 1);
-  std::string yaml = "collectors:" + all.substr(b, e == std::string::npos ? std::string::npos : e - b) + "\n";
+  std::string yaml =
+      "collectors:" +
+      all.substr(b, e == std::string::npos ? std::string::npos : e - b) + "\n";
   EXPECT_EQ(LoadError(yaml), "") << yaml;
 }
 
-const prometheus::MetricFamily* Find(const CollectResult& r, const std::string& name) {
+const prometheus::MetricFamily* Find(const CollectResult& r,
+                                     const std::string& name) {
   for (const auto& f : r.families)
     if (f.name == name) return &f;
   return nullptr;
@@ -97,17 +113,21 @@ class LogCollectorTest : public ::testing::Test {
     dir_ = log::TempDir();
     path_ = dir_ + "/mail.log";
   }
-  void TearDown() override { (void)std::system(("rm -rf '" + dir_ + "'").c_str()); }
+  void TearDown() override {
+    (void)std::system(("rm -rf '" + dir_ + "'").c_str());
+  }
   std::string dir_, path_;
 };
 
 TEST_F(LogCollectorTest, ExportsEveryLabelValueFromTheFirstRun) {
   auto c = Build("collectors:\n  log:\n    path: " + path_ +
-                 "\n    rules:\n      - {name: sasl, regex: 'SASL'}\n      - {name: tls, regex: TLS, process: smtpd}\n");
+                 "\n    rules:\n      - {name: sasl, regex: 'SASL'}\n      - "
+                 "{name: tls, regex: TLS, process: smtpd}\n");
   ASSERT_TRUE(c);
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(1));
   c->Stop();
-  EXPECT_TRUE(r.status.ok()) << r.status.message();  // a missing file is waited for
+  EXPECT_TRUE(r.status.ok())
+      << r.status.message();  // a missing file is waited for
   struct Want {
     const char* name;
     size_t samples;
@@ -131,8 +151,9 @@ TEST_F(LogCollectorTest, ExportsEveryLabelValueFromTheFirstRun) {
   }
 }
 
-double Value(const CollectResult& r, const std::string& name,
-             const std::vector<std::pair<std::string, std::string>>& labels = {}) {
+double Value(
+    const CollectResult& r, const std::string& name,
+    const std::vector<std::pair<std::string, std::string>>& labels = {}) {
   const auto* f = Find(r, name);
   if (!f) return -1;
   for (const auto& m : f->metric) {
@@ -151,16 +172,21 @@ double Value(const CollectResult& r, const std::string& name,
 }
 
 TEST_F(LogCollectorTest, CountsLinesAppendedAfterStart) {
-  { std::ofstream(path_) << "Jan  1 00:00:00 mx postfix/qmgr[1]: A1: removed\n"; }
+  {
+    std::ofstream(path_) << "Jan  1 00:00:00 mx postfix/qmgr[1]: A1: removed\n";
+  }
   auto c = Build("collectors:\n  log:\n    path: " + path_ +
-                 "\n    rules:\n      - {name: bounced, regex: 'status=bounced', process: smtp}\n");
+                 "\n    rules:\n      - {name: bounced, regex: "
+                 "'status=bounced', process: smtp}\n");
   ASSERT_TRUE(c);
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(1));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // at the end
   {
     std::ofstream o(path_, std::ios::app);
-    o << "Jan  1 00:00:01 mx postfix/smtp[2]: A2: to=<a@example.com>, relay=none, delay=1, "
-         "dsn=5.4.4, status=bounced (Host or domain name not found. Name service error)\n";
+    o << "Jan  1 00:00:01 mx postfix/smtp[2]: A2: to=<a@example.com>, "
+         "relay=none, delay=1, "
+         "dsn=5.4.4, status=bounced (Host or domain name not found. Name "
+         "service error)\n";
   }
   auto until = Clock::now() + std::chrono::seconds(5);
   do {
@@ -169,9 +195,14 @@ TEST_F(LogCollectorTest, CountsLinesAppendedAfterStart) {
   } while (Value(r, "mailhealth_log_lines_total") < 1 && Clock::now() < until);
   c->Stop();
   EXPECT_EQ(Value(r, "mailhealth_log_lines_total"), 1);
-  EXPECT_EQ(Value(r, "mailhealth_log_deliveries_total", {{"transport", "smtp"}, {"status", "bounced"}}), 1);
-  EXPECT_EQ(Value(r, "mailhealth_log_events_total", {{"event", "host_not_found"}}), 1);
-  EXPECT_EQ(Value(r, "mailhealth_log_rule_matches_total", {{"rule", "bounced"}}), 1);
+  EXPECT_EQ(Value(r, "mailhealth_log_deliveries_total",
+                  {{"transport", "smtp"}, {"status", "bounced"}}),
+            1);
+  EXPECT_EQ(
+      Value(r, "mailhealth_log_events_total", {{"event", "host_not_found"}}),
+      1);
+  EXPECT_EQ(
+      Value(r, "mailhealth_log_rule_matches_total", {{"rule", "bounced"}}), 1);
   EXPECT_EQ(Value(r, "mailhealth_log_source_up"), 1);
   EXPECT_GT(Value(r, "mailhealth_log_last_line_timestamp_seconds"), 1.7e9);
 }

@@ -5,12 +5,11 @@
 #include "collectors/log/log_source.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
@@ -33,9 +32,11 @@ std::string Line(int i) {
 }
 
 void Append(const std::string& path, const std::string& data) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  int fd =
+      ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   ASSERT_GE(fd, 0) << path;
-  ASSERT_EQ(::write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  ASSERT_EQ(::write(fd, data.data(), data.size()),
+            static_cast<ssize_t>(data.size()));
   ::close(fd);
 }
 
@@ -133,7 +134,8 @@ TEST_F(FileReaderTest, RenameReadsRestOfOldFileThenNewFromStart) {
   // Rotated: the old file gets one more line after the rename (a writer
   // that has not reopened yet), and the new file has two lines already.
   ASSERT_EQ(::rename(path_.c_str(), (path_ + ".1").c_str()), 0);
-  Append(path_ + ".1", Line(2) + "Jan  1 00:00:00 mx postfix/qmgr[1]: A: removed");
+  Append(path_ + ".1",
+         Line(2) + "Jan  1 00:00:00 mx postfix/qmgr[1]: A: removed");
   r.Poll();  // path missing: old file still read
   Append(path_, Line(3) + Line(4));
   r.Poll();
@@ -208,7 +210,8 @@ TEST_F(FileReaderTest, UnreadableFileFailsWithReasonAndRecovers) {
     r.Poll();
     {
       std::lock_guard<std::mutex> l(state_.mu);
-      if (state_.error != "cannot open " + path_ + ": Permission denied") _exit(11);
+      if (state_.error != "cannot open " + path_ + ": Permission denied")
+        _exit(11);
     }
     if (::chmod(path_.c_str(), 0644) != 0) _exit(12);
     r.Poll();
@@ -231,12 +234,14 @@ class FollowerTest : public FileReaderTest {};
 TEST_F(FollowerTest, InotifyWakesFollowerQuickly) {
   Append(path_, "");
   // A poll interval of 60 s: only inotify can deliver the line in time.
-  auto f = MakeFileFollower(path_, false, &lp_, &state_, std::chrono::seconds(60));
+  auto f =
+      MakeFileFollower(path_, false, &lp_, &state_, std::chrono::seconds(60));
   f->Start();
   ASSERT_TRUE(WaitFor(state_, [](const LogCounters&) { return true; }));
   std::this_thread::sleep_for(milliseconds(100));  // let it seek to the end
   Append(path_, Line(1));
-  EXPECT_TRUE(WaitFor(state_, [](const LogCounters& c) { return c.lines == 1; }));
+  EXPECT_TRUE(
+      WaitFor(state_, [](const LogCounters& c) { return c.lines == 1; }));
   auto t0 = steady_clock::now();
   f->Stop();
   EXPECT_LT(steady_clock::now() - t0, milliseconds(500));
@@ -247,7 +252,8 @@ TEST_F(FollowerTest, LateFileIsPickedUp) {
   f->Start();
   std::this_thread::sleep_for(milliseconds(100));
   Append(path_, Line(1) + Line(2));
-  EXPECT_TRUE(WaitFor(state_, [](const LogCounters& c) { return c.lines == 2; }));
+  EXPECT_TRUE(
+      WaitFor(state_, [](const LogCounters& c) { return c.lines == 2; }));
   f->Stop();
 }
 
@@ -281,13 +287,17 @@ TEST_F(FollowerTest, RotationWhileWritingLosesNothing) {
     if (k % 2 == 0) {
       // rename: new lines go to a fresh file; the old one is read to its end
       std::lock_guard<std::mutex> l(wmu);
-      ASSERT_EQ(::rename(path_.c_str(), (path_ + "." + std::to_string(k)).c_str()), 0);
+      ASSERT_EQ(
+          ::rename(path_.c_str(), (path_ + "." + std::to_string(k)).c_str()),
+          0);
       ++rotations;
     } else {
       // copytruncate: wait until the follower has read everything so far
       std::lock_guard<std::mutex> l(wmu);
       int target = written;
-      WaitFor(state_, [&](const LogCounters& c) { return c.lines >= static_cast<uint64_t>(target); });
+      WaitFor(state_, [&](const LogCounters& c) {
+        return c.lines >= static_cast<uint64_t>(target);
+      });
       ASSERT_EQ(::truncate(path_.c_str(), 0), 0);
       ++rotations;
     }
@@ -328,18 +338,20 @@ bool MakeJournal(const std::string& dir, const std::string& name,
       // Binary-safe field form: name, newline, 64-bit LE size, data.
       o << "MESSAGE\n";
       uint64_t len = msg.size();
-      for (int b = 0; b < 8; ++b) o.put(static_cast<char>((len >> (8 * b)) & 0xff));
+      for (int b = 0; b < 8; ++b)
+        o.put(static_cast<char>((len >> (8 * b)) & 0xff));
       o << msg << "\n\n";
       t += 1000;
     }
   }
-  std::string cmd = "/lib/systemd/systemd-journal-remote --output='" + dir + "/" +
-                    name + ".journal' '" + exp + "' >/dev/null 2>&1";
+  std::string cmd = "/lib/systemd/systemd-journal-remote --output='" + dir +
+                    "/" + name + ".journal' '" + exp + "' >/dev/null 2>&1";
   return std::system(cmd.c_str()) == 0;
 }
 
 const char kSent[] =
-    "A1: to=<a@example.com>, relay=x[192.0.2.1]:25, delay=1, dsn=2.0.0, status=sent (250 ok)";
+    "A1: to=<a@example.com>, relay=x[192.0.2.1]:25, delay=1, dsn=2.0.0, "
+    "status=sent (250 ok)";
 
 TEST(JournalTest, ReadsPostfixEntriesByUnitAndIdentifier) {
   if (::access("/lib/systemd/systemd-journal-remote", X_OK) != 0)
