@@ -11,7 +11,7 @@ namespace {
 
 // Time kept back from the scheduler's deadline to build the families.
 Millis Margin(Millis timeout) {
-  return std::clamp(timeout / 20, Millis(5), Millis(100));
+  return std::clamp(timeout / 20, Millis(5), Millis(250));
 }
 
 class DnsCollector : public Collector {
