@@ -145,6 +145,23 @@ TEST_F(FileReaderTest, RenameReadsRestOfOldFileThenNewFromStart) {
   EXPECT_EQ(c.unsupported, 0u);
 }
 
+TEST_F(FileReaderTest, DeletedFileIsReportedMissingAndItsRestStillRead) {
+  FileReader r(path_, true, &lp_, &state_);
+  Append(path_, Line(1));
+  r.Poll();
+  int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::unlink(path_.c_str()), 0);
+  std::string l2 = Line(2);
+  ASSERT_EQ(::write(fd, l2.data(), l2.size()), static_cast<ssize_t>(l2.size()));
+  ::close(fd);
+  r.Poll();
+  EXPECT_EQ(Snapshot(state_).lines, 2u);
+  std::lock_guard<std::mutex> l(state_.mu);
+  EXPECT_FALSE(state_.available);
+  EXPECT_EQ(state_.error, "");
+}
+
 TEST_F(FileReaderTest, CopyTruncateStartsOver) {
   FileReader r(path_, true, &lp_, &state_);
   Append(path_, Line(1) + Line(2) + Line(3));
@@ -383,6 +400,28 @@ TEST(JournalTest, ReadsPostfixEntriesByUnitAndIdentifier) {
   EXPECT_EQ(Severities(c, Severity::kWarning), 1u);
   EXPECT_EQ(c.unsupported, 0u);
   (void)std::system(("rm -rf '" + dir + "'").c_str());
+}
+
+TEST(JournalTest, UnreadableJournalIsAFailureWithTheReason) {
+  LineProcessor lp({}, {});
+  FollowerState st;
+  JournalOptions o;
+  o.directory = "/nonexistent-mailhealth-journal";
+  auto f = MakeJournalFollower(o, &lp, &st);
+  f->Start();
+  std::string error;
+  auto until = steady_clock::now() + std::chrono::seconds(5);
+  while (error.empty() && steady_clock::now() < until) {
+    std::this_thread::sleep_for(milliseconds(10));
+    std::lock_guard<std::mutex> l(st.mu);
+    error = st.error;
+  }
+  auto t0 = steady_clock::now();
+  f->Stop();
+  EXPECT_LT(steady_clock::now() - t0, milliseconds(500));
+  EXPECT_EQ(error,
+            "cannot open the journal in /nonexistent-mailhealth-journal: No "
+            "such file or directory");
 }
 
 TEST(JournalTest, StartsAtTheTail) {
