@@ -114,6 +114,8 @@ class QueueCollector : public Collector {
       run = RunPostqueue(deadline, now, stats);
     }
     parse_errors_ += run.parse_errors;
+    // postqueue failing while Postfix shuts down: look at the master again.
+    if (!run.status.ok() && master) master = MasterAlive(cfg_.queue_directory);
 
     bool up = false;
     bool readable = false;
