@@ -392,6 +392,48 @@ TEST_F(QueueCollectorTest, CapturedQueueReasonsAddUp) {
             0);
 }
 
+// A fake postqueue (a real script, run through the real runner) that hangs
+// and leaves a grandchild: the run fails at the deadline and nothing is
+// left behind.
+TEST_F(QueueCollectorTest, HangingPostqueueIsKilledWithItsGrandchild) {
+  master_.Start();
+  std::string script = master_.dir() + "/postqueue";
+  {
+    std::ofstream f(script);
+    f << "#!/bin/sh\nsleep 1000 &\necho $! > " << master_.dir()
+      << "/grandchild\necho $$ > " << master_.dir()
+      << "/child\nexec sleep 1000\n";
+  }
+  chmod(script.c_str(), 0755);
+  QueueConfig cfg;
+  cfg.postqueue = script;
+  cfg.queue_directory = master_.dir();
+  auto c = MakeQueueCollector(cfg, Millis(30000), MakeProcessRunner(),
+                              [this] { return now_; });
+  auto start = Clock::now();
+  CollectResult r = c->Collect(start + std::chrono::milliseconds(500));
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(3));
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_NE(r.status.message().find("did not finish before the timeout"),
+            std::string::npos)
+      << r.status.message();
+  for (const char* name : {"/child", "/grandchild"}) {
+    std::ifstream pf(master_.dir() + name);
+    pid_t pid = 0;
+    pf >> pid;
+    ASSERT_GT(pid, 0) << name;
+    bool gone = false;
+    for (int i = 0; i < 50 && !gone; ++i) {
+      std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+      std::string line;
+      gone = !stat || !std::getline(stat, line) ||
+             line.find(") Z") != std::string::npos;
+      if (!gone) usleep(10000);
+    }
+    EXPECT_TRUE(gone) << name << " " << pid << " still running";
+  }
+}
+
 // --- config
 
 struct ConfigCase {
