@@ -47,7 +47,9 @@ set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
 # Runtime libraries (libssl3, libcares2, libre2-9, libyaml-cpp0.7,
 # libsystemd0, libprometheus-cpp, ...) found by dpkg-shlibdeps.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser | passwd")
+# libssl-dev: Debian's civetweb dlopen()s the unversioned libcrypto.so
+# (and libssl.so) for HTTPS (--web.config.file); see docs/security.md.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser | passwd, libssl-dev")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "postfix")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "prometheus, prometheus-alertmanager")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

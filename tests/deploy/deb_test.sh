@@ -46,7 +46,7 @@ dpkg-deb -e "$deb" "$work/control"
 grep -qx /etc/mailhealth/mailhealth.yml "$work/control/conffiles" || fail "config is not a conffile"
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
-for lib in libc6 libstdc++6 libyaml-cpp; do
+for lib in libc6 libstdc++6 libyaml-cpp libssl-dev; do
   echo "$depends" | grep -q "$lib" || fail "Depends lacks $lib"
 done
 # The binary links OpenSSL once the smtp collector does: then libssl3 must be a dependency.
