@@ -406,6 +406,13 @@ INSTANTIATE_TEST_SUITE_P(
             "postfix/anvil[1]: statistics: max connection rate 1/60s for "
             "(smtpd:192.0.2.1) at Nov 16 10:59:09",
             M{{"lines", 1}, {"postfix", 1}, {"messages{other,info}", 1}}},
+        ClassifyCase{
+            "postfix/postfix-script[3571]: the Postfix mail system is running: "
+            "PID: 29179",
+            M{{"lines", 1}, {"postfix", 1}, {"messages{other,info}", 1}}},
+        ClassifyCase{
+            "postfix/postsuper[1]: Renamed to match inode number: 110 messages",
+            M{{"lines", 1}, {"postfix", 1}, {"messages{other,info}", 1}}},
         ClassifyCase{"postfix/smtpd[1]: Unsupported",
                      M{{"lines", 1},
                        {"postfix", 1},
