@@ -565,6 +565,31 @@ INSTANTIATE_TEST_SUITE_P(
       return n;
     });
 
+// tests/fixtures/log/uncommon-shapes.log: shapes corpus.md lists as "not
+// in shared corpus" (RFC 5424 with and without structured data, journald
+// short-iso and short-precise, reject_warning/hold/discard, panic,
+// undeliverable-but-not-cached, the two-line qmgr warning, a custom
+// syslog_name, a policy daemon, a blank line). Expected counts by reading
+// the 14 lines.
+TEST(FixtureTest, UncommonShapes) {
+  LineProcessor lp({}, {});
+  LogCounters c =
+      ProcessFile(lp, std::string(MAILHEALTH_SOURCE_DIR) +
+                          "/tests/fixtures/log/uncommon-shapes.log");
+  EXPECT_EQ(c.lines, 14u);
+  EXPECT_EQ(c.postfix, 12u);
+  EXPECT_EQ(c.foreign, 1u);      // postgrey
+  EXPECT_EQ(c.unsupported, 1u);  // the blank line
+  EXPECT_EQ(Deliveries(c, DeliveryStatus::kSent), 1u);
+  EXPECT_EQ(Deliveries(c, DeliveryStatus::kDeferred), 1u);
+  EXPECT_EQ(Deliveries(c, DeliveryStatus::kBounced), 0u);  // not cached
+  EXPECT_EQ(Rejects(c), 1u);  // reject_warning, hold, discard do not count
+  EXPECT_EQ(Severities(c, Severity::kWarning), 3u);
+  EXPECT_EQ(Severities(c, Severity::kPanic), 1u);
+  EXPECT_EQ(c.events[static_cast<size_t>(Event::kSaslAuthFailed)], 1u);
+  EXPECT_EQ(c.events[static_cast<size_t>(Event::kRemoteLostConnection)], 1u);
+}
+
 // The large gzipped files: totals checked against grep run over the same
 // bytes in the test (zcat | grep -c), so nothing is hard-coded.
 class LargeCorpusTest : public ::testing::TestWithParam<std::string> {};
