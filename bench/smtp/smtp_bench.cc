@@ -34,9 +34,9 @@ struct Kind {
   int count;
 };
 // 200 targets in all.
-constexpr Kind kMix[] = {{"good", 50},     {"starttls", 40}, {"postscreen", 30},
-                         {"reject554", 15}, {"refused", 20}, {"tarpit", 30},
-                         {"blackhole", 15}};
+constexpr Kind kMix[] = {
+    {"good", 50},    {"starttls", 40}, {"postscreen", 30}, {"reject554", 15},
+    {"refused", 20}, {"tarpit", 30},   {"blackhole", 15}};
 
 // Child: starts the fakes, writes "kind port\n" lines to `out`, then waits
 // until the parent closes `in`.
@@ -63,7 +63,8 @@ constexpr Kind kMix[] = {{"good", 50},     {"starttls", 40}, {"postscreen", 30},
           o.banner_lines = {"220-bench.test ESMTP", "220 bench.test ESMTP"};
           o.line_delay = 300ms;
         }
-        if (kind == "reject554") o.banner_lines = {"554 5.7.1 No SMTP service here"};
+        if (kind == "reject554")
+          o.banner_lines = {"554 5.7.1 No SMTP service here"};
         if (kind == "tarpit") {
           script = [](mt::FakeConn& c) { c.Hold(); };
         } else {
@@ -104,7 +105,8 @@ int main(int argc, char** argv) {
   std::string text;
   char buf[4096];
   ssize_t n;
-  while ((n = read(to_parent[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+  while ((n = read(to_parent[0], buf, sizeof buf)) > 0)
+    text.append(buf, static_cast<size_t>(n));
   close(to_parent[0]);
 
   mh::SmtpConfig cfg;
@@ -131,7 +133,8 @@ int main(int argc, char** argv) {
   int total = 0;
   for (const char* run : {"cold", "warm"}) {
     const auto t0 = mh::Clock::now();
-    mh::CollectResult r = collector->Collect(t0 + std::chrono::milliseconds(timeout_ms));
+    mh::CollectResult r =
+        collector->Collect(t0 + std::chrono::milliseconds(timeout_ms));
     const double wall = mh::Seconds(mh::Clock::now() - t0);
     double sum = 0, slowest = 0;
     int ok = 0;
@@ -152,20 +155,24 @@ int main(int argc, char** argv) {
         }
       }
     }
-    std::printf("%s run: targets %d (succeeded %d), timeout %ld ms, wall %.3f s, "
-                "slowest probe %.3f s, sum of probe durations %.3f s\n",
-                run, total, ok, timeout_ms, wall, slowest, sum);
-    for (const auto& [reason, count] : reasons) std::printf("  %s: %d\n", reason.c_str(), count);
+    std::printf(
+        "%s run: targets %d (succeeded %d), timeout %ld ms, wall %.3f s, "
+        "slowest probe %.3f s, sum of probe durations %.3f s\n",
+        run, total, ok, timeout_ms, wall, slowest, sum);
+    for (const auto& [reason, count] : reasons)
+      std::printf("  %s: %d\n", reason.c_str(), count);
   }
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
-  std::printf("peak RSS: %.1f MiB\n", static_cast<double>(ru.ru_maxrss) / 1024.0);
+  std::printf("peak RSS: %.1f MiB\n",
+              static_cast<double>(ru.ru_maxrss) / 1024.0);
 
   close(to_child[1]);
   int status = 0;
   waitpid(pid, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::printf("fake peers died (status %d): figures above are wrong\n", status);
+    std::printf("fake peers died (status %d): figures above are wrong\n",
+                status);
     return 1;
   }
   return total == static_cast<int>(cfg.targets.size()) ? 0 : 1;

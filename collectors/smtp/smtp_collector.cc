@@ -1,10 +1,10 @@
 #include "collectors/smtp/smtp_collector.h"
 
+#include <limits.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <limits.h>
 #include <set>
 #include <thread>
 
@@ -33,13 +33,15 @@ constexpr char kHelpSuccess[] =
     "handshake when offered) succeeded.";
 constexpr char kHelpDuration[] =
     "Seconds from resolving the target to the probe's outcome.";
-constexpr char kHelpPhase[] = "Seconds spent in each phase of the probe (0 when not reached).";
+constexpr char kHelpPhase[] =
+    "Seconds spent in each phase of the probe (0 when not reached).";
 constexpr char kHelpReplyCode[] =
     "SMTP reply code to the banner, EHLO and STARTTLS (0 when not reached).";
 constexpr char kHelpFailure[] =
     "1 for the reason the probe failed, 0 for the others (all 0 on success).";
 constexpr char kHelpStarttls[] = "1 when the EHLO reply advertised STARTTLS.";
-constexpr char kHelpCapability[] = "1 when the EHLO reply advertised the capability.";
+constexpr char kHelpCapability[] =
+    "1 when the EHLO reply advertised the capability.";
 constexpr char kHelpTlsVersion[] =
     "TLS protocol version negotiated (1, only when a TLS handshake completed).";
 constexpr char kHelpNotAfter[] =
@@ -89,7 +91,8 @@ Expansion Expand(const SmtpTarget& t, const std::vector<std::string>& resolvers,
   const Clock::time_point start = Clock::now();
   std::set<std::string> seen;
   if (t.kind == SmtpTarget::Kind::kHost) {
-    Result<std::vector<std::string>> r = ResolveHost(t.host, resolvers, deadline);
+    Result<std::vector<std::string>> r =
+        ResolveHost(t.host, resolvers, deadline);
     if (r.ok() && !r->empty()) {
       for (const std::string& a : *r) {
         if (seen.insert(a).second) e.endpoints.push_back({a, t.host, false});
@@ -117,7 +120,8 @@ Expansion Expand(const SmtpTarget& t, const std::vector<std::string>& resolvers,
           continue;
         }
         for (const std::string& a : h.addresses) {
-          if (seen.insert(a).second) e.endpoints.push_back({a, h.exchange, false});
+          if (seen.insert(a).second)
+            e.endpoints.push_back({a, h.exchange, false});
         }
       }
     }
@@ -141,7 +145,8 @@ class SmtpCollector : public Collector {
     const Clock::time_point start = Clock::now();
     const auto total = std::max(deadline - start, Clock::duration::zero());
     // Leave a little time to build the result before the deadline.
-    const auto margin = std::min<Clock::duration>(std::chrono::milliseconds(250), total / 10);
+    const auto margin =
+        std::min<Clock::duration>(std::chrono::milliseconds(250), total / 10);
     const Clock::time_point probe_deadline = deadline - margin;
     const Clock::time_point resolve_deadline =
         start + (probe_deadline - start) / kResolveShareDivisor;
@@ -168,14 +173,16 @@ class SmtpCollector : public Collector {
             continue;
           }
           s.probe = static_cast<long>(requests.size());
-          requests.push_back({ep.address, t.port, t.lmtp, t.implicit_tls, ep.tls_name});
+          requests.push_back(
+              {ep.address, t.port, t.lmtp, t.implicit_tls, ep.tls_name});
         }
         slots.push_back(s);
       }
     }
     if (dropped > 0 && !warned_cap_) {
       LogWarn("too many addresses to probe, some left out",
-              {{"collector", "smtp"}, {"max", std::to_string(kSmtpMaxProbes)},
+              {{"collector", "smtp"},
+               {"max", std::to_string(kSmtpMaxProbes)},
                {"dropped", std::to_string(dropped)}});
       warned_cap_ = true;
     }
@@ -201,11 +208,14 @@ class SmtpCollector : public Collector {
         r = results[static_cast<size_t>(s.probe)];
         ++per_target[s.target];
       }
-      r.phase_seconds[static_cast<size_t>(SmtpPhase::kResolve)] = e.resolve_seconds;
+      r.phase_seconds[static_cast<size_t>(SmtpPhase::kResolve)] =
+          e.resolve_seconds;
       r.duration_seconds += e.resolve_seconds;
       if (!r.success()) {
         LogDebug("smtp probe failed",
-                 {{"collector", "smtp"}, {"target", t.text}, {"address", ep.address},
+                 {{"collector", "smtp"},
+                  {"target", t.text},
+                  {"address", ep.address},
                   {"reason", kSmtpFailureNames[static_cast<int>(r.failure)]},
                   {"detail", r.detail}});
       }
@@ -261,7 +271,8 @@ class SmtpCollector : public Collector {
     AddSample(f[kIdxSuccess], base, r.success() ? 1 : 0);
     AddSample(f[kIdxDuration], base, r.duration_seconds);
     for (size_t p = 0; p < kSmtpPhaseCount; ++p) {
-      AddSample(f[kIdxPhase], with("phase", kSmtpPhaseNames[p]), r.phase_seconds[p]);
+      AddSample(f[kIdxPhase], with("phase", kSmtpPhaseNames[p]),
+                r.phase_seconds[p]);
     }
     AddSample(f[kIdxReplyCode], with("stage", "banner"), r.banner_code);
     AddSample(f[kIdxReplyCode], with("stage", "ehlo"), r.ehlo_code);
@@ -340,13 +351,16 @@ std::unique_ptr<Collector> Factory(const CollectorContext& ctx, ConfigNode& s) {
   std::set<std::string> seen;
   for (ConfigNode& n : list) {
     if (!n.IsScalar()) {
-      n.Error("", "expected a string (HOST:PORT, mx:DOMAIN[:PORT], lmtp:HOST:PORT, smtps:HOST:PORT)");
+      n.Error("",
+              "expected a string (HOST:PORT, mx:DOMAIN[:PORT], lmtp:HOST:PORT, "
+              "smtps:HOST:PORT)");
       ok = false;
       continue;
     }
     Result<SmtpTarget> t = ParseSmtpTarget(n.Scalar());
     if (!t.ok()) {
-      n.Error("", "invalid target \"" + n.Scalar() + "\": " + t.status().message());
+      n.Error("",
+              "invalid target \"" + n.Scalar() + "\": " + t.status().message());
       ok = false;
       continue;
     }
@@ -368,14 +382,16 @@ std::unique_ptr<Collector> Factory(const CollectorContext& ctx, ConfigNode& s) {
 
 }  // namespace
 
-std::unique_ptr<Collector> MakeSmtpCollector(SmtpConfig config, Millis interval) {
+std::unique_ptr<Collector> MakeSmtpCollector(SmtpConfig config,
+                                             Millis interval) {
   return std::make_unique<SmtpCollector>(std::move(config), interval);
 }
 
 CollectorInfo SmtpCollectorInfo() {
   CollectorInfo info;
   info.name = "smtp";
-  info.description = "Port 25/465/587 connectivity: connect, banner, EHLO, STARTTLS";
+  info.description =
+      "Port 25/465/587 connectivity: connect, banner, EHLO, STARTTLS";
   info.default_enabled = false;
   info.default_interval = Millis(60000);
   info.default_timeout = Millis(10000);

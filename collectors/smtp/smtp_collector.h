@@ -33,6 +33,7 @@ struct SmtpConfig {
 CollectorInfo SmtpCollectorInfo();
 
 // For tests and the benchmark: the collector without the config loader.
-std::unique_ptr<Collector> MakeSmtpCollector(SmtpConfig config, Millis interval);
+std::unique_ptr<Collector> MakeSmtpCollector(SmtpConfig config,
+                                             Millis interval);
 
 }  // namespace mailhealth

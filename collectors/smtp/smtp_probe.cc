@@ -13,8 +13,8 @@
 #include <ctime>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 namespace mailhealth {
@@ -75,7 +75,16 @@ class Probe : public std::enable_shared_from_this<Probe> {
   }
 
  private:
-  enum class Stage { kConnect, kImplicitTls, kBanner, kEhlo, kStarttls, kTls, kQuit, kDone };
+  enum class Stage {
+    kConnect,
+    kImplicitTls,
+    kBanner,
+    kEhlo,
+    kStarttls,
+    kTls,
+    kQuit,
+    kDone
+  };
 
   void ArmTimer(Clock::time_point at) {
     timer_.expires_at(at);
@@ -106,13 +115,20 @@ class Probe : public std::enable_shared_from_this<Probe> {
   // The phase the current stage is timed as.
   std::optional<SmtpPhase> CurrentPhase() const {
     switch (stage_) {
-      case Stage::kConnect: return SmtpPhase::kConnect;
-      case Stage::kImplicitTls: return SmtpPhase::kTls;
-      case Stage::kBanner: return SmtpPhase::kBanner;
-      case Stage::kEhlo: return SmtpPhase::kEhlo;
-      case Stage::kStarttls: return SmtpPhase::kStarttls;
-      case Stage::kTls: return SmtpPhase::kTls;
-      default: return std::nullopt;
+      case Stage::kConnect:
+        return SmtpPhase::kConnect;
+      case Stage::kImplicitTls:
+        return SmtpPhase::kTls;
+      case Stage::kBanner:
+        return SmtpPhase::kBanner;
+      case Stage::kEhlo:
+        return SmtpPhase::kEhlo;
+      case Stage::kStarttls:
+        return SmtpPhase::kStarttls;
+      case Stage::kTls:
+        return SmtpPhase::kTls;
+      default:
+        return std::nullopt;
     }
   }
 
@@ -121,13 +137,19 @@ class Probe : public std::enable_shared_from_this<Probe> {
   // STARTTLS a failed STARTTLS, a stalled handshake a failed handshake.
   SmtpFailure TimeoutFailure() const {
     switch (stage_) {
-      case Stage::kConnect: return SmtpFailure::kConnectTimeout;
-      case Stage::kBanner: return SmtpFailure::kBannerTimeout;
-      case Stage::kEhlo: return SmtpFailure::kEhloRejected;
-      case Stage::kStarttls: return SmtpFailure::kStarttlsFailed;
+      case Stage::kConnect:
+        return SmtpFailure::kConnectTimeout;
+      case Stage::kBanner:
+        return SmtpFailure::kBannerTimeout;
+      case Stage::kEhlo:
+        return SmtpFailure::kEhloRejected;
+      case Stage::kStarttls:
+        return SmtpFailure::kStarttlsFailed;
       case Stage::kImplicitTls:
-      case Stage::kTls: return SmtpFailure::kTlsHandshakeFailed;
-      default: return SmtpFailure::kNone;
+      case Stage::kTls:
+        return SmtpFailure::kTlsHandshakeFailed;
+      default:
+        return SmtpFailure::kNone;
     }
   }
   SmtpFailure ClosedFailure() const {
@@ -261,8 +283,8 @@ class Probe : public std::enable_shared_from_this<Probe> {
       SSL_set_tlsext_host_name(ssl, name.c_str());
       SSL_set1_host(ssl, name.c_str());
     } else {
-      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
-                                    (name.empty() ? req_.address : name).c_str());
+      X509_VERIFY_PARAM_set1_ip_asc(
+          SSL_get0_param(ssl), (name.empty() ? req_.address : name).c_str());
     }
     tls_->async_handshake(asio::ssl::stream_base::client,
                           [self = shared_from_this()](const error_code& ec) {
@@ -302,7 +324,8 @@ class Probe : public std::enable_shared_from_this<Probe> {
   void Quit() {
     Enter(Stage::kQuit);
     ArmTimer(std::min(opt_.deadline, Clock::now() + kQuitGrace));
-    Write("QUIT\r\n", [this] { ReadReply([this](const SmtpReply&) { Finish(); }); });
+    Write("QUIT\r\n",
+          [this] { ReadReply([this](const SmtpReply&) { Finish(); }); });
   }
 
   template <typename Stream>
@@ -399,13 +422,15 @@ class Probe : public std::enable_shared_from_this<Probe> {
 // several threads at once; it is not modified after creation.
 std::shared_ptr<asio::ssl::context> ClientContext(const std::string& ca_file) {
   static std::mutex mu;
-  static std::map<std::string, std::pair<Clock::time_point, std::shared_ptr<asio::ssl::context>>>
+  static std::map<std::string, std::pair<Clock::time_point,
+                                         std::shared_ptr<asio::ssl::context>>>
       cache;
   constexpr auto kRefresh = std::chrono::hours(1);
   std::lock_guard<std::mutex> lock(mu);
   auto& slot = cache[ca_file];
   if (!slot.second || Clock::now() - slot.first > kRefresh) {
-    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+    auto ctx =
+        std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
     ctx->set_verify_mode(asio::ssl::verify_none);
     error_code ec;
     if (ca_file.empty()) {

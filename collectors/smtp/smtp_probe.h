@@ -35,19 +35,26 @@ enum class SmtpFailure {
   kProtocolError,
 };
 inline constexpr const char* kSmtpFailureNames[] = {
-    "refused",         "connect_timeout",      "banner_timeout",
-    "bad_banner",      "ehlo_rejected",        "starttls_failed",
-    "tls_handshake_failed", "dns_failure",     "protocol_error"};
+    "refused",       "connect_timeout", "banner_timeout",       "bad_banner",
+    "ehlo_rejected", "starttls_failed", "tls_handshake_failed", "dns_failure",
+    "protocol_error"};
 inline constexpr size_t kSmtpFailureCount = 9;
 
 // Timed phases (label values of mailhealth_smtp_phase_duration_seconds).
-enum class SmtpPhase { kResolve = 0, kConnect, kBanner, kEhlo, kStarttls, kTls };
+enum class SmtpPhase {
+  kResolve = 0,
+  kConnect,
+  kBanner,
+  kEhlo,
+  kStarttls,
+  kTls
+};
 inline constexpr const char* kSmtpPhaseNames[] = {
     "resolve", "connect", "banner", "ehlo", "starttls", "tls"};
 inline constexpr size_t kSmtpPhaseCount = 6;
 
 struct SmtpProbeRequest {
-  std::string address;   // IPv4 or IPv6 literal
+  std::string address;  // IPv4 or IPv6 literal
   uint16_t port = 25;
   bool lmtp = false;
   bool implicit_tls = false;
@@ -66,12 +73,12 @@ struct SmtpProbeOptions {
 };
 
 struct SmtpTlsInfo {
-  bool done = false;          // handshake completed
-  std::string version;        // "TLSv1.3"
+  bool done = false;    // handshake completed
+  std::string version;  // "TLSv1.3"
   bool have_cert = false;
-  int64_t not_after = 0;      // Unix seconds
-  bool verified = false;      // chain to a trusted CA and name match
-  std::string verify_error;   // X509_verify_cert_error_string, for logs
+  int64_t not_after = 0;     // Unix seconds
+  bool verified = false;     // chain to a trusted CA and name match
+  std::string verify_error;  // X509_verify_cert_error_string, for logs
 };
 
 struct SmtpProbeResult {
@@ -82,7 +89,7 @@ struct SmtpProbeResult {
   int banner_code = 0;          // 0 = no reply
   int ehlo_code = 0;
   int starttls_code = 0;
-  bool ehlo_done = false;       // a 250 EHLO reply was parsed
+  bool ehlo_done = false;  // a 250 EHLO reply was parsed
   SmtpCapabilities caps;
   SmtpTlsInfo tls;
   bool success() const { return failure == SmtpFailure::kNone; }

@@ -103,7 +103,8 @@ bool IsHex(std::string_view s) {
 
 std::string Lower(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -123,7 +124,8 @@ Result<SmtpTarget> ParseSmtpTarget(std::string_view text) {
   std::string_view rest = text;
   if (rest.empty()) return Status::Error("empty target");
   for (char c : rest) {
-    if (std::isspace(static_cast<unsigned char>(c)) || !std::isprint(static_cast<unsigned char>(c))) {
+    if (std::isspace(static_cast<unsigned char>(c)) ||
+        !std::isprint(static_cast<unsigned char>(c))) {
       return Status::Error("target contains a space or control character");
     }
   }

@@ -23,13 +23,13 @@ namespace mailhealth {
 // the `smtps:` prefix asks for it on any other port.
 struct SmtpTarget {
   enum class Kind { kHost, kMx };
-  std::string text;        // the configured string (the `target` label)
+  std::string text;  // the configured string (the `target` label)
   Kind kind = Kind::kHost;
-  std::string host;        // host name, IP literal (no brackets), or MX domain
+  std::string host;  // host name, IP literal (no brackets), or MX domain
   uint16_t port = 25;
-  bool lmtp = false;       // send LHLO instead of EHLO
+  bool lmtp = false;  // send LHLO instead of EHLO
   bool implicit_tls = false;
-  bool host_is_ip = false; // host is an IPv4/IPv6 literal
+  bool host_is_ip = false;  // host is an IPv4/IPv6 literal
 };
 
 // Parses one target; the error message says what is wrong (for a

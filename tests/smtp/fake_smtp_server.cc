@@ -99,9 +99,9 @@ TestCert MakeTestCert(const std::string& dns_name, long not_before_offset,
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), not_after_offset);
   X509_set_pubkey(cert.get(), key.get());
   X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(dns_name.c_str()),
-                             -1, -1, 0);
+  X509_NAME_add_entry_by_txt(
+      name, "CN", MBSTRING_ASC,
+      reinterpret_cast<const unsigned char*>(dns_name.c_str()), -1, -1, 0);
   PkeyPtr issuer_key;
   X509Ptr issuer_cert;
   if (issuer != nullptr) {
@@ -118,7 +118,8 @@ TestCert MakeTestCert(const std::string& dns_name, long not_before_offset,
     AddExt(cert.get(), signer, NID_key_usage, "critical,keyCertSign,cRLSign");
   } else {
     AddExt(cert.get(), signer, NID_basic_constraints, "CA:FALSE");
-    AddExt(cert.get(), signer, NID_subject_alt_name, ("DNS:" + dns_name).c_str());
+    AddExt(cert.get(), signer, NID_subject_alt_name,
+           ("DNS:" + dns_name).c_str());
   }
   Check(X509_sign(cert.get(), issuer_key ? issuer_key.get() : key.get(),
                   EVP_sha256()) > 0,
@@ -129,7 +130,8 @@ TestCert MakeTestCert(const std::string& dns_name, long not_before_offset,
   PEM_write_bio_X509(cb.get(), cert.get());
   out.cert_pem = BioString(cb.get());
   BioPtr kb(BIO_new(BIO_s_mem()));
-  PEM_write_bio_PrivateKey(kb.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+  PEM_write_bio_PrivateKey(kb.get(), key.get(), nullptr, nullptr, 0, nullptr,
+                           nullptr);
   out.key_pem = BioString(kb.get());
   struct tm tm {};
   ASN1_TIME_to_tm(X509_get0_notAfter(cert.get()), &tm);
@@ -153,8 +155,8 @@ std::string WriteTempFile(const std::string& name, const std::string& content) {
   std::string dir = tmp ? tmp : "/tmp";
   // Unique per call: the probe engine caches its TLS context per CA path.
   static std::atomic<int> counter{0};
-  std::string path = dir + "/mailhealth-smtp-" + std::to_string(getpid()) + "-" +
-                     std::to_string(counter++) + "-" + name;
+  std::string path = dir + "/mailhealth-smtp-" + std::to_string(getpid()) +
+                     "-" + std::to_string(counter++) + "-" + name;
   std::ofstream(path) << content;
   return path;
 }
@@ -330,7 +332,8 @@ FakeSmtpServer::Script GoodServer(GoodServerOptions o) {
     }
     while (auto line = c.ReadLine()) {
       std::string verb = line->substr(0, 4);
-      for (char& ch : verb) ch = static_cast<char>(toupper(static_cast<unsigned char>(ch)));
+      for (char& ch : verb)
+        ch = static_cast<char>(toupper(static_cast<unsigned char>(ch)));
       if (verb == "EHLO" || verb == "LHLO") {
         c.Send(o.ehlo_reply);
       } else if (*line == "STARTTLS" && o.tls != nullptr) {

@@ -123,9 +123,10 @@ struct GoodServerOptions {
   std::vector<std::string> banner_lines = {"220 fake.test ESMTP"};
   std::chrono::milliseconds line_delay{0};
   std::string ehlo_reply =
-      "250-fake.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250 8BITMIME\r\n";
-  SSL_CTX* tls = nullptr;      // STARTTLS advertised when set
-  bool implicit_tls = false;   // handshake before the banner (port 465)
+      "250-fake.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250 "
+      "8BITMIME\r\n";
+  SSL_CTX* tls = nullptr;     // STARTTLS advertised when set
+  bool implicit_tls = false;  // handshake before the banner (port 465)
 };
 FakeSmtpServer::Script GoodServer(GoodServerOptions o);
 

@@ -35,8 +35,9 @@ class SmtpMxTest : public ::testing::Test {
     SmtpConfig cfg;
     cfg.helo = "probe.mailhealth.test";
     cfg.resolvers = {dns_->resolver()};
-    for (const std::string& t : {"mx:mailhealth.test:" + port_, "mx1.mailhealth.test:" + port_,
-                                 "mx:nxdomain.mailhealth.test:" + port_}) {
+    for (const std::string& t :
+         {"mx:mailhealth.test:" + port_, "mx1.mailhealth.test:" + port_,
+          "mx:nxdomain.mailhealth.test:" + port_}) {
       cfg.targets.push_back(*ParseSmtpTarget(t));
     }
     auto c = MakeSmtpCollector(cfg, Millis(60000));
@@ -75,7 +76,9 @@ std::string SmtpMxTest::port_;
 Samples* SmtpMxTest::samples_ = nullptr;
 
 TEST_F(SmtpMxTest, PrimaryMxAddressSucceeds) {
-  EXPECT_EQ(At("mailhealth_smtp_probe_success{target=" + Mx() + ",address=127.0.0.1}"), 1);
+  EXPECT_EQ(At("mailhealth_smtp_probe_success{target=" + Mx() +
+               ",address=127.0.0.1}"),
+            1);
 }
 
 TEST_F(SmtpMxTest, BackupMxThatIsDownShows) {
@@ -101,14 +104,14 @@ TEST_F(SmtpMxTest, ResolvePhaseIsTimed) {
 }
 
 TEST_F(SmtpMxTest, HostNameTargetResolves) {
-  EXPECT_EQ(At("mailhealth_smtp_probe_success{target=mx1.mailhealth.test:" + port_ +
-               ",address=127.0.0.1}"),
+  EXPECT_EQ(At("mailhealth_smtp_probe_success{target=mx1.mailhealth.test:" +
+               port_ + ",address=127.0.0.1}"),
             1);
 }
 
 TEST_F(SmtpMxTest, NxdomainIsDnsFailure) {
-  EXPECT_EQ(At("mailhealth_smtp_failure{target=mx:nxdomain.mailhealth.test:" + port_ +
-               ",address=,reason=dns_failure}"),
+  EXPECT_EQ(At("mailhealth_smtp_failure{target=mx:nxdomain.mailhealth.test:" +
+               port_ + ",address=,reason=dns_failure}"),
             1);
 }
 

@@ -31,12 +31,15 @@ std::string Run(const std::string& cmd) {
 
 // notAfter of the snakeoil certificate according to the openssl tool.
 int64_t OpensslNotAfter() {
-  std::string line = Run(std::string("openssl x509 -enddate -noout -in ") + kSnakeoil);
+  std::string line =
+      Run(std::string("openssl x509 -enddate -noout -in ") + kSnakeoil);
   // "notAfter=Nov 22 01:02:03 2036 GMT"
   const std::string prefix = "notAfter=";
   if (line.rfind(prefix, 0) != 0) return -1;
   struct tm tm {};
-  if (strptime(line.c_str() + prefix.size(), "%b %d %H:%M:%S %Y GMT", &tm) == nullptr) return -1;
+  if (strptime(line.c_str() + prefix.size(), "%b %d %H:%M:%S %Y GMT", &tm) ==
+      nullptr)
+    return -1;
   return static_cast<int64_t>(timegm(&tm));
 }
 
@@ -44,7 +47,8 @@ class PostfixSmtpTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     was_running_ = std::system("postfix status >/dev/null 2>&1") == 0;
-    const std::string setup = std::string(MAILHEALTH_SOURCE_DIR) + "/scripts/setup-postfix start";
+    const std::string setup =
+        std::string(MAILHEALTH_SOURCE_DIR) + "/scripts/setup-postfix start";
     ASSERT_EQ(std::system((setup + " >/dev/null 2>&1").c_str()), 0) << setup;
   }
   static void TearDownTestSuite() {
@@ -122,7 +126,8 @@ TEST_F(PostfixSmtpTest, CollectorExportsTheCertificate) {
   double not_after = -1, success = -1;
   for (const auto& f : res.families) {
     for (const auto& m : f.metric) {
-      if (f.name == "mailhealth_smtp_tls_cert_not_after_timestamp_seconds") not_after = m.gauge.value;
+      if (f.name == "mailhealth_smtp_tls_cert_not_after_timestamp_seconds")
+        not_after = m.gauge.value;
       if (f.name == "mailhealth_smtp_probe_success") success = m.gauge.value;
     }
   }

@@ -24,7 +24,8 @@ SmtpProbeRequest Req(uint16_t port) {
   return r;
 }
 
-SmtpProbeResult ProbeOne(const SmtpProbeRequest& req, Clock::duration timeout = 2s,
+SmtpProbeResult ProbeOne(const SmtpProbeRequest& req,
+                         Clock::duration timeout = 2s,
                          SmtpProbeOptions opt = {}) {
   opt.helo = "probe.mailhealth.test";
   opt.deadline = Clock::now() + timeout;
@@ -71,7 +72,8 @@ TEST(SmtpProbeTest, LmtpSendsLhlo) {
 
 TEST(SmtpProbeTest, ParsesCapabilities) {
   GoodServerOptions o;
-  o.ehlo_reply = "250-fake\r\n250-AUTH PLAIN LOGIN\r\n250-SIZE 100\r\n250 CHUNKING\r\n";
+  o.ehlo_reply =
+      "250-fake\r\n250-AUTH PLAIN LOGIN\r\n250-SIZE 100\r\n250 CHUNKING\r\n";
   FakeSmtpServer srv(GoodServer(o));
   SmtpProbeResult r = ProbeOne(Req(srv.port()));
   ASSERT_TRUE(r.ehlo_done);
@@ -159,11 +161,16 @@ TEST_P(SmtpProtocolErrorTest, IsProtocolError) {
 INSTANTIATE_TEST_SUITE_P(
     Peers, SmtpProtocolErrorTest,
     ::testing::Values(
-        ProtocolCase{"garbage", std::string("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n", 13)},
+        ProtocolCase{
+            "garbage",
+            std::string("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n",
+                        13)},
         ProtocolCase{"http", "HTTP/1.1 400 Bad Request\r\n\r\n"},
         ProtocolCase{"line_100kb", "220 " + std::string(100 * 1024, 'x')},
-        ProtocolCase{"line_100kb_terminated", "220 " + std::string(100 * 1024, 'x') + "\r\n"},
-        ProtocolCase{"endless_continuation", [] {
+        ProtocolCase{"line_100kb_terminated",
+                     "220 " + std::string(100 * 1024, 'x') + "\r\n"},
+        ProtocolCase{"endless_continuation",
+                     [] {
                        std::string s;
                        for (int i = 0; i < 100; ++i) s += "220-more\r\n";
                        return s;
@@ -232,7 +239,8 @@ TEST(SmtpProbeTest, GarbageInsteadOfHandshakeIsTlsHandshakeFailed) {
 }
 
 TEST(SmtpProbeTest, StarttlsDisabledSkipsTls) {
-  testing::TestCert cert = testing::MakeTestCert("mx.mailhealth.test", -3600, 86400);
+  testing::TestCert cert =
+      testing::MakeTestCert("mx.mailhealth.test", -3600, 86400);
   testing::SslCtxPtr ctx = testing::MakeServerCtx(cert);
   GoodServerOptions o;
   o.tls = ctx.get();
@@ -243,12 +251,14 @@ TEST(SmtpProbeTest, StarttlsDisabledSkipsTls) {
   EXPECT_TRUE(r.success()) << r.detail;
   EXPECT_TRUE(r.caps.starttls());
   EXPECT_FALSE(r.tls.done);
-  EXPECT_EQ(srv.Commands(), (std::vector<std::string>{"EHLO probe.mailhealth.test", "QUIT"}));
+  EXPECT_EQ(srv.Commands(),
+            (std::vector<std::string>{"EHLO probe.mailhealth.test", "QUIT"}));
 }
 
 TEST(SmtpProbeTest, ExpiredCertificateStillSucceedsWithItsNotAfter) {
   // Valid from 10 days ago to 1 day ago.
-  testing::TestCert cert = testing::MakeTestCert("mx.mailhealth.test", -10 * 86400, -86400);
+  testing::TestCert cert =
+      testing::MakeTestCert("mx.mailhealth.test", -10 * 86400, -86400);
   testing::SslCtxPtr ctx = testing::MakeServerCtx(cert);
   GoodServerOptions o;
   o.tls = ctx.get();
@@ -270,7 +280,8 @@ TEST(SmtpProbeTest, ExpiredCertificateStillSucceedsWithItsNotAfter) {
 class SmtpTlsVerifyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ca_ = testing::MakeTestCert("Mailhealth Test CA", -3600, 86400, nullptr, true);
+    ca_ = testing::MakeTestCert("Mailhealth Test CA", -3600, 86400, nullptr,
+                                true);
     ca_file_ = testing::WriteTempFile("ca.pem", ca_.cert_pem);
     leaf_ = testing::MakeTestCert("mx.mailhealth.test", -3600, 86400, &ca_);
     ctx_ = testing::MakeServerCtx(leaf_);
@@ -305,7 +316,8 @@ TEST_F(SmtpTlsVerifyTest, NameMismatchIsNotVerifiedButSucceeds) {
 }
 
 TEST(SmtpProbeTest, ImplicitTlsReadsTheBannerOverTls) {
-  testing::TestCert cert = testing::MakeTestCert("mx.mailhealth.test", -3600, 86400);
+  testing::TestCert cert =
+      testing::MakeTestCert("mx.mailhealth.test", -3600, 86400);
   testing::SslCtxPtr ctx = testing::MakeServerCtx(cert);
   GoodServerOptions o;
   o.tls = ctx.get();
@@ -334,7 +346,8 @@ TEST(SmtpProbeTest, TarpitsAreProbedConcurrently) {
   std::vector<std::unique_ptr<FakeSmtpServer>> tarpits;
   std::vector<SmtpProbeRequest> reqs;
   for (int i = 0; i < 5; ++i) {
-    tarpits.push_back(std::make_unique<FakeSmtpServer>([](FakeConn& c) { c.Hold(); }));
+    tarpits.push_back(
+        std::make_unique<FakeSmtpServer>([](FakeConn& c) { c.Hold(); }));
     reqs.push_back(Req(tarpits.back()->port()));
   }
   SmtpProbeOptions opt;
@@ -355,8 +368,8 @@ TEST(SmtpProbeTest, OneResultPerRequestInOrder) {
   FakeSmtpServer rej(GoodServer(bad));
   SmtpProbeOptions opt;
   opt.deadline = Clock::now() + 2s;
-  std::vector<SmtpProbeResult> r =
-      RunSmtpProbes({Req(rej.port()), Req(good.port()), Req(testing::ClosedPort())}, opt);
+  std::vector<SmtpProbeResult> r = RunSmtpProbes(
+      {Req(rej.port()), Req(good.port()), Req(testing::ClosedPort())}, opt);
   ASSERT_EQ(r.size(), 3u);
   EXPECT_EQ(r[0].banner_code, 421);
   EXPECT_TRUE(r[1].success());
