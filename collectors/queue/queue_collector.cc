@@ -44,19 +44,46 @@ std::string FirstLine(std::string_view s) {
   return std::string(nl == std::string_view::npos ? s : s.substr(0, nl));
 }
 
-// Is the Postfix master running? Its pid file (QUEUE_DIR/pid/master.pid,
-// world-readable) must name a live process, and when /proc shows it, that
-// process must be `master` (a stale pid file after a crash can name an
-// unrelated process).
-bool MasterAlive(const std::string& queue_directory) {
-  std::ifstream f(queue_directory + "/pid/master.pid");
-  long pid = 0;
-  if (!(f >> pid) || pid <= 1) return false;
-  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return false;
+enum class Master { kAlive, kGone, kUnknown };
+
+std::string_view MasterName(Master m) {
+  switch (m) {
+    case Master::kAlive:
+      return "true";
+    case Master::kGone:
+      return "false";
+    default:
+      return "unknown";
+  }
+}
+
+// Is the Postfix master running? Its pid file (QUEUE_DIR/pid/master.pid)
+// must name a live process, and when /proc shows it, that process must be
+// `master` (a stale pid file after a crash can name an unrelated process).
+// Debian's master.pid is mode 0600 root: an exporter running as its own
+// user cannot read it (kUnknown), and then a postqueue that answers is the
+// evidence (showq is spawned by the master, so without a master postqueue
+// says "mail system is down").
+Master CheckMaster(const std::string& queue_directory) {
+  std::string path = queue_directory + "/pid/master.pid";
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return errno == EACCES || errno == EPERM ? Master::kUnknown : Master::kGone;
+  char buf[64];
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return Master::kGone;
+  buf[n] = '\0';
+  long pid = std::strtol(buf, nullptr, 10);
+  if (pid <= 1) return Master::kGone;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM)
+    return Master::kGone;
   std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
   std::string name;
-  if (comm && std::getline(comm, name)) return name == "master";
-  return true;
+  if (comm && std::getline(comm, name)) {
+    return name == "master" ? Master::kAlive : Master::kGone;
+  }
+  return Master::kAlive;
 }
 
 // The corrupt queue is not listed by postqueue (showq skips it): count its
@@ -102,7 +129,15 @@ class QueueCollector : public Collector {
   CollectResult Collect(Clock::time_point deadline) override {
     CollectResult result;
     std::time_t now = wall_clock_();
-    bool master = MasterAlive(cfg_.queue_directory);
+    Master master = CheckMaster(cfg_.queue_directory);
+    if (master == Master::kUnknown && !noted_unreadable_pid_) {
+      LogInfo(
+          "cannot read the master's pid file; postfix_up follows postqueue "
+          "alone",
+          {{"collector", "queue"},
+           {"pid_file", cfg_.queue_directory + "/pid/master.pid"}});
+      noted_unreadable_pid_ = true;
+    }
     QueueStats stats(cfg_.domains, &local_, now);
 
     Run run = RunPostqueue(deadline, now, stats);
@@ -115,22 +150,25 @@ class QueueCollector : public Collector {
     }
     parse_errors_ += run.parse_errors;
     // postqueue failing while Postfix shuts down: look at the master again.
-    if (!run.status.ok() && master) master = MasterAlive(cfg_.queue_directory);
+    if (!run.status.ok() && master == Master::kAlive) {
+      master = CheckMaster(cfg_.queue_directory);
+    }
 
     bool up = false;
     bool readable = false;
     if (run.status.ok() && !run.down) {
       readable = true;
-      up = master;
-      if (!master && !warned_no_master_) {
+      up = master != Master::kGone;
+      if (master == Master::kGone && !warned_no_master_) {
         LogWarn(
             "postqueue answered but no live master process is named by "
             "the pid file; check queue_directory",
             {{"collector", "queue"},
              {"pid_file", cfg_.queue_directory + "/pid/master.pid"}});
       }
-      warned_no_master_ = !master;
-    } else if (run.status.ok() || (!master && !run.hard_failure)) {
+      warned_no_master_ = master == Master::kGone;
+    } else if (run.status.ok() ||
+               (master == Master::kGone && !run.hard_failure)) {
       // "mail system is down", or postqueue failing while no master runs:
       // Postfix being down is data, not a collector failure.
       run.status = Status::Ok();
@@ -141,7 +179,7 @@ class QueueCollector : public Collector {
       } else {
         LogWarn("postfix is down",
                 {{"collector", "queue"},
-                 {"master_running", master ? "true" : "false"}});
+                 {"master_running", std::string(MasterName(master))}});
       }
       last_up_ = up;
     }
@@ -253,6 +291,7 @@ class QueueCollector : public Collector {
   uint64_t parse_errors_ = 0;
   bool last_up_ = true;  // so that a first "down" is logged
   bool warned_no_master_ = false;
+  bool noted_unreadable_pid_ = false;
   bool warned_corrupt_ = false;
 };
 

@@ -434,6 +434,39 @@ TEST_F(QueueCollectorTest, HangingPostqueueIsKilledWithItsGrandchild) {
   }
 }
 
+// Debian's master.pid is 0600 root: an exporter running as its own user
+// cannot read it, and then postqueue's answer decides. Run as `nobody` in a
+// forked child (the queue directory here is 0700 root, so the pid file is
+// unreadable to it).
+void CollectAsNobody(const std::string& dir, ProcessOutcome outcome,
+                     const std::string& out, double want_up) {
+  if (setgid(65534) != 0 || setuid(65534) != 0) _exit(3);
+  std::vector<std::vector<std::string>> calls;
+  QueueConfig cfg;
+  cfg.queue_directory = dir;
+  auto c = MakeQueueCollector(
+      cfg, Millis(30000),
+      std::make_unique<FakeRunner>(
+          std::vector<FakeRunner::Step>{{outcome, out}}, &calls));
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  if (!r.status.ok()) _exit(2);
+  _exit(Flatten(r.families)["mailhealth_postfix_up"] == want_up ? 0 : 1);
+}
+
+TEST_F(QueueCollectorTest, UnreadablePidFileLeavesTheVerdictToPostqueue) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to become nobody";
+  master_.Start();
+  EXPECT_EXIT(CollectAsNobody(master_.dir(), Exited(0), kTwoMessages, 1),
+              ::testing::ExitedWithCode(0), "");
+  EXPECT_EXIT(
+      CollectAsNobody(master_.dir(),
+                      Exited(69,
+                             "postqueue: fatal: Queue report unavailable - "
+                             "mail system is down\n"),
+                      "", 0),
+      ::testing::ExitedWithCode(0), "");
+}
+
 // --- config
 
 struct ConfigCase {
