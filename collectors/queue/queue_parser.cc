@@ -1,5 +1,7 @@
 #include "collectors/queue/queue_parser.h"
 
+#include <limits>
+
 #include <cctype>
 #include <charconv>
 #include <cstring>
@@ -120,8 +122,17 @@ void JsonQueueParser::ParseLine(std::string_view line) {
   auto at = j.find("arrival_time");
   auto sz = j.find("message_size");
   auto rc = j.find("recipients");
-  if (qn == j.end() || !qn->is_string() || at == j.end() || !at->is_number() ||
-      sz == j.end() || !sz->is_number()) {
+  // Integers only, in range: a float such as 1.8e76 would overflow the
+  // conversion to int64_t (undefined behaviour, found by fuzz_postqueue_json).
+  auto is_count = [](const nlohmann::json& v) {
+    if (v.is_number_unsigned()) {
+      return v.get<uint64_t>() <=
+             static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+    }
+    return v.is_number_integer() && v.get<int64_t>() >= 0;
+  };
+  if (qn == j.end() || !qn->is_string() || at == j.end() || !is_count(*at) ||
+      sz == j.end() || !is_count(*sz)) {
     CountError();
     return;
   }

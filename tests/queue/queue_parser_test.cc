@@ -296,7 +296,18 @@ INSTANTIATE_TEST_SUITE_P(
         BadLine{
             "string_time",
             R"({"queue_name": "deferred", "arrival_time": "1", "message_size": 1})"},
-        BadLine{"binary", "\x01\xff\xfe{"}),
+        BadLine{"binary", "\x01\xff\xfe{"},
+        // Found by fuzz_postqueue_json: out-of-range numbers must not be
+        // converted (UB), they are errors.
+        BadLine{
+            "huge_float_time",
+            R"({"queue_name": "deferred", "arrival_time": 1.8e76, "message_size": 1})"},
+        BadLine{
+            "huge_integer_size",
+            R"({"queue_name": "deferred", "arrival_time": 1, "message_size": 18446744073709551615})"},
+        BadLine{
+            "negative_size",
+            R"({"queue_name": "deferred", "arrival_time": 1, "message_size": -5})"}),
     [](const auto& p) { return std::string(p.param.name); });
 
 TEST(JsonParserTest, NewerFieldsAreIgnored) {
