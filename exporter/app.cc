@@ -74,6 +74,17 @@ int RunExporter(int argc, char** argv) {
     std::printf("%s: config OK (collectors: %s)\n",
                 config->file.empty() ? "built-in defaults" : config->file.c_str(),
                 CollectorNames(*config).c_str());
+    if (!flags.web_config_file.empty()) {  // also loads TLS files
+      auto web = LoadWebConfigFile(flags.web_config_file);
+      Status st = !web.ok() ? web.status()
+                  : web->tls ? BuildTlsContext(*web->tls).status()
+                             : Status::Ok();
+      if (!st.ok()) {
+        std::fprintf(stderr, "%s\n", st.message().c_str());
+        return 1;
+      }
+      std::printf("%s: web config OK\n", flags.web_config_file.c_str());
+    }
     return 0;
   }
   if (!config.ok()) {

@@ -125,5 +125,14 @@ TEST(WebConfigBinary, BadWebConfigExitsOneWithFileAndLine) {
   EXPECT_NE(r.out.find("rc=1"), std::string::npos) << r.out;
 }
 
+TEST(WebConfigBinary, ConfigCheckValidatesTheWebConfigToo) {
+  sectest::TempDir dir;
+  dir.Write("web.yml", "tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n");
+  auto r = sectest::Run(std::string(MAILHEALTH_EXPORTER) + " --config.check --web.config.file=" +
+                        dir.File("web.yml") + " 2>&1; echo rc=$?");
+  EXPECT_NE(r.out.find("a.crt: cannot load certificate"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("rc=1"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace mailhealth
