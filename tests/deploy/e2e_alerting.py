@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """End-to-end test of the shipped alerting path, on loopback only.
 
-  mailhealth_exporter (all four collectors) -> the real Postfix, a real BIND
+  mailhealth_exporter (all four collectors, run like the systemd unit: an
+  unprivileged user in adm/systemd-journal/postdrop, no_new_privs)
+                                        -> the real Postfix, a real BIND
   on 127.0.0.1, the mail log
   Prometheus (Debian's `prometheus`)   scraping it with the SHIPPED
       prometheus.yml (file_sd) and the SHIPPED rules, `for:` shortened to 1s
@@ -149,6 +151,15 @@ class Procs:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+
+
+def group_exists(name):
+    import grp
+    try:
+        grp.getgrnam(name)
+        return True
+    except KeyError:
+        return False
 
 
 def postfix_running():
@@ -314,7 +325,7 @@ def main():
     if os.geteuid() != 0:
         print("SKIP: needs root (postfix stop/start)")
         return SKIP
-    tools = ["prometheus", "prometheus-alertmanager", "named", "postfix", "postlog"]
+    tools = ["prometheus", "prometheus-alertmanager", "named", "postfix", "postlog", "setpriv"]
     missing = [t for t in tools if not shutil.which(t)]
     if missing or not os.access(exporter, os.X_OK):
         print("SKIP: missing", missing or exporter)
@@ -350,11 +361,16 @@ def main():
         cfg = os.path.join(work, "mailhealth.yml")
         with open(cfg, "w") as f:
             f.write(exporter_config("/var/log/mail.log", dns_port, dns_port2))
-        # As root: the queue collector's up check reads Postfix's
-        # pid/master.pid, which is root-only (0600) on Debian. (The package
-        # test, tests/deploy/deb_test.sh, runs it with the unit's user.)
-        procs.start("exporter", [exporter, "--config.file=" + cfg, "--allow-root",
-                                 f"--web.listen-address=127.0.0.1:{exp_port}"])
+        # With the unit's credentials: an unprivileged user in the groups
+        # adm, systemd-journal and postdrop, with no_new_privs (postqueue's
+        # setgid bit is then ignored, as under NoNewPrivileges=yes).
+        os.chmod(work, 0o755)
+        os.chmod(cfg, 0o644)
+        groups = ",".join(g for g in ("adm", "systemd-journal", "postdrop") if group_exists(g))
+        procs.start("exporter", [
+            "setpriv", "--reuid=nobody", "--regid=nogroup", "--groups=" + groups,
+            "--no-new-privs", exporter, "--config.file=" + cfg,
+            f"--web.listen-address=127.0.0.1:{exp_port}"])
         instance = f"127.0.0.1:{exp_port}"
 
         # --- Alertmanager with the shipped routing -------------------------------
