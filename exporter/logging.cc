@@ -120,7 +120,7 @@ std::string FormatLogLine(LogFormat format, std::string_view ts,
                           const std::vector<LogField>& fields) {
   std::string out;
   if (format == LogFormat::kJson) {
-    out = "{";
+    out.push_back('{');  // not `out = "{"`: GCC 12 -O2 -Wrestrict false positive
     if (!ts.empty()) AppendJson(out, "ts", ts);
     AppendJson(out, "level", LevelName(level));
     AppendJson(out, "msg", msg);
