@@ -24,19 +24,6 @@ namespace {
 constexpr char kPostfixUp[] = "mailhealth_postfix_up";
 constexpr char kParseErrors[] = "mailhealth_queue_parse_errors_total";
 
-bool ContainsI(std::string_view hay, std::string_view needle_lower) {
-  if (needle_lower.size() > hay.size()) return false;
-  for (size_t i = 0; i + needle_lower.size() <= hay.size(); ++i) {
-    size_t j = 0;
-    while (j < needle_lower.size() && std::tolower(static_cast<unsigned char>(
-                                          hay[i + j])) == needle_lower[j]) {
-      ++j;
-    }
-    if (j == needle_lower.size()) return true;
-  }
-  return false;
-}
-
 std::string FirstLine(std::string_view s) {
   while (!s.empty() && (s.front() == '\n' || s.front() == ' '))
     s.remove_prefix(1);

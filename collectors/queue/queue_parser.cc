@@ -25,6 +25,15 @@ bool StartsWith(std::string_view s, std::string_view p) {
   return s.substr(0, p.size()) == p;
 }
 
+template <typename T>
+bool ParseNumber(std::string_view s, T& out) {
+  if (s.empty()) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+}  // namespace
+
 bool ContainsI(std::string_view hay, std::string_view needle_lower) {
   if (needle_lower.size() > hay.size()) return false;
   for (size_t i = 0; i + needle_lower.size() <= hay.size(); ++i) {
@@ -37,15 +46,6 @@ bool ContainsI(std::string_view hay, std::string_view needle_lower) {
   }
   return false;
 }
-
-template <typename T>
-bool ParseNumber(std::string_view s, T& out) {
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
-
-}  // namespace
 
 std::string_view QueueNameLabel(QueueName q) {
   return kQueueLabels[static_cast<size_t>(q)];
