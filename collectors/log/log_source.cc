@@ -231,14 +231,67 @@ class JournalFollower : public Follower {
 }  // namespace
 
 FileReader::FileReader(std::string path, bool from_beginning,
-                       LineProcessor* processor, FollowerState* state)
+                       LineProcessor* processor, FollowerState* state,
+                       std::chrono::milliseconds retired_grace)
     : path_(std::move(path)),
       start_at_end_(!from_beginning),
       processor_(processor),
       state_(state),
-      buf_(kBlockBytes + kMaxLineBytes) {}
+      buf_(kBlockBytes + kMaxLineBytes),
+      retired_grace_(retired_grace) {}
 
-FileReader::~FileReader() { Close(); }
+FileReader::~FileReader() {
+  Close();
+  if (retired_fd_ >= 0) ::close(retired_fd_);
+}
+
+void FileReader::Retire() {
+  if (retired_fd_ >= 0) DrainRetired(/*final=*/true);
+  retired_fd_ = fd_;
+  retired_carry_.assign(buf_.data(), carry_);
+  retired_skipping_ = skipping_;
+  retired_until_ = std::chrono::steady_clock::now() + retired_grace_;
+  fd_ = -1;
+  Close();
+}
+
+void FileReader::DrainRetired(bool final) {
+  char block[65536];
+  for (;;) {
+    ssize_t n = ::read(retired_fd_, block, sizeof block);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    std::string_view in(block, static_cast<size_t>(n));
+    if (retired_skipping_) {
+      size_t nl = in.find('\n');
+      if (nl == std::string_view::npos) continue;
+      in.remove_prefix(nl + 1);
+      retired_skipping_ = false;
+    }
+    retired_carry_.append(in);
+    std::lock_guard<std::mutex> l(state_->mu);
+    size_t used = processor_->ProcessBlock(retired_carry_, &state_->counters);
+    if (used > 0) state_->counters.last_line_timestamp = WallNow();
+    retired_carry_.erase(0, used);
+    if (retired_carry_.size() > kMaxLineBytes) {
+      processor_->ProcessLine(
+          std::string_view(retired_carry_).substr(0, kMaxLineBytes),
+          &state_->counters, true);
+      retired_carry_.clear();
+      retired_skipping_ = true;
+    }
+  }
+  if (!final) return;
+  if (!retired_carry_.empty() && !retired_skipping_) {
+    std::lock_guard<std::mutex> l(state_->mu);
+    processor_->ProcessLine(retired_carry_, &state_->counters);
+    state_->counters.last_line_timestamp = WallNow();
+  }
+  retired_carry_.clear();
+  retired_skipping_ = false;
+  ::close(retired_fd_);
+  retired_fd_ = -1;
+}
 
 void FileReader::Close() {
   if (fd_ >= 0) ::close(fd_);
@@ -363,6 +416,9 @@ void FileReader::FlushCarry() {
 }
 
 size_t FileReader::Poll() {
+  if (retired_fd_ >= 0) {
+    DrainRetired(std::chrono::steady_clock::now() >= retired_until_);
+  }
   if (fd_ < 0 && !Open()) return 0;
   bool rewritten = Rewritten();
   size_t total = rewritten ? 0 : Drain();
@@ -394,8 +450,7 @@ size_t FileReader::Poll() {
   }
   if (st.st_dev != dev_ || st.st_ino != ino_) {
     total += Drain();
-    FlushCarry();
-    Close();
+    Retire();  // the old file stays open a while for late writes
     {
       std::lock_guard<std::mutex> l(state_->mu);
       ++state_->counters.rotations;

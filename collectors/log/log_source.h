@@ -46,8 +46,12 @@ struct FollowerState {
 // calls Poll().
 class FileReader {
  public:
-  FileReader(std::string path, bool from_beginning, LineProcessor* processor,
-             FollowerState* state);
+  // `retired_grace`: how long the old file of a rename rotation stays open
+  // for late writes (see Retire()).
+  FileReader(
+      std::string path, bool from_beginning, LineProcessor* processor,
+      FollowerState* state,
+      std::chrono::milliseconds retired_grace = std::chrono::seconds(10));
   ~FileReader();
   FileReader(const FileReader&) = delete;
   FileReader& operator=(const FileReader&) = delete;
@@ -80,6 +84,18 @@ class FileReader {
   bool Rewritten();
   std::array<char, 64> head_{}, tail_{};
   size_t head_len_ = 0, tail_len_ = 0;
+
+  // After a rename rotation the old file stays open for kRetiredGrace, so
+  // lines a writer still appends to it (syslog before its HUP, postlogd
+  // before `postfix logrotate`) are read too; a line split across the
+  // switch is completed from the old file, not counted twice.
+  void Retire();
+  void DrainRetired(bool final);
+  std::chrono::milliseconds retired_grace_;
+  int retired_fd_ = -1;
+  std::string retired_carry_;
+  bool retired_skipping_ = false;
+  std::chrono::steady_clock::time_point retired_until_{};
 };
 
 // A background thread that runs a source until Stop().

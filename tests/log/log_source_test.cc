@@ -128,7 +128,9 @@ TEST_F(FileReaderTest, MissingFileIsWaitedForAndReadFromItsStart) {
 }
 
 TEST_F(FileReaderTest, RenameReadsRestOfOldFileThenNewFromStart) {
-  FileReader r(path_, true, &lp_, &state_);
+  // No grace: the old file's unterminated last line is taken as a line at
+  // the first poll after the switch.
+  FileReader r(path_, true, &lp_, &state_, std::chrono::milliseconds(0));
   Append(path_, Line(1));
   r.Poll();
   // Rotated: the old file gets one more line after the rename (a writer
@@ -139,8 +141,32 @@ TEST_F(FileReaderTest, RenameReadsRestOfOldFileThenNewFromStart) {
   r.Poll();  // path missing: old file still read
   Append(path_, Line(3) + Line(4));
   r.Poll();
+  EXPECT_EQ(Snapshot(state_).lines, 4u);  // old file's last line still open
+  r.Poll();
   LogCounters c = Snapshot(state_);
   EXPECT_EQ(c.lines, 5u);  // the unterminated last line of the old file counts
+  EXPECT_EQ(c.rotations, 1u);
+  EXPECT_EQ(c.unsupported, 0u);
+}
+
+// A writer that holds the old file open (syslog before its HUP, postlogd
+// before `postfix logrotate`) keeps writing to it after the new file
+// appeared: those lines are read too, and a line split across the switch
+// is counted once.
+TEST_F(FileReaderTest, LateWritesToTheRenamedFileAreStillRead) {
+  FileReader r(path_, true, &lp_, &state_);
+  Append(path_, Line(1));
+  r.Poll();
+  ASSERT_EQ(::rename(path_.c_str(), (path_ + ".1").c_str()), 0);
+  const std::string l2 = Line(2);
+  Append(path_ + ".1", l2.substr(0, 10));  // half a line before the switch
+  Append(path_, Line(3));
+  r.Poll();  // switches to the new file
+  Append(path_ + ".1", l2.substr(10) + Line(4));  // late writes to the old one
+  Append(path_, Line(5));
+  r.Poll();
+  LogCounters c = Snapshot(state_);
+  EXPECT_EQ(c.lines, 5u);
   EXPECT_EQ(c.rotations, 1u);
   EXPECT_EQ(c.unsupported, 0u);
 }
