@@ -103,7 +103,11 @@ TEST(SmtpProbeTest, TarpitIsBannerTimeout) {
   const auto t0 = Clock::now();
   SmtpProbeResult r = ProbeOne(Req(srv.port()), 500ms);
   EXPECT_EQ(r.failure, SmtpFailure::kBannerTimeout) << r.detail;
-  EXPECT_GT(Phase(r, SmtpPhase::kBanner), 0.3);
+  // The probe waited for the greeting until its deadline. (Not a fixed share
+  // of the 500 ms for the banner phase: under a sanitizer, setting up the
+  // probe and connecting took 220 ms of it.)
+  EXPECT_GT(Phase(r, SmtpPhase::kBanner), 0.0);
+  EXPECT_GE(Clock::now() - t0, 490ms);
   EXPECT_LT(Clock::now() - t0, 3s);
 }
 
