@@ -225,7 +225,11 @@ class ExporterE2E(unittest.TestCase):
         med = statistics.median(times)
         print("median scrape %.2f ms over %d scrapes (p90 %.2f ms)" %
               (med * 1000, len(times), sorted(times)[int(len(times) * 0.9)] * 1000))
-        self.assertLess(med, 0.010)
+        # Single-digit milliseconds is the target for a normal build; a
+        # sanitizer build (scripts/test runs the suite under ASan too) is
+        # several times slower and is only held to a loose bound.
+        limit = 0.100 if os.environ.get("MAILHEALTH_SANITIZED") else 0.010
+        self.assertLess(med, limit)
 
 
 if __name__ == "__main__":
