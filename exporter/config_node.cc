@@ -60,7 +60,7 @@ int ConfigNode::Line(const std::string& key) const {
 void ConfigNode::Error(const std::string& key, const std::string& message) {
   int line = Line(key);
   std::string prefix = file_;
-  if (line > 0) prefix += ":" + std::to_string(line);
+  if (line > 0) prefix.append(":").append(std::to_string(line));
   std::string p = KeyPath(key);
   errors_->Add(prefix + ": " + (p.empty() ? "" : p + ": ") + message);
 }

@@ -99,7 +99,7 @@ LocalServiceMatcher::LocalServiceMatcher(
     // Postfix prints "connect to NAME[ADDR]:PORT": match the address in
     // brackets (whatever name it resolved to) and the name form.
     needles_.push_back(
-        ToLower("[" + std::string(host) + "]:" + std::string(port)));
+        ToLower(std::string("[").append(host).append("]:").append(port)));
     needles_.push_back(ToLower(std::string(host) + ":" + std::string(port)));
   }
 }

@@ -61,7 +61,8 @@ Status SplitHostPort(std::string_view s, std::string* host, uint16_t* port,
     p = s.substr(close + 2);
     in6_addr a6{};
     if (!inet_pton(AF_INET6, std::string(h).c_str(), &a6)) {
-      return Status::Error("\"" + std::string(h) + "\" is not an IPv6 address");
+      return Status::Error(std::string("\"").append(h).append(
+          "\" is not an IPv6 address"));
     }
     *is_ip = true;
   } else {
