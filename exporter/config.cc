@@ -75,11 +75,7 @@ Result<LoadedConfig> LoadConfigFromString(const CollectorRegistry& registry,
   collectors.Finish();
   top.Finish();
 
-  if (!errors.empty()) {
-    std::string msg = errors.Joined();
-    if (!msg.empty() && msg.back() == '\n') msg.pop_back();
-    return Status::Error(msg);
-  }
+  if (!errors.empty()) return Status::Error(errors.Joined());
   return out;
 }
 

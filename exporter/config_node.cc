@@ -8,8 +8,8 @@ namespace mailhealth {
 std::string ConfigErrors::Joined() const {
   std::string out;
   for (const auto& e : errors_) {
+    if (!out.empty()) out += '\n';
     out += e;
-    out += '\n';
   }
   return out;
 }

@@ -31,7 +31,7 @@ class ConfigErrors {
   void Add(std::string e) { errors_.push_back(std::move(e)); }
   bool empty() const { return errors_.empty(); }
   const std::vector<std::string>& list() const { return errors_; }
-  std::string Joined() const;  // one error per line
+  std::string Joined() const;  // one error per line, no trailing newline
 
  private:
   std::vector<std::string> errors_;

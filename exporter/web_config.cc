@@ -328,11 +328,7 @@ Result<WebConfig> ParseWebConfig(const std::string& yaml,
     out.basic_auth_users[user] = hash;
   }
   top.Finish();
-  if (!errors.empty()) {
-    std::string msg = errors.Joined();
-    if (!msg.empty() && msg.back() == '\n') msg.pop_back();
-    return Status::Error(msg);
-  }
+  if (!errors.empty()) return Status::Error(errors.Joined());
   return out;
 }
 
