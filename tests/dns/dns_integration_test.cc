@@ -21,6 +21,7 @@
 #include "collectors/dns/dns_report.h"
 #include "collectors/dns/mx_resolver.h"
 #include "exporter/metric_builder.h"
+#include "tests/testutil/family_value.h"
 #include "tests/dns/fake_dns_server.h"
 #include "tests/testutil/dns_server.h"
 
@@ -106,23 +107,6 @@ class DnsIntegrationTest : public ::testing::Test {
 };
 DnsServer* DnsIntegrationTest::a_ = nullptr;
 DnsServer* DnsIntegrationTest::b_ = nullptr;
-
-std::optional<double> Value(const Families& fs, const std::string& name,
-                            const Labels& labels) {
-  for (const auto& f : fs) {
-    if (f.name != name) continue;
-    for (const auto& m : f.metric) {
-      bool all = true;
-      for (const auto& [k, v] : labels) {
-        bool found = false;
-        for (const auto& l : m.label) found |= l.name == k && l.value == v;
-        all &= found;
-      }
-      if (all) return m.gauge.value;
-    }
-  }
-  return std::nullopt;
-}
 
 // The current status of a lookup ("" if none is 1).
 std::string StatusOf(const Families& fs, const Labels& labels) {

@@ -15,6 +15,7 @@
 #include "collectors/dns/dns_report.h"
 #include "collectors/dns/resolver_address.h"
 #include "exporter/metric_builder.h"
+#include "tests/testutil/family_value.h"
 
 namespace mailhealth {
 namespace {
@@ -417,23 +418,6 @@ LookupResult Answered(DnsStatus s, std::vector<MxRecord> mx = {},
   l.answer.addresses = std::move(addrs);
   l.duration_seconds = 0.001;
   return l;
-}
-
-std::optional<double> Value(const Families& fs, const std::string& name,
-                            const Labels& labels) {
-  for (const auto& f : fs) {
-    if (f.name != name) continue;
-    for (const auto& m : f.metric) {
-      bool all = true;
-      for (const auto& [k, v] : labels) {
-        bool found = false;
-        for (const auto& l : m.label) found |= l.name == k && l.value == v;
-        all &= found;
-      }
-      if (all) return m.gauge.value;
-    }
-  }
-  return std::nullopt;
 }
 
 DnsConfig TwoResolverConfig() {
