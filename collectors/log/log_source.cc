@@ -47,20 +47,11 @@ bool Wait(int fd, int stop_fd, int timeout_ms) {
   return true;
 }
 
-class FileFollower : public Follower {
+// A follower running Run() on its own thread until Stop(), which wakes it
+// through an eventfd it polls beside its inotify or journal fd. Subclasses
+// call Stop() in their destructor, before their members go away.
+class ThreadFollower : public Follower {
  public:
-  FileFollower(std::string path, bool from_beginning, LineProcessor* processor,
-               FollowerState* state, std::chrono::milliseconds poll_interval)
-      : reader_(std::move(path), from_beginning, processor, state),
-        poll_ms_(static_cast<int>(poll_interval.count())),
-        stop_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-    const std::string& p = reader_.path();
-    size_t slash = p.rfind('/');
-    dir_ = slash == 0 ? "/" : p.substr(0, slash);
-    base_ = p.substr(slash + 1);
-  }
-  ~FileFollower() override { Stop(); }
-
   void Start() override {
     thread_ = std::thread([this] { Run(); });
   }
@@ -68,13 +59,37 @@ class FileFollower : public Follower {
     std::lock_guard<std::mutex> l(stop_mu_);
     if (!thread_.joinable()) return;
     uint64_t one = 1;
-    ssize_t w = ::write(stop_fd_.get(), &one, sizeof one);
+    ssize_t w = ::write(stop_fd(), &one, sizeof one);
     (void)w;
     thread_.join();
   }
 
+ protected:
+  int stop_fd() const { return stop_fd_.get(); }
+
  private:
-  void Run() {
+  virtual void Run() = 0;
+
+  UniqueFd stop_fd_{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
+  std::mutex stop_mu_;
+  std::thread thread_;
+};
+
+class FileFollower : public ThreadFollower {
+ public:
+  FileFollower(std::string path, bool from_beginning, LineProcessor* processor,
+               FollowerState* state, std::chrono::milliseconds poll_interval)
+      : reader_(std::move(path), from_beginning, processor, state),
+        poll_ms_(static_cast<int>(poll_interval.count())) {
+    const std::string& p = reader_.path();
+    size_t slash = p.rfind('/');
+    dir_ = slash == 0 ? "/" : p.substr(0, slash);
+    base_ = p.substr(slash + 1);
+  }
+  ~FileFollower() override { Stop(); }
+
+ private:
+  void Run() override {
     UniqueFd in(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
     int wd = -1;
     for (;;) {
@@ -87,7 +102,7 @@ class FileFollower : public Follower {
       reader_.Poll();
       // Sleep until an event names our file, or the poll interval passes.
       for (;;) {
-        if (!Wait(wd >= 0 ? in.get() : -1, stop_fd_.get(), poll_ms_)) return;
+        if (!Wait(wd >= 0 ? in.get() : -1, stop_fd(), poll_ms_)) return;
         if (wd < 0) break;
         bool relevant = false, timed_out = true;
         alignas(inotify_event) char buf[4096];
@@ -110,34 +125,18 @@ class FileFollower : public Follower {
 
   FileReader reader_;
   int poll_ms_;
-  UniqueFd stop_fd_;
   std::string dir_, base_;
-  std::mutex stop_mu_;
-  std::thread thread_;
 };
 
-class JournalFollower : public Follower {
+class JournalFollower : public ThreadFollower {
  public:
   JournalFollower(JournalOptions o, LineProcessor* processor,
                   FollowerState* state)
       : o_(std::move(o)),
         units_(o_.units.begin(), o_.units.end()),
         processor_(processor),
-        state_(state),
-        stop_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+        state_(state) {}
   ~JournalFollower() override { Stop(); }
-
-  void Start() override {
-    thread_ = std::thread([this] { Run(); });
-  }
-  void Stop() override {
-    std::lock_guard<std::mutex> l(stop_mu_);
-    if (!thread_.joinable()) return;
-    uint64_t one = 1;
-    ssize_t w = ::write(stop_fd_.get(), &one, sizeof one);
-    (void)w;
-    thread_.join();
-  }
 
  private:
   struct JournalCloser {
@@ -173,11 +172,11 @@ class JournalFollower : public Follower {
     return Journal(j);
   }
 
-  void Run() {
+  void Run() override {
     Journal j;
     while (!j) {
       j = Open();
-      if (!j && !Wait(-1, stop_fd_.get(), 1000)) return;
+      if (!j && !Wait(-1, stop_fd(), 1000)) return;
     }
     sd_journal_set_data_threshold(j.get(), kMaxLineBytes + 64);
     if (o_.from_beginning) {
@@ -189,7 +188,7 @@ class JournalFollower : public Follower {
     for (;;) {
       ReadAvailable(j.get());
       int fd = sd_journal_get_fd(j.get());
-      if (!Wait(fd, stop_fd_.get(), 1000)) return;
+      if (!Wait(fd, stop_fd(), 1000)) return;
       sd_journal_process(j.get());
     }
   }
@@ -223,9 +222,6 @@ class JournalFollower : public Follower {
   std::set<std::string> units_;
   LineProcessor* processor_;
   FollowerState* state_;
-  UniqueFd stop_fd_;
-  std::mutex stop_mu_;
-  std::thread thread_;
 };
 
 }  // namespace
