@@ -19,6 +19,9 @@
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
+# Its own Postfix, in private namespaces (tests/tools/isolate): the
+# machine's Postfix and its queue are never touched.
+[ "${MAILHEALTH_ISOLATED:-}" = 1 ] || exec "$SRC/tests/tools/isolate" "$0" "$@"
 BUILD=${BUILD:-$SRC/build-release}
 CACHE=${CACHE:-/var/tmp/mailhealth-bench}
 RUNS=${RUNS:-3}

@@ -15,6 +15,7 @@
 
 #include "collectors/log/log_collector.h"
 #include "exporter/config.h"
+#include "tests/testutil/isolation.h"
 
 namespace mailhealth {
 namespace {
@@ -44,6 +45,7 @@ int Shell(const std::string& cmd) { return std::system(cmd.c_str()); }
 
 TEST(LogPostfixTest, CountersFollowRealMail) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to start Postfix";
+  if (!IsolatedFromMachine()) GTEST_SKIP() << kNotIsolated;
   ASSERT_EQ(Shell(std::string(MAILHEALTH_SOURCE_DIR) +
                   "/scripts/setup-postfix start"),
             0);
