@@ -5,6 +5,23 @@
 
 namespace mailhealth {
 
+std::vector<std::string> CheckedExchanges(const std::vector<MxRecord>& mx) {
+  std::vector<MxRecord> sorted = mx;
+  std::sort(sorted.begin(), sorted.end(),
+            [](const MxRecord& a, const MxRecord& b) {
+              return a.preference != b.preference ? a.preference < b.preference
+                                                  : a.exchange < b.exchange;
+            });
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  for (const auto& r : sorted) {
+    if (out.size() >= kMaxExchangesPerDomain) break;
+    if (r.exchange == "." || !seen.insert(r.exchange).second) continue;
+    out.push_back(r.exchange);
+  }
+  return out;
+}
+
 DnsBatchOptions CollectorBatchOptions(Millis timeout) {
   DnsBatchOptions o;
   o.try_timeout = std::max(Millis(50), timeout / 5);
@@ -44,10 +61,8 @@ Result<DnsRunResult> RunDnsChecks(const DnsConfig& config,
                     res.mx = l;
                     std::set<std::string> hosts;
                     if (l.answered) {
-                      for (const auto& mx : l.answer.mx) {
-                        if (mx.exchange == ".") continue;
-                        if (hosts.size() >= kMaxExchangesPerDomain) break;
-                        hosts.insert(mx.exchange);
+                      for (auto& ex : CheckedExchanges(l.answer.mx)) {
+                        hosts.insert(std::move(ex));
                       }
                     }
                     for (const auto& [h, ips] : dom.expect_addresses) {

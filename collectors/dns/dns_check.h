@@ -33,6 +33,13 @@ struct DnsRunResult {
   std::vector<std::vector<DomainResolverResult>> results;
 };
 
+// The MX exchanges whose A/AAAA are checked: distinct, without the null
+// MX ".", ordered by preference then name, and at most
+// kMaxExchangesPerDomain of them. The order makes the cap keep the most
+// preferred hosts and the label set stable through a resolver that
+// shuffles its answers (unbound does by default).
+std::vector<std::string> CheckedExchanges(const std::vector<MxRecord>& mx);
+
 // The per-try timeout and tries the collector gives c-ares for a run of
 // `timeout`: the first try gets a fifth of it, the one retry twice that,
 // so a silent resolver is reported after 3/5 of the timeout and a slow MX

@@ -174,9 +174,9 @@ Families BuildDnsFamilies(const DnsConfig& config, const DnsRunResult& run) {
           l.emplace_back("exchange", mx.exchange);
           l.emplace_back("preference", std::to_string(mx.preference));
           AddSample(mx_info, l, 1);
-          if (mx.exchange != "." && exchanges.size() < kMaxExchangesPerDomain) {
-            exchanges.insert(mx.exchange);
-          }
+        }
+        for (auto& ex : CheckedExchanges(res.mx.answer.mx)) {
+          exchanges.insert(std::move(ex));
         }
       }
       AddSample(null_mx, dr, IsNullMx(res.mx) ? 1 : 0);

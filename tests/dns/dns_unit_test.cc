@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <optional>
+#include <set>
 
 #include "collectors/dns/dns_check.h"
 #include "collectors/dns/dns_collector.h"
@@ -530,6 +531,58 @@ TEST(DnsBatchOptionsTest, SilentResolverGivesUpBeforeTheTimeout) {
     for (int i = 0; i < o.tries; ++i) total += o.try_timeout * (1 << i);
     EXPECT_LT(total, t);
     EXPECT_FALSE(o.failover);
+  }
+}
+
+
+// 40 MX records in shuffled order (as unbound hands them out): the 32
+// checked hosts are the most preferred, whatever the answer order.
+std::vector<MxRecord> ShuffledMx() {
+  std::vector<MxRecord> mx;
+  for (int i = 0; i < 40; ++i) {
+    mx.push_back({100 - i, "mx" + std::to_string(i) + ".a.example"});
+  }
+  std::vector<MxRecord> shuffled;
+  for (int i = 0; i < 40; ++i) shuffled.push_back(mx[(i * 7) % 40]);
+  return shuffled;
+}
+
+TEST(DnsCheckTest, CheckedExchangesAreTheMostPreferredWhateverTheOrder) {
+  std::vector<MxRecord> mx = ShuffledMx();
+  mx.push_back({5, "."});                    // never checked
+  mx.push_back({61, "mx39.a.example"});      // a duplicate host counts once
+  std::vector<std::string> got = CheckedExchanges(mx);
+  ASSERT_EQ(got.size(), kMaxExchangesPerDomain);
+  // Preference 61 (mx39) first, then 62 (mx38) ... 92 (mx8).
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i], "mx" + std::to_string(39 - i) + ".a.example") << i;
+  }
+  std::vector<MxRecord> reversed(mx.rbegin(), mx.rend());
+  EXPECT_EQ(CheckedExchanges(reversed), got);
+}
+
+TEST(DnsReportTest, HostSeriesAreTheMostPreferredExchangesOfAShuffledAnswer) {
+  DnsConfig c = TwoResolverConfig();
+  DnsRunResult run;
+  run.results = {{{}, {}}};
+  run.results[0][0].mx = Answered(DnsStatus::kNoError, ShuffledMx());
+  auto fs = BuildDnsFamilies(c, run);
+  std::set<std::string> exchanges;
+  for (const auto& f : fs) {
+    if (f.name != kDnsMxHostResolves) continue;
+    for (const auto& m : f.metric) {
+      bool first = false;
+      std::string ex;
+      for (const auto& l : m.label) {
+        if (l.name == "resolver") first = l.value == "127.0.0.1:1053";
+        if (l.name == "exchange") ex = l.value;
+      }
+      if (first) exchanges.insert(ex);
+    }
+  }
+  ASSERT_EQ(exchanges.size(), kMaxExchangesPerDomain);
+  for (int i = 8; i < 40; ++i) {
+    EXPECT_TRUE(exchanges.count("mx" + std::to_string(i) + ".a.example")) << i;
   }
 }
 
