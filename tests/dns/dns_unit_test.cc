@@ -534,7 +534,6 @@ TEST(DnsBatchOptionsTest, SilentResolverGivesUpBeforeTheTimeout) {
   }
 }
 
-
 // 40 MX records in shuffled order (as unbound hands them out): the 32
 // checked hosts are the most preferred, whatever the answer order.
 std::vector<MxRecord> ShuffledMx() {
@@ -549,8 +548,8 @@ std::vector<MxRecord> ShuffledMx() {
 
 TEST(DnsCheckTest, CheckedExchangesAreTheMostPreferredWhateverTheOrder) {
   std::vector<MxRecord> mx = ShuffledMx();
-  mx.push_back({5, "."});                    // never checked
-  mx.push_back({61, "mx39.a.example"});      // a duplicate host counts once
+  mx.push_back({5, "."});                // never checked
+  mx.push_back({61, "mx39.a.example"});  // a duplicate host counts once
   std::vector<std::string> got = CheckedExchanges(mx);
   ASSERT_EQ(got.size(), kMaxExchangesPerDomain);
   // Preference 61 (mx39) first, then 62 (mx38) ... 92 (mx8).
