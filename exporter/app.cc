@@ -71,12 +71,16 @@ int RunExporter(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", config.status().message().c_str());
       return 1;
     }
-    std::printf("%s: config OK (collectors: %s)\n",
-                config->file.empty() ? "built-in defaults" : config->file.c_str(),
-                CollectorNames(*config).c_str());
+    for (const auto& w : config->warnings) {
+      std::fprintf(stderr, "warning: %s\n", w.c_str());
+    }
+    std::printf(
+        "%s: config OK (collectors: %s)\n",
+        config->file.empty() ? "built-in defaults" : config->file.c_str(),
+        CollectorNames(*config).c_str());
     if (!flags.web_config_file.empty()) {  // also loads TLS files
       auto web = LoadWebConfigFile(flags.web_config_file);
-      Status st = !web.ok() ? web.status()
+      Status st = !web.ok()  ? web.status()
                   : web->tls ? BuildTlsContext(*web->tls).status()
                              : Status::Ok();
       if (!st.ok()) {
@@ -91,7 +95,8 @@ int RunExporter(int argc, char** argv) {
     LogError("cannot load config", {{"err", config.status().message()}});
     return 1;
   }
-  if (Status root = CheckRootPolicy(flags.allow_root, flags.runas_user, geteuid());
+  if (Status root =
+          CheckRootPolicy(flags.allow_root, flags.runas_user, geteuid());
       !root.ok()) {
     LogError("not starting", {{"err", root.message()}});
     return 1;
@@ -131,7 +136,8 @@ int RunExporter(int argc, char** argv) {
   server.Handle("/", [&](const HttpRequest&) {
     HttpResponse r;
     r.content_type = "text/html; charset=utf-8";
-    r.body = LandingPage(MAILHEALTH_VERSION, flags.telemetry_path, store.GetAll());
+    r.body =
+        LandingPage(MAILHEALTH_VERSION, flags.telemetry_path, store.GetAll());
     return r;
   });
   server.Handle("/-/healthy", [](const HttpRequest&) {
@@ -155,17 +161,21 @@ int RunExporter(int argc, char** argv) {
       return 1;
     }
     std::string groups;
-    for (const auto& g : CurrentGroupNames()) groups += (groups.empty() ? "" : ",") + g;
-    LogInfo("dropped privileges", {{"user", flags.runas_user}, {"groups", groups}});
+    for (const auto& g : CurrentGroupNames())
+      groups += (groups.empty() ? "" : ",") + g;
+    LogInfo("dropped privileges",
+            {{"user", flags.runas_user}, {"groups", groups}});
   }
 
   auto scheduler = std::make_unique<Scheduler>(&store);
-  LogInfo("starting mailhealth_exporter",
-          {{"version", MAILHEALTH_VERSION},
-           {"revision", MAILHEALTH_REVISION},
-           {"config", config->file.empty() ? "built-in defaults" : config->file},
-           {"collectors", CollectorNames(*config)},
-           {"address", flags.listen_address}});
+  LogInfo(
+      "starting mailhealth_exporter",
+      {{"version", MAILHEALTH_VERSION},
+       {"revision", MAILHEALTH_REVISION},
+       {"config", config->file.empty() ? "built-in defaults" : config->file},
+       {"collectors", CollectorNames(*config)},
+       {"address", flags.listen_address}});
+  for (const auto& w : config->warnings) LogWarn("config", {{"warning", w}});
   std::vector<std::string> names;
   for (const auto& c : config->collectors) names.push_back(c.name);
   scheduler->Start(std::move(config->collectors));
@@ -193,7 +203,8 @@ int RunExporter(int argc, char** argv) {
       config_state.last_reload_success_seconds = NowSeconds();
       continue;
     }
-    LogInfo("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    LogInfo("shutting down",
+            {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
     break;
   }
   server.Stop();

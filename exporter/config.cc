@@ -76,6 +76,7 @@ Result<LoadedConfig> LoadConfigFromString(const CollectorRegistry& registry,
   top.Finish();
 
   if (!errors.empty()) return Status::Error(errors.Joined());
+  out.warnings = errors.warnings();
   return out;
 }
 
@@ -88,8 +89,8 @@ Result<LoadedConfig> LoadConfigFile(const CollectorRegistry& registry,
     if (err == ENOENT && !must_exist) {
       return LoadConfigFromString(registry, "", "", overrides);
     }
-    return Status::Error(path + ": cannot read config file: " +
-                         std::strerror(err));
+    return Status::Error(path +
+                         ": cannot read config file: " + std::strerror(err));
   }
   std::stringstream ss;
   ss << in.rdbuf();

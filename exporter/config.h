@@ -27,6 +27,9 @@ using CollectorOverrides = std::map<std::string, bool>;
 struct LoadedConfig {
   std::string file;  // what was loaded ("" = built-in defaults)
   std::vector<ScheduledCollector> collectors;  // enabled ones, built
+  // `file:line: key: message` for what is valid but does nothing (a
+  // collector enabled with nothing to check); not errors.
+  std::vector<std::string> warnings;
 };
 
 // Parses `yaml` (named `file` in errors) and builds the enabled collectors.

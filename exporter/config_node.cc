@@ -57,12 +57,21 @@ int ConfigNode::Line(const std::string& key) const {
   return 0;
 }
 
-void ConfigNode::Error(const std::string& key, const std::string& message) {
+std::string ConfigNode::Located(const std::string& key,
+                                const std::string& message) {
   int line = Line(key);
   std::string prefix = file_;
   if (line > 0) prefix.append(":").append(std::to_string(line));
   std::string p = KeyPath(key);
-  errors_->Add(prefix + ": " + (p.empty() ? "" : p + ": ") + message);
+  return prefix + ": " + (p.empty() ? "" : p + ": ") + message;
+}
+
+void ConfigNode::Error(const std::string& key, const std::string& message) {
+  errors_->Add(Located(key, message));
+}
+
+void ConfigNode::Warning(const std::string& key, const std::string& message) {
+  errors_->AddWarning(Located(key, message));
 }
 
 std::optional<YAML::Node> ConfigNode::Get(const std::string& key) {
@@ -204,14 +213,15 @@ std::map<std::string, std::vector<std::string>> ConfigNode::StringListMap(
     } else if (kv.second.IsSequence()) {
       for (const auto& e : kv.second) {
         if (!e.IsScalar()) {
-          Error(key, "expected a list of strings for \"" +
-                         kv.first.Scalar() + "\"");
+          Error(key,
+                "expected a list of strings for \"" + kv.first.Scalar() + "\"");
           break;
         }
         v.push_back(e.Scalar());
       }
     } else {
-      Error(key, "expected a list of strings for \"" + kv.first.Scalar() + "\"");
+      Error(key,
+            "expected a list of strings for \"" + kv.first.Scalar() + "\"");
     }
     out[kv.first.Scalar()] = std::move(v);
   }

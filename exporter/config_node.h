@@ -32,9 +32,14 @@ class ConfigErrors {
   bool empty() const { return errors_.empty(); }
   const std::vector<std::string>& list() const { return errors_; }
   std::string Joined() const;  // one error per line, no trailing newline
+  // Warnings do not fail the load (--config.check prints them and exits 0):
+  // a config that is valid but cannot do what it was switched on for.
+  void AddWarning(std::string w) { warnings_.push_back(std::move(w)); }
+  const std::vector<std::string>& warnings() const { return warnings_; }
 
  private:
   std::vector<std::string> errors_;
+  std::vector<std::string> warnings_;
 };
 
 class ConfigNode {
@@ -71,7 +76,8 @@ class ConfigNode {
   // gets the path "key[i]". Scalars in the list are reported as errors
   // unless `allow_scalars` (then the element node is the scalar itself;
   // use Scalar() on it).
-  std::vector<ConfigNode> List(const std::string& key, bool allow_scalars = false);
+  std::vector<ConfigNode> List(const std::string& key,
+                               bool allow_scalars = false);
   // For a ConfigNode that wraps a scalar (from List with allow_scalars).
   bool IsScalar() const { return node_.IsScalar(); }
   std::string Scalar() const;
@@ -80,6 +86,8 @@ class ConfigNode {
 
   // Records an error at `key` (or at this node if key is empty).
   void Error(const std::string& key, const std::string& message);
+  // The same `file:line: path: message` form, as a warning.
+  void Warning(const std::string& key, const std::string& message);
   // Reports keys no getter asked for. Call once, after all getters.
   void Finish();
   // The 1-based line of `key` (or of this node), 0 when unknown.
@@ -92,6 +100,7 @@ class ConfigNode {
              ConfigErrors* errors, bool scalar);
   std::optional<YAML::Node> Get(const std::string& key);
   std::string KeyPath(const std::string& key) const;
+  std::string Located(const std::string& key, const std::string& message);
 
   YAML::Node node_;
   std::string path_;

@@ -47,6 +47,10 @@ CollectorInfo DnsCollectorInfo() {
                     ConfigNode& section) -> std::unique_ptr<Collector> {
     auto config = ParseDnsConfig(section, ctx.settings);
     if (!config) return nullptr;
+    if (ctx.settings.enabled && config->domains.empty()) {
+      section.Warning("domains",
+                      "dns is enabled but lists no domains: it checks nothing");
+    }
     return std::make_unique<DnsCollector>(std::move(*config));
   };
   return info;

@@ -377,6 +377,10 @@ std::unique_ptr<Collector> Factory(const CollectorContext& ctx, ConfigNode& s) {
     ok = false;
   }
   if (!ok) return nullptr;
+  if (ctx.settings.enabled && c.targets.empty()) {
+    s.Warning("targets",
+              "smtp is enabled but lists no targets: it probes nothing");
+  }
   return MakeSmtpCollector(std::move(c), ctx.settings.interval);
 }
 

@@ -200,6 +200,18 @@ class ExporterE2E(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertEqual(r.stderr.decode().strip(),
                          '%s:4: collectors.log: unknown key "pathh"' % f.name)
+        os.unlink(f.name)
+        # Enabled with nothing to do: valid (exit 0), one warning each.
+        with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as f:
+            f.write("collectors:\n  dns:\n    enabled: true\n")
+        r = subprocess.run([BINARY, "--config.file=" + f.name, "--config.check",
+                            "--collector.smtp"], capture_output=True)
+        os.unlink(f.name)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        warnings = r.stderr.decode().splitlines()
+        self.assertEqual(len(warnings), 2, warnings)
+        self.assertIn("dns is enabled but lists no domains", warnings[0])
+        self.assertIn("smtp is enabled but lists no targets", warnings[1])
 
     def test_scrape_fast_while_collector_busy(self):
         self.exp = Exporter(LOG_ONLY)

@@ -37,5 +37,34 @@ TEST(ConfigTest, RealCollectorTypoNamesFileLineKey) {
             "deploy/x.yml:4: collectors.log: unknown key \"pathh\"");
 }
 
+// Enabled with nothing to do is valid, but warned about (--config.check
+// prints the warnings and still exits 0).
+TEST(ConfigTest, EnabledDnsAndSmtpWithEmptyListsWarn) {
+  CollectorRegistry reg;
+  RegisterBuiltinCollectors(reg);
+  auto r = LoadConfigFromString(reg,
+                                "collectors:\n  dns:\n    domains: []\n"
+                                "  smtp:\n    helo: probe.example\n",
+                                "m.yml", {{"dns", true}, {"smtp", true}});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->warnings,
+            (std::vector<std::string>{
+                "m.yml:3: collectors.dns.domains: dns is enabled but lists no "
+                "domains: it checks nothing",
+                "m.yml:5: collectors.smtp.targets: smtp is enabled but lists "
+                "no targets: it probes nothing"}));
+  // Off, or with something to do: no warning.
+  auto off = LoadConfigFromString(reg, "", "", {});
+  ASSERT_TRUE(off.ok());
+  EXPECT_TRUE(off->warnings.empty());
+  auto busy = LoadConfigFromString(
+      reg,
+      "collectors:\n  dns:\n    enabled: true\n    resolvers: "
+      "[127.0.0.1]\n    domains: [{name: example.com}]\n",
+      "b.yml", {});
+  ASSERT_TRUE(busy.ok()) << busy.status().message();
+  EXPECT_TRUE(busy->warnings.empty());
+}
+
 }  // namespace
 }  // namespace mailhealth
