@@ -5,8 +5,8 @@
 #   - mailhealth (bench_log: the collector's FileReader + LineProcessor on
 #     one thread), without rules and with 20 user rules;
 #   - `grep -c status=` (the floor);
-#   - mtail --one_shot with a small Postfix program (6 counters, the one in
-#     shared/docs/research/bench-anchors.md), if mtail is installed;
+#   - mtail --one_shot with a small Postfix program (6 counters, the
+#     program written below), if mtail is installed;
 #   - prometheus-postfix-exporter ingesting the same lines (it only reads
 #     new lines: started on an empty file, then the file is appended), if
 #     installed and RIVALS_SLOW=1 (it takes about a minute per million

@@ -2,8 +2,8 @@
 //
 // A line goes through two steps:
 //   1. ParseSyslogPrefix() splits the syslog prefix (timestamp, host,
-//      program, pid) from the message. Every prefix of
-//      shared/docs/research/corpus.md is understood: BSD timestamps with any
+//      program, pid) from the message. Every prefix found in
+//      tests/fixtures/corpus is understood: BSD timestamps with any
 //      day padding (optionally with fractions), RFC 3339 with fractions and
 //      offsets (with or without a colon), year-first site templates
 //      ("2013 Jun 10 06:28:18.123"), and RFC 5424 with <PRI> and version.

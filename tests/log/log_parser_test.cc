@@ -489,7 +489,7 @@ TEST(RuleTest, CheckRegexReportsRe2Error) {
 // ------------------------------------------------------------------ corpus
 
 // Expected counts were derived with grep, not with this parser. To re-run
-// (from shared/corpus/postfix-logs; P is the syslog prefix):
+// (from tests/fixtures/corpus/postfix-logs; P is the syslog prefix):
 //   lines:      wc -l < F
 //   sent etc.:  grep -cE ', status=sent' F   (deferred, bounced,
 //               '(force-)?expired' likewise)
@@ -517,8 +517,8 @@ class CorpusTest : public ::testing::TestWithParam<CorpusCase> {};
 TEST_P(CorpusTest, ExactCounts) {
   const auto& e = GetParam();
   LineProcessor lp({}, {});
-  LogCounters c =
-      ProcessFile(lp, std::string(MAILHEALTH_SHARED_DIR) + "/corpus/" + e.file);
+  LogCounters c = ProcessFile(lp, std::string(MAILHEALTH_SOURCE_DIR) +
+                                      "/tests/fixtures/corpus/" + e.file);
   EXPECT_EQ(c.lines, e.lines);
   EXPECT_EQ(c.foreign, e.foreign);
   EXPECT_EQ(c.unsupported, e.unsupported);
@@ -595,8 +595,8 @@ TEST(FixtureTest, UncommonShapes) {
 class LargeCorpusTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(LargeCorpusTest, TotalsMatchGrep) {
-  std::string gz =
-      std::string(MAILHEALTH_SHARED_DIR) + "/corpus/postfix-logs/" + GetParam();
+  std::string gz = std::string(MAILHEALTH_SOURCE_DIR) +
+                   "/tests/fixtures/corpus/postfix-logs/" + GetParam();
   std::string plain = TempDir() + "/large.log";
   ASSERT_EQ(std::system(("zcat '" + gz + "' > '" + plain + "'").c_str()), 0);
   LineProcessor lp({}, {});
@@ -755,7 +755,8 @@ TEST_P(PflogsummTest, TotalsMatchPflogsumm) {
                       "'";
     ASSERT_EQ(std::system(cmd.c_str()), 0);
   } else {
-    file = std::string(MAILHEALTH_SHARED_DIR) + "/corpus/" + file;
+    file =
+        std::string(MAILHEALTH_SOURCE_DIR) + "/tests/fixtures/corpus/" + file;
   }
   Pflogsumm p = RunPflogsumm(file);
   LineProcessor lp({}, {});

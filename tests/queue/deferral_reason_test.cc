@@ -1,4 +1,4 @@
-// Deferral reason classes on real reason texts (shared/corpus: postqueue
+// Deferral reason classes on real reason texts (tests/fixtures/corpus: postqueue
 // listings, the captured queue, and postfix-logs' status=deferred reasons).
 #include "collectors/queue/deferral_reason.h"
 

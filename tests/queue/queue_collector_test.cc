@@ -364,8 +364,8 @@ TEST_F(QueueCollectorTest, ParseErrorsAccumulateAcrossRuns) {
 
 TEST_F(QueueCollectorTest, CapturedQueueReasonsAddUp) {
   master_.Start();
-  std::string j = ReadFile(std::string(MAILHEALTH_SHARED_DIR) +
-                           "/corpus/postqueue-j-captured.jsonl");
+  std::string j = ReadFile(std::string(MAILHEALTH_SOURCE_DIR) +
+                           "/tests/fixtures/corpus/postqueue-j-captured.jsonl");
   auto c = Make({{Exited(0), j}});
   Samples s =
       Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);

@@ -1,4 +1,4 @@
-// The postqueue -j / -p stream parsers, on every listing in shared/corpus
+// The postqueue -j / -p stream parsers, on every listing in tests/fixtures/corpus
 // and on constructed faults (truncation, garbage, overlong lines).
 #include "collectors/queue/queue_parser.h"
 
@@ -23,7 +23,7 @@ std::string ReadFile(const std::string& path) {
 }
 
 std::string Corpus(const std::string& name) {
-  return ReadFile(std::string(MAILHEALTH_SHARED_DIR) + "/corpus/" + name);
+  return ReadFile(std::string(MAILHEALTH_SOURCE_DIR) + "/tests/fixtures/corpus/" + name);
 }
 
 // Records what the parser emits, owning copies of the views.
