@@ -3,7 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "collectors/dns/dns_message.h"
+#include "collectors/resolve/dns_message.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "collectors/dns/dns_client.h"
+#include "collectors/resolve/dns_client.h"
 #include "collectors/dns/dns_config.h"
 
 namespace mailhealth {

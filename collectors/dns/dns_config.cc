@@ -5,7 +5,7 @@
 #include <charconv>
 #include <set>
 
-#include "collectors/dns/dns_message.h"
+#include "collectors/resolve/dns_message.h"
 
 namespace mailhealth {
 namespace {

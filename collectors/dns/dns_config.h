@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "collectors/dns/resolver_address.h"
+#include "collectors/resolve/resolver_address.h"
 #include "exporter/collector.h"
 #include "exporter/config_node.h"
 

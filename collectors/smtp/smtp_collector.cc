@@ -8,7 +8,8 @@
 #include <set>
 #include <thread>
 
-#include "collectors/dns/mx_resolver.h"
+#include "collectors/resolve/mx_resolver.h"
+#include "collectors/resolve/resolver_address.h"
 #include "exporter/logging.h"
 #include "exporter/metric_builder.h"
 
@@ -342,8 +343,8 @@ std::unique_ptr<Collector> Factory(const CollectorContext& ctx, ConfigNode& s) {
   c.starttls = s.Bool("starttls", true);
   c.resolvers = s.StringList("resolvers", {});
   for (const std::string& r : c.resolvers) {
-    if (Status st = ValidateResolver(r); !st.ok()) {
-      s.Error("resolvers", st.message());
+    if (auto parsed = ParseResolverAddress(r); !parsed.ok()) {
+      s.Error("resolvers", parsed.status().message());
       ok = false;
     }
   }

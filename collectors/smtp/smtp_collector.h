@@ -2,7 +2,7 @@
 // connectivity: connect, banner, EHLO, STARTTLS, TLS certificate.
 //
 // Each run resolves the configured targets (mx:DOMAIN expands to every
-// address of every MX host, through collectors/dns/mx_resolver.h), then
+// address of every MX host, through collectors/resolve/mx_resolver.h), then
 // probes every (target, address) concurrently (smtp_probe.h), all cut at
 // the run's deadline. See docs/smtp.md.
 #pragma once

@@ -61,8 +61,8 @@ Status SplitHostPort(std::string_view s, std::string* host, uint16_t* port,
     p = s.substr(close + 2);
     in6_addr a6{};
     if (!inet_pton(AF_INET6, std::string(h).c_str(), &a6)) {
-      return Status::Error(std::string("\"").append(h).append(
-          "\" is not an IPv6 address"));
+      return Status::Error(
+          std::string("\"").append(h).append("\" is not an IPv6 address"));
     }
     *is_ip = true;
   } else {
@@ -174,20 +174,6 @@ Result<SmtpTarget> ParseSmtpTarget(std::string_view text) {
   if (t.host.back() == '.') t.host.pop_back();
   if (!t.lmtp && t.port == kImplicitTlsPort) t.implicit_tls = true;
   return t;
-}
-
-Status ValidateResolver(std::string_view text) {
-  if (IsSmtpIpLiteral(text)) return Status::Ok();
-  std::string host;
-  uint16_t port = 0;
-  bool is_ip = false;
-  Status s = SplitHostPort(text, &host, &port, &is_ip);
-  if (!s.ok() || !is_ip) {
-    return Status::Error("invalid resolver \"" + std::string(text) +
-                         "\" (expected an IP address with an optional port: "
-                         "192.0.2.53, 192.0.2.53:5353, [2001:db8::53]:53)");
-  }
-  return Status::Ok();
 }
 
 Status ValidateHeloName(std::string_view name) {

@@ -39,10 +39,6 @@ Result<SmtpTarget> ParseSmtpTarget(std::string_view text);
 // True when `s` is an IPv4 or IPv6 literal (without brackets).
 bool IsSmtpIpLiteral(std::string_view s);
 
-// Validates a `resolvers` entry: an IP literal with an optional port
-// ("192.0.2.53", "192.0.2.53:5353", "2001:db8::53", "[2001:db8::53]:53").
-Status ValidateResolver(std::string_view text);
-
 // Validates an EHLO name: a host name or an address literal in brackets,
 // printable, no spaces.
 Status ValidateHeloName(std::string_view name);

@@ -16,10 +16,10 @@
 #include <future>
 #include <optional>
 
-#include "collectors/dns/dns_client.h"
+#include "collectors/resolve/dns_client.h"
 #include "collectors/dns/dns_collector.h"
 #include "collectors/dns/dns_report.h"
-#include "collectors/dns/mx_resolver.h"
+#include "collectors/resolve/mx_resolver.h"
 #include "exporter/metric_builder.h"
 #include "tests/testutil/family_value.h"
 #include "tests/dns/fake_dns_server.h"

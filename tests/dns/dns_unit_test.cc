@@ -12,9 +12,9 @@
 #include "collectors/dns/dns_check.h"
 #include "collectors/dns/dns_collector.h"
 #include "collectors/dns/dns_config.h"
-#include "collectors/dns/dns_message.h"
 #include "collectors/dns/dns_report.h"
-#include "collectors/dns/resolver_address.h"
+#include "collectors/resolve/dns_message.h"
+#include "collectors/resolve/resolver_address.h"
 #include "exporter/metric_builder.h"
 #include "tests/testutil/family_value.h"
 
@@ -62,6 +62,22 @@ TEST(ResolverAddressTest, HostNameErrorSaysIpLiteralsAreNeeded) {
   auto r = ParseResolverAddress("ns1.example.net");
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.status().message(), ::testing::HasSubstr("not host names"));
+}
+
+// The smtp collector's `resolvers` are parsed by the same function (it had
+// a validator of its own once): what it accepted and rejected still holds.
+TEST(ParseResolverAddressTest, AcceptsWhatTheSmtpCollectorAccepted) {
+  for (const char* r :
+       {"192.0.2.53", "192.0.2.53:5353", "2001:db8::53", "[2001:db8::53]:53"}) {
+    EXPECT_TRUE(ParseResolverAddress(r).ok()) << r;
+  }
+}
+
+TEST(ParseResolverAddressTest, RejectsWhatTheSmtpCollectorRejected) {
+  for (const char* r :
+       {"ns1.example.com", "192.0.2.53:0", "192.0.2.53:x", "[ns1]:53", ""}) {
+    EXPECT_FALSE(ParseResolverAddress(r).ok()) << r;
+  }
 }
 
 // ---------- reply parsing on constructed packets ----------

@@ -82,9 +82,9 @@ INSTANTIATE_TEST_SUITE_P(
         ConfigErrorCase{
             "resolver_name", "    resolvers: [ns1.example.com]\n",
             "t.yml:3: collectors.smtp.resolvers: invalid resolver "
-            "\"ns1.example.com\" "
-            "(expected an IP address with an optional port: 192.0.2.53, "
-            "192.0.2.53:5353, [2001:db8::53]:53)"},
+            "\"ns1.example.com\": not an IP address (resolvers must be IP "
+            "literals such as 192.0.2.53, 192.0.2.53:5353 or "
+            "[2001:db8::53]:53, not host names)"},
         ConfigErrorCase{
             "helo", "    helo: \"bad_helo!\"\n",
             "t.yml:3: collectors.smtp.helo: invalid helo name \"bad_helo!\" "

@@ -90,20 +90,6 @@ INSTANTIATE_TEST_SUITE_P(
                       std::make_pair("bad!host:25", "invalid host name"),
                       std::make_pair("lmtp:127.0.0.1", "missing port")));
 
-TEST(ValidateResolverTest, AcceptsIpLiteralsWithOptionalPort) {
-  for (const char* r :
-       {"192.0.2.53", "192.0.2.53:5353", "2001:db8::53", "[2001:db8::53]:53"}) {
-    EXPECT_TRUE(ValidateResolver(r).ok()) << r;
-  }
-}
-
-TEST(ValidateResolverTest, RejectsNamesAndBadPorts) {
-  for (const char* r :
-       {"ns1.example.com", "192.0.2.53:0", "192.0.2.53:x", "[ns1]:53", ""}) {
-    EXPECT_FALSE(ValidateResolver(r).ok()) << r;
-  }
-}
-
 TEST(ValidateHeloNameTest, AcceptsNamesAndAddressLiterals) {
   for (const char* n :
        {"mail.example.com", "localhost", "[192.0.2.1]", "[IPv6:2001:db8::1]"}) {

@@ -1,10 +1,10 @@
-#include "collectors/dns/mx_resolver.h"
+#include "collectors/resolve/mx_resolver.h"
 
 #include <algorithm>
 #include <set>
 
-#include "collectors/dns/dns_client.h"
-#include "collectors/dns/resolver_address.h"
+#include "collectors/resolve/dns_client.h"
+#include "collectors/resolve/resolver_address.h"
 
 namespace mailhealth {
 namespace {

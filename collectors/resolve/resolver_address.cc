@@ -1,4 +1,4 @@
-#include "collectors/dns/resolver_address.h"
+#include "collectors/resolve/resolver_address.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

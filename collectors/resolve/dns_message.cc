@@ -1,4 +1,4 @@
-#include "collectors/dns/dns_message.h"
+#include "collectors/resolve/dns_message.h"
 
 #include <ares.h>
 #include <arpa/inet.h>

@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
-#include "collectors/dns/dns_message.h"
-#include "collectors/dns/resolver_address.h"
+#include "collectors/resolve/dns_message.h"
+#include "collectors/resolve/resolver_address.h"
 #include "exporter/collector.h"
 #include "exporter/status.h"
 

@@ -1,4 +1,4 @@
-#include "collectors/dns/dns_client.h"
+#include "collectors/resolve/dns_client.h"
 
 #include <ares.h>
 #include <arpa/inet.h>
