@@ -11,7 +11,7 @@ void RegisterBuiltinCollectors(CollectorRegistry& registry) {
   registry.Register(QueueCollectorInfo());
   registry.Register(LogCollectorInfo());
   registry.Register(DnsCollectorInfo());
-  registry.Register(SmtpCollectorInfo());
+  registry.Register(smtp::SmtpCollectorInfo());
 }
 
 }  // namespace mailhealth

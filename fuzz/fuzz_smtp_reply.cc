@@ -8,18 +8,18 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
-  mailhealth::SmtpReplyLimits limits;
+  mailhealth::smtp::SmtpReplyLimits limits;
   limits.max_line = 512;
   limits.max_lines = 16;
   // Read replies one after another, as the probe does on a pipelined stream.
   size_t off = 0;
   while (off <= in.size()) {
-    auto p = mailhealth::ParseSmtpReply(in.substr(off), limits);
-    if (p.state != mailhealth::SmtpReplyParse::State::kComplete) break;
+    auto p = mailhealth::smtp::ParseSmtpReply(in.substr(off), limits);
+    if (p.state != mailhealth::smtp::SmtpReplyParse::State::kComplete) break;
     if (p.consumed == 0 || p.consumed > in.size() - off) __builtin_trap();
     (void)mailhealth::ParseEhloCapabilities(p.reply);
     off += p.consumed;
   }
-  (void)mailhealth::ParseSmtpTarget(in);
+  (void)mailhealth::smtp::ParseSmtpTarget(in);
   return 0;
 }

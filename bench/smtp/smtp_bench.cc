@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
     text.append(buf, static_cast<size_t>(n));
   close(to_parent[0]);
 
-  mh::SmtpConfig cfg;
+  mh::smtp::SmtpConfig cfg;
   cfg.helo = "bench.mailhealth.test";
   std::vector<std::string> kinds;
   size_t pos = 0;
@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
     std::string kind = line.substr(0, sp);
     if (kind == "end") break;
     // Distinct target strings: 127.0.0.1 with each fake's own port.
-    auto t = mh::ParseSmtpTarget("127.0.0.1:" + line.substr(sp + 1));
+    auto t = mh::smtp::ParseSmtpTarget("127.0.0.1:" + line.substr(sp + 1));
     if (!t.ok()) return 1;
     cfg.targets.push_back(*t);
     kinds.push_back(kind);
@@ -129,7 +129,7 @@ int main(int argc, char** argv) {
 
   // Two runs: the first loads the system CA bundle (cached afterwards, as
   // in the exporter, where every later run is a warm one).
-  auto collector = mh::MakeSmtpCollector(cfg, mh::Millis(60000));
+  auto collector = mh::smtp::MakeSmtpCollector(cfg, mh::Millis(60000));
   int total = 0;
   for (const char* run : {"cold", "warm"}) {
     const auto t0 = mh::Clock::now();

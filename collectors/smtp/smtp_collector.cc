@@ -9,58 +9,18 @@
 #include <thread>
 
 #include "collectors/resolve/mx_resolver.h"
-#include "collectors/resolve/resolver_address.h"
+#include "collectors/smtp/smtp_metrics.h"
 #include "exporter/logging.h"
 #include "exporter/metric_builder.h"
 
-namespace mailhealth {
+namespace mailhealth::smtp {
 namespace {
-
-constexpr char kProbeSuccess[] = "mailhealth_smtp_probe_success";
-constexpr char kProbeDuration[] = "mailhealth_smtp_probe_duration_seconds";
-constexpr char kPhaseDuration[] = "mailhealth_smtp_phase_duration_seconds";
-constexpr char kReplyCode[] = "mailhealth_smtp_reply_code";
-constexpr char kFailure[] = "mailhealth_smtp_failure";
-constexpr char kStarttlsAdvertised[] = "mailhealth_smtp_starttls_advertised";
-constexpr char kCapability[] = "mailhealth_smtp_capability";
-constexpr char kTlsVersionInfo[] = "mailhealth_smtp_tls_version_info";
-constexpr char kCertNotAfter[] =
-    "mailhealth_smtp_tls_cert_not_after_timestamp_seconds";
-constexpr char kCertVerified[] = "mailhealth_smtp_tls_cert_verified";
-constexpr char kTargetAddresses[] = "mailhealth_smtp_target_addresses";
-
-constexpr char kHelpSuccess[] =
-    "1 when the SMTP dialog (connect, 220 banner, EHLO, STARTTLS and TLS "
-    "handshake when offered) succeeded.";
-constexpr char kHelpDuration[] =
-    "Seconds from resolving the target to the probe's outcome.";
-constexpr char kHelpPhase[] =
-    "Seconds spent in each phase of the probe (0 when not reached).";
-constexpr char kHelpReplyCode[] =
-    "SMTP reply code to the banner, EHLO and STARTTLS (0 when not reached).";
-constexpr char kHelpFailure[] =
-    "1 for the reason the probe failed, 0 for the others (all 0 on success).";
-constexpr char kHelpStarttls[] = "1 when the EHLO reply advertised STARTTLS.";
-constexpr char kHelpCapability[] =
-    "1 when the EHLO reply advertised the capability.";
-constexpr char kHelpTlsVersion[] =
-    "TLS protocol version negotiated (1, only when a TLS handshake completed).";
-constexpr char kHelpNotAfter[] =
-    "notAfter of the server certificate, Unix seconds (also when expired, "
-    "self-signed or for another name).";
-constexpr char kHelpVerified[] =
-    "1 when the server certificate verified against the system CAs and "
-    "matched the host name.";
-constexpr char kHelpTargetAddresses[] =
-    "Addresses probed for each target (the addresses of every MX host for "
-    "mx: targets).";
 
 // Name resolution gets at most this share of the run; the rest is for the
 // dialogs.
 constexpr int kResolveShareDivisor = 2;
 constexpr size_t kResolverThreads = 8;
 
-// One probed (or unresolvable) address of a target.
 struct Endpoint {
   std::string address;  // the `address` label
   std::string tls_name;
@@ -195,7 +155,7 @@ class SmtpCollector : public Collector {
     opt.ca_file = cfg_.ca_file;
     std::vector<SmtpProbeResult> results = RunSmtpProbes(requests, opt);
 
-    Families fams = NewFamilies();
+    SmtpRun run;
     std::vector<size_t> per_target(cfg_.targets.size(), 0);
     for (const Slot& s : slots) {
       const SmtpTarget& t = cfg_.targets[s.target];
@@ -220,82 +180,15 @@ class SmtpCollector : public Collector {
                   {"reason", kSmtpFailureNames[static_cast<int>(r.failure)]},
                   {"detail", r.detail}});
       }
-      AddSeries(fams, t.text, ep.address, r);
+      run.rows.push_back({t.text, ep.address, std::move(r)});
     }
     for (size_t i = 0; i < cfg_.targets.size(); ++i) {
-      AddSample(fams[kIdxAddresses], {{"target", cfg_.targets[i].text}},
-                static_cast<double>(per_target[i]));
+      run.addresses_probed.emplace_back(cfg_.targets[i].text, per_target[i]);
     }
-    return {Status::Ok(), std::move(fams)};
+    return {Status::Ok(), BuildSmtpFamilies(run, interval_)};
   }
 
  private:
-  enum FamilyIndex {
-    kIdxSuccess,
-    kIdxDuration,
-    kIdxPhase,
-    kIdxReplyCode,
-    kIdxFailure,
-    kIdxStarttls,
-    kIdxCapability,
-    kIdxTlsVersion,
-    kIdxNotAfter,
-    kIdxVerified,
-    kIdxAddresses,
-  };
-
-  Families NewFamilies() const {
-    auto help = [this](const char* h) { return SampledHelp(h, interval_); };
-    Families f;
-    f.push_back(Gauge(kProbeSuccess, help(kHelpSuccess)));
-    f.push_back(Gauge(kProbeDuration, help(kHelpDuration)));
-    f.push_back(Gauge(kPhaseDuration, help(kHelpPhase)));
-    f.push_back(Gauge(kReplyCode, help(kHelpReplyCode)));
-    f.push_back(Gauge(kFailure, help(kHelpFailure)));
-    f.push_back(Gauge(kStarttlsAdvertised, help(kHelpStarttls)));
-    f.push_back(Gauge(kCapability, help(kHelpCapability)));
-    f.push_back(Gauge(kTlsVersionInfo, help(kHelpTlsVersion)));
-    f.push_back(Gauge(kCertNotAfter, help(kHelpNotAfter)));
-    f.push_back(Gauge(kCertVerified, help(kHelpVerified)));
-    f.push_back(Gauge(kTargetAddresses, help(kHelpTargetAddresses)));
-    return f;
-  }
-
-  static void AddSeries(Families& f, const std::string& target,
-                        const std::string& address, const SmtpProbeResult& r) {
-    const Labels base = {{"target", target}, {"address", address}};
-    auto with = [&base](const char* k, const std::string& v) {
-      Labels l = base;
-      l.emplace_back(k, v);
-      return l;
-    };
-    AddSample(f[kIdxSuccess], base, r.success() ? 1 : 0);
-    AddSample(f[kIdxDuration], base, r.duration_seconds);
-    for (size_t p = 0; p < kSmtpPhaseCount; ++p) {
-      AddSample(f[kIdxPhase], with("phase", kSmtpPhaseNames[p]),
-                r.phase_seconds[p]);
-    }
-    AddSample(f[kIdxReplyCode], with("stage", "banner"), r.banner_code);
-    AddSample(f[kIdxReplyCode], with("stage", "ehlo"), r.ehlo_code);
-    AddSample(f[kIdxReplyCode], with("stage", "starttls"), r.starttls_code);
-    for (size_t i = 0; i < kSmtpFailureCount; ++i) {
-      AddSample(f[kIdxFailure], with("reason", kSmtpFailureNames[i]),
-                static_cast<int>(r.failure) == static_cast<int>(i) ? 1 : 0);
-    }
-    AddSample(f[kIdxStarttls], base, r.caps.starttls() ? 1 : 0);
-    for (size_t c = 0; c < kSmtpCapabilityCount; ++c) {
-      AddSample(f[kIdxCapability], with("capability", kSmtpCapabilityNames[c]),
-                r.caps.has[c] ? 1 : 0);
-    }
-    if (r.tls.done) {
-      AddSample(f[kIdxTlsVersion], with("version", r.tls.version), 1);
-      if (r.tls.have_cert) {
-        AddSample(f[kIdxNotAfter], base, static_cast<double>(r.tls.not_after));
-        AddSample(f[kIdxVerified], base, r.tls.verified ? 1 : 0);
-      }
-    }
-  }
-
   // Resolves every target; host names and MX domains in parallel (each
   // lookup blocks on its own c-ares channel), IP literals inline.
   std::vector<Expansion> ExpandAll(Clock::time_point deadline) {
@@ -331,58 +224,8 @@ class SmtpCollector : public Collector {
 };
 
 std::unique_ptr<Collector> Factory(const CollectorContext& ctx, ConfigNode& s) {
-  SmtpConfig c;
-  bool ok = true;
-  c.helo = s.String("helo", "");
-  if (!c.helo.empty()) {
-    if (Status st = ValidateHeloName(c.helo); !st.ok()) {
-      s.Error("helo", st.message());
-      ok = false;
-    }
-  }
-  c.starttls = s.Bool("starttls", true);
-  c.resolvers = s.StringList("resolvers", {});
-  for (const std::string& r : c.resolvers) {
-    if (auto parsed = ParseResolverAddress(r); !parsed.ok()) {
-      s.Error("resolvers", parsed.status().message());
-      ok = false;
-    }
-  }
-  std::vector<ConfigNode> list = s.List("targets", /*allow_scalars=*/true);
-  std::set<std::string> seen;
-  for (ConfigNode& n : list) {
-    if (!n.IsScalar()) {
-      n.Error("",
-              "expected a string (HOST:PORT, mx:DOMAIN[:PORT], lmtp:HOST:PORT, "
-              "smtps:HOST:PORT)");
-      ok = false;
-      continue;
-    }
-    Result<SmtpTarget> t = ParseSmtpTarget(n.Scalar());
-    if (!t.ok()) {
-      n.Error("",
-              "invalid target \"" + n.Scalar() + "\": " + t.status().message());
-      ok = false;
-      continue;
-    }
-    if (!seen.insert(t->text).second) {
-      n.Error("", "duplicate target \"" + t->text + "\"");
-      ok = false;
-      continue;
-    }
-    c.targets.push_back(std::move(*t));
-  }
-  if (c.targets.size() > kSmtpMaxTargets) {
-    s.Error("targets", "too many targets (" + std::to_string(c.targets.size()) +
-                           "), at most " + std::to_string(kSmtpMaxTargets));
-    ok = false;
-  }
-  if (!ok) return nullptr;
-  if (ctx.settings.enabled && c.targets.empty()) {
-    s.Warning("targets",
-              "smtp is enabled but lists no targets: it probes nothing");
-  }
-  return MakeSmtpCollector(std::move(c), ctx.settings.interval);
+  return MakeSmtpCollector(ParseSmtpConfig(s, ctx.settings),
+                           ctx.settings.interval);
 }
 
 }  // namespace
@@ -404,4 +247,4 @@ CollectorInfo SmtpCollectorInfo() {
   return info;
 }
 
-}  // namespace mailhealth
+}  // namespace mailhealth::smtp

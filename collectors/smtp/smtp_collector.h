@@ -7,28 +7,12 @@
 // the run's deadline. See docs/smtp.md.
 #pragma once
 
-#include <string>
-#include <vector>
+#include <memory>
 
-#include "collectors/smtp/smtp_probe.h"
-#include "collectors/smtp/smtp_protocol.h"
+#include "collectors/smtp/smtp_config.h"
 #include "exporter/collector_registry.h"
 
-namespace mailhealth {
-
-// Upper bounds that keep the series count (and the file descriptors of one
-// run) bounded whatever the config and the DNS say.
-inline constexpr size_t kSmtpMaxTargets = 256;
-inline constexpr size_t kSmtpMaxAddressesPerTarget = 16;
-inline constexpr size_t kSmtpMaxProbes = 512;
-
-struct SmtpConfig {
-  std::string helo;  // "" = the machine's host name (gethostname, no DNS)
-  bool starttls = true;
-  std::vector<std::string> resolvers;
-  std::vector<SmtpTarget> targets;
-  std::string ca_file;  // not a config key: tests point it at their own CA
-};
+namespace mailhealth::smtp {
 
 CollectorInfo SmtpCollectorInfo();
 
@@ -36,4 +20,4 @@ CollectorInfo SmtpCollectorInfo();
 std::unique_ptr<Collector> MakeSmtpCollector(SmtpConfig config,
                                              Millis interval);
 
-}  // namespace mailhealth
+}  // namespace mailhealth::smtp

@@ -17,7 +17,7 @@
 #include <mutex>
 #include <optional>
 
-namespace mailhealth {
+namespace mailhealth::smtp {
 namespace {
 
 namespace asio = boost::asio;
@@ -473,4 +473,4 @@ std::vector<SmtpProbeResult> RunSmtpProbes(
   return results;
 }
 
-}  // namespace mailhealth
+}  // namespace mailhealth::smtp

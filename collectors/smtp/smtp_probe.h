@@ -18,7 +18,7 @@
 #include "collectors/smtp/smtp_protocol.h"
 #include "exporter/collector.h"
 
-namespace mailhealth {
+namespace mailhealth::smtp {
 
 // Failure classes (label values of mailhealth_smtp_failure), in the order
 // of metrics.md. kNone means success.
@@ -100,4 +100,4 @@ std::vector<SmtpProbeResult> RunSmtpProbes(
     const std::vector<SmtpProbeRequest>& requests,
     const SmtpProbeOptions& options);
 
-}  // namespace mailhealth
+}  // namespace mailhealth::smtp

@@ -5,7 +5,7 @@
 #include <cctype>
 #include <charconv>
 
-namespace mailhealth {
+namespace mailhealth::smtp {
 namespace {
 
 constexpr std::string_view kMxPrefix = "mx:";
@@ -258,4 +258,4 @@ SmtpCapabilities ParseEhloCapabilities(const SmtpReply& reply) {
   return caps;
 }
 
-}  // namespace mailhealth
+}  // namespace mailhealth::smtp

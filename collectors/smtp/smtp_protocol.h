@@ -11,7 +11,7 @@
 
 #include "exporter/status.h"
 
-namespace mailhealth {
+namespace mailhealth::smtp {
 
 // ---- Targets --------------------------------------------------------------
 
@@ -92,4 +92,4 @@ struct SmtpCapabilities {
 // skipped; keywords are case-insensitive; "AUTH=LOGIN" counts as AUTH).
 SmtpCapabilities ParseEhloCapabilities(const SmtpReply& reply);
 
-}  // namespace mailhealth
+}  // namespace mailhealth::smtp

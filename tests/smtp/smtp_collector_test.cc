@@ -6,10 +6,11 @@
 
 #include <map>
 
+#include "collectors/smtp/smtp_probe.h"
 #include "exporter/config.h"
 #include "tests/smtp/fake_smtp_server.h"
 
-namespace mailhealth {
+namespace mailhealth::smtp {
 namespace {
 
 using namespace std::chrono_literals;
@@ -291,4 +292,4 @@ TEST(SmtpCollectorTest, HelpSaysTheValueIsSampled) {
 }
 
 }  // namespace
-}  // namespace mailhealth
+}  // namespace mailhealth::smtp

@@ -9,7 +9,7 @@
 #include "tests/smtp/fake_smtp_server.h"
 #include "tests/testutil/dns_server.h"
 
-namespace mailhealth {
+namespace mailhealth::smtp {
 namespace {
 
 using namespace std::chrono_literals;
@@ -116,4 +116,4 @@ TEST_F(SmtpMxTest, NxdomainIsDnsFailure) {
 }
 
 }  // namespace
-}  // namespace mailhealth
+}  // namespace mailhealth::smtp

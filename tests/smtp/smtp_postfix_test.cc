@@ -13,7 +13,7 @@
 #include "collectors/smtp/smtp_probe.h"
 #include "tests/testutil/isolation.h"
 
-namespace mailhealth {
+namespace mailhealth::smtp {
 namespace {
 
 using namespace std::chrono_literals;
@@ -143,4 +143,4 @@ TEST_F(PostfixSmtpTest, CollectorExportsTheCertificate) {
 }
 
 }  // namespace
-}  // namespace mailhealth
+}  // namespace mailhealth::smtp

@@ -8,7 +8,7 @@
 
 #include "tests/smtp/fake_smtp_server.h"
 
-namespace mailhealth {
+namespace mailhealth::smtp {
 namespace {
 
 using namespace std::chrono_literals;
@@ -389,4 +389,4 @@ TEST(SmtpProbeTest, NoRequestsReturnAtOnce) {
 }
 
 }  // namespace
-}  // namespace mailhealth
+}  // namespace mailhealth::smtp

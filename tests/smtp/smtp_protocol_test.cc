@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace mailhealth {
+namespace mailhealth::smtp {
 namespace {
 
 struct TargetCase {
@@ -291,4 +291,4 @@ INSTANTIATE_TEST_SUITE_P(
         FixtureCase{"rbl_554_banner.txt", 554, 1, {}}));
 
 }  // namespace
-}  // namespace mailhealth
+}  // namespace mailhealth::smtp
