@@ -95,6 +95,13 @@ Expansion Expand(const SmtpTarget& t, const std::vector<std::string>& resolvers,
   return e;
 }
 
+// One (target, endpoint) of a run and its probe, if any.
+struct Slot {
+  size_t target;
+  size_t endpoint;
+  long probe = -1;  // index into requests, -1 = no probe (DNS failure)
+};
+
 class SmtpCollector : public Collector {
  public:
   SmtpCollector(SmtpConfig cfg, Millis interval)
@@ -114,39 +121,9 @@ class SmtpCollector : public Collector {
 
     std::vector<Expansion> exp = ExpandAll(resolve_deadline);
 
-    // Flatten to probe requests, capped.
-    struct Slot {
-      size_t target;
-      size_t endpoint;
-      long probe = -1;  // index into requests, -1 = no probe (DNS failure)
-    };
     std::vector<Slot> slots;
     std::vector<SmtpProbeRequest> requests;
-    size_t dropped = 0;
-    for (size_t i = 0; i < cfg_.targets.size(); ++i) {
-      const SmtpTarget& t = cfg_.targets[i];
-      for (size_t j = 0; j < exp[i].endpoints.size(); ++j) {
-        const Endpoint& ep = exp[i].endpoints[j];
-        Slot s{i, j};
-        if (!ep.dns_failure) {
-          if (requests.size() >= kSmtpMaxProbes) {
-            ++dropped;
-            continue;
-          }
-          s.probe = static_cast<long>(requests.size());
-          requests.push_back(
-              {ep.address, t.port, t.lmtp, t.implicit_tls, ep.tls_name});
-        }
-        slots.push_back(s);
-      }
-    }
-    if (dropped > 0 && !warned_cap_) {
-      LogWarn("too many addresses to probe, some left out",
-              {{"collector", "smtp"},
-               {"max", std::to_string(kSmtpMaxProbes)},
-               {"dropped", std::to_string(dropped)}});
-      warned_cap_ = true;
-    }
+    Plan(exp, &slots, &requests);
 
     SmtpProbeOptions opt;
     opt.helo = cfg_.helo;
@@ -189,6 +166,37 @@ class SmtpCollector : public Collector {
   }
 
  private:
+  // Flattens the expansions to probe requests, capped at kSmtpMaxProbes;
+  // a DNS failure keeps its slot without a probe.
+  void Plan(const std::vector<Expansion>& exp, std::vector<Slot>* slots,
+            std::vector<SmtpProbeRequest>* requests) {
+    size_t dropped = 0;
+    for (size_t i = 0; i < cfg_.targets.size(); ++i) {
+      const SmtpTarget& t = cfg_.targets[i];
+      for (size_t j = 0; j < exp[i].endpoints.size(); ++j) {
+        const Endpoint& ep = exp[i].endpoints[j];
+        Slot s{i, j};
+        if (!ep.dns_failure) {
+          if (requests->size() >= kSmtpMaxProbes) {
+            ++dropped;
+            continue;
+          }
+          s.probe = static_cast<long>(requests->size());
+          requests->push_back(
+              {ep.address, t.port, t.lmtp, t.implicit_tls, ep.tls_name});
+        }
+        slots->push_back(s);
+      }
+    }
+    if (dropped > 0 && !warned_cap_) {
+      LogWarn("too many addresses to probe, some left out",
+              {{"collector", "smtp"},
+               {"max", std::to_string(kSmtpMaxProbes)},
+               {"dropped", std::to_string(dropped)}});
+      warned_cap_ = true;
+    }
+  }
+
   // Resolves every target; host names and MX domains in parallel (each
   // lookup blocks on its own c-ares channel), IP literals inline.
   std::vector<Expansion> ExpandAll(Clock::time_point deadline) {
