@@ -10,7 +10,7 @@ namespace mailhealth {
 void RegisterBuiltinCollectors(CollectorRegistry& registry) {
   registry.Register(QueueCollectorInfo());
   registry.Register(LogCollectorInfo());
-  registry.Register(DnsCollectorInfo());
+  registry.Register(dns::DnsCollectorInfo());
   registry.Register(smtp::SmtpCollectorInfo());
 }
 

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "collectors/dns/dns_collector.h"
-#include "collectors/dns/dns_report.h"
+#include "collectors/dns/dns_metrics.h"
 #include "tests/testutil/dns_server.h"
 
 namespace {
@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
     mailhealth::ConfigNode node(YAML::Load(yaml), "collectors.dns", "bench",
                                 &errors);
     mailhealth::CollectorContext ctx{"dns", {true, Millis(60000), timeout}};
-    auto c = mailhealth::DnsCollectorInfo().factory(ctx, node);
+    auto c = mailhealth::dns::DnsCollectorInfo().factory(ctx, node);
     if (!c) std::fprintf(stderr, "config: %s\n", errors.Joined().c_str());
     return c;
   };
@@ -137,11 +137,11 @@ int main(int argc, char** argv) {
       const double cpu = CpuSeconds() - cpu0;
       // Queries sent: one MX per domain and resolver, plus A and AAAA of
       // every MX host the answer named.
-      queries = Rows(res.families, mailhealth::kDnsLookupDuration) +
-                Rows(res.families, mailhealth::kDnsMxHostAddresses);
+      queries = Rows(res.families, mailhealth::dns::kDnsLookupDuration) +
+                Rows(res.families, mailhealth::dns::kDnsMxHostAddresses);
       size_t matched = 0;
       for (const auto& f : res.families) {
-        if (f.name != mailhealth::kDnsMxMatchesExpected) continue;
+        if (f.name != mailhealth::dns::kDnsMxMatchesExpected) continue;
         for (const auto& m : f.metric) matched += m.gauge.value == 1;
       }
       walls.push_back(wall);

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-namespace mailhealth {
+namespace mailhealth::dns {
 
 std::vector<std::string> CheckedExchanges(const std::vector<MxRecord>& mx) {
   std::vector<MxRecord> sorted = mx;
@@ -84,4 +84,4 @@ Result<DnsRunResult> RunDnsChecks(const DnsConfig& config,
   return run;
 }
 
-}  // namespace mailhealth
+}  // namespace mailhealth::dns

@@ -1,6 +1,6 @@
 // One run of the dns collector: every domain through every resolver, all
 // queries in flight at once (MX first, then A and AAAA of every MX host),
-// bounded by one deadline. The results are plain data; dns_report.h turns
+// bounded by one deadline. The results are plain data; dns_metrics.h turns
 // them into metric families.
 #pragma once
 
@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "collectors/resolve/dns_client.h"
 #include "collectors/dns/dns_config.h"
+#include "collectors/resolve/dns_client.h"
 
-namespace mailhealth {
+namespace mailhealth::dns {
 
 struct HostLookups {
   LookupResult a;
@@ -51,4 +51,4 @@ DnsBatchOptions CollectorBatchOptions(Millis timeout);
 Result<DnsRunResult> RunDnsChecks(const DnsConfig& config,
                                   Clock::time_point deadline);
 
-}  // namespace mailhealth
+}  // namespace mailhealth::dns

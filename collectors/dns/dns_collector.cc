@@ -4,9 +4,9 @@
 
 #include "collectors/dns/dns_check.h"
 #include "collectors/dns/dns_config.h"
-#include "collectors/dns/dns_report.h"
+#include "collectors/dns/dns_metrics.h"
 
-namespace mailhealth {
+namespace mailhealth::dns {
 namespace {
 
 // Time kept back from the scheduler's deadline to build the families.
@@ -56,4 +56,4 @@ CollectorInfo DnsCollectorInfo() {
   return info;
 }
 
-}  // namespace mailhealth
+}  // namespace mailhealth::dns

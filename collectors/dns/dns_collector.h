@@ -4,8 +4,8 @@
 
 #include "exporter/collector_registry.h"
 
-namespace mailhealth {
+namespace mailhealth::dns {
 
 CollectorInfo DnsCollectorInfo();
 
-}  // namespace mailhealth
+}  // namespace mailhealth::dns

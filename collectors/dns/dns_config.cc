@@ -7,7 +7,7 @@
 
 #include "collectors/resolve/dns_message.h"
 
-namespace mailhealth {
+namespace mailhealth::dns {
 namespace {
 
 bool ValidDomainName(const std::string& n) {
@@ -154,4 +154,4 @@ std::optional<DnsConfig> ParseDnsConfig(ConfigNode& s,
   return c;
 }
 
-}  // namespace mailhealth
+}  // namespace mailhealth::dns

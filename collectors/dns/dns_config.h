@@ -11,7 +11,7 @@
 #include "exporter/collector.h"
 #include "exporter/config_node.h"
 
-namespace mailhealth {
+namespace mailhealth::dns {
 
 // Guard against a config that would export an unbounded number of series.
 inline constexpr size_t kMaxDomainResolverPairs = 1000;
@@ -51,4 +51,4 @@ Result<ExpectedMx> ParseExpectedMx(const std::string& text);
 std::optional<DnsConfig> ParseDnsConfig(ConfigNode& section,
                                         const CollectorSettings& settings);
 
-}  // namespace mailhealth
+}  // namespace mailhealth::dns

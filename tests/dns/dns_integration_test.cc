@@ -16,16 +16,16 @@
 #include <future>
 #include <optional>
 
-#include "collectors/resolve/dns_client.h"
 #include "collectors/dns/dns_collector.h"
-#include "collectors/dns/dns_report.h"
+#include "collectors/dns/dns_metrics.h"
+#include "collectors/resolve/dns_client.h"
 #include "collectors/resolve/mx_resolver.h"
 #include "exporter/metric_builder.h"
-#include "tests/testutil/family_value.h"
 #include "tests/dns/fake_dns_server.h"
 #include "tests/testutil/dns_server.h"
+#include "tests/testutil/family_value.h"
 
-namespace mailhealth {
+namespace mailhealth::dns {
 namespace {
 
 using testing::DnsServer;
@@ -542,4 +542,4 @@ TEST_F(DnsIntegrationTest, ResolveMxRejectsHostNameResolver) {
 }
 
 }  // namespace
-}  // namespace mailhealth
+}  // namespace mailhealth::dns

@@ -12,13 +12,13 @@
 #include "collectors/dns/dns_check.h"
 #include "collectors/dns/dns_collector.h"
 #include "collectors/dns/dns_config.h"
-#include "collectors/dns/dns_report.h"
+#include "collectors/dns/dns_metrics.h"
 #include "collectors/resolve/dns_message.h"
 #include "collectors/resolve/resolver_address.h"
 #include "exporter/metric_builder.h"
 #include "tests/testutil/family_value.h"
 
-namespace mailhealth {
+namespace mailhealth::dns {
 namespace {
 
 // ---------- resolver addresses ----------
@@ -602,4 +602,4 @@ TEST(DnsReportTest, HostSeriesAreTheMostPreferredExchangesOfAShuffledAnswer) {
 }
 
 }  // namespace
-}  // namespace mailhealth
+}  // namespace mailhealth::dns

@@ -8,7 +8,7 @@
 #include "collectors/dns/dns_config.h"
 #include "exporter/collector.h"
 
-namespace mailhealth {
+namespace mailhealth::dns {
 
 inline constexpr char kDnsLookupSuccess[] = "mailhealth_dns_lookup_success";
 inline constexpr char kDnsLookupDuration[] =
@@ -43,4 +43,4 @@ std::vector<std::string> SortedAddresses(const HostLookups& h);
 
 Families BuildDnsFamilies(const DnsConfig& config, const DnsRunResult& run);
 
-}  // namespace mailhealth
+}  // namespace mailhealth::dns
