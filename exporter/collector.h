@@ -57,8 +57,10 @@ struct CollectorSettings {
 
 // What a factory receives: the common settings (already parsed) and the
 // collector's YAML section. The factory reads its own keys from `section`,
-// validates them (recording errors on `section`), and returns the collector
-// or nullptr when it recorded errors. It must not do I/O beyond validation:
+// validates them (recording errors on `section`), and returns the collector.
+// It need not count its errors: the framework compares the error count
+// around every factory and discards the collector of a section with errors
+// (nullptr is also accepted). It must not do I/O beyond validation:
 // --config.check builds every collector without running it.
 struct CollectorContext {
   std::string name;

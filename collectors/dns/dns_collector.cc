@@ -45,13 +45,12 @@ CollectorInfo DnsCollectorInfo() {
   info.default_timeout = Millis(5000);
   info.factory = [](const CollectorContext& ctx,
                     ConfigNode& section) -> std::unique_ptr<Collector> {
-    auto config = ParseDnsConfig(section, ctx.settings);
-    if (!config) return nullptr;
-    if (ctx.settings.enabled && config->domains.empty()) {
+    DnsConfig config = ParseDnsConfig(section, ctx.settings);
+    if (ctx.settings.enabled && config.domains.empty()) {
       section.Warning("domains",
                       "dns is enabled but lists no domains: it checks nothing");
     }
-    return std::make_unique<DnsCollector>(std::move(*config));
+    return std::make_unique<DnsCollector>(std::move(config));
   };
   return info;
 }

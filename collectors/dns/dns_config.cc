@@ -67,13 +67,9 @@ Result<ExpectedMx> ParseExpectedMx(const std::string& text) {
   return e;
 }
 
-std::optional<DnsConfig> ParseDnsConfig(ConfigNode& s,
-                                        const CollectorSettings& settings) {
-  const size_t errors_before = s.errors()->list().size();
-  DnsConfig c;
-  c.timeout = settings.timeout;
-  c.interval = settings.interval;
+namespace {
 
+void ParseResolvers(ConfigNode& s, DnsConfig& c) {
   std::set<std::string> seen_resolvers;
   for (const auto& text : s.StringList("resolvers", {})) {
     auto r = ParseResolverAddress(text);
@@ -87,59 +83,71 @@ std::optional<DnsConfig> ParseDnsConfig(ConfigNode& s,
     }
     c.resolvers.push_back(std::move(*r));
   }
+}
 
+DnsDomainConfig ParseDomain(ConfigNode& d,
+                            std::set<std::string>& seen_domains) {
+  DnsDomainConfig dc;
+  std::string raw = d.String("name", "");
+  dc.name = NormalizeName(raw);
+  if (raw.empty()) {
+    d.Error("name", "missing (the mail domain to check)");
+  } else if (!ValidDomainName(dc.name)) {
+    d.Error("name", "invalid domain name \"" + raw + "\"");
+  } else if (!seen_domains.insert(dc.name).second) {
+    d.Error("name", "domain \"" + dc.name + "\" listed twice");
+  }
+  dc.has_expect_mx = d.Has("expect_mx");
+  const auto expect_mx = d.StringList("expect_mx", {});
+  if (dc.has_expect_mx && expect_mx.empty()) {
+    // "expect_mx: []" would declare "no MX at all"; make it explicit.
+    d.Error("expect_mx",
+            "empty list: list the expected MX hosts, or \".\" for a null MX");
+  }
+  for (const auto& text : expect_mx) {
+    auto e = ParseExpectedMx(text);
+    if (!e.ok()) {
+      d.Error("expect_mx", e.status().message());
+      continue;
+    }
+    dc.expect_mx.push_back(std::move(*e));
+  }
+  for (const auto& [host, ips] : d.StringListMap("expect_addresses")) {
+    std::string h = NormalizeName(host);
+    if (!ValidDomainName(h)) {
+      d.Error("expect_addresses", "invalid host name \"" + host + "\"");
+      continue;
+    }
+    std::vector<std::string> canon;
+    for (const auto& ip : ips) {
+      std::string ci = CanonicalIp(ip);
+      if (ci.empty() || ip.front() == '[') {
+        d.Error("expect_addresses",
+                "\"" + ip + "\" (for " + host + ") is not an IP address");
+        continue;
+      }
+      canon.push_back(ci);
+    }
+    std::sort(canon.begin(), canon.end());
+    canon.erase(std::unique(canon.begin(), canon.end()), canon.end());
+    dc.expect_addresses[h] = std::move(canon);
+  }
+  dc.check_domain_addresses = d.Bool("check_domain_addresses", false);
+  return dc;
+}
+
+}  // namespace
+
+DnsConfig ParseDnsConfig(ConfigNode& s, const CollectorSettings& settings) {
+  DnsConfig c;
+  c.timeout = settings.timeout;
+  c.interval = settings.interval;
+  ParseResolvers(s, c);
   std::set<std::string> seen_domains;
   for (auto& d : s.List("domains")) {
-    DnsDomainConfig dc;
-    std::string raw = d.String("name", "");
-    dc.name = NormalizeName(raw);
-    if (raw.empty()) {
-      d.Error("name", "missing (the mail domain to check)");
-    } else if (!ValidDomainName(dc.name)) {
-      d.Error("name", "invalid domain name \"" + raw + "\"");
-    } else if (!seen_domains.insert(dc.name).second) {
-      d.Error("name", "domain \"" + dc.name + "\" listed twice");
-    }
-    dc.has_expect_mx = d.Has("expect_mx");
-    const auto expect_mx = d.StringList("expect_mx", {});
-    if (dc.has_expect_mx && expect_mx.empty()) {
-      // "expect_mx: []" would declare "no MX at all"; make it explicit.
-      d.Error("expect_mx",
-              "empty list: list the expected MX hosts, or \".\" for a null MX");
-    }
-    for (const auto& text : expect_mx) {
-      auto e = ParseExpectedMx(text);
-      if (!e.ok()) {
-        d.Error("expect_mx", e.status().message());
-        continue;
-      }
-      dc.expect_mx.push_back(std::move(*e));
-    }
-    for (const auto& [host, ips] : d.StringListMap("expect_addresses")) {
-      std::string h = NormalizeName(host);
-      if (!ValidDomainName(h)) {
-        d.Error("expect_addresses", "invalid host name \"" + host + "\"");
-        continue;
-      }
-      std::vector<std::string> canon;
-      for (const auto& ip : ips) {
-        std::string ci = CanonicalIp(ip);
-        if (ci.empty() || ip.front() == '[') {
-          d.Error("expect_addresses",
-                  "\"" + ip + "\" (for " + host + ") is not an IP address");
-          continue;
-        }
-        canon.push_back(ci);
-      }
-      std::sort(canon.begin(), canon.end());
-      canon.erase(std::unique(canon.begin(), canon.end()), canon.end());
-      dc.expect_addresses[h] = std::move(canon);
-    }
-    dc.check_domain_addresses = d.Bool("check_domain_addresses", false);
+    c.domains.push_back(ParseDomain(d, seen_domains));
     d.Finish();
-    c.domains.push_back(std::move(dc));
   }
-
   const size_t pairs =
       c.domains.size() * std::max<size_t>(1, c.resolvers.size());
   if (pairs > kMaxDomainResolverPairs) {
@@ -150,7 +158,6 @@ std::optional<DnsConfig> ParseDnsConfig(ConfigNode& s,
                 " checks, more than the limit of " +
                 std::to_string(kMaxDomainResolverPairs));
   }
-  if (s.errors()->list().size() != errors_before) return std::nullopt;
   return c;
 }
 

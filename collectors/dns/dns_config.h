@@ -46,9 +46,10 @@ struct DnsConfig {
 // Parses "10 mx1.example.com", "mx1.example.com.", "0 ." or ".".
 Result<ExpectedMx> ParseExpectedMx(const std::string& text);
 
-// Reads every key of the dns section; records errors on `section` (file,
-// line, key) and returns nullopt when there was any.
-std::optional<DnsConfig> ParseDnsConfig(ConfigNode& section,
-                                        const CollectorSettings& settings);
+// Reads every key of the dns section. Errors go to `section` (file, line,
+// key); a collector built from a config with errors is discarded by the
+// framework.
+DnsConfig ParseDnsConfig(ConfigNode& section,
+                         const CollectorSettings& settings);
 
 }  // namespace mailhealth::dns

@@ -15,6 +15,7 @@
 #include "collectors/dns/dns_metrics.h"
 #include "collectors/resolve/dns_message.h"
 #include "collectors/resolve/resolver_address.h"
+#include "exporter/config.h"
 #include "exporter/metric_builder.h"
 #include "tests/testutil/family_value.h"
 
@@ -333,8 +334,9 @@ std::unique_ptr<Loaded> Load(const std::string& yaml) {
   CollectorSettings settings;
   settings.timeout = Millis(5000);
   settings.interval = Millis(60000);
-  l->config = ParseDnsConfig(node, settings);
+  DnsConfig c = ParseDnsConfig(node, settings);
   node.Finish();
+  if (l->errors.empty()) l->config = std::move(c);
   return l;
 }
 
@@ -420,8 +422,16 @@ TEST(DnsConfigTest, FactoryRejectsBadConfigWithoutIo) {
   ConfigNode node(YAML::Load("resolvers: [dns.google]\n"), "collectors.dns",
                   "dns.yml", &errors);
   CollectorContext ctx{"dns", {}};
-  EXPECT_EQ(DnsCollectorInfo().factory(ctx, node), nullptr);
-  EXPECT_FALSE(errors.empty());
+  (void)DnsCollectorInfo().factory(ctx, node);  // no I/O, whatever it returns
+  EXPECT_THAT(errors.Joined(), ::testing::HasSubstr("invalid resolver"));
+  // The framework counts the error and keeps no collector.
+  CollectorRegistry reg;
+  reg.Register(DnsCollectorInfo());
+  auto loaded = LoadConfigFromString(
+      reg,
+      "collectors:\n  dns:\n    enabled: true\n    resolvers: [dns.google]\n",
+      "dns.yml", {});
+  EXPECT_FALSE(loaded.ok());
 }
 
 // ---------- families from a run result ----------
