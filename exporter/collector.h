@@ -32,6 +32,10 @@ using Families = std::vector<prometheus::MetricFamily>;
 struct CollectResult {
   Status status;
   Families families;
+  // A short human-readable state beside the status, shown on the landing
+  // page (e.g. "missing: /var/log/mail.log does not exist" while an OK
+  // collector waits for its source); empty when there is nothing to say.
+  std::string detail;
 };
 
 class Collector {

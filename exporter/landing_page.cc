@@ -9,31 +9,44 @@ std::string HtmlEscape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
 }
 
-std::string LandingPage(const std::string& version,
-                        const std::string& telemetry_path,
-                        const std::vector<std::shared_ptr<const Snapshot>>& in) {
+std::string LandingPage(
+    const std::string& version, const std::string& telemetry_path,
+    const std::vector<std::shared_ptr<const Snapshot>>& in) {
   auto snaps = in;
-  std::sort(snaps.begin(), snaps.end(),
-            [](const auto& a, const auto& b) { return a->collector < b->collector; });
+  std::sort(snaps.begin(), snaps.end(), [](const auto& a, const auto& b) {
+    return a->collector < b->collector;
+  });
   std::string p = HtmlEscape(telemetry_path);
   std::string h =
       "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
       "<title>mailhealth_exporter</title></head>\n<body>\n"
-      "<h1>mailhealth_exporter</h1>\n<p>Version " + HtmlEscape(version) +
+      "<h1>mailhealth_exporter</h1>\n<p>Version " +
+      HtmlEscape(version) +
       ". Prometheus exporter for the health of a Postfix mail system.</p>\n"
-      "<p><a href=\"" + p + "\">Metrics</a> (" + p + ")</p>\n"
+      "<p><a href=\"" +
+      p + "\">Metrics</a> (" + p +
+      ")</p>\n"
       "<h2>Collectors</h2>\n<table border=\"1\" cellpadding=\"4\">\n"
-      "<tr><th>collector</th><th>status</th><th>last run</th>"
+      "<tr><th>collector</th><th>status</th><th>detail</th><th>last run</th>"
       "<th>duration</th><th>error</th></tr>\n";
   for (const auto& s : snaps) {
     std::string when = "never";
@@ -48,8 +61,9 @@ std::string LandingPage(const std::string& version,
     char dur[32];
     std::snprintf(dur, sizeof dur, "%.3fs", s->duration_seconds);
     h += "<tr><td>" + HtmlEscape(s->collector) + "</td><td>" +
-         (s->success ? "ok" : "failing") + "</td><td>" + when + "</td><td>" +
-         dur + "</td><td>" + HtmlEscape(s->error) + "</td></tr>\n";
+         (s->success ? "ok" : "failing") + "</td><td>" + HtmlEscape(s->detail) +
+         "</td><td>" + when + "</td><td>" + dur + "</td><td>" +
+         HtmlEscape(s->error) + "</td></tr>\n";
   }
   h += "</table>\n</body></html>\n";
   return h;

@@ -1,5 +1,5 @@
 // The HTML page served at "/": name, version, each collector's last
-// status, and a link to the metrics.
+// status (with its detail and error), and a link to the metrics.
 #pragma once
 
 #include <string>
@@ -9,9 +9,9 @@
 
 namespace mailhealth {
 
-std::string LandingPage(const std::string& version,
-                        const std::string& telemetry_path,
-                        const std::vector<std::shared_ptr<const Snapshot>>& snaps);
+std::string LandingPage(
+    const std::string& version, const std::string& telemetry_path,
+    const std::vector<std::shared_ptr<const Snapshot>>& snaps);
 
 std::string HtmlEscape(const std::string& s);
 

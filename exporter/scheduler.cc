@@ -22,9 +22,9 @@ struct Scheduler::Job {
   bool running = false;
   bool runner_exited = false;
   Clock::time_point deadline{};
-  uint64_t run_id = 0;       // incremented per requested run
-  uint64_t done_id = 0;      // last run the runner finished
-  CollectResult result;      // of run done_id
+  uint64_t run_id = 0;   // incremented per requested run
+  uint64_t done_id = 0;  // last run the runner finished
+  CollectResult result;  // of run done_id
   double result_seconds = 0;
 
   std::thread tick_thread;
@@ -56,7 +56,8 @@ void RunnerLoop(std::shared_ptr<Job> job) {
     try {
       result = job->collector->Collect(deadline);
     } catch (const std::exception& e) {
-      result.status = Status::Error(std::string("collector threw: ") + e.what());
+      result.status =
+          Status::Error(std::string("collector threw: ") + e.what());
       result.families.clear();
     } catch (...) {
       result.status = Status::Error("collector threw an unknown exception");
@@ -99,12 +100,13 @@ void Publish(Job& job, CollectResult result, double seconds) {
   snap->interval = job.settings.interval;
   snap->success = result.status.ok();
   snap->error = result.status.ok() ? "" : result.status.message();
+  snap->detail = std::move(result.detail);
   snap->duration_seconds = seconds;
   snap->finished = std::chrono::system_clock::now();
-  snap->last_success = snap->success
-                           ? snap->finished
-                           : (job.last ? job.last->last_success
-                                       : std::chrono::system_clock::time_point{});
+  snap->last_success =
+      snap->success ? snap->finished
+                    : (job.last ? job.last->last_success
+                                : std::chrono::system_clock::time_point{});
   if (!result.families.empty() || !job.last) {
     snap->families = std::move(result.families);
     snap->data_time = snap->finished;
@@ -130,7 +132,8 @@ void Publish(Job& job, CollectResult result, double seconds) {
              {{"collector", job.name}, {"err", snap->error}});
     job.failing_logged = true;
   } else if (!snap->success) {
-    LogDebug("collector failed", {{"collector", job.name}, {"err", snap->error}});
+    LogDebug("collector failed",
+             {{"collector", job.name}, {"err", snap->error}});
   } else if (job.failing_logged) {
     LogInfo("collector recovered", {{"collector", job.name}});
     job.failing_logged = false;
@@ -165,9 +168,8 @@ void TickLoop(std::shared_ptr<Job> job) {
     const uint64_t id = ++job->run_id;
     job->run_requested = true;
     job->cv.notify_all();
-    const bool done = job->cv.wait_until(lock, job->deadline, [&] {
-      return job->stop || job->done_id == id;
-    });
+    const bool done = job->cv.wait_until(
+        lock, job->deadline, [&] { return job->stop || job->done_id == id; });
     if (job->stop) break;
     CollectResult result;
     double seconds;
@@ -225,8 +227,8 @@ void Scheduler::Stop() {
     bool exited;
     {
       std::unique_lock<std::mutex> lock(job->mu);
-      exited = job->cv.wait_until(lock, give_up,
-                                  [&] { return job->runner_exited; });
+      exited =
+          job->cv.wait_until(lock, give_up, [&] { return job->runner_exited; });
     }
     if (exited) {
       job->runner_thread.join();

@@ -20,8 +20,9 @@ namespace mailhealth {
 struct Snapshot {
   std::string collector;
   bool success = false;
-  std::string error;             // empty on success
-  double duration_seconds = 0;   // of the run that produced this snapshot
+  std::string error;            // empty on success
+  std::string detail;           // CollectResult::detail of this run
+  double duration_seconds = 0;  // of the run that produced this snapshot
   Millis interval{0};
   // Wall-clock end of this run and of the last successful run (0 = never).
   std::chrono::system_clock::time_point finished{};

@@ -1,9 +1,14 @@
 #include "collectors/log/log_collector.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 #include <set>
 
 #include "collectors/log/log_parser.h"
 #include "collectors/log/log_source.h"
+#include "exporter/logging.h"
 #include "exporter/metric_builder.h"
 
 namespace mailhealth {
@@ -35,7 +40,7 @@ constexpr char kSourceUp[] = "mailhealth_log_source_up";
 constexpr int64_t kMaxRules = 100;
 
 struct LogConfig {
-  bool journal = false;
+  std::string source = "auto";  // auto | file | journal
   std::string path = "/var/log/mail.log";
   bool from_beginning = false;
   std::vector<std::string> units{"postfix.service", "postfix@-.service"};
@@ -48,6 +53,7 @@ std::string S(std::string_view v) { return std::string(v); }
 
 // Reads the log in a thread of its own (started on the first Collect(), so
 // --config.check and factories do no I/O); Collect() copies the counters.
+// `source: auto` is resolved once, at that first Collect().
 class LogCollector : public Collector {
  public:
   LogCollector(LogConfig cfg, Millis interval)
@@ -60,13 +66,20 @@ class LogCollector : public Collector {
     {
       std::lock_guard<std::mutex> l(start_mu_);
       if (!follower_ && !stopped_) {
-        if (cfg_.journal) {
-          log::JournalOptions o;
-          o.units = cfg_.units;
-          o.directory = cfg_.journal_directory;
-          o.from_beginning = cfg_.from_beginning;
+        log::JournalOptions o;
+        o.units = cfg_.units;
+        o.directory = cfg_.journal_directory;
+        o.from_beginning = cfg_.from_beginning;
+        if (ChooseSource(o)) {
           follower_ = log::MakeJournalFollower(o, &processor_, &state_);
         } else {
+          // Known missing from the first Collect() on, not only once the
+          // follower has looked.
+          struct stat st {};
+          if (::stat(cfg_.path.c_str(), &st) != 0 && errno == ENOENT) {
+            std::lock_guard<std::mutex> sl(state_.mu);
+            state_.missing = cfg_.path + " does not exist";
+          }
           follower_ = log::MakeFileFollower(cfg_.path, cfg_.from_beginning,
                                             &processor_, &state_);
         }
@@ -74,16 +87,27 @@ class LogCollector : public Collector {
       }
     }
     log::LogCounters c;
-    std::string error;
+    std::string error, missing;
     bool available;
     {
       std::lock_guard<std::mutex> l(state_.mu);
       c = state_.counters;
       error = state_.error;
+      missing = state_.missing;
       available = state_.available;
     }
     CollectResult r;
     if (!error.empty()) r.status = Status::Error(error);
+    if (!missing.empty()) {
+      r.detail = "missing: " + missing + auto_note_;
+      if (!warned_missing_) {
+        LogWarn("log source missing",
+                {{"collector", "log"}, {"path", cfg_.path}, {"err", missing}});
+        warned_missing_ = true;
+      }
+    } else {
+      r.detail = source_ + auto_note_;
+    }
     Build(c, available, &r.families);
     return r;
   }
@@ -99,6 +123,45 @@ class LogCollector : public Collector {
   }
 
  private:
+  // Decides between the file and the journal (once, under start_mu_), logs
+  // the choice and why; true: the journal.
+  bool ChooseSource(const log::JournalOptions& o) {
+    bool journal = cfg_.source == "journal";
+    std::string reason = "configured";
+    if (cfg_.source == "auto") {
+      struct stat st {};
+      if (::stat(cfg_.path.c_str(), &st) == 0) {
+        reason = cfg_.path + " exists";
+      } else if (int e = errno; e != ENOENT) {
+        // Perhaps there but out of reach: the file reader reports why.
+        reason = "cannot stat " + cfg_.path + ": " + std::strerror(e);
+      } else {
+        std::string err;
+        journal = log::JournalHasPostfixEntries(o, processor_, &err);
+        reason = cfg_.path + " does not exist and the journal " +
+                 (journal       ? std::string("has postfix entries")
+                  : err.empty() ? std::string("has no postfix entries")
+                                : "cannot be read: " + err);
+      }
+      auto_note_ = " (auto: " + reason + ")";
+    }
+    if (journal) {
+      source_ = "source: journal" + (cfg_.journal_directory.empty()
+                                         ? std::string()
+                                         : " " + cfg_.journal_directory);
+      LogInfo(
+          "log source chosen",
+          {{"collector", "log"}, {"source", "journal"}, {"reason", reason}});
+    } else {
+      source_ = "source: file " + cfg_.path;
+      LogInfo("log source chosen", {{"collector", "log"},
+                                    {"source", "file"},
+                                    {"path", cfg_.path},
+                                    {"reason", reason}});
+    }
+    return journal;
+  }
+
   std::string Help(const std::string& h) const {
     return SampledHelp(h, interval_);
   }
@@ -189,6 +252,10 @@ class LogCollector : public Collector {
   std::mutex start_mu_;
   bool stopped_ = false;
   std::unique_ptr<log::Follower> follower_;
+  // Set by ChooseSource(): "source: file /var/log/mail.log", and for
+  // `source: auto` why, " (auto: /var/log/mail.log exists)".
+  std::string source_, auto_note_;
+  bool warned_missing_ = false;  // Collect() runs on one thread
 };
 
 bool ValidLabelValue(const std::string& s) {
@@ -214,7 +281,7 @@ CollectorInfo LogCollectorInfo() {
                     ConfigNode& s) -> std::unique_ptr<Collector> {
     LogConfig c;
     size_t errors_before = s.errors() ? s.errors()->list().size() : 0;
-    c.journal = s.Enum("source", "file", {"file", "journal"}) == "journal";
+    c.source = s.Enum("source", c.source, {"auto", "file", "journal"});
     c.path = s.String("path", c.path);
     c.from_beginning =
         s.Enum("start_at", "end", {"end", "beginning"}) == "beginning";

@@ -128,6 +128,36 @@ class FileFollower : public ThreadFollower {
   std::string dir_, base_;
 };
 
+struct JournalCloser {
+  void operator()(sd_journal* j) const { sd_journal_close(j); }
+};
+using Journal = std::unique_ptr<sd_journal, JournalCloser>;
+
+// Opens `directory`, or the local system journal when it is empty; on
+// failure returns nullptr and sets *error.
+Journal OpenJournal(const std::string& directory, std::string* error) {
+  sd_journal* j = nullptr;
+  int r = directory.empty()
+              ? sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY)
+              : sd_journal_open_directory(&j, directory.c_str(), 0);
+  if (r < 0) {
+    *error = "cannot open the journal" +
+             (directory.empty() ? std::string() : " in " + directory) + ": " +
+             std::strerror(-r);
+    return nullptr;
+  }
+  error->clear();
+  return Journal(j);
+}
+
+// Whether an entry with this SYSLOG_IDENTIFIER and _SYSTEMD_UNIT counts.
+bool IsPostfixEntry(const LineProcessor& processor,
+                    const std::set<std::string>& units, std::string_view ident,
+                    std::string_view unit) {
+  return processor.IsPostfixProgram(ident) ||
+         (!unit.empty() && units.count(std::string(unit)) > 0);
+}
+
 class JournalFollower : public ThreadFollower {
  public:
   JournalFollower(JournalOptions o, LineProcessor* processor,
@@ -139,11 +169,6 @@ class JournalFollower : public ThreadFollower {
   ~JournalFollower() override { Stop(); }
 
  private:
-  struct JournalCloser {
-    void operator()(sd_journal* j) const { sd_journal_close(j); }
-  };
-  using Journal = std::unique_ptr<sd_journal, JournalCloser>;
-
   static std::string_view Field(sd_journal* j, const char* name) {
     const void* d = nullptr;
     size_t n = 0;
@@ -154,22 +179,12 @@ class JournalFollower : public ThreadFollower {
   }
 
   Journal Open() {
-    sd_journal* j = nullptr;
-    int r = o_.directory.empty()
-                ? sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY)
-                : sd_journal_open_directory(&j, o_.directory.c_str(), 0);
+    std::string error;
+    Journal j = OpenJournal(o_.directory, &error);
     std::lock_guard<std::mutex> l(state_->mu);
-    if (r < 0) {
-      state_->error =
-          "cannot open the journal" +
-          (o_.directory.empty() ? std::string() : " in " + o_.directory) +
-          ": " + std::strerror(-r);
-      state_->available = false;
-      return nullptr;
-    }
-    state_->error.clear();
-    state_->available = true;
-    return Journal(j);
+    state_->error = std::move(error);
+    state_->available = j != nullptr;
+    return j;
   }
 
   void Run() override {
@@ -205,12 +220,12 @@ class JournalFollower : public ThreadFollower {
         }
         if (r == 0) break;
         std::string_view ident = Field(j, "SYSLOG_IDENTIFIER");
-        bool ours = processor_->IsPostfixProgram(ident);
-        if (!ours && !units_.empty()) {
-          std::string_view unit = Field(j, "_SYSTEMD_UNIT");
-          ours = units_.count(std::string(unit)) > 0;
-        }
-        if (!ours) continue;
+        // The unit is read only when the identifier does not decide.
+        std::string_view unit =
+            processor_->IsPostfixProgram(ident) || units_.empty()
+                ? std::string_view()
+                : Field(j, "_SYSTEMD_UNIT");
+        if (!IsPostfixEntry(*processor_, units_, ident, unit)) continue;
         processor_->ProcessEntry(ident, Field(j, "MESSAGE"), &state_->counters);
         state_->counters.last_line_timestamp = WallNow();
       }
@@ -310,9 +325,10 @@ bool FileReader::Rewritten() {
          differs(tail_, tail_len_, offset_ - static_cast<off_t>(tail_len_));
 }
 
-void FileReader::SetError(std::string e) {
+void FileReader::SetError(std::string e, std::string missing) {
   std::lock_guard<std::mutex> l(state_->mu);
   state_->error = std::move(e);
+  state_->missing = std::move(missing);
   state_->available = false;
 }
 
@@ -324,7 +340,7 @@ bool FileReader::Open() {
       // Missing: waited for (not a failure); read from its start when it
       // appears, whatever start_at says.
       start_at_end_ = false;
-      SetError("");
+      SetError("", path_ + " does not exist");
     } else {
       SetError("cannot open " + path_ + ": " + std::strerror(e));
     }
@@ -350,6 +366,7 @@ bool FileReader::Open() {
   if (offset_ > 0) ::lseek(fd_, offset_, SEEK_SET);
   std::lock_guard<std::mutex> l(state_->mu);
   state_->error.clear();
+  state_->missing.clear();
   state_->available = true;
   return true;
 }
@@ -472,6 +489,32 @@ std::unique_ptr<Follower> MakeJournalFollower(JournalOptions options,
                                               FollowerState* state) {
   return std::make_unique<JournalFollower>(std::move(options), processor,
                                            state);
+}
+
+bool JournalHasPostfixEntries(const JournalOptions& options,
+                              const LineProcessor& processor,
+                              std::string* error) {
+  Journal j = OpenJournal(options.directory, error);
+  if (!j) return false;
+  const std::set<std::string> units(options.units.begin(), options.units.end());
+  // Each field's unique values (from the journal files' field index), tested
+  // the way the follower tests an entry.
+  auto any = [&](const char* field, bool is_unit) {
+    if (sd_journal_query_unique(j.get(), field) < 0) return false;
+    const void* d = nullptr;
+    size_t n = 0;
+    SD_JOURNAL_FOREACH_UNIQUE(j.get(), d, n) {
+      std::string_view v(static_cast<const char*>(d), n);
+      size_t eq = v.find('=');
+      if (eq == std::string_view::npos) continue;
+      v.remove_prefix(eq + 1);
+      if (is_unit ? IsPostfixEntry(processor, units, {}, v)
+                  : IsPostfixEntry(processor, units, v, {}))
+        return true;
+    }
+    return false;
+  };
+  return any("_SYSTEMD_UNIT", true) || any("SYSLOG_IDENTIFIER", false);
 }
 
 }  // namespace mailhealth::log

@@ -29,6 +29,9 @@ struct FollowerState {
   // True while the file (or journal) is open; false while a missing file
   // is waited for.
   bool available = false;
+  // Non-empty while the file is waited for because it does not exist
+  // ("/var/log/mail.log does not exist"); not a failure.
+  std::string missing;
 };
 
 // Reads one log file from its current offset to EOF on every Poll(),
@@ -65,7 +68,7 @@ class FileReader {
   size_t Drain();
   void FlushCarry();
   void Close();
-  void SetError(std::string e);
+  void SetError(std::string e, std::string missing = "");
 
   std::string path_;
   bool start_at_end_;
@@ -128,5 +131,14 @@ struct JournalOptions {
 std::unique_ptr<Follower> MakeJournalFollower(JournalOptions options,
                                               LineProcessor* processor,
                                               FollowerState* state);
+
+// Whether the journal (options.directory, or the local system journal)
+// holds entries the journal follower would count: a _SYSTEMD_UNIT in
+// options.units or a SYSLOG_IDENTIFIER that is a Postfix program. Looks at
+// the fields' unique values, not at every entry. When the journal cannot be
+// opened, returns false and sets *error (cleared otherwise).
+bool JournalHasPostfixEntries(const JournalOptions& options,
+                              const LineProcessor& processor,
+                              std::string* error);
 
 }  // namespace mailhealth::log

@@ -119,11 +119,37 @@ TEST(SchedulerTest, RunsEveryInterval) {
   EXPECT_EQ(runs, after_stop) << "no runs after Stop()";
 }
 
+// Reports a state detail beside an OK status.
+class DetailCollector : public Collector {
+ public:
+  CollectResult Collect(Clock::time_point) override {
+    CollectResult r;
+    r.detail = "missing: /var/log/mail.log does not exist";
+    return r;
+  }
+};
+
+TEST(SchedulerTest, CopiesTheDetailIntoTheSnapshot) {
+  SnapshotStore store;
+  Scheduler s(&store);
+  s.Start(
+      {{"detail", Every(1000ms, 500ms), std::make_shared<DetailCollector>()}});
+  ASSERT_TRUE(
+      WaitFor([&] { return store.Get("detail")->error != "not run yet"; }));
+  s.Stop();
+  auto snap = store.Get("detail");
+  EXPECT_TRUE(snap->success);
+  EXPECT_EQ(snap->error, "");
+  EXPECT_EQ(snap->detail, "missing: /var/log/mail.log does not exist");
+}
+
 TEST(SchedulerTest, ThrowingCollectorIsAFailedRun) {
   SnapshotStore store;
   Scheduler s(&store);
-  s.Start({{"throw", Every(1000ms, 500ms), std::make_shared<ThrowingCollector>()}});
-  ASSERT_TRUE(WaitFor([&] { return store.Get("throw")->error != "not run yet"; }));
+  s.Start(
+      {{"throw", Every(1000ms, 500ms), std::make_shared<ThrowingCollector>()}});
+  ASSERT_TRUE(
+      WaitFor([&] { return store.Get("throw")->error != "not run yet"; }));
   auto snap = store.Get("throw");
   EXPECT_FALSE(snap->success);
   EXPECT_EQ(snap->error, "collector threw: boom");
@@ -136,7 +162,8 @@ TEST(SchedulerTest, HangingCollectorFailsAtItsTimeout) {
   auto h = std::make_shared<HangingCollector>();
   const auto start = Clock::now();
   s.Start({{"hang", Every(10000ms, 200ms), h}});
-  ASSERT_TRUE(WaitFor([&] { return store.Get("hang")->error != "not run yet"; }));
+  ASSERT_TRUE(
+      WaitFor([&] { return store.Get("hang")->error != "not run yet"; }));
   const auto took = Clock::now() - start;
   auto snap = store.Get("hang");
   EXPECT_FALSE(snap->success);

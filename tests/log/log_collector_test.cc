@@ -4,12 +4,14 @@
 #include "collectors/log/log_collector.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <fstream>
 #include <thread>
 
 #include "exporter/config.h"
+#include "exporter/logging.h"
 #include "tests/log/log_test_util.h"
 
 namespace mailhealth {
@@ -69,6 +71,9 @@ INSTANTIATE_TEST_SUITE_P(
                   "x.yml:3: collectors.log.path: must be an absolute path"},
         ErrorCase{"collectors:\n  log:\n    source: syslog\n",
                   "collectors.log.source"},
+        ErrorCase{"collectors:\n  log:\n    source: bogus\n",
+                  "x.yml:3: collectors.log.source: invalid value \"bogus\" "
+                  "(one of: auto, file, journal)"},
         ErrorCase{"collectors:\n  log:\n    start_at: middle\n",
                   "collectors.log.start_at"},
         ErrorCase{"collectors:\n  log:\n    journal_unit: a.service\n    "
@@ -219,6 +224,225 @@ TEST_F(LogCollectorTest, NotARegularFileIsACollectorFailure) {
   c->Stop();
   EXPECT_EQ(r.status.message(), dir_ + " is not a regular file");
   EXPECT_EQ(Value(r, "mailhealth_log_source_up"), 0);
+}
+
+// ------------------------------------------------------------ source: auto
+
+// Collects until `done(result)` or 5 s.
+template <typename Pred>
+CollectResult CollectUntil(Collector& c, Pred done) {
+  CollectResult r;
+  auto until = Clock::now() + std::chrono::seconds(5);
+  do {
+    r = c.Collect(Clock::now() + std::chrono::seconds(1));
+    if (done(r)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  } while (Clock::now() < until);
+  return r;
+}
+
+size_t Count(const std::string& s, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1))
+    ++n;
+  return n;
+}
+
+// Captures the log lines of one test.
+class CapturedLogs {
+ public:
+  CapturedLogs() { CaptureLogsForTest(&out_); }
+  ~CapturedLogs() { CaptureLogsForTest(nullptr); }
+  const std::string& out() const { return out_; }
+
+ private:
+  std::string out_;
+};
+
+class LogAutoSourceTest : public LogCollectorTest {
+ protected:
+  void SetUp() override {
+    LogCollectorTest::SetUp();
+    if (!log::HaveJournalRemote())
+      GTEST_SKIP() << "systemd-journal-remote not installed";
+    journal_ = dir_ + "/journal";
+    ASSERT_EQ(::mkdir(journal_.c_str(), 0755), 0);
+  }
+  // A config for `source` (omitted: the default) reading the private
+  // journal directory from its start.
+  std::string Yaml(const std::string& source = "") const {
+    return "collectors:\n  log:\n" +
+           (source.empty() ? "" : "    source: " + source + "\n") +
+           "    path: " + path_ + "\n    journal_directory: " + journal_ +
+           "\n    start_at: beginning\n";
+  }
+  void PostfixJournal() {
+    ASSERT_TRUE(log::MakeJournal(
+        journal_, "a",
+        {{"postfix@-.service", "postfix/smtp",
+          "A1: to=<a@example.com>, relay=x[192.0.2.1]:25, delay=1, "
+          "dsn=2.0.0, status=sent (250 ok)"},
+         {"", "postfix/qmgr", "A1: removed"},
+         {"dovecot.service", "dovecot", "imap-login: Login"}},
+        1700000000));
+  }
+  std::string journal_;
+};
+
+TEST_F(LogAutoSourceTest, IsTheDefault) {
+  PostfixJournal();
+  CapturedLogs logs;
+  auto c = Build(Yaml());
+  ASSERT_TRUE(c);
+  CollectResult r = CollectUntil(*c, [](const CollectResult& got) {
+    return Value(got, "mailhealth_log_lines_total") >= 2;
+  });
+  c->Stop();
+  EXPECT_EQ(Value(r, "mailhealth_log_lines_total"), 2);
+  EXPECT_NE(logs.out().find("source=journal"), std::string::npos) << logs.out();
+}
+
+TEST_F(LogAutoSourceTest, PicksTheFileWhenItExists) {
+  PostfixJournal();  // ignored: the file wins
+  {
+    std::ofstream(path_) << "Jan  1 00:00:00 mx postfix/qmgr[1]: A1: removed\n";
+  }
+  CapturedLogs logs;
+  auto c = Build(Yaml("auto"));
+  ASSERT_TRUE(c);
+  CollectResult r = CollectUntil(*c, [](const CollectResult& got) {
+    return Value(got, "mailhealth_log_lines_total") >= 1;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  r = c->Collect(Clock::now() + std::chrono::seconds(1));
+  c->Collect(Clock::now() + std::chrono::seconds(1));
+  c->Stop();
+  EXPECT_TRUE(r.status.ok()) << r.status.message();
+  EXPECT_EQ(Value(r, "mailhealth_log_lines_total"), 1);  // not the journal's
+  EXPECT_EQ(Value(r, "mailhealth_log_source_up"), 1);
+  EXPECT_EQ(r.detail,
+            "source: file " + path_ + " (auto: " + path_ + " exists)");
+  EXPECT_EQ(Count(logs.out(), "msg=\"log source chosen\""), 1u) << logs.out();
+  EXPECT_NE(logs.out().find("level=info msg=\"log source chosen\" "
+                            "collector=log source=file path=" +
+                            path_ + " reason=\"" + path_ + " exists\""),
+            std::string::npos)
+      << logs.out();
+}
+
+TEST_F(LogAutoSourceTest, PicksTheJournalWhenTheFileIsMissing) {
+  PostfixJournal();
+  CapturedLogs logs;
+  auto c = Build(Yaml("auto"));
+  ASSERT_TRUE(c);
+  CollectResult r = CollectUntil(*c, [](const CollectResult& got) {
+    return Value(got, "mailhealth_log_lines_total") >= 2;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  r = c->Collect(Clock::now() + std::chrono::seconds(1));
+  c->Stop();
+  EXPECT_TRUE(r.status.ok()) << r.status.message();
+  EXPECT_EQ(Value(r, "mailhealth_log_lines_total"), 2);  // not dovecot's
+  EXPECT_EQ(Value(r, "mailhealth_log_deliveries_total",
+                  {{"transport", "smtp"}, {"status", "sent"}}),
+            1);
+  EXPECT_EQ(Value(r, "mailhealth_log_source_up"), 1);
+  const std::string reason =
+      path_ + " does not exist and the journal has postfix entries";
+  EXPECT_EQ(r.detail,
+            "source: journal " + journal_ + " (auto: " + reason + ")");
+  EXPECT_EQ(Count(logs.out(), "msg=\"log source chosen\""), 1u) << logs.out();
+  EXPECT_NE(logs.out().find("level=info msg=\"log source chosen\" "
+                            "collector=log source=journal reason=\"" +
+                            reason + "\""),
+            std::string::npos)
+      << logs.out();
+  EXPECT_EQ(logs.out().find("level=warn"), std::string::npos) << logs.out();
+}
+
+TEST_F(LogAutoSourceTest, WithNeitherFollowsTheFileAndReportsItMissing) {
+  ASSERT_TRUE(log::MakeJournal(
+      journal_, "a", {{"dovecot.service", "dovecot", "imap-login: Login"}},
+      1700000000));
+  CapturedLogs logs;
+  auto c = Build(Yaml("auto"));
+  ASSERT_TRUE(c);
+  const std::string missing = "missing: " + path_ + " does not exist";
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(1));
+  EXPECT_EQ(r.detail.rfind(missing, 0), 0u) << r.detail;
+  EXPECT_EQ(Count(logs.out(), "level=warn"), 1u) << "at the first run";
+  for (int i = 0; i < 5; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    r = c->Collect(Clock::now() + std::chrono::seconds(1));
+  }
+  EXPECT_TRUE(r.status.ok()) << r.status.message();  // waited for
+  EXPECT_EQ(Value(r, "mailhealth_log_source_up"), 0);
+  EXPECT_EQ(r.detail, missing + " (auto: " + path_ +
+                          " does not exist and the journal has no postfix "
+                          "entries)");
+  EXPECT_NE(logs.out().find("source=file path=" + path_), std::string::npos)
+      << logs.out();
+  EXPECT_EQ(Count(logs.out(), "level=warn"), 1u) << logs.out();
+  EXPECT_NE(logs.out().find("level=warn msg=\"log source missing\" "
+                            "collector=log path=" +
+                            path_ + " err=\"" + path_ + " does not exist\""),
+            std::string::npos)
+      << logs.out();
+
+  // It appears: read from its start, the detail says so.
+  {
+    std::ofstream(path_) << "Jan  1 00:00:00 mx postfix/qmgr[1]: A1: removed\n";
+  }
+  r = CollectUntil(*c, [](const CollectResult& got) {
+    return Value(got, "mailhealth_log_lines_total") >= 1;
+  });
+  c->Stop();
+  EXPECT_EQ(Value(r, "mailhealth_log_lines_total"), 1);
+  EXPECT_EQ(Value(r, "mailhealth_log_source_up"), 1);
+  EXPECT_EQ(r.detail.find("missing"), std::string::npos) << r.detail;
+  EXPECT_EQ(Count(logs.out(), "level=warn"), 1u) << logs.out();
+}
+
+TEST_F(LogAutoSourceTest, AnUnopenableJournalFallsBackToTheFile) {
+  CapturedLogs logs;
+  auto c = Build("collectors:\n  log:\n    path: " + path_ +
+                 "\n    journal_directory: " + dir_ + "/nonexistent\n");
+  ASSERT_TRUE(c);
+  CollectResult r = CollectUntil(*c, [](const CollectResult& got) {
+    return got.detail.rfind("missing:", 0) == 0;
+  });
+  c->Stop();
+  EXPECT_TRUE(r.status.ok()) << r.status.message();
+  EXPECT_NE(r.detail.find("(auto: " + path_ +
+                          " does not exist and the journal cannot be read: "
+                          "cannot open the journal in " +
+                          dir_ + "/nonexistent: No such file or directory)"),
+            std::string::npos)
+      << r.detail;
+}
+
+TEST_F(LogCollectorTest, MissingFileIsADetailAndOneWarning) {
+  CapturedLogs logs;
+  auto c =
+      Build("collectors:\n  log:\n    source: file\n    path: " + path_ + "\n");
+  ASSERT_TRUE(c);
+  const std::string missing = "missing: " + path_ + " does not exist";
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(1));
+  EXPECT_EQ(r.detail, missing) << "from the first run on";
+  for (int i = 0; i < 5; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    r = c->Collect(Clock::now() + std::chrono::seconds(1));
+  }
+  c->Stop();
+  EXPECT_TRUE(r.status.ok()) << r.status.message();
+  EXPECT_EQ(r.detail, missing);
+  EXPECT_EQ(Value(r, "mailhealth_log_source_up"), 0);
+  EXPECT_EQ(Count(logs.out(), "msg=\"log source missing\""), 1u) << logs.out();
+  EXPECT_NE(logs.out().find("msg=\"log source chosen\" collector=log "
+                            "source=file path=" +
+                            path_ + " reason=configured"),
+            std::string::npos)
+      << logs.out();
 }
 
 TEST_F(LogCollectorTest, StopIsPrompt) {

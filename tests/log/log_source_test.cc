@@ -161,7 +161,7 @@ TEST_F(FileReaderTest, LateWritesToTheRenamedFileAreStillRead) {
   const std::string l2 = Line(2);
   Append(path_ + ".1", l2.substr(0, 10));  // half a line before the switch
   Append(path_, Line(3));
-  r.Poll();  // switches to the new file
+  r.Poll();                                       // switches to the new file
   Append(path_ + ".1", l2.substr(10) + Line(4));  // late writes to the old one
   Append(path_, Line(5));
   r.Poll();
@@ -360,38 +360,6 @@ TEST_F(FollowerTest, RotationWhileWritingLosesNothing) {
 
 // ---------------------------------------------------------------- journal
 
-// Writes export-format entries and turns them into a journal file with
-// systemd-journal-remote. `first_seconds` sets __REALTIME_TIMESTAMP.
-bool MakeJournal(const std::string& dir, const std::string& name,
-                 const std::vector<std::array<std::string, 3>>& entries,
-                 uint64_t first_seconds) {
-  std::string exp = dir + "/" + name + ".export";
-  {
-    std::ofstream o(exp, std::ios::binary);
-    uint64_t t = first_seconds * 1000000;
-    int n = 0;
-    for (const auto& [unit, ident, msg] : entries) {
-      o << "__CURSOR=s=0;i=" << ++n << "\n"
-        << "__REALTIME_TIMESTAMP=" << t << "\n"
-        << "__MONOTONIC_TIMESTAMP=" << t << "\n"
-        << "_BOOT_ID=0123456789abcdef0123456789abcdef\n"
-        << "_HOSTNAME=mx1\n";
-      if (!unit.empty()) o << "_SYSTEMD_UNIT=" << unit << "\n";
-      if (!ident.empty()) o << "SYSLOG_IDENTIFIER=" << ident << "\n";
-      // Binary-safe field form: name, newline, 64-bit LE size, data.
-      o << "MESSAGE\n";
-      uint64_t len = msg.size();
-      for (int b = 0; b < 8; ++b)
-        o.put(static_cast<char>((len >> (8 * b)) & 0xff));
-      o << msg << "\n\n";
-      t += 1000;
-    }
-  }
-  std::string cmd = "/lib/systemd/systemd-journal-remote --output='" + dir +
-                    "/" + name + ".journal' '" + exp + "' >/dev/null 2>&1";
-  return std::system(cmd.c_str()) == 0;
-}
-
 const char kSent[] =
     "A1: to=<a@example.com>, relay=x[192.0.2.1]:25, delay=1, dsn=2.0.0, "
     "status=sent (250 ok)";
@@ -445,6 +413,56 @@ TEST(JournalTest, UnreadableJournalIsAFailureWithTheReason) {
   auto t0 = steady_clock::now();
   f->Stop();
   EXPECT_LT(steady_clock::now() - t0, milliseconds(500));
+  EXPECT_EQ(error,
+            "cannot open the journal in /nonexistent-mailhealth-journal: No "
+            "such file or directory");
+}
+
+TEST(JournalTest, ProbeFindsPostfixEntriesByUnitOrIdentifier) {
+  if (!HaveJournalRemote())
+    GTEST_SKIP() << "systemd-journal-remote not installed";
+  LineProcessor lp({}, {"mypostfix"});
+  std::string by_unit = TempDir(), by_ident = TempDir(), by_name = TempDir(),
+              foreign = TempDir(), empty = TempDir();
+  ASSERT_TRUE(MakeJournal(by_unit, "a",
+                          {{"postfix@-.service", "master", "daemon started"}},
+                          1700000000));
+  ASSERT_TRUE(MakeJournal(by_ident, "a", {{"", "postfix-out/smtp", kSent}},
+                          1700000000));
+  ASSERT_TRUE(
+      MakeJournal(by_name, "a", {{"", "mypostfix/smtp", kSent}}, 1700000000));
+  ASSERT_TRUE(MakeJournal(foreign, "a",
+                          {{"dovecot.service", "dovecot", "imap-login: Login"},
+                           {"cron.service", "CRON", "postfix/smtp"}},
+                          1700000000));
+  JournalOptions o;
+  o.units = {"postfix.service", "postfix@-.service"};
+  for (const auto& [dir, want] :
+       std::vector<std::pair<std::string, bool>>{{by_unit, true},
+                                                 {by_ident, true},
+                                                 {by_name, true},
+                                                 {foreign, false},
+                                                 {empty, false}}) {
+    o.directory = dir;
+    std::string error = "unset";
+    EXPECT_EQ(JournalHasPostfixEntries(o, lp, &error), want) << dir;
+    EXPECT_EQ(error, "") << dir;
+  }
+  o.units = {};
+  o.directory = by_unit;
+  std::string error;
+  EXPECT_FALSE(JournalHasPostfixEntries(o, lp, &error))
+      << "the unit counts only when it is in journal_units";
+  for (const auto& d : {by_unit, by_ident, by_name, foreign, empty})
+    (void)std::system(("rm -rf '" + d + "'").c_str());
+}
+
+TEST(JournalTest, ProbeOfAnUnopenableJournalSaysWhy) {
+  LineProcessor lp({}, {});
+  JournalOptions o;
+  o.directory = "/nonexistent-mailhealth-journal";
+  std::string error;
+  EXPECT_FALSE(JournalHasPostfixEntries(o, lp, &error));
   EXPECT_EQ(error,
             "cannot open the journal in /nonexistent-mailhealth-journal: No "
             "such file or directory");

@@ -3,11 +3,14 @@
 
 #include <unistd.h>
 
+#include <array>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "collectors/log/log_parser.h"
 
@@ -98,6 +101,45 @@ inline uint64_t GrepCount(const std::string& args, const std::string& file) {
   if (std::fscanf(p, "%llu", &n) != 1) n = ~0ULL;
   ::pclose(p);
   return n;
+}
+
+// Writes export-format entries and turns them into a journal file with
+// systemd-journal-remote. `first_seconds` sets __REALTIME_TIMESTAMP. Each
+// entry is {_SYSTEMD_UNIT, SYSLOG_IDENTIFIER, MESSAGE}; empty fields are
+// left out.
+inline bool MakeJournal(const std::string& dir, const std::string& name,
+                        const std::vector<std::array<std::string, 3>>& entries,
+                        uint64_t first_seconds) {
+  std::string exp = dir + "/" + name + ".export";
+  {
+    std::ofstream o(exp, std::ios::binary);
+    uint64_t t = first_seconds * 1000000;
+    int n = 0;
+    for (const auto& [unit, ident, msg] : entries) {
+      o << "__CURSOR=s=0;i=" << ++n << "\n"
+        << "__REALTIME_TIMESTAMP=" << t << "\n"
+        << "__MONOTONIC_TIMESTAMP=" << t << "\n"
+        << "_BOOT_ID=0123456789abcdef0123456789abcdef\n"
+        << "_HOSTNAME=mx1\n";
+      if (!unit.empty()) o << "_SYSTEMD_UNIT=" << unit << "\n";
+      if (!ident.empty()) o << "SYSLOG_IDENTIFIER=" << ident << "\n";
+      // Binary-safe field form: name, newline, 64-bit LE size, data.
+      o << "MESSAGE\n";
+      uint64_t len = msg.size();
+      for (int b = 0; b < 8; ++b)
+        o.put(static_cast<char>((len >> (8 * b)) & 0xff));
+      o << msg << "\n\n";
+      t += 1000;
+    }
+  }
+  std::string cmd = "/lib/systemd/systemd-journal-remote --output='" + dir +
+                    "/" + name + ".journal' '" + exp + "' >/dev/null 2>&1";
+  return std::system(cmd.c_str()) == 0;
+}
+
+// Whether MakeJournal() can work here.
+inline bool HaveJournalRemote() {
+  return ::access("/lib/systemd/systemd-journal-remote", X_OK) == 0;
 }
 
 }  // namespace mailhealth::log
