@@ -1,7 +1,7 @@
 # Install rules for the deployment files and the Debian package (CPack).
 #   cmake --build BUILD --target mailhealth_exporter && (cd BUILD && cpack -G DEB)
 # gives mailhealth-exporter_VERSION_ARCH.deb: the binary in /usr/bin (its
-# install(TARGETS) is in exporter/cmd/CMakeLists.txt), the systemd unit, the
+# install(TARGETS) is in cmd/CMakeLists.txt), the systemd unit, the
 # example config as the conffile /etc/mailhealth/mailhealth.yml, and the
 # Prometheus rules, Alertmanager routing and Grafana dashboard under
 # /usr/share/mailhealth-exporter/. The postinst creates the "mailhealth"

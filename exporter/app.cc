@@ -42,10 +42,7 @@ std::string CollectorNames(const LoadedConfig& c) {
 
 }  // namespace
 
-int RunExporter(int argc, char** argv) {
-  CollectorRegistry registry;
-  RegisterBuiltinCollectors(registry);
-
+int RunExporter(int argc, char** argv, const CollectorRegistry& registry) {
   auto parsed = ParseFlags(std::vector<std::string>(argv + 1, argv + argc));
   if (!parsed.ok()) {
     std::fprintf(stderr, "mailhealth_exporter: %s\n",

@@ -2,8 +2,12 @@
 // signal loop (SIGHUP reload, SIGTERM/SIGINT stop). Returns the exit code.
 #pragma once
 
+#include "exporter/collector_registry.h"
+
 namespace mailhealth {
 
-int RunExporter(int argc, char** argv);
+// `registry` holds the collectors the binary was built with (main() fills
+// it: the daemon knows no collector).
+int RunExporter(int argc, char** argv, const CollectorRegistry& registry);
 
 }  // namespace mailhealth

@@ -1,7 +1,8 @@
 // CollectorRegistry: name -> factory and defaults.
 //
-// Built once in main() by RegisterBuiltinCollectors() (builtin_collectors.cc
-// is the one place that lists the collectors: no static-init registration).
+// Built once in main() by RegisterBuiltinCollectors()
+// (cmd/builtin_collectors.cc is the one place that lists the collectors: no
+// static-init registration; nothing under exporter/ knows a collector).
 // Read-only afterwards, so concurrent reads are safe.
 #pragma once
 
@@ -31,8 +32,5 @@ class CollectorRegistry {
  private:
   std::vector<CollectorInfo> infos_;
 };
-
-// Registers queue, log, dns and smtp.
-void RegisterBuiltinCollectors(CollectorRegistry& registry);
 
 }  // namespace mailhealth

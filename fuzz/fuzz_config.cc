@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "cmd/builtin_collectors.h"
 #include "exporter/collector_registry.h"
 #include "exporter/config.h"
 
@@ -14,7 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return r;
   }();
   std::string yaml(reinterpret_cast<const char*>(data), size);
-  auto loaded = mailhealth::LoadConfigFromString(*registry, yaml, "fuzz.yml", {});
+  auto loaded =
+      mailhealth::LoadConfigFromString(*registry, yaml, "fuzz.yml", {});
   (void)loaded;
   return 0;
 }

@@ -50,7 +50,7 @@ for lib in libc6 libstdc++6 libyaml-cpp libssl-dev; do
   echo "$depends" | grep -q "$lib" || fail "Depends lacks $lib"
 done
 # The binary links OpenSSL once the smtp collector does: then libssl3 must be a dependency.
-if objdump -p "$build/exporter/cmd/mailhealth_exporter" | grep -q 'NEEDED.*libssl'; then
+if objdump -p "$build/cmd/mailhealth_exporter" | grep -q 'NEEDED.*libssl'; then
   echo "$depends" | grep -q libssl3 || fail "Depends lacks libssl3"
 fi
 

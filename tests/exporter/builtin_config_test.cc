@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "cmd/builtin_collectors.h"
 #include "exporter/collector_registry.h"
 #include "exporter/config.h"
 

@@ -1,4 +1,5 @@
-// The one place that lists the collectors (no static-init registration).
+#include "cmd/builtin_collectors.h"
+
 #include "collectors/dns/dns_collector.h"
 #include "collectors/log/log_collector.h"
 #include "collectors/queue/queue_collector.h"
