@@ -10,6 +10,11 @@
       .json) is one the exporter exports: listed in METRICS_MD or a
       "mailhealth_..." string constant in the exporter/collector sources.
       With --code-only, only names found in the sources count.
+  check_deploy.py metrics-contract SOURCE_DIR METRICS_MD
+      docs/metrics.md and the code agree: every "mailhealth_..." name the
+      code exports is listed under "## Metric names", and every name listed
+      there is exported by the code (the sections after it sketch coming
+      work and may name metrics not yet built).
   check_deploy.py systemd UNIT BINARY
       `systemd-analyze verify` prints nothing on the unit (with ExecStart
       pointed at BINARY) and the hardening directives are present.
@@ -144,7 +149,7 @@ def dashboard_exprs(path):
 
 def known_metrics(source_dir, metrics_md, code_only):
     names = set()
-    for sub in ("exporter", "collectors"):
+    for sub in ("exporter", "collectors", "cmd"):
         for root, _, files in os.walk(os.path.join(source_dir, sub)):
             for f in files:
                 if f.endswith((".cc", ".h")):
@@ -183,6 +188,24 @@ def cmd_metric_names(args):
     if not_in_code:
         print("note: used but not (yet) in the code:", " ".join(not_in_code))
     print(f"{len(used)} metric names used, {len(known)} known")
+    return fail(errors)
+
+
+def cmd_metrics_contract(args):
+    source_dir, metrics_md = args
+    _, code = known_metrics(source_dir, metrics_md, True)
+    text = open(metrics_md, encoding="utf-8").read()
+    start = text.find("\n## Metric names")
+    end = text.find("\n## ", start + 1)
+    if start < 0:
+        return fail([f"{metrics_md}: no '## Metric names' section"])
+    section = text[start:end if end > 0 else len(text)]
+    listed = set(re.findall(r"`(mailhealth_[a-z0-9_]*[a-z0-9])`", section))
+    errors = [f"{n}: exported by the code but not listed in {metrics_md}"
+              for n in sorted(code - listed)]
+    errors += [f"{n}: listed in {metrics_md} but not exported by the code"
+               for n in sorted(listed - code)]
+    print(f"{len(code)} names in the code, {len(listed)} listed")
     return fail(errors)
 
 
@@ -321,6 +344,7 @@ def main(argv):
     cmds = {
         "rules-coverage": cmd_rules_coverage,
         "metric-names": cmd_metric_names,
+        "metrics-contract": cmd_metrics_contract,
         "systemd": cmd_systemd,
         "launchd": cmd_launchd,
         "dashboard": cmd_dashboard,
