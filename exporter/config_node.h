@@ -93,8 +93,6 @@ class ConfigNode {
   // The 1-based line of `key` (or of this node), 0 when unknown.
   int Line(const std::string& key = "") const;
 
-  const YAML::Node& raw() const { return node_; }
-
  private:
   ConfigNode(YAML::Node node, std::string path, std::string file,
              ConfigErrors* errors, bool scalar);

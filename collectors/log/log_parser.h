@@ -7,7 +7,8 @@
 //      day padding (optionally with fractions), RFC 3339 with fractions and
 //      offsets (with or without a colon), year-first site templates
 //      ("2013 Jun 10 06:28:18.123"), and RFC 5424 with <PRI> and version.
-//   2. LineProcessor::ProcessMessage() decides whether the program is
+//   2. LineProcessor::ProcessLine() (ProcessEntry() for journal entries,
+//      already split) decides whether the program is
 //      Postfix, maps it to one of the fixed process label values and
 //      classifies the message into the counters of LogCounters.
 //
