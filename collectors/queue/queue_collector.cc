@@ -17,6 +17,7 @@
 #include "collectors/queue/queue_stats.h"
 #include "exporter/logging.h"
 #include "exporter/metric_builder.h"
+#include "exporter/strings.h"
 
 namespace mailhealth {
 namespace {

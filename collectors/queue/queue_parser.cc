@@ -1,11 +1,12 @@
 #include "collectors/queue/queue_parser.h"
 
-#include <limits>
-
 #include <cctype>
 #include <charconv>
 #include <cstring>
+#include <limits>
 #include <nlohmann/json.hpp>
+
+#include "exporter/strings.h"
 
 namespace mailhealth {
 namespace {
@@ -21,10 +22,6 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-bool StartsWith(std::string_view s, std::string_view p) {
-  return s.substr(0, p.size()) == p;
-}
-
 template <typename T>
 bool ParseNumber(std::string_view s, T& out) {
   if (s.empty()) return false;
@@ -33,19 +30,6 @@ bool ParseNumber(std::string_view s, T& out) {
 }
 
 }  // namespace
-
-bool ContainsI(std::string_view hay, std::string_view needle_lower) {
-  if (needle_lower.size() > hay.size()) return false;
-  for (size_t i = 0; i + needle_lower.size() <= hay.size(); ++i) {
-    size_t j = 0;
-    while (j < needle_lower.size() && std::tolower(static_cast<unsigned char>(
-                                          hay[i + j])) == needle_lower[j]) {
-      ++j;
-    }
-    if (j == needle_lower.size()) return true;
-  }
-  return false;
-}
 
 std::string_view QueueNameLabel(QueueName q) {
   return kQueueLabels[static_cast<size_t>(q)];

@@ -140,8 +140,4 @@ class TextQueueParser : public QueueListingParser {
 std::optional<int64_t> ParseTextArrivalTime(std::string_view text,
                                             std::time_t now);
 
-// True when `hay` contains `needle_lower` (given in lower case), ignoring
-// ASCII case. Shared by the parsers and the collector's stderr checks.
-bool ContainsI(std::string_view hay, std::string_view needle_lower);
-
 }  // namespace mailhealth

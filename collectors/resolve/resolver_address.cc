@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "exporter/strings.h"
+
 namespace mailhealth {
 namespace {
 
@@ -17,17 +19,6 @@ std::string Canonical(int family, const std::string& text) {
   char out[INET6_ADDRSTRLEN];
   if (inet_ntop(family, buf, out, sizeof out) == nullptr) return "";
   return out;
-}
-
-bool ParsePort(std::string_view s, uint16_t* port) {
-  if (s.empty() || s.size() > 5) return false;
-  unsigned v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || v == 0 || v > 65535) {
-    return false;
-  }
-  *port = static_cast<uint16_t>(v);
-  return true;
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "exporter/strings.h"
+
 namespace mailhealth::smtp {
 namespace {
 
@@ -13,18 +15,12 @@ constexpr std::string_view kLmtpPrefix = "lmtp:";
 constexpr std::string_view kSmtpsPrefix = "smtps:";
 constexpr uint16_t kImplicitTlsPort = 465;
 
-bool StartsWith(std::string_view s, std::string_view p) {
-  return s.substr(0, p.size()) == p;
-}
-
-Result<uint16_t> ParsePort(std::string_view s) {
-  unsigned v = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc() || ptr != s.data() + s.size() || v == 0 ||
-      v > 65535) {
+Result<uint16_t> ParsePortOrError(std::string_view s) {
+  uint16_t port = 0;
+  if (!ParsePort(s, &port)) {
     return Status::Error("invalid port \"" + std::string(s) + "\"");
   }
-  return static_cast<uint16_t>(v);
+  return port;
 }
 
 // Letters, digits, '-', '_' in dot-separated labels of 1..63 bytes; a
@@ -80,7 +76,7 @@ Status SplitHostPort(std::string_view s, std::string* host, uint16_t* port,
       return Status::Error("invalid host name \"" + std::string(h) + "\"");
     }
   }
-  Result<uint16_t> pr = ParsePort(p);
+  Result<uint16_t> pr = ParsePortOrError(p);
   if (!pr.ok()) return pr.status();
   *host = std::string(h);
   *port = *pr;
@@ -136,7 +132,7 @@ Result<SmtpTarget> ParseSmtpTarget(std::string_view text) {
     size_t colon = rest.find(':');
     std::string_view domain = rest.substr(0, colon);
     if (colon != std::string_view::npos) {
-      Result<uint16_t> p = ParsePort(rest.substr(colon + 1));
+      Result<uint16_t> p = ParsePortOrError(rest.substr(colon + 1));
       if (!p.ok()) return p.status();
       t.port = *p;
     }

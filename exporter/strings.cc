@@ -1,0 +1,31 @@
+#include "exporter/strings.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+namespace mailhealth {
+
+bool ContainsI(std::string_view hay, std::string_view needle_lower) {
+  if (needle_lower.size() > hay.size()) return false;
+  auto lower = [](char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  };
+  auto it = std::search(hay.begin(), hay.end(), needle_lower.begin(),
+                        needle_lower.end(),
+                        [&](char a, char b) { return lower(a) == b; });
+  return it != hay.end();
+}
+
+bool ParsePort(std::string_view s, uint16_t* port) {
+  if (s.empty() || s.size() > 5) return false;
+  unsigned v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v == 0 || v > 65535) {
+    return false;
+  }
+  *port = static_cast<uint16_t>(v);
+  return true;
+}
+
+}  // namespace mailhealth
