@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Log benchmark (not part of ctest): reads tests/tools/gen-maillog files of 1,000,000
-# and 5,000,000 lines from the beginning and prints, side by side, lines per
-# second and peak RSS of
+# Log benchmark (not part of ctest): reads tests/tools/gen-maillog files of
+# 1,000,000 and 5,000,000 lines from the beginning and prints, side by side,
+# lines per second and peak RSS of
 #   - mailhealth (bench_log: the collector's FileReader + LineProcessor on
 #     one thread), without rules and with 20 user rules;
 #   - `grep -c status=` (the floor);
