@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Log benchmark (not part of ctest): reads gen-maillog files of 1,000,000
-# and 5,000,000 lines from the beginning and prints, side by side, lines per
-# second and peak RSS of
+# Log benchmark (not part of ctest): reads tests/tools/gen-maillog files of
+# 1,000,000 and 5,000,000 lines from the beginning and prints, side by side,
+# lines per second and peak RSS of
 #   - mailhealth (bench_log: the collector's FileReader + LineProcessor on
 #     one thread), without rules and with 20 user rules;
 #   - `grep -c status=` (the floor);
@@ -24,7 +24,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${1:-$root/build-release}
 bench=$build/bench/log/bench_log
-gen=$root/../shared/tools/gen-maillog
+gen=$root/tests/tools/gen-maillog
 work=${WORK:-/tmp/mailhealth-bench-log}
 sizes=${SIZES:-"1000000 5000000"}
 [ -x "$bench" ] || { echo "build bench_log first: ninja -C $build bench_log" >&2; exit 2; }

@@ -11,7 +11,7 @@
 #   - Debian's prometheus-postfix-exporter (if installed), which reads the
 #     queue through the showq socket at scrape time: scrape time, RSS;
 #   - mailhealth_exporter with only the queue collector: scrape time, RSS.
-# Filling takes minutes (shared/tools/fill-queue, ~100 msg/s), so the
+# Filling takes minutes (tests/tools/fill-queue, ~100 msg/s), so the
 # filled spool (deferred/ and defer/) is cached as a tarball in
 # $CACHE and restored on later runs; the restored messages are removed
 # again at the end (only those: other mail in the queue is left alone).
@@ -25,7 +25,7 @@ SRC=$(cd "$HERE/../.." && pwd)
 BUILD=${BUILD:-$SRC/build-release}
 CACHE=${CACHE:-/var/tmp/mailhealth-bench}
 RUNS=${RUNS:-3}
-FILL=${FILL:-$SRC/../shared/tools/fill-queue}
+FILL=${FILL:-$SRC/tests/tools/fill-queue}
 SPOOL=$(postconf -h queue_directory)
 BENCH=$BUILD/bench/queue/bench_queue
 EXPORTER=$BUILD/cmd/mailhealth_exporter

@@ -638,9 +638,10 @@ class TruthTest : public ::testing::TestWithParam<std::string> {};
 TEST_P(TruthTest, CountersEqualTruth) {
   std::string dir = TempDir();
   std::string log = dir + "/gen.log", truth = dir + "/truth.json";
-  std::string cmd = std::string(MAILHEALTH_SHARED_DIR) +
-                    "/tools/gen-maillog --lines 20000 --seed 11 --format " +
-                    GetParam() + " --truth '" + truth + "' > '" + log + "'";
+  std::string cmd =
+      std::string(MAILHEALTH_SOURCE_DIR) +
+      "/tests/tools/gen-maillog --lines 20000 --seed 11 --format " +
+      GetParam() + " --truth '" + truth + "' > '" + log + "'";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   std::ifstream tf(truth);
   nlohmann::json t = nlohmann::json::parse(tf);
@@ -750,9 +751,9 @@ TEST_P(PflogsummTest, TotalsMatchPflogsumm) {
   if (file == "gen-maillog") {
     dir = TempDir();
     file = dir + "/gen.log";
-    std::string cmd = std::string(MAILHEALTH_SHARED_DIR) +
-                      "/tools/gen-maillog --lines 20000 --seed 5 > '" + file +
-                      "'";
+    std::string cmd = std::string(MAILHEALTH_SOURCE_DIR) +
+                      "/tests/tools/gen-maillog --lines 20000 --seed 5 > '" +
+                      file + "'";
     ASSERT_EQ(std::system(cmd.c_str()), 0);
   } else {
     file =
