@@ -338,34 +338,50 @@ void Reject(Process p, string_view rest, bool milter, LogCounters* c) {
 
 // Warning texts (after "warning: ").
 void WarningEvents(Process p, string_view w, LogCounters* c) {
+  // Dispatch on the first letter; a warning that matches none of its
+  // letter's shapes falls through to the checks below (a client name such
+  // as "host-1.example[...]: SASL ..." starts with any letter).
   switch (w.empty() ? '\0' : w[0]) {
     case 'S':
       if (StartsWith(w, "SSL_accept error") ||
-          StartsWith(w, "SSL_connect error"))
+          StartsWith(w, "SSL_connect error")) {
         Inc(c, Event::kTlsFailure);
-      return;
+        return;
+      }
+      break;
     case 'T':
       if (StartsWith(w, "TLS library problem") ||
-          StartsWith(w, "TLS handshake"))
+          StartsWith(w, "TLS handshake")) {
         Inc(c, Event::kTlsFailure);
-      return;
+        return;
+      }
+      break;
     case 'n':
-      if (StartsWith(w, "non-SMTP command from"))
+      if (StartsWith(w, "non-SMTP command from")) {
         Inc(c, Event::kNonSmtpCommand);
-      return;
+        return;
+      }
+      break;
     case 'h':
       if (StartsWith(w, "hostname ") &&
-          Contains(w, " does not resolve to address"))
+          Contains(w, " does not resolve to address")) {
         Inc(c, Event::kClientHostnameUnverified);
-      return;
+        return;
+      }
+      break;
     case 'p':
       if (p == Process::kMaster && StartsWith(w, "process ") &&
-          (Contains(w, " exit status ") || Contains(w, " killed by signal ")))
+          (Contains(w, " exit status ") || Contains(w, " killed by signal "))) {
         Inc(c, Event::kDaemonAbnormalExit);
-      return;
+        return;
+      }
+      break;
     case 'c':
-      if (StartsWith(w, "connect to ")) ConnectEvent(w.substr(11), c);
-      return;
+      if (StartsWith(w, "connect to ")) {
+        ConnectEvent(w.substr(11), c);
+        return;
+      }
+      break;
     default:
       break;
   }

@@ -301,6 +301,59 @@ INSTANTIATE_TEST_SUITE_P(
                        {"postfix", 1},
                        {"messages{smtpd,warning}", 1},
                        {"events{sasl_auth_failed}", 1}}},
+        // A client name whose first letter is also that of another
+        // warning shape ("connect to", "hostname", "process", "SSL", "TLS").
+        ClassifyCase{
+            "postfix/smtpd[1]: warning: client.example.com[192.0.2.7]: SASL "
+            "PLAIN authentication failed: bad",
+            M{{"lines", 1},
+              {"postfix", 1},
+              {"messages{smtpd,warning}", 1},
+              {"events{sasl_auth_failed}", 1}}},
+        // A client name whose first letter is also that of another
+        // warning shape ("connect to", "hostname", "process", "SSL", "TLS").
+        ClassifyCase{
+            "postfix/smtpd[1]: warning: host-1.example.net[192.0.2.7]: SASL "
+            "PLAIN authentication failed: bad",
+            M{{"lines", 1},
+              {"postfix", 1},
+              {"messages{smtpd,warning}", 1},
+              {"events{sasl_auth_failed}", 1}}},
+        // A client name whose first letter is also that of another
+        // warning shape ("connect to", "hostname", "process", "SSL", "TLS").
+        ClassifyCase{
+            "postfix/smtpd[1]: warning: pool-7.example.org[192.0.2.7]: SASL "
+            "PLAIN authentication failed: bad",
+            M{{"lines", 1},
+              {"postfix", 1},
+              {"messages{smtpd,warning}", 1},
+              {"events{sasl_auth_failed}", 1}}},
+        // A client name whose first letter is also that of another
+        // warning shape ("connect to", "hostname", "process", "SSL", "TLS").
+        ClassifyCase{"postfix/smtpd[1]: warning: nas.example[192.0.2.7]: SASL "
+                     "PLAIN authentication failed: bad",
+                     M{{"lines", 1},
+                       {"postfix", 1},
+                       {"messages{smtpd,warning}", 1},
+                       {"events{sasl_auth_failed}", 1}}},
+        // A client name whose first letter is also that of another
+        // warning shape ("connect to", "hostname", "process", "SSL", "TLS").
+        ClassifyCase{
+            "postfix/smtpd[1]: warning: Server.example[192.0.2.7]: SASL "
+            "PLAIN authentication failed: bad",
+            M{{"lines", 1},
+              {"postfix", 1},
+              {"messages{smtpd,warning}", 1},
+              {"events{sasl_auth_failed}", 1}}},
+        // A client name whose first letter is also that of another
+        // warning shape ("connect to", "hostname", "process", "SSL", "TLS").
+        ClassifyCase{
+            "postfix/smtpd[1]: warning: Trunk.example[192.0.2.7]: SASL "
+            "PLAIN authentication failed: bad",
+            M{{"lines", 1},
+              {"postfix", 1},
+              {"messages{smtpd,warning}", 1},
+              {"events{sasl_auth_failed}", 1}}},
         ClassifyCase{"postfix/smtps/smtpd[16997]: warning: "
                      "unknown[203.0.113.10]: SASL LOGIN authentication failed: "
                      "(reason unavailable), sasl_username=p@example.org",
