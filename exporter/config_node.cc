@@ -96,6 +96,18 @@ std::string ConfigNode::String(const std::string& key, const std::string& def) {
   return n->Scalar();
 }
 
+std::string ConfigNode::AbsolutePath(const std::string& key,
+                                     const std::string& def, bool allow_empty) {
+  std::string v = String(key, def);
+  if (allow_empty && v.empty()) return v;
+  if (v.empty() || v[0] != '/') {
+    Error(key, std::string(allow_empty ? "must be empty or an absolute path"
+                                       : "must be an absolute path") +
+                   ", got \"" + v + "\"");
+  }
+  return v;
+}
+
 bool ConfigNode::Bool(const std::string& key, bool def) {
   auto n = Get(key);
   if (!n) return def;

@@ -57,6 +57,10 @@ class ConfigNode {
   bool Has(const std::string& key) const;
 
   std::string String(const std::string& key, const std::string& def);
+  // A string that must be an absolute path ("must be an absolute path, got
+  // \"x\""); with `allow_empty`, "" is accepted too (meaning "not set").
+  std::string AbsolutePath(const std::string& key, const std::string& def,
+                           bool allow_empty = false);
   bool Bool(const std::string& key, bool def);
   int64_t Int(const std::string& key, int64_t def, int64_t min, int64_t max);
   double Double(const std::string& key, double def, double min, double max);

@@ -21,12 +21,10 @@ CollectorRegistry TestRegistry() {
   a.default_enabled = true;
   a.default_interval = Millis(30000);
   a.default_timeout = Millis(20000);
-  a.factory = [](const CollectorContext&, ConfigNode& s) -> std::unique_ptr<Collector> {
-    std::string path = s.String("path", "/var/log/mail.log");
-    if (path.empty() || path[0] != '/') {
-      s.Error("path", "must be an absolute path, got \"" + path + "\"");
-      return nullptr;
-    }
+  a.factory = [](const CollectorContext&,
+                 ConfigNode& s) -> std::unique_ptr<Collector> {
+    s.AbsolutePath("path", "/var/log/mail.log");
+    s.AbsolutePath("dir", "", /*allow_empty=*/true);
     s.Int("count", 1, 1, 10);
     s.StringList("items", {});
     return std::make_unique<NopCollector>();
@@ -99,7 +97,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadCase{"collectors:\n  alpha:\n    pathh: /x\n",
                 "x.yml:3: collectors.alpha: unknown key \"pathh\""},
-        BadCase{"collector:\n  alpha: {}\n", "x.yml:1: unknown key \"collector\""},
+        BadCase{"collector:\n  alpha: {}\n",
+                "x.yml:1: unknown key \"collector\""},
         BadCase{"collectors:\n  gamma: {}\n",
                 "x.yml:2: collectors: unknown key \"gamma\""},
         BadCase{"collectors:\n  alpha:\n    interval: 30x\n",
@@ -108,15 +107,22 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"collectors:\n  alpha:\n    interval: 10s\n    timeout: 10s\n",
                 "x.yml:4: collectors.alpha.timeout: timeout (10s) must be "
                 "greater than 0 and less than interval (10s)"},
-        BadCase{"collectors:\n  alpha:\n    interval: 500ms\n    timeout: 100ms\n",
-                "x.yml:3: collectors.alpha.interval: must be between 1s and "
-                "24h, got 500ms"},
+        BadCase{
+            "collectors:\n  alpha:\n    interval: 500ms\n    timeout: 100ms\n",
+            "x.yml:3: collectors.alpha.interval: must be between 1s and "
+            "24h, got 500ms"},
         BadCase{"collectors:\n  alpha:\n    enabled: maybe\n",
                 "x.yml:3: collectors.alpha.enabled: expected true or false, "
                 "got \"maybe\""},
         BadCase{"collectors:\n  alpha:\n    path: relative/mail.log\n",
                 "x.yml:3: collectors.alpha.path: must be an absolute path, "
                 "got \"relative/mail.log\""},
+        BadCase{"collectors:\n  alpha:\n    path: \"\"\n",
+                "x.yml:3: collectors.alpha.path: must be an absolute path, "
+                "got \"\""},
+        BadCase{"collectors:\n  alpha:\n    dir: spool\n",
+                "x.yml:3: collectors.alpha.dir: must be empty or an absolute "
+                "path, got \"spool\""},
         BadCase{"collectors:\n  alpha:\n    count: 11\n",
                 "x.yml:3: collectors.alpha.count: must be between 1 and 10, "
                 "got 11"},
