@@ -189,7 +189,7 @@ namespace {
 template <bool kTls>
 class Session : public ConnBase {
  public:
-  using Stream = std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>,
+  using Stream = std::conditional_t<kTls, net::ssl::stream<beast::tcp_stream>,
                                     beast::tcp_stream>;
 
   Session(HttpServer::Impl* impl, tcp::socket&& socket) requires(!kTls)
