@@ -9,6 +9,7 @@
 set(_mh_share share/mailhealth-exporter)
 
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/systemd/mailhealth-exporter.service
+    ${PROJECT_SOURCE_DIR}/deploy/systemd/mailhealth-exporter.socket
   DESTINATION /lib/systemd/system)
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/mailhealth.yml
   DESTINATION /etc/mailhealth)
@@ -44,12 +45,11 @@ set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
   "Queue, mail log, DNS (MX) and SMTP checks, with alert rules,\n Alertmanager routing and a Grafana dashboard.")
-# Runtime libraries (libssl3, libcares2, libre2-9, libyaml-cpp0.7,
+# Runtime libraries (libssl3 -- OpenSSL is linked directly, HTTPS goes
+# through boost::asio::ssl --, libcares2, libre2-9, libyaml-cpp0.7,
 # libsystemd0, libprometheus-cpp, ...) found by dpkg-shlibdeps.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-# libssl-dev: Debian's civetweb dlopen()s the unversioned libcrypto.so
-# (and libssl.so) for HTTPS (--web.config.file); see docs/security.md.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser | passwd, libssl-dev")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser | passwd")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "postfix")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "prometheus, prometheus-alertmanager")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

@@ -1,10 +1,12 @@
 #include "exporter/app.h"
 
 #include <signal.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <memory>
 
@@ -38,6 +40,13 @@ std::string CollectorNames(const LoadedConfig& c) {
   std::string s;
   for (const auto& sc : c.collectors) s += (s.empty() ? "" : ",") + sc.name;
   return s.empty() ? "none" : s;
+}
+
+std::string ListenDescription(const Flags& f) {
+  if (f.systemd_socket) return "systemd socket";
+  std::string s;
+  for (const auto& a : f.listen_addresses) s += (s.empty() ? "" : ",") + a;
+  return s;
 }
 
 }  // namespace
@@ -117,17 +126,39 @@ int RunExporter(int argc, char** argv, const CollectorRegistry& registry) {
                         MAILHEALTH_REVISION);
 
   HttpOptions http;
-  http.listen_address = flags.listen_address;
+  http.listen_addresses = flags.listen_addresses;
+  if (flags.systemd_socket) {
+    // Socket activation: the sockets systemd (or systemd-socket-activate)
+    // opened for us, checked against LISTEN_PID.
+    const int n = sd_listen_fds(1);
+    if (n <= 0) {
+      LogError(
+          "cannot start HTTP server",
+          {{"err", n < 0 ? std::string("sd_listen_fds: ") + std::strerror(-n)
+                         : std::string("--web.systemd-socket given but "
+                                       "systemd passed no socket")}});
+      return 1;
+    }
+    for (int i = 0; i < n; ++i) {
+      if (sd_is_socket(SD_LISTEN_FDS_START + i, AF_UNSPEC, SOCK_STREAM, 1) <=
+          0) {
+        LogError("cannot start HTTP server",
+                 {{"err", "systemd socket " +
+                              std::to_string(SD_LISTEN_FDS_START + i) +
+                              " is not a listening stream socket"}});
+        return 1;
+      }
+      http.listen_fds.push_back(SD_LISTEN_FDS_START + i);
+    }
+  }
   http.telemetry_path = flags.telemetry_path;
   HttpServer server;
   server.Handle(flags.telemetry_path, [&](const HttpRequest& req) {
+    // The server gzips it when the client asks (Accept-Encoding).
+    (void)req;
     HttpResponse r;
     r.content_type = kTextContentType;
     r.body = exposition.Render();
-    if (AcceptsGzip(req.accept_encoding)) {
-      r.body = Gzip(r.body);
-      r.headers.push_back({"Content-Encoding", "gzip"});
-    }
     return r;
   });
   server.Handle("/", [&](const HttpRequest&) {
@@ -171,7 +202,7 @@ int RunExporter(int argc, char** argv, const CollectorRegistry& registry) {
        {"revision", MAILHEALTH_REVISION},
        {"config", config->file.empty() ? "built-in defaults" : config->file},
        {"collectors", CollectorNames(*config)},
-       {"address", flags.listen_address}});
+       {"address", ListenDescription(flags)}});
   for (const auto& w : config->warnings) LogWarn("config", {{"warning", w}});
   std::vector<std::string> names;
   for (const auto& c : config->collectors) names.push_back(c.name);

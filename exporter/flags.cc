@@ -12,7 +12,6 @@ struct ValueFlag {
 
 const ValueFlag kValueFlags[] = {
     {"config.file", &Flags::config_file},
-    {"web.listen-address", &Flags::listen_address},
     {"web.telemetry-path", &Flags::telemetry_path},
     {"web.config.file", &Flags::web_config_file},
     {"log.level", &Flags::log_level},
@@ -42,6 +41,16 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args) {
       has_value = true;
     }
     bool matched = false;
+    if (name == "web.listen-address") {
+      if (!has_value) {
+        if (i + 1 >= args.size()) {
+          return Status::Error("flag --" + name + " needs a value");
+        }
+        value = args[++i];
+      }
+      f.listen_addresses.push_back(value);
+      continue;
+    }
     for (const ValueFlag& vf : kValueFlags) {
       if (name != vf.name) continue;
       matched = true;
@@ -72,6 +81,8 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args) {
       st = boolean(&f.version);
     } else if (name == "help") {
       st = boolean(&f.help);
+    } else if (name == "web.systemd-socket") {
+      st = boolean(&f.systemd_socket);
     } else if (name == "allow-root") {
       st = boolean(&f.allow_root);
     } else if (name.rfind("collector.", 0) == 0 && name.size() > 10) {
@@ -86,6 +97,7 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args) {
     }
     if (!st.ok()) return st;
   }
+  if (f.listen_addresses.empty()) f.listen_addresses.push_back(":9732");
   if (!ParseLogLevel(f.log_level)) {
     return Status::Error("--log.level: invalid level \"" + f.log_level +
                          "\" (debug, info, warn, error)");
@@ -96,7 +108,8 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args) {
   }
   if (f.telemetry_path.empty() || f.telemetry_path[0] != '/' ||
       f.telemetry_path == "/") {
-    return Status::Error("--web.telemetry-path: must start with / and not be /");
+    return Status::Error(
+        "--web.telemetry-path: must start with / and not be /");
   }
   return f;
 }
@@ -110,27 +123,39 @@ std::string UsageText(const CollectorRegistry& registry) {
       "Flags:\n"
       "  -h, --help                   Show this help.\n"
       "  --config.file=PATH           Configuration file\n"
-      "                               (default /etc/mailhealth/mailhealth.yml;\n"
-      "                               built-in defaults when it does not exist\n"
+      "                               (default "
+      "/etc/mailhealth/mailhealth.yml;\n"
+      "                               built-in defaults when it does not "
+      "exist\n"
       "                               and the flag is not given).\n"
-      "  --config.check               Validate the configuration and exit 0/1.\n"
-      "  --web.listen-address=ADDR    Address to listen on (default :9732).\n"
+      "  --config.check               Validate the configuration and exit "
+      "0/1.\n"
+      "  --web.listen-address=ADDR    Address to listen on (default :9732):\n"
+      "                               HOST:PORT, [V6]:PORT, or :PORT for all\n"
+      "                               IPv4 and IPv6 addresses. Repeatable.\n"
+      "  --web.systemd-socket         Use the listening sockets systemd "
+      "passes\n"
+      "                               (socket activation) instead.\n"
       "  --web.telemetry-path=PATH    Path of the metrics (default /metrics).\n"
-      "  --web.config.file=PATH       TLS and basic auth (exporter-toolkit format).\n"
-      "  --log.level=LEVEL            debug, info, warn, error (default info).\n"
+      "  --web.config.file=PATH       TLS and basic auth (exporter-toolkit "
+      "format).\n"
+      "  --log.level=LEVEL            debug, info, warn, error (default "
+      "info).\n"
       "  --log.format=FORMAT          logfmt or json (default logfmt).\n"
       "  --allow-root                 Allow running as root.\n"
       "  --runas.user=NAME            Start as root, bind, then run as NAME\n"
       "                               with NAME's groups (adm, postdrop...).\n"
       "  --version                    Print the version and exit.\n"
-      "  --collector.NAME             Enable a collector (overrides the config).\n"
+      "  --collector.NAME             Enable a collector (overrides the "
+      "config).\n"
       "  --no-collector.NAME          Disable a collector.\n"
       "\n"
       "Collectors:\n";
   for (const auto& c : registry.all()) {
     std::string line = "  " + c.name;
     line.resize(16, ' ');
-    s += line + (c.default_enabled ? "[on]  " : "[off] ") + c.description + "\n";
+    s +=
+        line + (c.default_enabled ? "[on]  " : "[off] ") + c.description + "\n";
   }
   s += "\nSignals: SIGHUP reloads the configuration; SIGTERM/SIGINT stop.\n";
   return s;

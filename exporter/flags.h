@@ -14,7 +14,10 @@ struct Flags {
   std::string config_file = "/etc/mailhealth/mailhealth.yml";
   bool config_file_given = false;
   bool config_check = false;
-  std::string listen_address = ":9732";
+  // --web.listen-address, repeatable; {":9732"} when never given.
+  std::vector<std::string> listen_addresses;
+  // --web.systemd-socket: serve on the sockets systemd passes instead.
+  bool systemd_socket = false;
   std::string telemetry_path = "/metrics";
   std::string web_config_file;
   std::string log_level = "info";

@@ -1,56 +1,84 @@
-// HttpServer: serves /metrics (and a landing page) with civetweb.
+// HttpServer: serves /metrics, the landing page and the other routes over
+// HTTP/1.1 (and HTTPS), on Boost.Asio + Boost.Beast.
 //
-// We use civetweb directly rather than prometheus-cpp's Exposer because the
-// Exposer of Debian's prometheus-cpp 1.0.1 cannot serve the Content-Type
-// Prometheus 3 requires (`text/plain; version=0.0.4`), offers no other
-// routes (landing page), and hides civetweb's limits and TLS options.
-// The text itself still comes from prometheus-cpp's TextSerializer.
+// Design (docs/security.md has the limits and their measurements):
+// - A small fixed pool of I/O threads (`io_threads`) runs one io_context;
+//   every connection is a strand with its own deadline timer
+//   (beast::tcp_stream), so a slow client never holds a thread: serving a
+//   scrape never waits for another connection.
+// - Deadlines per connection: TLS handshake, request head (from its first
+//   byte), request body, each write, keep-alive idleness.
+// - At most `max_connections` are open; when a new one arrives at the cap,
+//   the oldest idle connection (waiting for a request) is closed, else the
+//   oldest one still sending its head or handshake. A new scrape is never
+//   refused because slow clients hold the slots.
+// - Handlers registered with HandleSlow (long probes) and filters that are
+//   not cheap (a bcrypt check) run on a bounded thread pool, off the I/O
+//   loop; when its queue is full the answer is 503.
 //
-// Start() binds and returns an error (never aborts) when the address is in
-// use. Handlers run on civetweb's worker threads; the callbacks given must
-// be thread-safe.
+// Start() binds and returns an error (never aborts) when an address is in
+// use. Handlers may run on several threads at once; they must be
+// thread-safe.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "exporter/status.h"
 
+namespace boost::asio::ssl {
+class context;
+}  // namespace boost::asio::ssl
+
 namespace mailhealth {
 
-// Limits (docs/security.md explains the choice of defaults). civetweb
-// serves one connection per worker thread; accepted connections wait in a
-// queue of `connection_queue`, then in the kernel's listen backlog.
 struct HttpOptions {
-  std::string listen_address = ":9732";  // HOST:PORT, [V6]:PORT or :PORT
+  // HOST:PORT, [V6]:PORT or :PORT (all addresses, IPv4 and IPv6). Each is
+  // listened on; ignored when listen_fds is not empty.
+  std::vector<std::string> listen_addresses = {":9732"};
+  // Already listening sockets (systemd socket activation); the server
+  // takes ownership.
+  std::vector<int> listen_fds;
   std::string telemetry_path = "/metrics";
-  // Concurrent connections served; a slow client holds one worker for at
-  // most request_timeout_ms, so fewer than num_threads slow clients cannot
-  // delay a scrape.
-  int num_threads = 64;
-  // Deadline to receive a whole request head (civetweb measures it from
-  // the first byte, so a slowloris sending a byte a second is cut off) and
-  // for each write of the response.
+  // Threads running the event loop.
+  int io_threads = 2;
+  // Deadline to receive a whole request head, from its first byte (a
+  // slowloris sending a byte a second is cut off), and to wait for the
+  // first byte of a new connection.
   int request_timeout_ms = 5000;
-  // Largest request head (request line + headers); larger: 413/400.
-  // civetweb also caps the header count at 64 (compiled in).
+  // Deadline to receive a request body (GET/HEAD normally have none).
+  int body_timeout_ms = 5000;
+  // Deadline for each write of a response.
+  int write_timeout_ms = 5000;
+  // Deadline for the TLS handshake.
+  int tls_handshake_timeout_ms = 5000;
+  // Largest request head (request line + headers), and most header
+  // fields: beyond either, 431.
   int max_request_size = 8192;
-  // Keep-alive lets Prometheus reuse its connection; an idle one frees its
-  // worker after keep_alive_timeout_ms.
+  int max_header_count = 100;
+  // Largest request body: beyond it, 413.
+  int max_body_size = 65536;
+  // Keep-alive lets Prometheus reuse its connection; an idle one is closed
+  // after keep_alive_timeout_ms (or earlier, when shed at the cap).
   bool keep_alive = true;
   int keep_alive_timeout_ms = 2000;
-  int connection_queue = 256;
-  int listen_backlog = 256;
-  // Set: serve HTTPS; called with civetweb's SSL_CTX* at start to load
-  // certificates and policy (see ConfigureTlsContext in web_config.h).
-  std::function<bool(void* ssl_ctx)> tls_setup;
+  // Open connections at most; see above for who is closed at the cap.
+  int max_connections = 8192;
+  int listen_backlog = 1024;
+  // Slow handlers: threads, and requests waiting for one (beyond: 503).
+  int slow_pool_threads = 8;
+  int slow_pool_queue = 128;
+  // Responses at least this large are gzip-compressed when the client
+  // accepts it and the handler did not set Content-Encoding itself.
+  size_t gzip_min_size = 1024;
+  // Set: serve HTTPS with this context (BuildTlsContext in web_tls.h).
+  std::shared_ptr<boost::asio::ssl::context> tls_context;
   // Added to every response (http_server_config.headers).
   std::vector<std::pair<std::string, std::string>> headers;
-  // Extra civetweb options (name, value), applied last.
-  std::vector<std::pair<std::string, std::string>> extra_options;
 };
 
 struct HttpRequest {
@@ -72,8 +100,10 @@ class HttpServer {
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
   // Called before any route handler; returns a response to short-circuit
   // (e.g. 401 from basic auth), or nullopt to continue.
-  using Filter =
-      std::function<std::optional<HttpResponse>(const HttpRequest&)>;
+  using Filter = std::function<std::optional<HttpResponse>(const HttpRequest&)>;
+  // True when the filter answers `request` quickly (no bcrypt): then it
+  // runs on the I/O loop, else the request goes to the slow pool.
+  using CheapTest = std::function<bool(const HttpRequest&)>;
 
   HttpServer();
   ~HttpServer();
@@ -82,23 +112,33 @@ class HttpServer {
 
   // Routes must be added before Start(). `path` is an exact path.
   void Handle(const std::string& path, Handler handler);
-  void SetFilter(Filter filter);
+  // A route whose handler may take long (a probe): it runs on the slow
+  // pool, never on the I/O loop.
+  void HandleSlow(const std::string& path, Handler handler);
+  void SetFilter(Filter filter, CheapTest is_cheap = nullptr);
 
   Status Start(const HttpOptions& options);
+  // Closes every connection and returns within a moment (waits only for
+  // slow handlers already running).
   void Stop();
-  // Ports actually bound (useful with port 0).
+  // Ports actually bound, one per listening socket (useful with port 0).
   std::vector<int> ListeningPorts() const;
+  // Connections open now (for tests and the benchmark).
+  size_t OpenConnections() const;
 
   struct Impl;
 
  private:
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;
 };
 
-// Translates a Prometheus-style listen address into civetweb's
-// listening_ports syntax (":9732" -> "9732", "[::1]:80" -> "[::1]:80").
-// Returns an error for a malformed address.
-Result<std::string> CivetListenPorts(const std::string& address);
+// A listen address parsed: host ("" = all addresses, IPv4 and IPv6) and
+// port. Accepts HOST:PORT, [V6]:PORT and :PORT.
+struct ListenAddress {
+  std::string host;  // without brackets
+  int port = 0;
+};
+Result<ListenAddress> ParseListenAddress(const std::string& address);
 
 // gzip-compresses `in` (for Accept-Encoding: gzip).
 std::string Gzip(const std::string& in);

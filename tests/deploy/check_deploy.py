@@ -18,6 +18,10 @@
   check_deploy.py systemd UNIT BINARY
       `systemd-analyze verify` prints nothing on the unit (with ExecStart
       pointed at BINARY) and the hardening directives are present.
+  check_deploy.py systemd-socket SOCKET SERVICE BINARY
+      `systemd-analyze verify` prints nothing on the socket unit (beside its
+      service, ExecStart pointed at BINARY with --web.systemd-socket), and
+      it listens on 9732 for the service.
   check_deploy.py launchd PLIST
       the plist parses and has the keys launchd needs.
   check_deploy.py dashboard JSON
@@ -285,6 +289,34 @@ def cmd_systemd(args):
     return fail(errors)
 
 
+def cmd_systemd_socket(args):
+    sock, service, binary = args[0], args[1], os.path.abspath(args[2])
+    text = open(sock, encoding="utf-8").read()
+    errors = []
+    for r in ["ListenStream=9732", "Service=mailhealth-exporter.service",
+              "Accept=no", "WantedBy=sockets.target"]:
+        if not re.search(r"^" + re.escape(r) + r"$", text, re.M):
+            errors.append(f"missing line: {r}")
+    if "--web.systemd-socket" not in text:
+        errors.append("the socket unit does not say to start the service with --web.systemd-socket")
+    with tempfile.TemporaryDirectory() as d:
+        svc = open(service, encoding="utf-8").read()
+        svc = re.sub(r"^ExecStart=/usr/bin/mailhealth_exporter (.*)$",
+                     lambda m: "ExecStart=" + binary + " " + m.group(1) + " --web.systemd-socket",
+                     svc, flags=re.M)
+        with open(os.path.join(d, os.path.basename(service)), "w", encoding="utf-8") as f:
+            f.write(svc)
+        copy = os.path.join(d, os.path.basename(sock))
+        with open(copy, "w", encoding="utf-8") as f:
+            f.write(text)
+        r = subprocess.run(["systemd-analyze", "verify", copy],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           cwd=d)
+        if r.returncode != 0 or r.stdout.strip():
+            errors.append("systemd-analyze verify: " + r.stdout.strip())
+    return fail(errors)
+
+
 def cmd_launchd(args):
     (path,) = args
     errors = []
@@ -346,6 +378,7 @@ def main(argv):
         "metric-names": cmd_metric_names,
         "metrics-contract": cmd_metrics_contract,
         "systemd": cmd_systemd,
+        "systemd-socket": cmd_systemd_socket,
         "launchd": cmd_launchd,
         "dashboard": cmd_dashboard,
     }

@@ -46,13 +46,15 @@ dpkg-deb -e "$deb" "$work/control"
 grep -qx /etc/mailhealth/mailhealth.yml "$work/control/conffiles" || fail "config is not a conffile"
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
-for lib in libc6 libstdc++6 libyaml-cpp libssl-dev; do
+for lib in libc6 libstdc++6 libyaml-cpp libssl3; do
   echo "$depends" | grep -q "$lib" || fail "Depends lacks $lib"
 done
-# The binary links OpenSSL once the smtp collector does: then libssl3 must be a dependency.
-if objdump -p "$build/cmd/mailhealth_exporter" | grep -q 'NEEDED.*libssl'; then
-  echo "$depends" | grep -q libssl3 || fail "Depends lacks libssl3"
-fi
+# HTTPS links OpenSSL directly: no -dev package at run time.
+if echo "$depends" | grep -q -- '-dev'; then fail "Depends names a -dev package"; fi
+objdump -p "$build/cmd/mailhealth_exporter" | grep -q 'NEEDED.*libssl\.so\.3' ||
+  fail "the binary does not link libssl.so.3"
+grep -q " ./lib/systemd/system/mailhealth-exporter.socket\$" "$work/contents" ||
+  fail "socket unit not in the package"
 
 # --- install, check, run, purge ----------------------------------------------
 if [ "$(id -u)" != 0 ]; then echo "not root: install part skipped"; exit 77; fi

@@ -10,7 +10,8 @@ TEST(FlagsTest, Defaults) {
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(f->config_file, "/etc/mailhealth/mailhealth.yml");
   EXPECT_FALSE(f->config_file_given);
-  EXPECT_EQ(f->listen_address, ":9732");
+  EXPECT_EQ(f->listen_addresses, std::vector<std::string>{":9732"});
+  EXPECT_FALSE(f->systemd_socket);
   EXPECT_EQ(f->telemetry_path, "/metrics");
 }
 
@@ -20,14 +21,24 @@ TEST(FlagsTest, EqualsAndSpaceForms) {
   ASSERT_TRUE(f.ok()) << f.status().message();
   EXPECT_EQ(f->config_file, "/a.yml");
   EXPECT_TRUE(f->config_file_given);
-  EXPECT_EQ(f->listen_address, "127.0.0.1:1");
+  EXPECT_EQ(f->listen_addresses, std::vector<std::string>{"127.0.0.1:1"});
   EXPECT_EQ(f->log_level, "debug");
   EXPECT_TRUE(f->config_check);
 }
 
+TEST(FlagsTest, ListenAddressRepeatsAndSystemdSocket) {
+  auto f =
+      ParseFlags({"--web.listen-address=127.0.0.1:1", "--web.listen-address",
+                  "[::1]:1", "--web.systemd-socket"});
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  EXPECT_EQ(f->listen_addresses,
+            (std::vector<std::string>{"127.0.0.1:1", "[::1]:1"}));
+  EXPECT_TRUE(f->systemd_socket);
+}
+
 TEST(FlagsTest, CollectorSwitches) {
-  auto f = ParseFlags({"--collector.dns", "--no-collector.log",
-                       "--collector.smtp=false"});
+  auto f = ParseFlags(
+      {"--collector.dns", "--no-collector.log", "--collector.smtp=false"});
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(f->collector_overrides.at("dns"), true);
   EXPECT_EQ(f->collector_overrides.at("log"), false);

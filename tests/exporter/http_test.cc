@@ -1,5 +1,3 @@
-#include "exporter/http_server.h"
-
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -8,6 +6,7 @@
 #include <zlib.h>
 
 #include "exporter/exposition.h"
+#include "exporter/http_server.h"
 
 namespace mailhealth {
 namespace {
@@ -34,8 +33,10 @@ std::string Fetch(int port, const std::string& request) {
   return out;
 }
 
-std::string Get(int port, const std::string& path, const std::string& extra = "") {
-  return Fetch(port, "GET " + path + " HTTP/1.0\r\nHost: x\r\n" + extra + "\r\n");
+std::string Get(int port, const std::string& path,
+                const std::string& extra = "") {
+  return Fetch(port,
+               "GET " + path + " HTTP/1.0\r\nHost: x\r\n" + extra + "\r\n");
 }
 
 std::string Body(const std::string& resp) {
@@ -71,7 +72,7 @@ class HttpTest : public ::testing::Test {
       return r;
     });
     HttpOptions o;
-    o.listen_address = "127.0.0.1:0";
+    o.listen_addresses = {"127.0.0.1:0"};
     ASSERT_TRUE(server_.Start(o).ok());
     ASSERT_FALSE(server_.ListeningPorts().empty());
     port_ = server_.ListeningPorts()[0];
@@ -83,8 +84,9 @@ class HttpTest : public ::testing::Test {
 TEST_F(HttpTest, ServesMetricsWithVersionedContentType) {
   std::string r = Get(port_, "/metrics");
   EXPECT_EQ(r.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << r.substr(0, 200);
-  EXPECT_NE(r.find("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"),
-            std::string::npos);
+  EXPECT_NE(
+      r.find("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"),
+      std::string::npos);
   EXPECT_EQ(Body(r), std::string(2000, 'x') + "\n");
 }
 
@@ -96,28 +98,36 @@ TEST_F(HttpTest, GzipWhenAsked) {
 
 TEST_F(HttpTest, UnknownPathIs404AndPostIs405) {
   EXPECT_EQ(Get(port_, "/nope").rfind("HTTP/1.1 404", 0), 0u);
-  std::string r = Fetch(port_, "POST /metrics HTTP/1.0\r\nContent-Length: 0\r\n\r\n");
+  std::string r =
+      Fetch(port_, "POST /metrics HTTP/1.0\r\nContent-Length: 0\r\n\r\n");
   EXPECT_EQ(r.rfind("HTTP/1.1 405", 0), 0u) << r;
 }
 
 TEST_F(HttpTest, PortInUseIsAnError) {
   HttpServer second;
   HttpOptions o;
-  o.listen_address = "127.0.0.1:" + std::to_string(port_);
+  o.listen_addresses = {"127.0.0.1:" + std::to_string(port_)};
   Status st = second.Start(o);
   ASSERT_FALSE(st.ok());
-  EXPECT_EQ(st.message().rfind("cannot listen on 127.0.0.1:" + std::to_string(port_), 0), 0u)
+  EXPECT_EQ(st.message().rfind(
+                "cannot listen on 127.0.0.1:" + std::to_string(port_), 0),
+            0u)
       << st.message();
 }
 
-TEST(HttpHelpersTest, ListenAddressTranslation) {
-  EXPECT_EQ(*CivetListenPorts(":9732"), "9732");
-  EXPECT_EQ(*CivetListenPorts("127.0.0.1:9732"), "127.0.0.1:9732");
-  EXPECT_EQ(*CivetListenPorts("[::1]:9732"), "[::1]:9732");
-  EXPECT_EQ(*CivetListenPorts("localhost:1"), "127.0.0.1:1");
-  EXPECT_FALSE(CivetListenPorts("9732").ok());
-  EXPECT_FALSE(CivetListenPorts(":99999").ok());
-  EXPECT_FALSE(CivetListenPorts("::1:80").ok());
+TEST(HttpHelpersTest, ParseListenAddress) {
+  auto a = ParseListenAddress(":9732");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->host, "");
+  EXPECT_EQ(a->port, 9732);
+  EXPECT_EQ(ParseListenAddress("127.0.0.1:9732")->host, "127.0.0.1");
+  EXPECT_EQ(ParseListenAddress("[::1]:9732")->host, "::1");
+  EXPECT_EQ(ParseListenAddress("[::]:1")->host, "::");
+  EXPECT_EQ(ParseListenAddress("localhost:1")->host, "localhost");
+  EXPECT_FALSE(ParseListenAddress("9732").ok());
+  EXPECT_FALSE(ParseListenAddress(":99999").ok());
+  EXPECT_FALSE(ParseListenAddress("::1:80").ok());
+  EXPECT_FALSE(ParseListenAddress("[zz]:80").ok());
 }
 
 TEST(HttpHelpersTest, AcceptsGzip) {

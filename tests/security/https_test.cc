@@ -1,6 +1,12 @@
-// HTTPS, mutual TLS and basic auth against the real civetweb server,
+// HTTPS, mutual TLS and basic auth against the real server,
 // checked with the real curl.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
 
 #include "exporter/http_server.h"
 #include "exporter/web_config.h"
@@ -8,8 +14,6 @@
 
 namespace mailhealth {
 namespace {
-
-
 
 constexpr char kUUHash[] =
     "$2y$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW";  // "U*U"
@@ -28,11 +32,9 @@ class HttpsTest : public testing::Test {
 
   // Starts a server configured by the web config `yaml` (paths relative
   // to the PKI dir). Returns the error of loading/applying it.
-  Status Start(const std::string& yaml) {
+  Status Start(const std::string& yaml, HttpOptions opts = {}) {
     dir_->Write("web.yml", yaml);
-    HttpOptions opts;
-    opts.listen_address = "127.0.0.1:0";
-    opts.num_threads = 4;
+    opts.listen_addresses = {"127.0.0.1:0"};
     Status st = ApplyWebConfigFile(dir_->File("web.yml"), &opts, &server_);
     if (!st.ok()) return st;
     server_.Handle("/metrics", [](const HttpRequest&) {
@@ -46,10 +48,12 @@ class HttpsTest : public testing::Test {
   // curl exit code and "<status>\n<body>" (status 000 if no response).
   sectest::CommandResult Curl(const std::string& args,
                               const std::string& scheme = "https") {
-    return sectest::Run("cd '" + dir_->path() + "' && curl -sS --max-time 5 -o body.out " +
-               "-w '%{http_code}' " + args + " " + scheme + "://127.0.0.1:" +
-               std::to_string(port_) + "/metrics 2>/dev/null; echo; cat body.out "
-               "2>/dev/null; rm -f body.out");
+    return sectest::Run("cd '" + dir_->path() +
+                        "' && curl -sS --max-time 5 -o body.out " +
+                        "-w '%{http_code}' " + args + " " + scheme +
+                        "://127.0.0.1:" + std::to_string(port_) +
+                        "/metrics 2>/dev/null; echo; cat body.out "
+                        "2>/dev/null; rm -f body.out");
   }
 
   static std::string Code(const sectest::CommandResult& r) {
@@ -77,6 +81,20 @@ TEST_F(HttpsTest, ServesMetricsOverTlsVerifiedByCurl) {
   EXPECT_EQ(Body(r), kMetrics);
 }
 
+// Bodies larger than one TLS record (16 KiB) arrive whole, also with
+// keep-alive (Boost 1.74's beast::ssl_stream cut such writes short).
+TEST_F(HttpsTest, LargeBodyArrivesWhole) {
+  server_.Handle("/big", [](const HttpRequest&) {
+    return HttpResponse{200, "text/plain", {}, std::string(100000, 'b')};
+  });
+  ASSERT_TRUE(Start(kServerTls).ok());
+  const std::string url = "https://127.0.0.1:" + std::to_string(port_) + "/big";
+  auto r = sectest::Run("cd '" + dir_->path() +
+                        "' && curl -sS --max-time 5 --cacert ca.crt " + url +
+                        " " + url + " | wc -c");
+  EXPECT_EQ(r.out, "200000\n");
+}
+
 TEST_F(HttpsTest, PlainHttpOnTheTlsPortGetsNoMetrics) {
   ASSERT_TRUE(Start(kServerTls).ok());
   auto r = Curl("", "http");
@@ -91,18 +109,23 @@ TEST_F(HttpsTest, MinVersionTls13RefusesTls12Client) {
 }
 
 TEST_F(HttpsTest, BasicAuthRightPasswordGetsMetrics) {
-  ASSERT_TRUE(Start(kServerTls + "basic_auth_users:\n  prometheus: " + kUUHash + "\n").ok());
+  ASSERT_TRUE(
+      Start(kServerTls + "basic_auth_users:\n  prometheus: " + kUUHash + "\n")
+          .ok());
   auto r = Curl("--cacert ca.crt -u 'prometheus:U*U'");
   EXPECT_EQ(Code(r), "200");
   EXPECT_EQ(Body(r), kMetrics);
 }
 
 TEST_F(HttpsTest, BasicAuthWrongPasswordGets401AndNoMetrics) {
-  ASSERT_TRUE(Start(kServerTls + "basic_auth_users:\n  prometheus: " + kUUHash + "\n").ok());
+  ASSERT_TRUE(
+      Start(kServerTls + "basic_auth_users:\n  prometheus: " + kUUHash + "\n")
+          .ok());
   for (const char* creds : {"-u 'prometheus:wrong'", "-u 'nobody:U*U'", ""}) {
     auto r = Curl(std::string("--cacert ca.crt -D - ") + creds);
     EXPECT_NE(r.out.find("401"), std::string::npos) << creds;
-    EXPECT_NE(r.out.find("WWW-Authenticate: Basic"), std::string::npos) << creds;
+    EXPECT_NE(r.out.find("WWW-Authenticate: Basic"), std::string::npos)
+        << creds;
     EXPECT_EQ(r.out.find("mailhealth_up"), std::string::npos) << creds;
   }
 }
@@ -131,32 +154,67 @@ TEST_F(HttpsTest, MutualTlsAcceptsCertificateFromTheClientCa) {
 TEST_F(HttpsTest, MutualTlsRefusesMissingOrForeignCertificate) {
   ASSERT_TRUE(Start(kMutual).ok());
   EXPECT_EQ(Code(Curl("--cacert ca.crt")), "000");
-  EXPECT_EQ(Code(Curl("--cacert ca.crt --cert other.crt --key other.key")), "000");
+  EXPECT_EQ(Code(Curl("--cacert ca.crt --cert other.crt --key other.key")),
+            "000");
 }
 
 TEST_F(HttpsTest, AllowedSansRestrictVerifiedClients) {
   ASSERT_TRUE(Start(kMutual + "  client_allowed_sans: [prometheus]\n").ok());
-  EXPECT_EQ(Code(Curl("--cacert ca.crt --cert client.crt --key client.key")), "200");
-  EXPECT_EQ(Code(Curl("--cacert ca.crt --cert client2.crt --key client2.key")), "000");
+  EXPECT_EQ(Code(Curl("--cacert ca.crt --cert client.crt --key client.key")),
+            "200");
+  EXPECT_EQ(Code(Curl("--cacert ca.crt --cert client2.crt --key client2.key")),
+            "000");
 }
 
 TEST_F(HttpsTest, RequireAnyClientCertTakesUnverifiedButNotNone) {
-  ASSERT_TRUE(Start(kServerTls + "  client_auth_type: RequireAnyClientCert\n").ok());
-  EXPECT_EQ(Code(Curl("--cacert ca.crt --cert other.crt --key other.key")), "200");
+  ASSERT_TRUE(
+      Start(kServerTls + "  client_auth_type: RequireAnyClientCert\n").ok());
+  EXPECT_EQ(Code(Curl("--cacert ca.crt --cert other.crt --key other.key")),
+            "200");
   EXPECT_EQ(Code(Curl("--cacert ca.crt")), "000");
 }
 
 TEST_F(HttpsTest, VerifyClientCertIfGivenAllowsNoneButRefusesForeign) {
-  ASSERT_TRUE(Start(kServerTls +
-                    "  client_auth_type: VerifyClientCertIfGiven\n"
-                    "  client_ca_file: ca.crt\n")
+  ASSERT_TRUE(Start(kServerTls + "  client_auth_type: VerifyClientCertIfGiven\n"
+                                 "  client_ca_file: ca.crt\n")
                   .ok());
   EXPECT_EQ(Code(Curl("--cacert ca.crt")), "200");
-  EXPECT_EQ(Code(Curl("--cacert ca.crt --cert other.crt --key other.key")), "000");
+  EXPECT_EQ(Code(Curl("--cacert ca.crt --cert other.crt --key other.key")),
+            "000");
+}
+
+// A client that connects and never sends its ClientHello is cut at the
+// handshake deadline, and does not keep others from being served.
+TEST_F(HttpsTest, StalledHandshakeIsCutAtItsDeadline) {
+  HttpOptions opts;
+  opts.tls_handshake_timeout_ms = 1000;
+  ASSERT_TRUE(Start(kServerTls, opts).ok());
+  std::vector<int> stalled;
+  for (int i = 0; i < 20; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port_));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    timeval tv{10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    stalled.push_back(fd);
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(Code(Curl("--cacert ca.crt")), "200");
+  for (int fd : stalled) {
+    char c;
+    EXPECT_LE(recv(fd, &c, 1, 0), 0);  // closed by the server, no byte
+    close(fd);
+  }
+  EXPECT_GE(std::chrono::steady_clock::now() - t0,
+            std::chrono::milliseconds(900));  // at the deadline, not before
 }
 
 TEST_F(HttpsTest, BadWebConfigFailsBeforeListening) {
-  Status st = Start("tls_server_config:\n  cert_file: missing.crt\n  key_file: server.key\n");
+  Status st = Start(
+      "tls_server_config:\n  cert_file: missing.crt\n  key_file: server.key\n");
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("missing.crt: cannot load certificate"),
             std::string::npos)
