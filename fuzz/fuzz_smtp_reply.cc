@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto p = mailhealth::smtp::ParseSmtpReply(in.substr(off), limits);
     if (p.state != mailhealth::smtp::SmtpReplyParse::State::kComplete) break;
     if (p.consumed == 0 || p.consumed > in.size() - off) __builtin_trap();
-    (void)mailhealth::ParseEhloCapabilities(p.reply);
+    (void)mailhealth::smtp::ParseEhloCapabilities(p.reply);
     off += p.consumed;
   }
   (void)mailhealth::smtp::ParseSmtpTarget(in);
