@@ -49,110 +49,57 @@ std::string ListenDescription(const Flags& f) {
   return s;
 }
 
-}  // namespace
-
-int RunExporter(int argc, char** argv, const CollectorRegistry& registry) {
-  auto parsed = ParseFlags(std::vector<std::string>(argv + 1, argv + argc));
-  if (!parsed.ok()) {
-    std::fprintf(stderr, "mailhealth_exporter: %s\n",
-                 parsed.status().message().c_str());
-    return 2;
-  }
-  Flags flags = *parsed;
-  if (flags.help) {
-    std::cout << UsageText(registry);
-    return 0;
-  }
-  if (flags.version) {
-    std::cout << "mailhealth_exporter, version " << MAILHEALTH_VERSION
-              << " (revision: " << MAILHEALTH_REVISION << ")\n";
-    return 0;
-  }
-  SetLogLevel(*ParseLogLevel(flags.log_level));
-  SetLogFormat(*ParseLogFormat(flags.log_format));
-
-  auto config = Load(registry, flags);
-  if (flags.config_check) {
-    if (!config.ok()) {
-      std::fprintf(stderr, "%s\n", config.status().message().c_str());
-      return 1;
-    }
-    for (const auto& w : config->warnings) {
-      std::fprintf(stderr, "warning: %s\n", w.c_str());
-    }
-    std::printf(
-        "%s: config OK (collectors: %s)\n",
-        config->file.empty() ? "built-in defaults" : config->file.c_str(),
-        CollectorNames(*config).c_str());
-    if (!flags.web_config_file.empty()) {  // also loads TLS files
-      auto web = LoadWebConfigFile(flags.web_config_file);
-      Status st = !web.ok()  ? web.status()
-                  : web->tls ? BuildTlsContext(*web->tls).status()
-                             : Status::Ok();
-      if (!st.ok()) {
-        std::fprintf(stderr, "%s\n", st.message().c_str());
-        return 1;
-      }
-      std::printf("%s: web config OK\n", flags.web_config_file.c_str());
-    }
-    return 0;
-  }
+// --config.check: prints the verdict (and the warnings), returns the exit
+// code.
+int CheckConfig(Result<LoadedConfig>& config, const Flags& flags) {
   if (!config.ok()) {
-    LogError("cannot load config", {{"err", config.status().message()}});
+    std::fprintf(stderr, "%s\n", config.status().message().c_str());
     return 1;
   }
-  if (Status root =
-          CheckRootPolicy(flags.allow_root, flags.runas_user, geteuid());
-      !root.ok()) {
-    LogError("not starting", {{"err", root.message()}});
-    return 1;
+  for (const auto& w : config->warnings) {
+    std::fprintf(stderr, "warning: %s\n", w.c_str());
   }
-
-  // Block the signals we handle before any thread starts, so that every
-  // thread inherits the mask and only sigwait() below sees them.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGHUP);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-
-  SnapshotStore store;
-  ConfigState config_state;
-  config_state.last_reload_successful = true;
-  config_state.last_reload_success_seconds = NowSeconds();
-  Exposition exposition(&store, &config_state, MAILHEALTH_VERSION,
-                        MAILHEALTH_REVISION);
-
-  HttpOptions http;
-  http.listen_addresses = flags.listen_addresses;
-  if (flags.systemd_socket) {
-    // Socket activation: the sockets systemd (or systemd-socket-activate)
-    // opened for us, checked against LISTEN_PID.
-    const int n = sd_listen_fds(1);
-    if (n <= 0) {
-      LogError(
-          "cannot start HTTP server",
-          {{"err", n < 0 ? std::string("sd_listen_fds: ") + std::strerror(-n)
-                         : std::string("--web.systemd-socket given but "
-                                       "systemd passed no socket")}});
+  std::printf("%s: config OK (collectors: %s)\n",
+              config->file.empty() ? "built-in defaults" : config->file.c_str(),
+              CollectorNames(*config).c_str());
+  if (!flags.web_config_file.empty()) {  // also loads TLS files
+    auto web = LoadWebConfigFile(flags.web_config_file);
+    Status st = !web.ok()  ? web.status()
+                : web->tls ? BuildTlsContext(*web->tls).status()
+                           : Status::Ok();
+    if (!st.ok()) {
+      std::fprintf(stderr, "%s\n", st.message().c_str());
       return 1;
     }
-    for (int i = 0; i < n; ++i) {
-      if (sd_is_socket(SD_LISTEN_FDS_START + i, AF_UNSPEC, SOCK_STREAM, 1) <=
-          0) {
-        LogError("cannot start HTTP server",
-                 {{"err", "systemd socket " +
-                              std::to_string(SD_LISTEN_FDS_START + i) +
-                              " is not a listening stream socket"}});
-        return 1;
-      }
-      http.listen_fds.push_back(SD_LISTEN_FDS_START + i);
-    }
+    std::printf("%s: web config OK\n", flags.web_config_file.c_str());
   }
-  http.telemetry_path = flags.telemetry_path;
-  HttpServer server;
+  return 0;
+}
+
+// Socket activation: the sockets systemd (or systemd-socket-activate)
+// opened for us, checked against LISTEN_PID.
+Status AddSystemdSockets(HttpOptions* http) {
+  const int n = sd_listen_fds(1);
+  if (n <= 0) {
+    return Status::Error(n < 0 ? std::string("sd_listen_fds: ") +
+                                     std::strerror(-n)
+                               : std::string("--web.systemd-socket given but "
+                                             "systemd passed no socket"));
+  }
+  for (int i = 0; i < n; ++i) {
+    if (sd_is_socket(SD_LISTEN_FDS_START + i, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
+      return Status::Error("systemd socket " +
+                           std::to_string(SD_LISTEN_FDS_START + i) +
+                           " is not a listening stream socket");
+    }
+    http->listen_fds.push_back(SD_LISTEN_FDS_START + i);
+  }
+  return Status::Ok();
+}
+
+// /metrics (or --web.telemetry-path), the landing page and /-/healthy.
+void AddHandlers(HttpServer& server, const Flags& flags, Exposition& exposition,
+                 SnapshotStore& store) {
   server.Handle(flags.telemetry_path, [&](const HttpRequest& req) {
     // The server gzips it when the client asks (Accept-Encoding).
     (void)req;
@@ -171,44 +118,66 @@ int RunExporter(int argc, char** argv, const CollectorRegistry& registry) {
   server.Handle("/-/healthy", [](const HttpRequest&) {
     return HttpResponse{200, "text/plain; charset=utf-8", {}, "Healthy\n"};
   });
+}
 
-  // TLS, basic auth and headers from --web.config.file (security.md).
+// Blocks the signals we handle before any thread starts, so that every
+// thread inherits the mask and only sigwait() sees them.
+sigset_t BlockHandledSignals() {
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGHUP);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return sigs;
+}
+
+// Listens (addresses, or systemd's sockets), with the handlers and
+// --web.config.file (TLS, basic auth, headers: security.md). Logs why not.
+bool StartHttp(HttpServer& server, const Flags& flags, Exposition& exposition,
+               SnapshotStore& store) {
+  HttpOptions http;
+  http.listen_addresses = flags.listen_addresses;
+  http.telemetry_path = flags.telemetry_path;
+  if (flags.systemd_socket) {
+    if (Status sd = AddSystemdSockets(&http); !sd.ok()) {
+      LogError("cannot start HTTP server", {{"err", sd.message()}});
+      return false;
+    }
+  }
+  AddHandlers(server, flags, exposition, store);
   if (Status web = ApplyWebConfigFile(flags.web_config_file, &http, &server);
       !web.ok()) {
     LogError("cannot load web config", {{"err", web.message()}});
-    return 1;
+    return false;
   }
-  Status st = server.Start(http);
-  if (!st.ok()) {
+  if (Status st = server.Start(http); !st.ok()) {
     LogError("cannot start HTTP server", {{"err", st.message()}});
-    return 1;
+    return false;
   }
-  if (!flags.runas_user.empty()) {
-    if (Status drop = DropPrivileges(flags.runas_user); !drop.ok()) {
-      LogError("cannot drop privileges", {{"err", drop.message()}});
-      return 1;
-    }
-    std::string groups;
-    for (const auto& g : CurrentGroupNames())
-      groups += (groups.empty() ? "" : ",") + g;
-    LogInfo("dropped privileges",
-            {{"user", flags.runas_user}, {"groups", groups}});
-  }
+  return true;
+}
 
-  auto scheduler = std::make_unique<Scheduler>(&store);
-  LogInfo(
-      "starting mailhealth_exporter",
-      {{"version", MAILHEALTH_VERSION},
-       {"revision", MAILHEALTH_REVISION},
-       {"config", config->file.empty() ? "built-in defaults" : config->file},
-       {"collectors", CollectorNames(*config)},
-       {"address", ListenDescription(flags)}});
-  for (const auto& w : config->warnings) LogWarn("config", {{"warning", w}});
+// --runas.user: drops to that user after the ports are bound.
+Status DropPrivilegesIfAsked(const Flags& flags) {
+  if (flags.runas_user.empty()) return Status::Ok();
+  if (Status drop = DropPrivileges(flags.runas_user); !drop.ok()) return drop;
+  std::string groups;
+  for (const auto& g : CurrentGroupNames())
+    groups += (groups.empty() ? "" : ",") + g;
+  LogInfo("dropped privileges",
+          {{"user", flags.runas_user}, {"groups", groups}});
+  return Status::Ok();
+}
+
+// Waits for signals: SIGHUP reloads the config (a failed reload keeps the
+// running one), SIGTERM and SIGINT return.
+void ServeUntilStopped(const sigset_t& sigs, const CollectorRegistry& registry,
+                       const Flags& flags, SnapshotStore& store,
+                       ConfigState& config_state,
+                       std::unique_ptr<Scheduler>& scheduler) {
   std::vector<std::string> names;
-  for (const auto& c : config->collectors) names.push_back(c.name);
-  scheduler->Start(std::move(config->collectors));
-
-  int exit_code = 0;
   while (true) {
     int sig = 0;
     if (sigwait(&sigs, &sig) != 0) continue;
@@ -235,13 +204,77 @@ int RunExporter(int argc, char** argv, const CollectorRegistry& registry) {
             {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
     break;
   }
+}
+
+}  // namespace
+
+int RunExporter(int argc, char** argv, const CollectorRegistry& registry) {
+  auto parsed = ParseFlags(std::vector<std::string>(argv + 1, argv + argc));
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "mailhealth_exporter: %s\n",
+                 parsed.status().message().c_str());
+    return 2;
+  }
+  Flags flags = *parsed;
+  if (flags.help) {
+    std::cout << UsageText(registry);
+    return 0;
+  }
+  if (flags.version) {
+    std::cout << "mailhealth_exporter, version " << MAILHEALTH_VERSION
+              << " (revision: " << MAILHEALTH_REVISION << ")\n";
+    return 0;
+  }
+  SetLogLevel(*ParseLogLevel(flags.log_level));
+  SetLogFormat(*ParseLogFormat(flags.log_format));
+
+  auto config = Load(registry, flags);
+  if (flags.config_check) return CheckConfig(config, flags);
+  if (!config.ok()) {
+    LogError("cannot load config", {{"err", config.status().message()}});
+    return 1;
+  }
+  if (Status root =
+          CheckRootPolicy(flags.allow_root, flags.runas_user, geteuid());
+      !root.ok()) {
+    LogError("not starting", {{"err", root.message()}});
+    return 1;
+  }
+
+  const sigset_t sigs = BlockHandledSignals();
+
+  SnapshotStore store;
+  ConfigState config_state;
+  config_state.last_reload_successful = true;
+  config_state.last_reload_success_seconds = NowSeconds();
+  Exposition exposition(&store, &config_state, MAILHEALTH_VERSION,
+                        MAILHEALTH_REVISION);
+
+  HttpServer server;
+  if (!StartHttp(server, flags, exposition, store)) return 1;
+  if (Status drop = DropPrivilegesIfAsked(flags); !drop.ok()) {
+    LogError("cannot drop privileges", {{"err", drop.message()}});
+    return 1;
+  }
+  auto scheduler = std::make_unique<Scheduler>(&store);
+  LogInfo(
+      "starting mailhealth_exporter",
+      {{"version", MAILHEALTH_VERSION},
+       {"revision", MAILHEALTH_REVISION},
+       {"config", config->file.empty() ? "built-in defaults" : config->file},
+       {"collectors", CollectorNames(*config)},
+       {"address", ListenDescription(flags)}});
+  for (const auto& w : config->warnings) LogWarn("config", {{"warning", w}});
+  scheduler->Start(std::move(config->collectors));
+
+  ServeUntilStopped(sigs, registry, flags, store, config_state, scheduler);
   server.Stop();
   scheduler->Stop();
   LogInfo("stopped");
   std::fflush(nullptr);
   // A collector stuck in uninterruptible I/O may still hold a detached
   // thread; _exit avoids running static destructors under it.
-  _exit(exit_code);
+  _exit(0);
 }
 
 }  // namespace mailhealth
