@@ -22,13 +22,9 @@ Result<LoadedConfig> LoadConfigFromString(const CollectorRegistry& registry,
                                           const std::string& file,
                                           const CollectorOverrides& overrides) {
   ConfigErrors errors;
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::Exception& e) {
-    return Status::Error(file + ":" + std::to_string(e.mark.line + 1) +
-                         ": invalid YAML: " + e.msg);
-  }
+  Result<YAML::Node> parsed = ParseYamlDocument(yaml, file);
+  if (!parsed.ok()) return parsed.status();
+  const YAML::Node& root = *parsed;
 
   for (const auto& [name, on] : overrides) {
     if (registry.Find(name) == nullptr) {

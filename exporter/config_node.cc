@@ -297,4 +297,14 @@ void ConfigNode::Finish() {
   }
 }
 
+Result<YAML::Node> ParseYamlDocument(const std::string& yaml,
+                                     const std::string& file) {
+  try {
+    return YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    return Status::Error(file + ":" + std::to_string(e.mark.line + 1) +
+                         ": invalid YAML: " + e.msg);
+  }
+}
+
 }  // namespace mailhealth

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "exporter/duration.h"
+#include "exporter/status.h"
 
 namespace mailhealth {
 
@@ -111,5 +112,10 @@ class ConfigNode {
   std::set<std::string> known_;
   bool valid_map_ = true;
 };
+
+// Parses one YAML document; a syntax error reads "FILE:LINE: invalid YAML:
+// MESSAGE" (the config file and the web config file say it the same way).
+Result<YAML::Node> ParseYamlDocument(const std::string& yaml,
+                                     const std::string& file);
 
 }  // namespace mailhealth

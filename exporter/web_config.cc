@@ -163,13 +163,9 @@ void ParseHeaders(ConfigNode& headers, WebConfig* out) {
 Result<WebConfig> ParseWebConfig(const std::string& yaml,
                                  const std::string& file,
                                  const std::string& base_dir) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::Exception& e) {
-    return Status::Error(file + ":" + std::to_string(e.mark.line + 1) +
-                         ": invalid YAML: " + e.msg);
-  }
+  Result<YAML::Node> parsed = ParseYamlDocument(yaml, file);
+  if (!parsed.ok()) return parsed.status();
+  const YAML::Node& root = *parsed;
   ConfigErrors errors;
   WebConfig out;
   out.file = file;
