@@ -31,7 +31,8 @@ double Median(std::vector<double> v) {
 }
 
 std::string Address(int i) {
-  return "198.18." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1);
+  return "198.18." + std::to_string(i / 250) + "." +
+         std::to_string(i % 250 + 1);
 }
 
 }  // namespace
@@ -82,7 +83,8 @@ int main(int argc, char** argv) {
     auto c = rep::MakeReputationCollector(cfg);  // cold cache each run
     const auto start = Clock::now();
     auto res = c->Collect(start + Millis(10000));
-    walls.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+    walls.push_back(
+        std::chrono::duration<double>(Clock::now() - start).count());
     listed = timeouts = confirmed = 0;
     for (const auto& f : res.families) {
       for (const auto& m : f.metric) {
@@ -91,8 +93,8 @@ int main(int argc, char** argv) {
           confirmed += m.gauge.value == 1;
         if (f.name != "mailhealth_dnsbl_lookup_status") continue;
         for (const auto& l : m.label)
-          timeouts += l.name == "status" && l.value == "timeout" &&
-                      m.gauge.value == 1;
+          timeouts +=
+              l.name == "status" && l.value == "timeout" && m.gauge.value == 1;
       }
     }
   }
@@ -116,12 +118,14 @@ int main(int argc, char** argv) {
   std::printf("reputation: %d addresses x %d zones (+%d PTR and forward)\n",
               kAddresses, kZones, kAddresses);
   std::printf("| tool | wall |\n|---|---|\n");
-  std::printf("| mailhealth reputation run, cold cache (median of %d) | %.3f s |\n",
-              runs, Median(walls));
+  std::printf(
+      "| mailhealth reputation run, cold cache (median of %d) | %.3f s |\n",
+      runs, Median(walls));
   std::printf("| dig -f, the 2000 DNSBL queries sequentially | %.3f s%s |\n",
               dig_wall, rc == 0 ? "" : " (dig failed)");
-  std::printf("listed=%zu (expected %d) timeouts=%zu fcrdns=%zu (expected %d)\n",
-              listed, kAddresses * kZones / 4, timeouts, confirmed, kAddresses);
+  std::printf(
+      "listed=%zu (expected %d) timeouts=%zu fcrdns=%zu (expected %d)\n",
+      listed, kAddresses * kZones / 4, timeouts, confirmed, kAddresses);
   const bool ok = Median(walls) < 10.0 && timeouts == 0 &&
                   listed == static_cast<size_t>(kAddresses * kZones / 4) &&
                   confirmed == static_cast<size_t>(kAddresses);

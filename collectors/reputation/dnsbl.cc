@@ -108,8 +108,7 @@ Classification ClassifyAnswer(DnsStatus dns_status,
     c.status = LookupStatus::kNotListed;
     return c;
   }
-  bool rewritten = false, rate_limited = false, blocked = false,
-       listed = false;
+  bool rewritten = false, rate_limited = false, blocked = false, listed = false;
   std::vector<uint32_t> codes;
   for (const std::string& text : answers) {
     in_addr a{};

@@ -29,12 +29,15 @@ enum class LookupStatus {
 };
 inline constexpr size_t kLookupStatusCount = 9;
 inline constexpr std::array<LookupStatus, kLookupStatusCount>
-    kAllLookupStatuses = {
-        LookupStatus::kListed,           LookupStatus::kNotListed,
-        LookupStatus::kErrorBlockedResolver, LookupStatus::kErrorRateLimited,
-        LookupStatus::kErrorRewritten,   LookupStatus::kTimeout,
-        LookupStatus::kServFail,         LookupStatus::kRefused,
-        LookupStatus::kOther};
+    kAllLookupStatuses = {LookupStatus::kListed,
+                          LookupStatus::kNotListed,
+                          LookupStatus::kErrorBlockedResolver,
+                          LookupStatus::kErrorRateLimited,
+                          LookupStatus::kErrorRewritten,
+                          LookupStatus::kTimeout,
+                          LookupStatus::kServFail,
+                          LookupStatus::kRefused,
+                          LookupStatus::kOther};
 const char* LookupStatusName(LookupStatus s);
 
 // At most this many distinct return codes are kept per (zone, address),

@@ -76,7 +76,8 @@ Result<std::map<std::string, std::string>> ReadPostconf(
   std::string out, err;
   bool timed_out = false;
   for (int open_fds = 2; open_fds > 0;) {
-    const auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<Millis>(deadline - Clock::now());
     if (left.count() <= 0) {
       timed_out = true;
       break;
@@ -116,9 +117,8 @@ Result<std::map<std::string, std::string>> ReadPostconf(
     if (nl == std::string::npos && pos >= out.size()) {
       return Status::Error(postconf + " printed no value for " + name);
     }
-    values[name] = Trim(out.substr(pos, nl == std::string::npos
-                                            ? std::string::npos
-                                            : nl - pos));
+    values[name] = Trim(out.substr(
+        pos, nl == std::string::npos ? std::string::npos : nl - pos));
     pos = nl == std::string::npos ? out.size() : nl + 1;
   }
   return values;

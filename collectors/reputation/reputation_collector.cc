@@ -40,9 +40,8 @@ class ReputationCollector : public Collector {
     // Whole addresses fit under max_series (the framework would cut the
     // last one in the middle).
     const size_t per = SeriesPerAddress(cfg_.zones.size());
-    const size_t cap =
-        std::max<size_t>(1, static_cast<size_t>(std::max<int64_t>(
-                                cfg_.max_series, 0)) / per);
+    const size_t cap = std::max<size_t>(
+        1, static_cast<size_t>(std::max<int64_t>(cfg_.max_series, 0)) / per);
     if (addresses.size() > cap) {
       if (!warned_cap_) {
         LogWarn("too many addresses for max_series, some left out",
@@ -72,7 +71,8 @@ class ReputationCollector : public Collector {
                   {"error", o.error}});
       }
     }
-    CollectResult res{Status::Ok(), BuildReputationFamilies(run, cfg_.interval)};
+    CollectResult res{Status::Ok(),
+                      BuildReputationFamilies(run, cfg_.interval)};
     res.detail = std::to_string(run.addresses.size()) + " addresses, " +
                  std::to_string(run.zones.size()) + " zones, " +
                  std::to_string(run.queries_sent) + " queries sent, " +
@@ -93,8 +93,8 @@ class ReputationCollector : public Collector {
     for (const std::string& a : cfg_.addresses) add(a);
     if (cfg_.from_postfix) {
       auto params = ReadPostconf(
-          cfg_.postconf, {"smtp_bind_address", "smtp_bind_address6", "myhostname"},
-          deadline);
+          cfg_.postconf,
+          {"smtp_bind_address", "smtp_bind_address6", "myhostname"}, deadline);
       if (!params.ok()) {
         problems->push_back("from_postfix: " + params.status().message());
         LogOnce(postconf_failed_, "cannot read Postfix parameters",

@@ -44,16 +44,45 @@ bool InLoopback(uint32_t a) { return (a & 0xff000000u) == kLoopbackNet; }
 constexpr const char* kPublicResolvers[] = {
     // Google, Cloudflare, Quad9, OpenDNS, AdGuard, Comodo, Verisign (old),
     // CleanBrowsing, Control D, Level3, Yandex.
-    "8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "1.1.1.2", "1.0.0.2",
-    "1.1.1.3", "1.0.0.3", "9.9.9.9", "149.112.112.112", "9.9.9.10",
-    "149.112.112.10", "9.9.9.11", "208.67.222.222", "208.67.220.220",
-    "94.140.14.14", "94.140.15.15", "8.26.56.26", "8.20.247.20",
-    "64.6.64.6", "64.6.65.6", "185.228.168.9", "185.228.169.9",
-    "76.76.2.0", "76.76.10.0", "4.2.2.1", "4.2.2.2", "77.88.8.8",
-    "77.88.8.1", "2001:4860:4860::8888", "2001:4860:4860::8844",
-    "2606:4700:4700::1111", "2606:4700:4700::1001", "2620:fe::fe",
-    "2620:fe::9", "2620:119:35::35", "2620:119:53::53",
-    "2a10:50c0::ad1:ff", "2a10:50c0::ad2:ff"};
+    "8.8.8.8",
+    "8.8.4.4",
+    "1.1.1.1",
+    "1.0.0.1",
+    "1.1.1.2",
+    "1.0.0.2",
+    "1.1.1.3",
+    "1.0.0.3",
+    "9.9.9.9",
+    "149.112.112.112",
+    "9.9.9.10",
+    "149.112.112.10",
+    "9.9.9.11",
+    "208.67.222.222",
+    "208.67.220.220",
+    "94.140.14.14",
+    "94.140.15.15",
+    "8.26.56.26",
+    "8.20.247.20",
+    "64.6.64.6",
+    "64.6.65.6",
+    "185.228.168.9",
+    "185.228.169.9",
+    "76.76.2.0",
+    "76.76.10.0",
+    "4.2.2.1",
+    "4.2.2.2",
+    "77.88.8.8",
+    "77.88.8.1",
+    "2001:4860:4860::8888",
+    "2001:4860:4860::8844",
+    "2606:4700:4700::1111",
+    "2606:4700:4700::1001",
+    "2620:fe::fe",
+    "2620:fe::9",
+    "2620:119:35::35",
+    "2620:119:53::53",
+    "2a10:50c0::ad1:ff",
+    "2a10:50c0::ad2:ff"};
 
 std::vector<ResolverAddress> ParseResolverList(ConfigNode& n,
                                                const std::string& key) {
@@ -159,8 +188,12 @@ Result<CodeRange> ParseCodeRange(const std::string& text) {
   return r;
 }
 
-std::vector<CodeRange> DefaultListedCodes() { return {{0x7f000002, 0x7f0000fe}}; }
-std::vector<CodeRange> DefaultErrorCodes() { return {{0x7fffff00, 0x7fffffff}}; }
+std::vector<CodeRange> DefaultListedCodes() {
+  return {{0x7f000002, 0x7f0000fe}};
+}
+std::vector<CodeRange> DefaultErrorCodes() {
+  return {{0x7fffff00, 0x7fffffff}};
+}
 std::vector<CodeRange> SpamhausListedCodes() {
   return {{0x7f000002, 0x7f0002ff}};
 }
@@ -170,9 +203,10 @@ std::vector<CodeRange> SpamhausErrorCodes() {
 
 bool IsSpamhausZone(const std::string& zone) {
   auto under = [&zone](const std::string& d) {
-    return zone == d || (zone.size() > d.size() &&
-                         zone.compare(zone.size() - d.size(), d.size(), d) == 0 &&
-                         zone[zone.size() - d.size() - 1] == '.');
+    return zone == d ||
+           (zone.size() > d.size() &&
+            zone.compare(zone.size() - d.size(), d.size(), d) == 0 &&
+            zone[zone.size() - d.size() - 1] == '.');
   };
   return under("spamhaus.org") || under("spamhaus.net");
 }

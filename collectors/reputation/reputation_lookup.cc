@@ -44,8 +44,8 @@ class CachedResolver {
     }
     ++run_.queries_sent;
     batch_.Query(slot, name, qtype,
-                 [this, key = std::move(key), cb = std::move(cb)](
-                     const LookupResult& r) {
+                 [this, key = std::move(key),
+                  cb = std::move(cb)](const LookupResult& r) {
                    cache_.Put(key, r, Clock::now());
                    cb(r);
                  });
@@ -69,8 +69,8 @@ const LookupResult* AnswerCache::Get(const std::string& key,
 
 void AnswerCache::Put(const std::string& key, const LookupResult& r,
                       Clock::time_point now) {
-  if (!r.answered || (r.status != DnsStatus::kNoError &&
-                      r.status != DnsStatus::kNxDomain)) {
+  if (!r.answered ||
+      (r.status != DnsStatus::kNoError && r.status != DnsStatus::kNxDomain)) {
     return;
   }
   const auto ttl = std::max<Clock::duration>(
@@ -127,8 +127,8 @@ ReputationRun RunReputationLookups(const ReputationConfig& config,
   // c-ares doubles the timeout on the second try: one round over every
   // server of a slot, then a second, both inside the deadline.
   o.tries = 2;
-  o.try_timeout = std::max(
-      Millis(50), left / static_cast<int64_t>(3 * max_servers));
+  o.try_timeout =
+      std::max(Millis(50), left / static_cast<int64_t>(3 * max_servers));
   o.failover = true;
   auto batch_or = DnsBatch::Create(slots, o);
   if (!batch_or.ok()) {
@@ -151,32 +151,32 @@ ReputationRun RunReputationLookups(const ReputationConfig& config,
       const std::string qname = DnsblQueryName(a->address, zone->name);
       ZoneOutcome* out = &a->zones[z];
       const size_t slot = zone_slot[z];
-      resolver.Query(slot, qname, kTypeA, [=, &resolver](const LookupResult& r) {
-        static const std::vector<std::string> kNone;
-        const bool have = r.answered && r.status == DnsStatus::kNoError;
-        out->result =
-            ClassifyAnswer(r.status, have ? r.answer.addresses : kNone, *zone);
-        if (!r.answered || (r.status != DnsStatus::kNoError &&
-                            r.status != DnsStatus::kNxDomain)) {
-          out->error = ErrorText(r);
-        }
-        if (!out->result.listed || !LogEnabled(LogLevel::kDebug)) return;
-        // The reason text is for the log only, never a label value.
-        resolver.Query(slot, qname, kTypeTxt,
-                       [addr = a->address, zname = zone->name](
-                           const LookupResult& t) {
-                         std::string reason;
-                         for (const auto& s : t.answer.texts) {
-                           if (!reason.empty()) reason += " | ";
-                           reason += s;
-                         }
-                         LogDebug("address listed",
-                                  {{"collector", "reputation"},
-                                   {"zone", zname},
-                                   {"address", addr},
-                                   {"reason", reason}});
-                       });
-      });
+      resolver.Query(
+          slot, qname, kTypeA, [=, &resolver](const LookupResult& r) {
+            static const std::vector<std::string> kNone;
+            const bool have = r.answered && r.status == DnsStatus::kNoError;
+            out->result = ClassifyAnswer(
+                r.status, have ? r.answer.addresses : kNone, *zone);
+            if (!r.answered || (r.status != DnsStatus::kNoError &&
+                                r.status != DnsStatus::kNxDomain)) {
+              out->error = ErrorText(r);
+            }
+            if (!out->result.listed || !LogEnabled(LogLevel::kDebug)) return;
+            // The reason text is for the log only, never a label value.
+            resolver.Query(
+                slot, qname, kTypeTxt,
+                [addr = a->address, zname = zone->name](const LookupResult& t) {
+                  std::string reason;
+                  for (const auto& s : t.answer.texts) {
+                    if (!reason.empty()) reason += " | ";
+                    reason += s;
+                  }
+                  LogDebug("address listed", {{"collector", "reputation"},
+                                              {"zone", zname},
+                                              {"address", addr},
+                                              {"reason", reason}});
+                });
+          });
     }
 
     // Reverse DNS: PTR, then the forward lookup of every PTR name.
@@ -191,8 +191,8 @@ ReputationRun RunReputationLookups(const ReputationConfig& config,
       if (names.size() > kMaxPtrNames) names.resize(kMaxPtrNames);
       a->ptr_names = names;
       if (!expect_ptr.empty()) {
-        a->matches_expected = std::find(names.begin(), names.end(),
-                                        expect_ptr) != names.end();
+        a->matches_expected =
+            std::find(names.begin(), names.end(), expect_ptr) != names.end();
       }
       for (const std::string& n : names) {
         resolver.Query(0, n, v6 ? kTypeAaaa : kTypeA,

@@ -63,8 +63,8 @@ struct AddressOutcome {
 struct ReputationRun {
   std::vector<std::string> zones;  // the `zone` label values, config order
   std::vector<AddressOutcome> addresses;
-  size_t queries_sent = 0;   // questions that went to a resolver
-  size_t cache_hits = 0;     // questions answered from the cache
+  size_t queries_sent = 0;  // questions that went to a resolver
+  size_t cache_hits = 0;    // questions answered from the cache
 };
 
 // Looks up every address of `addresses` in every zone of `config` and

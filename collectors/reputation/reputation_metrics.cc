@@ -8,8 +8,7 @@ constexpr char kReturnCode[] = "mailhealth_dnsbl_return_code";
 constexpr char kLookupStatus[] = "mailhealth_dnsbl_lookup_status";
 constexpr char kListings[] = "mailhealth_dnsbl_listings";
 constexpr char kPtrRecords[] = "mailhealth_reverse_dns_ptr_records";
-constexpr char kForwardConfirmed[] =
-    "mailhealth_reverse_dns_forward_confirmed";
+constexpr char kForwardConfirmed[] = "mailhealth_reverse_dns_forward_confirmed";
 constexpr char kMatchesExpected[] = "mailhealth_reverse_dns_matches_expected";
 
 constexpr char kHelpListed[] =

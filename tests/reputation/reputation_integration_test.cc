@@ -72,9 +72,9 @@ class ReputationIntegrationTest : public ::testing::Test {
                 {"rewrite.test", "* A 198.18.7.7\n"},
                 {"0.18.198.in-addr.arpa",
                  // .10: no PTR at all.
-                 "11 PTR noa.hosts.test.\n"      // PTR without an A record
-                 "12 PTR other.hosts.test.\n"    // PTR whose A is another
-                 "13 PTR a.hosts.test.\n"        // two PTRs, one confirms
+                 "11 PTR noa.hosts.test.\n"    // PTR without an A record
+                 "12 PTR other.hosts.test.\n"  // PTR whose A is another
+                 "13 PTR a.hosts.test.\n"      // two PTRs, one confirms
                  "13 PTR b.hosts.test.\n"},
                 {"hosts.test",
                  "other A 198.18.0.99\n"
@@ -119,7 +119,8 @@ std::string StatusOf(const Families& f, const std::string& zone,
   std::string found;
   for (LookupStatus s : kAllLookupStatuses) {
     if (Value(f, "mailhealth_dnsbl_lookup_status",
-              {{"zone", zone}, {"address", address},
+              {{"zone", zone},
+               {"address", address},
                {"status", LookupStatusName(s)}}) == 1) {
       if (!found.empty()) return "more than one status";
       found = LookupStatusName(s);
@@ -146,9 +147,8 @@ size_t CodeCount(const Families& f, const std::string& zone,
 }
 
 TEST_F(ReputationIntegrationTest, BlocklistCases) {
-  auto c = MakeReputationCollector(
-      Config({"127.0.0.2", "127.0.0.1", "198.18.0.10", "198.18.0.11",
-              "2001:db8::2"}));
+  auto c = MakeReputationCollector(Config(
+      {"127.0.0.2", "127.0.0.1", "198.18.0.10", "198.18.0.11", "2001:db8::2"}));
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
   ASSERT_TRUE(r.status.ok());
   const Families& f = r.families;
@@ -159,10 +159,10 @@ TEST_F(ReputationIntegrationTest, BlocklistCases) {
   // 127.0.0.2: listed with 127.0.0.2.
   EXPECT_EQ(V(f, L, zl("bl.test", "127.0.0.2")), 1);
   EXPECT_EQ(StatusOf(f, "bl.test", "127.0.0.2"), "listed");
-  EXPECT_EQ(V(f, "mailhealth_dnsbl_return_code",
-              {{"zone", "bl.test"}, {"address", "127.0.0.2"},
-               {"code", "127.0.0.2"}}),
-            1);
+  EXPECT_EQ(
+      V(f, "mailhealth_dnsbl_return_code",
+        {{"zone", "bl.test"}, {"address", "127.0.0.2"}, {"code", "127.0.0.2"}}),
+      1);
   EXPECT_EQ(CodeCount(f, "bl.test", "127.0.0.2"), 1u);
   // 127.0.0.1: not listed (NXDOMAIN).
   EXPECT_EQ(V(f, L, zl("bl.test", "127.0.0.1")), 0);
@@ -173,32 +173,32 @@ TEST_F(ReputationIntegrationTest, BlocklistCases) {
   EXPECT_EQ(StatusOf(f, "bl.test", "198.18.0.10"), "listed");
   EXPECT_EQ(CodeCount(f, "bl.test", "198.18.0.10"), 2u);
   EXPECT_EQ(V(f, "mailhealth_dnsbl_return_code",
-              {{"zone", "bl.test"}, {"address", "198.18.0.10"},
+              {{"zone", "bl.test"},
+               {"address", "198.18.0.10"},
                {"code", "127.0.0.4"}}),
             1);
   // 127.255.255.254: an error, not listed.
   EXPECT_EQ(V(f, L, zl("bl.test", "198.18.0.11")), 0);
   EXPECT_EQ(StatusOf(f, "bl.test", "198.18.0.11"), "error_blocked_resolver");
   EXPECT_EQ(V(f, "mailhealth_dnsbl_return_code",
-              {{"zone", "bl.test"}, {"address", "198.18.0.11"},
+              {{"zone", "bl.test"},
+               {"address", "198.18.0.11"},
                {"code", "127.255.255.254"}}),
             1);
   // IPv6 in nibble form.
   EXPECT_EQ(V(f, L, zl("bl.test", "2001:db8::2")), 1);
   EXPECT_EQ(StatusOf(f, "bl.test", "2001:db8::2"), "listed");
   // The rewriting "resolver": every address is an error, none listed.
-  for (const char* a : {"127.0.0.2", "127.0.0.1", "198.18.0.10",
-                        "198.18.0.11", "2001:db8::2"}) {
+  for (const char* a : {"127.0.0.2", "127.0.0.1", "198.18.0.10", "198.18.0.11",
+                        "2001:db8::2"}) {
     EXPECT_EQ(V(f, L, zl("rewrite.test", a)), 0) << a;
     EXPECT_EQ(StatusOf(f, "rewrite.test", a), "error_rewritten") << a;
     EXPECT_EQ(CodeCount(f, "rewrite.test", a), 0u) << a;
   }
   // Listings count only real listings.
   EXPECT_EQ(V(f, "mailhealth_dnsbl_listings", {{"address", "127.0.0.2"}}), 1);
-  EXPECT_EQ(V(f, "mailhealth_dnsbl_listings", {{"address", "198.18.0.10"}}),
-            1);
-  EXPECT_EQ(V(f, "mailhealth_dnsbl_listings", {{"address", "198.18.0.11"}}),
-            0);
+  EXPECT_EQ(V(f, "mailhealth_dnsbl_listings", {{"address", "198.18.0.10"}}), 1);
+  EXPECT_EQ(V(f, "mailhealth_dnsbl_listings", {{"address", "198.18.0.11"}}), 0);
   EXPECT_EQ(V(f, "mailhealth_dnsbl_listings", {{"address", "127.0.0.1"}}), 0);
 }
 

@@ -3,9 +3,8 @@
 // of a run, postconf output.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <yaml-cpp/yaml.h>
-
 #include <sys/stat.h>
+#include <yaml-cpp/yaml.h>
 
 #include <fstream>
 #include <optional>
@@ -199,18 +198,20 @@ INSTANTIATE_TEST_SUITE_P(
                         "missing"},
         ConfigErrorCase{"zones:\n  - {name: 'bad zone'}\n",
                         "invalid zone name \"bad zone\""},
-        ConfigErrorCase{"zones:\n  - {name: a.example}\n  - {name: A.example.}\n",
-                        "rep.yml:3: collectors.reputation.zones[1].name: zone "
-                        "\"a.example\" listed twice"},
+        ConfigErrorCase{
+            "zones:\n  - {name: a.example}\n  - {name: A.example.}\n",
+            "rep.yml:3: collectors.reputation.zones[1].name: zone "
+            "\"a.example\" listed twice"},
         ConfigErrorCase{"zones:\n  - name: a.example\n    listed_codes: "
                         "[10.0.0.2]\n",
                         "rep.yml:3: collectors.reputation.zones[0]."
                         "listed_codes: return code \"10.0.0.2\" is outside "
                         "127.0.0.0/8"},
-        ConfigErrorCase{"zones:\n  - name: a.example\n    error_codes: "
-                        "[127.0.0.x]\n",
-                        "rep.yml:3: collectors.reputation.zones[0].error_codes: "
-                        "invalid return code \"127.0.0.x\""},
+        ConfigErrorCase{
+            "zones:\n  - name: a.example\n    error_codes: "
+            "[127.0.0.x]\n",
+            "rep.yml:3: collectors.reputation.zones[0].error_codes: "
+            "invalid return code \"127.0.0.x\""},
         ConfigErrorCase{"zones:\n  - name: a.example\n    listed_codes: "
                         "[127.0.0.9-127.0.0.2]\n",
                         "first above last"},
@@ -268,19 +269,17 @@ TEST_P(CodeRangeTest, Parses) {
 }
 INSTANTIATE_TEST_SUITE_P(
     Table, CodeRangeTest,
-    ::testing::Values(CodeCase{"127.0.0.2", true, 0x7f000002, 0x7f000002},
-                      CodeCase{"127.0.0.2-127.0.0.4", true, 0x7f000002,
-                               0x7f000004},
-                      CodeCase{"127.255.255.0/24", true, 0x7fffff00,
-                               0x7fffffff},
-                      CodeCase{"127.0.0.5/24", true, 0x7f000000, 0x7f0000ff},
-                      CodeCase{"127.1.2.3/32", true, 0x7f010203, 0x7f010203},
-                      CodeCase{"127.0.0.0/7", false, 0, 0},
-                      CodeCase{"128.0.0.1", false, 0, 0},
-                      CodeCase{"127.0.0.2-128.0.0.2", false, 0, 0},
-                      CodeCase{"127.0.0.2-", false, 0, 0},
-                      CodeCase{"::1", false, 0, 0},
-                      CodeCase{"", false, 0, 0}));
+    ::testing::Values(
+        CodeCase{"127.0.0.2", true, 0x7f000002, 0x7f000002},
+        CodeCase{"127.0.0.2-127.0.0.4", true, 0x7f000002, 0x7f000004},
+        CodeCase{"127.255.255.0/24", true, 0x7fffff00, 0x7fffffff},
+        CodeCase{"127.0.0.5/24", true, 0x7f000000, 0x7f0000ff},
+        CodeCase{"127.1.2.3/32", true, 0x7f010203, 0x7f010203},
+        CodeCase{"127.0.0.0/7", false, 0, 0},
+        CodeCase{"128.0.0.1", false, 0, 0},
+        CodeCase{"127.0.0.2-128.0.0.2", false, 0, 0},
+        CodeCase{"127.0.0.2-", false, 0, 0}, CodeCase{"::1", false, 0, 0},
+        CodeCase{"", false, 0, 0}));
 
 // ---------- query names ----------
 
@@ -345,9 +344,15 @@ using D = DnsStatus;
 INSTANTIATE_TEST_SUITE_P(
     Table, ClassifyTest,
     ::testing::Values(
-        ClassCase{"nxdomain", D::kNxDomain, {}, false, S::kNotListed, false, {}},
+        ClassCase{
+            "nxdomain", D::kNxDomain, {}, false, S::kNotListed, false, {}},
         ClassCase{"nodata", D::kNoError, {}, false, S::kNotListed, false, {}},
-        ClassCase{"listed", D::kNoError, {"127.0.0.2"}, false, S::kListed, true,
+        ClassCase{"listed",
+                  D::kNoError,
+                  {"127.0.0.2"},
+                  false,
+                  S::kListed,
+                  true,
                   {"127.0.0.2"}},
         ClassCase{"listed two codes, every record counts",
                   D::kNoError,
@@ -356,21 +361,55 @@ INSTANTIATE_TEST_SUITE_P(
                   S::kListed,
                   true,
                   {"127.0.0.4", "127.0.0.10"}},
-        ClassCase{"127.0.0.1 is no listing", D::kNoError, {"127.0.0.1"}, false,
-                  S::kOther, false, {"127.0.0.1"}},
-        ClassCase{"127.0.0.255 outside the default", D::kNoError,
-                  {"127.0.0.255"}, false, S::kOther, false, {"127.0.0.255"}},
-        ClassCase{"public resolver (default error range)", D::kNoError,
-                  {"127.255.255.254"}, false, S::kErrorBlockedResolver, false,
+        ClassCase{"127.0.0.1 is no listing",
+                  D::kNoError,
+                  {"127.0.0.1"},
+                  false,
+                  S::kOther,
+                  false,
+                  {"127.0.0.1"}},
+        ClassCase{"127.0.0.255 outside the default",
+                  D::kNoError,
+                  {"127.0.0.255"},
+                  false,
+                  S::kOther,
+                  false,
+                  {"127.0.0.255"}},
+        ClassCase{"public resolver (default error range)",
+                  D::kNoError,
+                  {"127.255.255.254"},
+                  false,
+                  S::kErrorBlockedResolver,
+                  false,
                   {"127.255.255.254"}},
-        ClassCase{"spamhaus typing error", D::kNoError, {"127.255.255.252"},
-                  true, S::kErrorBlockedResolver, false, {"127.255.255.252"}},
-        ClassCase{"spamhaus public resolver", D::kNoError, {"127.255.255.254"},
-                  true, S::kErrorBlockedResolver, false, {"127.255.255.254"}},
-        ClassCase{"spamhaus rate limited", D::kNoError, {"127.255.255.255"},
-                  true, S::kErrorRateLimited, false, {"127.255.255.255"}},
-        ClassCase{"spamhaus dbl code listed", D::kNoError, {"127.0.1.2"}, true,
-                  S::kListed, true, {"127.0.1.2"}},
+        ClassCase{"spamhaus typing error",
+                  D::kNoError,
+                  {"127.255.255.252"},
+                  true,
+                  S::kErrorBlockedResolver,
+                  false,
+                  {"127.255.255.252"}},
+        ClassCase{"spamhaus public resolver",
+                  D::kNoError,
+                  {"127.255.255.254"},
+                  true,
+                  S::kErrorBlockedResolver,
+                  false,
+                  {"127.255.255.254"}},
+        ClassCase{"spamhaus rate limited",
+                  D::kNoError,
+                  {"127.255.255.255"},
+                  true,
+                  S::kErrorRateLimited,
+                  false,
+                  {"127.255.255.255"}},
+        ClassCase{"spamhaus dbl code listed",
+                  D::kNoError,
+                  {"127.0.1.2"},
+                  true,
+                  S::kListed,
+                  true,
+                  {"127.0.1.2"}},
         ClassCase{"error code wins over a listed code",
                   D::kNoError,
                   {"127.0.0.2", "127.255.255.254"},
@@ -378,8 +417,13 @@ INSTANTIATE_TEST_SUITE_P(
                   S::kErrorBlockedResolver,
                   false,
                   {"127.0.0.2", "127.255.255.254"}},
-        ClassCase{"rewritten NXDOMAIN", D::kNoError, {"198.18.7.7"}, false,
-                  S::kErrorRewritten, false, {}},
+        ClassCase{"rewritten NXDOMAIN",
+                  D::kNoError,
+                  {"198.18.7.7"},
+                  false,
+                  S::kErrorRewritten,
+                  false,
+                  {}},
         ClassCase{"rewritten beside a code",
                   D::kNoError,
                   {"127.0.0.2", "198.18.7.7"},
@@ -415,18 +459,20 @@ TEST(ClassifyTest, KeepsAtMostSixteenCodes) {
   z.listed_codes = DefaultListedCodes();
   z.error_codes = DefaultErrorCodes();
   std::vector<std::string> answers;
-  for (int i = 2; i < 40; ++i) answers.push_back("127.0.0." + std::to_string(i));
+  for (int i = 2; i < 40; ++i)
+    answers.push_back("127.0.0." + std::to_string(i));
   EXPECT_EQ(ClassifyAnswer(D::kNoError, answers, z).codes.size(),
             kMaxReturnCodes);
 }
 
 TEST(LookupStatusTest, EveryStatusHasItsName) {
   std::vector<std::string> names;
-  for (LookupStatus s : kAllLookupStatuses) names.push_back(LookupStatusName(s));
-  EXPECT_THAT(names, ElementsAre("listed", "not_listed",
-                                 "error_blocked_resolver", "error_rate_limited",
-                                 "error_rewritten", "timeout", "servfail",
-                                 "refused", "other"));
+  for (LookupStatus s : kAllLookupStatuses)
+    names.push_back(LookupStatusName(s));
+  EXPECT_THAT(names,
+              ElementsAre("listed", "not_listed", "error_blocked_resolver",
+                          "error_rate_limited", "error_rewritten", "timeout",
+                          "servfail", "refused", "other"));
 }
 
 // ---------- cache ----------
@@ -496,7 +542,8 @@ TEST(ReputationFamiliesTest, ExportsEveryStatusAndTheListings) {
                   {{"zone", "b.test"}, {"address", "192.0.2.1"}}),
             0);
   EXPECT_EQ(Value(f, "mailhealth_dnsbl_return_code",
-                  {{"zone", "a.test"}, {"address", "192.0.2.1"},
+                  {{"zone", "a.test"},
+                   {"address", "192.0.2.1"},
                    {"code", "127.0.0.4"}}),
             1);
   EXPECT_EQ(Value(f, "mailhealth_dnsbl_return_code",
@@ -556,9 +603,9 @@ TEST(PostconfTest, BindAddresses) {
                              {"smtp_bind_address6", "2001:DB8::25"},
                              {"myhostname", "mail.example.com"}}),
               ElementsAre("192.0.2.25", "2001:db8::25"));
-  EXPECT_TRUE(BindAddresses({{"smtp_bind_address", ""},
-                             {"smtp_bind_address6", ""}})
-                  .empty());
+  EXPECT_TRUE(
+      BindAddresses({{"smtp_bind_address", ""}, {"smtp_bind_address6", ""}})
+          .empty());
 }
 
 std::string WriteScript(const std::string& name, const std::string& body) {
@@ -569,12 +616,13 @@ std::string WriteScript(const std::string& name, const std::string& body) {
 }
 
 TEST(PostconfTest, ReadsValuesInOrder) {
-  const std::string p = WriteScript(
-      "postconf-ok", "[ \"$1\" = -h ] || exit 3\n"
-                     "echo 192.0.2.25\necho\necho mail.example.com\n");
-  auto r = ReadPostconf(
-      p, {"smtp_bind_address", "smtp_bind_address6", "myhostname"},
-      Clock::now() + std::chrono::seconds(5));
+  const std::string p =
+      WriteScript("postconf-ok",
+                  "[ \"$1\" = -h ] || exit 3\n"
+                  "echo 192.0.2.25\necho\necho mail.example.com\n");
+  auto r =
+      ReadPostconf(p, {"smtp_bind_address", "smtp_bind_address6", "myhostname"},
+                   Clock::now() + std::chrono::seconds(5));
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->at("smtp_bind_address"), "192.0.2.25");
   EXPECT_EQ(r->at("smtp_bind_address6"), "");
@@ -582,11 +630,12 @@ TEST(PostconfTest, ReadsValuesInOrder) {
 }
 
 TEST(PostconfTest, ReportsFailureWithStderr) {
-  const std::string p = WriteScript(
-      "postconf-fail", "echo 'postconf: fatal: open /etc/postfix/main.cf' >&2\n"
-                       "exit 1\n");
-  auto r = ReadPostconf(p, {"myhostname"},
-                        Clock::now() + std::chrono::seconds(5));
+  const std::string p =
+      WriteScript("postconf-fail",
+                  "echo 'postconf: fatal: open /etc/postfix/main.cf' >&2\n"
+                  "exit 1\n");
+  auto r =
+      ReadPostconf(p, {"myhostname"}, Clock::now() + std::chrono::seconds(5));
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.status().message(), HasSubstr("fatal: open /etc/postfix"));
 }

@@ -64,8 +64,8 @@ uint16_t FreeLoopbackPort() {
 
 const std::string& DnsServer::last_error() { return LastError(); }
 
-std::unique_ptr<DnsServer> DnsServer::Start(
-    const std::vector<TestZone>& zones, bool query_log) {
+std::unique_ptr<DnsServer> DnsServer::Start(const std::vector<TestZone>& zones,
+                                            bool query_log) {
   namespace fs = std::filesystem;
   char tmpl[] = "/tmp/mailhealth-named-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) {
@@ -92,8 +92,7 @@ std::unique_ptr<DnsServer> DnsServer::Start(
          << "  notify no;\n"
          << "  check-integrity no;\n"
          << "  check-names primary ignore;\n"
-         << (query_log ? "  querylog yes;\n" : "")
-         << "};\n"
+         << (query_log ? "  querylog yes;\n" : "") << "};\n"
          << "controls { };\n";
     for (const auto& z : zones) {
       const std::string file = z.name + ".zone";
@@ -154,7 +153,8 @@ int DnsServer::QueryCount(const std::string& qname) const {
   std::string text = ReadFile(dir_ + "/named.log");
   std::string needle = "query: " + qname + " IN ";
   auto lower = [](std::string v) {
-    for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (auto& c : v)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return v;
   };
   text = lower(text);
