@@ -3,6 +3,7 @@
 #include "collectors/dns/dns_collector.h"
 #include "collectors/log/log_collector.h"
 #include "collectors/queue/queue_collector.h"
+#include "collectors/reputation/reputation_collector.h"
 #include "collectors/smtp/smtp_collector.h"
 #include "exporter/collector_registry.h"
 
@@ -13,6 +14,7 @@ void RegisterBuiltinCollectors(CollectorRegistry& registry) {
   registry.Register(LogCollectorInfo());
   registry.Register(dns::DnsCollectorInfo());
   registry.Register(smtp::SmtpCollectorInfo());
+  registry.Register(reputation::ReputationCollectorInfo());
 }
 
 }  // namespace mailhealth

@@ -288,6 +288,29 @@ def dashboard():
                     {"color": "red", "value": None}, {"color": "orange", "value": 3 * 86400},
                     {"color": "green", "value": 14 * 86400}]}}),
     ])
+    panels += row("Reputation: blocklists and reverse DNS", [
+        table("Listed on (zone, address)",
+              f"mailhealth_dnsbl_listed{{{INST}}} == 1",
+              exclude=("Time", "__name__", "job", "Value"),
+              description="Each row is a sending address on a blocklist: delist it."),
+        table("Blocklist lookups that are not an answer",
+              f'mailhealth_dnsbl_lookup_status{{{INST},status!~"listed|not_listed"}} == 1',
+              exclude=("Time", "__name__", "job", "Value"),
+              description="error_* means the list refuses our resolver (use your own) "
+                          "or the resolver rewrites NXDOMAIN."),
+        stat("Blocklists listing each address", [target(
+            f"mailhealth_dnsbl_listings{{{INST}}}", "{{address}}")], 8, defaults={
+                "color": {"mode": "thresholds"}, "mappings": [],
+                "thresholds": {"mode": "absolute", "steps": [
+                    {"color": "green", "value": None}, {"color": "red", "value": 1}]}}),
+        stat("Forward-confirmed reverse DNS", [target(
+            f"mailhealth_reverse_dns_forward_confirmed{{{INST}}}", "{{address}}")], 8),
+        stat("PTR records", [target(
+            f"mailhealth_reverse_dns_ptr_records{{{INST}}}", "{{address}}")], 8, defaults={
+                "color": {"mode": "thresholds"}, "mappings": [],
+                "thresholds": {"mode": "absolute", "steps": [
+                    {"color": "red", "value": None}, {"color": "green", "value": 1}]}}),
+    ])
     panels += row("The exporter", [
         timeseries("Collector run duration", [target(
             f"mailhealth_scrape_collector_duration_seconds{{{INST}}}",

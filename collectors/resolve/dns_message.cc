@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cctype>
 #include <memory>
 
@@ -15,6 +16,12 @@ constexpr size_t kHeaderSize = 12;
 
 uint16_t Get16(const unsigned char* p) {
   return static_cast<uint16_t>((p[0] << 8) | p[1]);
+}
+
+uint32_t Get32(const unsigned char* p) {
+  return (static_cast<uint32_t>(p[0]) << 24) |
+         (static_cast<uint32_t>(p[1]) << 16) |
+         (static_cast<uint32_t>(p[2]) << 8) | static_cast<uint32_t>(p[3]);
 }
 
 struct AresStringDeleter {
@@ -67,6 +74,10 @@ const char* QTypeName(uint16_t qtype) {
       return "MX";
     case kTypeAaaa:
       return "AAAA";
+    case kTypePtr:
+      return "PTR";
+    case kTypeTxt:
+      return "TXT";
     default:
       return "OTHER";
   }
@@ -150,6 +161,9 @@ Result<DnsAnswer> ParseDnsResponse(const unsigned char* buf, size_t len,
     if (end - p < 10) return Status::Error("truncated answer record");
     const uint16_t type = Get16(p);
     const uint16_t cls = Get16(p + 2);
+    // RFC 2181 8: a TTL with the top bit set is read as 0.
+    uint32_t ttl = Get32(p + 4);
+    if (ttl & 0x80000000u) ttl = 0;
     const uint16_t rdlen = Get16(p + 8);
     p += 10;
     if (end - p < rdlen) return Status::Error("answer data past the end");
@@ -164,7 +178,23 @@ Result<DnsAnswer> ParseDnsResponse(const unsigned char* buf, size_t len,
       a.cname_chain.push_back(target);
     }
     if (type != qtype) continue;
-    if (type == kTypeMx) {
+    a.min_ttl = a.count() == 0 ? ttl : std::min(a.min_ttl, ttl);
+    if (type == kTypePtr) {
+      std::string target;
+      if (!ExpandName(rd, buf, len, &target, &n) || n > rdlen) {
+        return Status::Error("malformed PTR");
+      }
+      a.names.push_back(std::move(target));
+    } else if (type == kTypeTxt) {
+      std::string text;
+      for (size_t k = 0; k < rdlen;) {
+        const size_t l = rd[k];
+        if (k + 1 + l > rdlen) return Status::Error("malformed TXT");
+        text.append(reinterpret_cast<const char*>(rd + k + 1), l);
+        k += 1 + l;
+      }
+      a.texts.push_back(std::move(text));
+    } else if (type == kTypeMx) {
       if (rdlen < 3) return Status::Error("short MX record");
       MxRecord mx;
       mx.preference = Get16(rd);

@@ -33,9 +33,12 @@ const char* DnsStatusName(DnsStatus s);
 // Query types used here (RFC 1035, RFC 3596).
 inline constexpr uint16_t kTypeA = 1;
 inline constexpr uint16_t kTypeCname = 5;
+inline constexpr uint16_t kTypePtr = 12;
 inline constexpr uint16_t kTypeMx = 15;
+inline constexpr uint16_t kTypeTxt = 16;
 inline constexpr uint16_t kTypeAaaa = 28;
-const char* QTypeName(uint16_t qtype);  // "A", "MX", "AAAA", "CNAME", "TYPEn"
+// "A", "MX", "AAAA", "CNAME", "PTR", "TXT", "OTHER"
+const char* QTypeName(uint16_t qtype);
 
 struct MxRecord {
   int preference = 0;
@@ -50,7 +53,15 @@ struct DnsAnswer {
   std::vector<MxRecord> mx;              // qtype MX
   std::vector<std::string> addresses;    // qtype A/AAAA, canonical text
   std::vector<std::string> cname_chain;  // CNAME targets, in packet order
-  size_t count() const { return mx.size() + addresses.size(); }
+  std::vector<std::string> names;        // qtype PTR: lower case, no dot
+  std::vector<std::string> texts;  // qtype TXT: the strings of each record
+                                   // joined, one entry per record
+  // The smallest TTL (seconds) of the records of the asked type; 0 when
+  // there are none (callers caching an answer take their own floor).
+  uint32_t min_ttl = 0;
+  size_t count() const {
+    return mx.size() + addresses.size() + names.size() + texts.size();
+  }
 };
 
 // Parses a response to a query of `qtype`. Errors (short packet, bad name

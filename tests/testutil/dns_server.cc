@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -63,8 +64,8 @@ uint16_t FreeLoopbackPort() {
 
 const std::string& DnsServer::last_error() { return LastError(); }
 
-std::unique_ptr<DnsServer> DnsServer::Start(
-    const std::vector<TestZone>& zones) {
+std::unique_ptr<DnsServer> DnsServer::Start(const std::vector<TestZone>& zones,
+                                            bool query_log) {
   namespace fs = std::filesystem;
   char tmpl[] = "/tmp/mailhealth-named-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) {
@@ -91,7 +92,7 @@ std::unique_ptr<DnsServer> DnsServer::Start(
          << "  notify no;\n"
          << "  check-integrity no;\n"
          << "  check-names primary ignore;\n"
-         << "};\n"
+         << (query_log ? "  querylog yes;\n" : "") << "};\n"
          << "controls { };\n";
     for (const auto& z : zones) {
       const std::string file = z.name + ".zone";
@@ -145,6 +146,24 @@ std::unique_ptr<DnsServer> DnsServer::Start(
     if (LastError().find("address in use") == std::string::npos) break;
   }
   return nullptr;
+}
+
+int DnsServer::QueryCount(const std::string& qname) const {
+  // named -g logs queries to stderr: "... query: NAME IN TYPE +..."
+  std::string text = ReadFile(dir_ + "/named.log");
+  std::string needle = "query: " + qname + " IN ";
+  auto lower = [](std::string v) {
+    for (auto& c : v)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return v;
+  };
+  text = lower(text);
+  needle = lower(needle);
+  int n = 0;
+  for (size_t p = text.find(needle); p != std::string::npos;
+       p = text.find(needle, p + 1))
+    ++n;
+  return n;
 }
 
 void DnsServer::Stop() {

@@ -37,7 +37,10 @@ struct TestZone {
 class DnsServer {
  public:
   // nullptr on failure; last_error() then says why (named's log included).
-  static std::unique_ptr<DnsServer> Start(const std::vector<TestZone>& zones);
+  // With `query_log`, named logs every query it receives (to its log
+  // file, read by QueryCount()).
+  static std::unique_ptr<DnsServer> Start(const std::vector<TestZone>& zones,
+                                          bool query_log = false);
   static const std::string& last_error();
   ~DnsServer();  // stops named (SIGTERM, then SIGKILL) and removes the dir
 
@@ -46,6 +49,9 @@ class DnsServer {
   // The same server over IPv6 loopback (when ::1 exists): "[::1]:PORT".
   std::string resolver6() const { return "[::1]:" + std::to_string(port_); }
   const std::string& dir() const { return dir_; }
+  // With query_log: how many queries for `qname` (any type, as sent,
+  // case-insensitive) named has logged so far.
+  int QueryCount(const std::string& qname) const;
   // Stops the server now (to simulate a resolver that goes away).
   void Stop();
 

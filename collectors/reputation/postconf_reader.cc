@@ -1,0 +1,139 @@
+#include "collectors/reputation/postconf_reader.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "collectors/resolve/resolver_address.h"
+
+namespace mailhealth::reputation {
+namespace {
+
+struct Fd {
+  int fd = -1;
+  Fd() = default;
+  explicit Fd(int f) : fd(f) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' ||
+                        s.back() == ' ' || s.back() == '\t'))
+    s.pop_back();
+  size_t b = s.find_first_not_of(" \t");
+  return b == std::string::npos ? "" : s.substr(b);
+}
+
+}  // namespace
+
+Result<std::map<std::string, std::string>> ReadPostconf(
+    const std::string& postconf, const std::vector<std::string>& names,
+    Clock::time_point deadline) {
+  if (postconf.empty() || postconf.front() != '/') {
+    return Status::Error("postconf must be an absolute path");
+  }
+  int out_pipe[2], err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) return Status::Error("pipe failed");
+  Fd out_r(out_pipe[0]), out_w(out_pipe[1]);
+  if (pipe2(err_pipe, O_CLOEXEC) != 0) return Status::Error("pipe failed");
+  Fd err_r(err_pipe[0]), err_w(err_pipe[1]);
+
+  std::vector<std::string> args = {postconf, "-h"};
+  args.insert(args.end(), names.begin(), names.end());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  const pid_t pid = fork();
+  if (pid < 0) return Status::Error("fork failed");
+  if (pid == 0) {
+    setpgid(0, 0);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    dup2(out_w.fd, 1);
+    dup2(err_w.fd, 2);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    signal(SIGPIPE, SIG_DFL);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  setpgid(pid, pid);
+  close(out_w.fd);
+  out_w.fd = -1;
+  close(err_w.fd);
+  err_w.fd = -1;
+
+  std::string out, err;
+  bool timed_out = false;
+  for (int open_fds = 2; open_fds > 0;) {
+    const auto left =
+        std::chrono::duration_cast<Millis>(deadline - Clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd p[2] = {{out_r.fd, POLLIN, 0}, {err_r.fd, POLLIN, 0}};
+    int n = poll(p, 2, static_cast<int>(left.count()));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (p[i].fd < 0 || p[i].revents == 0) continue;
+      char buf[4096];
+      ssize_t r = read(p[i].fd, buf, sizeof buf);
+      if (r <= 0) {
+        (i == 0 ? out_r : err_r).fd = -1;
+        close(p[i].fd);
+        --open_fds;
+        continue;
+      }
+      std::string& dst = i == 0 ? out : err;
+      if (dst.size() < 65536) dst.append(buf, static_cast<size_t>(r));
+    }
+  }
+  if (timed_out) kill(-pid, SIGKILL);
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  if (timed_out) return Status::Error(postconf + " did not finish in time");
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+    return Status::Error(postconf + " failed: " + Trim(err));
+  }
+  std::map<std::string, std::string> values;
+  size_t pos = 0;
+  for (const std::string& name : names) {
+    size_t nl = out.find('\n', pos);
+    if (nl == std::string::npos && pos >= out.size()) {
+      return Status::Error(postconf + " printed no value for " + name);
+    }
+    values[name] = Trim(out.substr(
+        pos, nl == std::string::npos ? std::string::npos : nl - pos));
+    pos = nl == std::string::npos ? out.size() : nl + 1;
+  }
+  return values;
+}
+
+std::vector<std::string> BindAddresses(
+    const std::map<std::string, std::string>& params) {
+  std::vector<std::string> out;
+  for (const char* key : {"smtp_bind_address", "smtp_bind_address6"}) {
+    auto it = params.find(key);
+    if (it == params.end()) continue;
+    std::string ip = CanonicalIp(it->second);
+    if (!ip.empty()) out.push_back(ip);
+  }
+  return out;
+}
+
+}  // namespace mailhealth::reputation

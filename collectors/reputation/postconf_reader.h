@@ -1,0 +1,28 @@
+// Reads Postfix parameters with `postconf -h NAME...` (no shell, argv[0]
+// an absolute path), killed at `deadline`. The one process the reputation
+// collector runs; it does not link the queue collector's process runner
+// (collectors do not depend on each other).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "exporter/collector.h"
+#include "exporter/status.h"
+
+namespace mailhealth::reputation {
+
+// name -> value ("" for an empty parameter). Fails when postconf cannot be
+// run, exits non-zero (its stderr in the message) or misses the deadline.
+Result<std::map<std::string, std::string>> ReadPostconf(
+    const std::string& postconf, const std::vector<std::string>& names,
+    Clock::time_point deadline);
+
+// The addresses of smtp_bind_address / smtp_bind_address6 values
+// (Postfix allows one address each; a value that is not an IP literal is
+// skipped), canonical, IPv4 first.
+std::vector<std::string> BindAddresses(
+    const std::map<std::string, std::string>& params);
+
+}  // namespace mailhealth::reputation

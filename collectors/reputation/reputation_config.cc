@@ -1,0 +1,304 @@
+#include "collectors/reputation/reputation_config.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <optional>
+#include <set>
+
+#include "collectors/resolve/dns_message.h"
+
+namespace mailhealth::reputation {
+namespace {
+
+constexpr uint32_t kLoopbackNet = 0x7f000000;  // 127.0.0.0/8
+
+bool ValidDomainName(const std::string& n) {
+  if (n.empty() || n == "." || n.size() > 253) return false;
+  size_t label = 0;
+  for (char c : n) {
+    if (c == '.') {
+      if (label == 0) return false;
+      label = 0;
+      continue;
+    }
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+          c == '_')) {
+      return false;
+    }
+    if (++label > 63) return false;
+  }
+  return label > 0;
+}
+
+std::optional<uint32_t> ParseV4(const std::string& s) {
+  in_addr a{};
+  if (inet_pton(AF_INET, s.c_str(), &a) != 1) return std::nullopt;
+  return ntohl(a.s_addr);
+}
+
+bool InLoopback(uint32_t a) { return (a & 0xff000000u) == kLoopbackNet; }
+
+constexpr const char* kPublicResolvers[] = {
+    // Google, Cloudflare, Quad9, OpenDNS, AdGuard, Comodo, Verisign (old),
+    // CleanBrowsing, Control D, Level3, Yandex.
+    "8.8.8.8",
+    "8.8.4.4",
+    "1.1.1.1",
+    "1.0.0.1",
+    "1.1.1.2",
+    "1.0.0.2",
+    "1.1.1.3",
+    "1.0.0.3",
+    "9.9.9.9",
+    "149.112.112.112",
+    "9.9.9.10",
+    "149.112.112.10",
+    "9.9.9.11",
+    "208.67.222.222",
+    "208.67.220.220",
+    "94.140.14.14",
+    "94.140.15.15",
+    "8.26.56.26",
+    "8.20.247.20",
+    "64.6.64.6",
+    "64.6.65.6",
+    "185.228.168.9",
+    "185.228.169.9",
+    "76.76.2.0",
+    "76.76.10.0",
+    "4.2.2.1",
+    "4.2.2.2",
+    "77.88.8.8",
+    "77.88.8.1",
+    "2001:4860:4860::8888",
+    "2001:4860:4860::8844",
+    "2606:4700:4700::1111",
+    "2606:4700:4700::1001",
+    "2620:fe::fe",
+    "2620:fe::9",
+    "2620:119:35::35",
+    "2620:119:53::53",
+    "2a10:50c0::ad1:ff",
+    "2a10:50c0::ad2:ff"};
+
+std::vector<ResolverAddress> ParseResolverList(ConfigNode& n,
+                                               const std::string& key) {
+  std::vector<ResolverAddress> out;
+  std::set<std::string> seen;
+  for (const std::string& text : n.StringList(key, {})) {
+    auto r = ParseResolverAddress(text);
+    if (!r.ok()) {
+      n.Error(key, r.status().message());
+      continue;
+    }
+    if (!seen.insert(r->ip + "#" + std::to_string(r->port)).second) {
+      n.Error(key, "resolver \"" + text + "\" listed twice");
+      continue;
+    }
+    if (IsPublicResolver(r->ip)) {
+      n.Warning(key, "\"" + text +
+                         "\" is a public resolver: blocklists refuse or "
+                         "misanswer queries through it (Spamhaus answers "
+                         "127.255.255.254); use your own resolver");
+    }
+    out.push_back(std::move(*r));
+  }
+  return out;
+}
+
+std::vector<CodeRange> ParseCodes(ConfigNode& z, const std::string& key) {
+  std::vector<CodeRange> out;
+  for (const std::string& text : z.StringList(key, {})) {
+    auto r = ParseCodeRange(text);
+    if (!r.ok()) {
+      z.Error(key, r.status().message());
+      continue;
+    }
+    out.push_back(*r);
+  }
+  return out;
+}
+
+ZoneConfig ParseZone(ConfigNode& z, std::set<std::string>& seen) {
+  ZoneConfig zc;
+  const std::string raw = z.String("name", "");
+  zc.name = NormalizeName(raw);
+  if (raw.empty()) {
+    z.Error("name", "missing (the blocklist zone, e.g. zen.spamhaus.org)");
+  } else if (!ValidDomainName(zc.name)) {
+    z.Error("name", "invalid zone name \"" + raw + "\"");
+  } else if (!seen.insert(zc.name).second) {
+    z.Error("name", "zone \"" + zc.name + "\" listed twice");
+  }
+  const bool has_listed = z.Has("listed_codes");
+  const bool has_error = z.Has("error_codes");
+  zc.listed_codes = ParseCodes(z, "listed_codes");
+  zc.error_codes = ParseCodes(z, "error_codes");
+  const bool spamhaus = IsSpamhausZone(zc.name);
+  if (!has_listed || zc.listed_codes.empty()) {
+    zc.listed_codes = spamhaus ? SpamhausListedCodes() : DefaultListedCodes();
+  }
+  if (!has_error || zc.error_codes.empty()) {
+    zc.error_codes = spamhaus ? SpamhausErrorCodes() : DefaultErrorCodes();
+  }
+  zc.resolvers = ParseResolverList(z, "resolvers");
+  return zc;
+}
+
+}  // namespace
+
+Result<CodeRange> ParseCodeRange(const std::string& text) {
+  const std::string bad = "invalid return code \"" + text +
+                          "\" (use 127.0.0.2, 127.0.0.2-127.0.0.11 or "
+                          "127.0.0.0/24)";
+  CodeRange r;
+  if (size_t dash = text.find('-'); dash != std::string::npos) {
+    auto a = ParseV4(text.substr(0, dash));
+    auto b = ParseV4(text.substr(dash + 1));
+    if (!a || !b) return Status::Error(bad);
+    if (*a > *b) {
+      return Status::Error("invalid return code range \"" + text +
+                           "\" (first above last)");
+    }
+    r = {*a, *b};
+  } else if (size_t slash = text.find('/'); slash != std::string::npos) {
+    auto a = ParseV4(text.substr(0, slash));
+    const std::string len_text = text.substr(slash + 1);
+    int len = -1;
+    auto [p, ec] = std::from_chars(len_text.data(),
+                                   len_text.data() + len_text.size(), len);
+    if (!a || ec != std::errc() || p != len_text.data() + len_text.size() ||
+        len < 8 || len > 32) {
+      return Status::Error(bad);
+    }
+    const uint32_t mask = len == 32 ? 0xffffffffu : ~(0xffffffffu >> len);
+    r = {*a & mask, (*a & mask) | ~mask};
+  } else {
+    auto a = ParseV4(text);
+    if (!a) return Status::Error(bad);
+    r = {*a, *a};
+  }
+  if (!InLoopback(r.first) || !InLoopback(r.last)) {
+    return Status::Error("return code \"" + text +
+                         "\" is outside 127.0.0.0/8, where blocklists answer");
+  }
+  return r;
+}
+
+std::vector<CodeRange> DefaultListedCodes() {
+  return {{0x7f000002, 0x7f0000fe}};
+}
+std::vector<CodeRange> DefaultErrorCodes() {
+  return {{0x7fffff00, 0x7fffffff}};
+}
+std::vector<CodeRange> SpamhausListedCodes() {
+  return {{0x7f000002, 0x7f0002ff}};
+}
+std::vector<CodeRange> SpamhausErrorCodes() {
+  return {{0x7ffffffc, 0x7ffffffc}, {0x7ffffffe, 0x7fffffff}};
+}
+
+bool IsSpamhausZone(const std::string& zone) {
+  auto under = [&zone](const std::string& d) {
+    return zone == d ||
+           (zone.size() > d.size() &&
+            zone.compare(zone.size() - d.size(), d.size(), d) == 0 &&
+            zone[zone.size() - d.size() - 1] == '.');
+  };
+  return under("spamhaus.org") || under("spamhaus.net");
+}
+
+bool IsPublicResolver(const std::string& ip) {
+  const std::string c = CanonicalIp(ip);
+  for (const char* p : kPublicResolvers) {
+    if (c == p) return true;
+  }
+  return false;
+}
+
+ReputationConfig ParseReputationConfig(ConfigNode& s,
+                                       const CollectorSettings& settings) {
+  ReputationConfig c;
+  c.interval = settings.interval;
+  c.timeout = settings.timeout;
+  c.max_series = settings.max_series;
+  c.resolvers = ParseResolverList(s, "resolvers");
+
+  std::set<std::string> seen;
+  for (const std::string& text : s.StringList("addresses", {})) {
+    const std::string ip = CanonicalIp(text);
+    if (ip.empty() || text.front() == '[') {
+      s.Error("addresses", "\"" + text + "\" is not an IPv4 or IPv6 address");
+      continue;
+    }
+    if (!seen.insert(ip).second) {
+      s.Error("addresses", "address \"" + text + "\" listed twice");
+      continue;
+    }
+    c.addresses.push_back(ip);
+  }
+  if (c.addresses.size() > kMaxAddresses) {
+    s.Error("addresses", "too many addresses (" +
+                             std::to_string(c.addresses.size()) +
+                             "), at most " + std::to_string(kMaxAddresses));
+  }
+  std::set<std::string> seen_mx;
+  for (const std::string& text : s.StringList("from_mx", {})) {
+    const std::string d = NormalizeName(text);
+    if (!ValidDomainName(d)) {
+      s.Error("from_mx", "invalid domain name \"" + text + "\"");
+      continue;
+    }
+    if (!seen_mx.insert(d).second) {
+      s.Error("from_mx", "domain \"" + d + "\" listed twice");
+      continue;
+    }
+    c.from_mx.push_back(d);
+  }
+  if (c.from_mx.size() > kMaxMxDomains) {
+    s.Error("from_mx", "too many domains (" + std::to_string(c.from_mx.size()) +
+                           "), at most " + std::to_string(kMaxMxDomains));
+  }
+  c.from_postfix = s.Bool("from_postfix", false);
+
+  const std::string expect = s.String("expect_ptr", "");
+  if (!expect.empty()) {
+    c.expect_ptr = NormalizeName(expect);
+    if (!ValidDomainName(c.expect_ptr)) {
+      s.Error("expect_ptr", "invalid host name \"" + expect + "\"");
+    }
+  }
+  c.min_interval = s.Duration("min_interval", c.min_interval);
+  if (c.min_interval < Millis(0)) {
+    s.Error("min_interval", "must not be negative");
+  }
+
+  std::set<std::string> seen_zones;
+  for (ConfigNode& z : s.List("zones")) {
+    c.zones.push_back(ParseZone(z, seen_zones));
+    z.Finish();
+  }
+  if (c.zones.size() > kMaxZones) {
+    s.Error("zones", "too many zones (" + std::to_string(c.zones.size()) +
+                         "), at most " + std::to_string(kMaxZones));
+  }
+
+  if (settings.enabled) {
+    if (c.addresses.empty() && c.from_mx.empty() && !c.from_postfix) {
+      s.Warning("addresses",
+                "reputation is enabled but has no addresses, from_mx or "
+                "from_postfix: it checks nothing");
+    }
+    if (c.zones.empty()) {
+      s.Warning("zones",
+                "reputation is enabled but lists no zones: only reverse DNS "
+                "is checked");
+    }
+  }
+  return c;
+}
+
+}  // namespace mailhealth::reputation
