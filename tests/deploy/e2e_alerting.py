@@ -28,11 +28,16 @@ Scenario:
      store whose socket (private/dovecot-lmtp) is gone. Exactly one page,
      MailhealthQueueLocalDeliveryFailing, whose text names the cause; then
      the store comes back (this script's own LMTP server on that socket),
-     `postqueue -f`, and the page resolves within 5 minutes.
+     `postqueue -f`, and the page resolves within 5 minutes;
+  7. a delivery command that tempfails (exit 75, "temporary failure"; local(8)
+     runs it as it runs mailbox_command, here through an alias of this test):
+     exactly one page, MailhealthQueueLocalDeliveryFailing; the command is
+     repaired, `postqueue -f`, the page resolves within 5 minutes.
 
 Not covered here (yet): the other failures of the troubleshooting order
 (port 25 closed with Postfix up, a wrong MX, a dead content filter, a
-tempfailing mailbox_command, a fatal smtpd with Postfix up).
+fatal smtpd with Postfix up), and mailbox_command itself (changing it would
+change local delivery for every other test of the suite).
 
 usage: e2e_alerting.py SOURCE_DIR EXPORTER_BINARY
 Exit 77 (skipped by ctest) when not root or a tool is missing.
@@ -644,6 +649,63 @@ def main():
             if ids:
                 subprocess.run(["postsuper", "-d", "-"], input="\n".join(ids) + "\n",
                                text=True, capture_output=True)
+        procs.check_alive()
+
+        # --- 7. a delivery command that tempfails -> one page; repaired -> resolved --
+        cmd_dir = tempfile.mkdtemp(prefix="mh-e2e-cmd-")
+        os.chmod(cmd_dir, 0o755)
+        broken = os.path.join(cmd_dir, "broken")
+        script = os.path.join(cmd_dir, "deliver")
+        with open(script, "w") as f:
+            f.write(f"#!/bin/sh\ncat >/dev/null\n[ -e {broken} ] && exit 75\nexit 0\n")
+        os.chmod(script, 0o755)
+        open(broken, "w").close()
+        os.chmod(broken, 0o644)
+        with open("/etc/aliases") as f:
+            aliases_before = f.read()
+        with open("/etc/aliases", "a") as f:
+            f.write(f'e2etemp: "|{script}"\n')
+        subprocess.run(["newaliases"], check=True)
+        t_fail = time.monotonic()
+        sender = f"mhe2ecmd{os.getpid()}@mail.mailhealth.test"
+        try:
+            for _ in range(2):
+                subprocess.run(["sendmail", "-i", "-f", sender, "e2etemp@mail.mailhealth.test"],
+                               input=b"Subject: e2e command\n\nbody\n", check=True)
+            page = wait_for("MailhealthQueueLocalDeliveryFailing (command) at the page receiver",
+                            lambda: webhook.find("MailhealthQueueLocalDeliveryFailing",
+                                                 "firing", "/page", t_fail), 120)
+            summary = page[0]["annotations"]["summary"]
+            desc = page[0]["annotations"]["description"]
+            log(f"MailhealthQueueLocalDeliveryFailing received after "
+                f"{time.monotonic() - t_fail:.1f}s: {summary}")
+            assert "Local delivery failing" in summary, summary
+            for must in ("temporary failure", "mailbox_command", "postqueue -f"):
+                assert must in desc, f"{must!r} not in the description: {desc}"
+            os.unlink(broken)
+            t_fix = time.monotonic()
+            log("command repaired; postqueue -f")
+            subprocess.run(["postqueue", "-f"], check=True)
+            wait_for("MailhealthQueueLocalDeliveryFailing (command) resolved", lambda:
+                     webhook.find("MailhealthQueueLocalDeliveryFailing", "resolved", "/page",
+                                  t_fix), 300)
+            log(f"resolved {time.monotonic() - t_fix:.1f}s after the fix")
+            pages = sorted({a["labels"]["alertname"] for t, p, _, a in webhook.alerts(t_fail)
+                            if p == "/page" and a["status"] == "firing"
+                            and a["labels"].get("instance") == instance})
+            assert pages == ["MailhealthQueueLocalDeliveryFailing"], \
+                f"the tempfailing command paged other than once: {pages}"
+        finally:
+            with open("/etc/aliases", "w") as f:
+                f.write(aliases_before)
+            subprocess.run(["newaliases"], check=False)
+            q = subprocess.run(["postqueue", "-j"], capture_output=True, text=True).stdout
+            ids = [m["queue_id"] for m in map(json.loads, filter(None, q.splitlines()))
+                   if m.get("sender") == sender]
+            if ids:
+                subprocess.run(["postsuper", "-d", "-"], input="\n".join(ids) + "\n",
+                               text=True, capture_output=True)
+            shutil.rmtree(cmd_dir, ignore_errors=True)
         procs.check_alive()
         log("PASS")
         return 0
