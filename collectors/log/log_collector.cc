@@ -1,6 +1,7 @@
 #include "collectors/log/log_collector.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -36,6 +37,9 @@ constexpr char kLastLine[] = "mailhealth_log_last_line_timestamp_seconds";
 constexpr char kRotations[] = "mailhealth_log_rotations_total";
 constexpr char kReadErrors[] = "mailhealth_log_read_errors_total";
 constexpr char kSourceUp[] = "mailhealth_log_source_up";
+constexpr char kTraffic[] = "mailhealth_log_traffic_lines_total";
+constexpr char kTrafficSilence[] = "mailhealth_log_traffic_silence_seconds";
+constexpr char kSilenceThreshold[] = "mailhealth_log_silence_threshold_seconds";
 
 constexpr int64_t kMaxRules = 100;
 
@@ -47,7 +51,15 @@ struct LogConfig {
   std::string journal_directory;
   std::vector<std::string> syslog_names;
   std::vector<log::Rule> rules;
+  Millis silence_threshold{30 * 60 * 1000};
+  std::vector<std::string> probe_helos;  // default: the host name
 };
+
+std::string HostName() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "";
+  return buf;
+}
 
 std::string S(std::string_view v) { return std::string(v); }
 
@@ -59,7 +71,10 @@ class LogCollector : public Collector {
   LogCollector(LogConfig cfg, Millis interval)
       : cfg_(std::move(cfg)),
         interval_(interval),
-        processor_(cfg_.rules, cfg_.syslog_names) {}
+        processor_(cfg_.rules, cfg_.syslog_names),
+        traffic_changed_(Clock::now()) {
+    processor_.SetProbeHelos(cfg_.probe_helos);
+  }
   ~LogCollector() override { Stop(); }
 
   CollectResult Collect(Clock::time_point) override {
@@ -108,6 +123,15 @@ class LogCollector : public Collector {
     } else {
       r.detail = source_ + auto_note_;
     }
+    // Silence counts from the last traffic line seen at a Collect(), or
+    // from the start when there has been none (a restart on a silent log
+    // is silent too).
+    Clock::time_point now = Clock::now();
+    if (c.traffic != last_traffic_) {
+      last_traffic_ = c.traffic;
+      traffic_changed_ = now;
+    }
+    silence_ = std::chrono::duration<double>(now - traffic_changed_).count();
     Build(c, available, &r.families);
     return r;
   }
@@ -239,6 +263,18 @@ class LogCollector : public Collector {
            static_cast<double>(c.rotations));
     scalar(kReadErrors, "Errors reading the log.",
            static_cast<double>(c.read_errors));
+    scalar(kTraffic,
+           "Postfix lines about a message (with a queue ID or NOQUEUE), "
+           "without those naming the helo of our own SMTP probes.",
+           static_cast<double>(c.traffic));
+    scalar(kTrafficSilence,
+           "Seconds since the last traffic line (counted from the collector's "
+           "start when there was none).",
+           silence_, true);
+    scalar(kSilenceThreshold,
+           "The config's silence_threshold: how long without traffic counts "
+           "as a silent log.",
+           static_cast<double>(cfg_.silence_threshold.count()) / 1000.0, true);
     scalar(kSourceUp,
            "1 when the log file (or journal) is open, 0 while it is missing or "
            "unreadable.",
@@ -256,6 +292,9 @@ class LogCollector : public Collector {
   // `source: auto` why, " (auto: /var/log/mail.log exists)".
   std::string source_, auto_note_;
   bool warned_missing_ = false;  // Collect() runs on one thread
+  uint64_t last_traffic_ = 0;
+  Clock::time_point traffic_changed_;
+  double silence_ = 0;
 };
 
 bool ValidLabelValue(const std::string& s) {
@@ -299,6 +338,10 @@ CollectorInfo LogCollectorInfo() {
       s.Error("journal_directory",
               "must be an absolute path, got \"" + c.journal_directory + "\"");
     c.syslog_names = s.StringList("syslog_names", {});
+    c.silence_threshold = s.Duration("silence_threshold", c.silence_threshold);
+    if (c.silence_threshold.count() <= 0)
+      s.Error("silence_threshold", "must be positive");
+    c.probe_helos = s.StringList("probe_helo", {HostName()});
     std::vector<ConfigNode> rules = s.List("rules");
     if (static_cast<int64_t>(rules.size()) > kMaxRules)
       s.Error("rules", "at most " + std::to_string(kMaxRules) + " rules, got " +

@@ -207,6 +207,23 @@ const StartTable& Starts() {
   return t;
 }
 
+// Does the message start with a real queue ID ("EEE0EA726CC: ",
+// "4PbC4x469Jz3tBr: ") or "NOQUEUE: "? Stricter than StripQueueId: at least
+// 6 characters with a digit or no lower case, so that anvil's
+// "statistics: ..." is not a message.
+bool TrafficQueueId(string_view m) {
+  if (StartsWith(m, "NOQUEUE: ")) return true;
+  size_t i = 0;
+  bool digit = false, lower = false;
+  while (i < m.size() && i < 24 && IsAlnum(m[i])) {
+    digit = digit || (m[i] >= '0' && m[i] <= '9');
+    lower = lower || (m[i] >= 'a' && m[i] <= 'z');
+    ++i;
+  }
+  return i >= 6 && i + 1 < m.size() && m[i] == ':' && m[i + 1] == ' ' &&
+         (digit || !lower);
+}
+
 // Strips a queue ID ("4PbC4x469Jz3tBr: ", "NOQUEUE: "); returns true when
 // one was present.
 bool StripQueueId(string_view* m) {
@@ -249,8 +266,15 @@ void ConnectEvent(string_view rest, LogCounters* c) {
   if (colon == string_view::npos) return;
   string_view target = rest.substr(0, colon);
   string_view why = rest.substr(colon + 2);
-  bool local = target.find('[') == string_view::npos ||
-               Contains(target, "[127.") || Contains(target, "[::1]");
+  // A target without an address, a loopback address, or a UNIX socket
+  // ("mail.example[private/dovecot-lmtp]": an LMTP store) is a local
+  // service.
+  size_t open = target.find('[');
+  string_view addr =
+      open == string_view::npos ? string_view() : target.substr(open + 1);
+  bool local = open == string_view::npos || StartsWith(addr, "127.") ||
+               StartsWith(addr, "::1]") ||
+               addr.substr(0, addr.find(']')).find('/') != string_view::npos;
   if (local) {
     Inc(c, Event::kContentFilterUnavailable);
   } else if (StartsWith(why, "Connection timed out")) {
@@ -566,6 +590,13 @@ LineProcessor::LineProcessor(std::vector<Rule> rules,
 
 LineProcessor::~LineProcessor() = default;
 
+void LineProcessor::SetProbeHelos(std::vector<std::string> names) {
+  probe_needles_.clear();
+  for (const std::string& n : names) {
+    if (!n.empty()) probe_needles_.push_back("helo=<" + n + ">");
+  }
+}
+
 bool LineProcessor::IsPostfixProgram(std::string_view program) const {
   if (StartsWith(program, "postfix")) {
     return program.size() == 7 || program[7] == '/' || program[7] == '-';
@@ -673,6 +704,14 @@ void LineProcessor::Classify(std::string_view program, std::string_view m,
       break;
   }
   ++c->messages[pi][static_cast<size_t>(sev)];
+  {
+    if (TrafficQueueId(body)) {
+      bool probe = false;
+      for (const std::string& n : probe_needles_)
+        probe = probe || Contains(m, n);
+      if (!probe) ++c->traffic;
+    }
+  }
   if (sev == Severity::kWarning) {
     WarningEvents(p, body, c);
     return;

@@ -170,6 +170,9 @@ struct LogCounters {
   std::array<uint64_t, N<Event>()> events{};
   std::vector<uint64_t> rule_matches;  // one per configured rule
   double last_line_timestamp = 0;      // wall clock, Unix seconds
+  // Postfix lines about a message (a queue ID or NOQUEUE), except those
+  // naming a probe's helo: what log silence is measured on.
+  uint64_t traffic = 0;
 };
 
 // A user rule: name (the label value), RE2 pattern, optional process
@@ -203,6 +206,10 @@ class LineProcessor {
   // number of bytes consumed (the rest is an incomplete last line).
   size_t ProcessBlock(std::string_view data, LogCounters* c);
 
+  // The helo names of our own SMTP probes: a line with helo=<NAME> is not
+  // traffic. Set before the first line.
+  void SetProbeHelos(std::vector<std::string> names);
+
   bool IsPostfixProgram(std::string_view program) const;
   size_t rule_count() const { return rule_names_.size(); }
   const std::vector<std::string>& rule_names() const { return rule_names_; }
@@ -216,7 +223,8 @@ class LineProcessor {
   struct RuleSet;
   std::vector<std::string> rule_names_;
   std::vector<std::string> syslog_names_;
-  std::unique_ptr<RuleSet> all_;  // rules without a process filter
+  std::vector<std::string> probe_needles_;  // "helo=<NAME>"
+  std::unique_ptr<RuleSet> all_;            // rules without a process filter
   // Per filtered process: its rules plus those without a filter.
   std::vector<std::pair<std::string, std::unique_ptr<RuleSet>>> by_process_;
   std::vector<int> hits_;  // scratch for RE2::Set::Match

@@ -7,9 +7,11 @@ namespace mailhealth {
 namespace {
 
 constexpr std::array<std::string_view, kDeferralReasonCount> kNames = {
-    "local_service",      "transport_unavailable", "connection_refused",
-    "connection_timeout", "dns_failure",           "tls_failure",
-    "mailbox_full",       "remote_temporary",      "other"};
+    "local_service",         "local_delivery",
+    "transport_unavailable", "connection_refused",
+    "connection_timeout",    "dns_failure",
+    "tls_failure",           "mailbox_full",
+    "remote_temporary",      "other"};
 
 char Lower(char c) {
   return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -46,6 +48,13 @@ bool ContainsWord(std::string_view hay, std::string_view word) {
   return false;
 }
 
+bool MailboxFullText(std::string_view reason) {
+  return ContainsAnyI(
+      reason, {"4.2.2", "quota", "mailbox full", "mailbox is full",
+               "mailbox has exceeded", "out of storage", "insufficient storage",
+               "insufficient system storage", "file too large"});
+}
+
 std::string ToLower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = Lower(c);
@@ -60,15 +69,11 @@ std::string_view DeferralReasonName(DeferralReason r) {
 
 const std::array<DeferralReason, kDeferralReasonCount>& AllDeferralReasons() {
   static const std::array<DeferralReason, kDeferralReasonCount> kAll = {
-      DeferralReason::kLocalService,
-      DeferralReason::kTransportUnavailable,
-      DeferralReason::kConnectionRefused,
-      DeferralReason::kConnectionTimeout,
-      DeferralReason::kDnsFailure,
-      DeferralReason::kTlsFailure,
-      DeferralReason::kMailboxFull,
-      DeferralReason::kRemoteTemporary,
-      DeferralReason::kOther};
+      DeferralReason::kLocalService,         DeferralReason::kLocalDelivery,
+      DeferralReason::kTransportUnavailable, DeferralReason::kConnectionRefused,
+      DeferralReason::kConnectionTimeout,    DeferralReason::kDnsFailure,
+      DeferralReason::kTlsFailure,           DeferralReason::kMailboxFull,
+      DeferralReason::kRemoteTemporary,      DeferralReason::kOther};
   return kAll;
 }
 
@@ -121,8 +126,83 @@ bool LocalServiceMatcher::Matches(std::string_view reason) const {
   return false;
 }
 
+std::vector<std::string> LocalDeliveryEndpoints(std::string_view out) {
+  std::vector<std::string> endpoints;
+  while (!out.empty()) {
+    size_t nl = out.find('\n');
+    std::string_view line = out.substr(0, nl);
+    out.remove_prefix(nl == std::string_view::npos ? out.size() : nl + 1);
+    size_t eq = line.find(" = ");
+    if (eq == std::string_view::npos) continue;
+    std::string_view name = line.substr(0, eq);
+    std::string_view value = line.substr(eq + 3);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\r'))
+      value.remove_suffix(1);
+    if (value.empty()) continue;
+    if (name == "mailbox_command") {
+      size_t start = value.find_first_not_of(" \t\"'");
+      if (start == std::string_view::npos) continue;
+      value.remove_prefix(start);
+      std::string_view prog = value.substr(0, value.find_first_of(" \t\"'"));
+      if (prog.find('/') != std::string_view::npos)
+        endpoints.emplace_back(prog);
+      continue;
+    }
+    if (name != "local_transport" && name != "virtual_transport" &&
+        name != "mailbox_transport") {
+      continue;
+    }
+    size_t colon = value.find(':');
+    if (colon == std::string_view::npos) continue;  // a transport name only
+    std::string_view transport = value.substr(0, colon);
+    std::string_view nexthop = value.substr(colon + 1);
+    if ((transport == "lmtp" || transport == "smtp") && !nexthop.empty()) {
+      endpoints.emplace_back(nexthop);
+    }
+  }
+  return endpoints;
+}
+
+namespace {
+
+// The delivery agents' own words at the start of a reason (local(8) and
+// pipe(8) take "temporary failure" from sys_exits for EX_TEMPFAIL).
+bool LocalAgentText(std::string_view own) {
+  for (std::string_view p :
+       {"temporary failure", "command died with status",
+        "command time limit exceeded", "cannot update mailbox",
+        "cannot append message to", "maildir delivery failed",
+        "delivery failed to mailbox", "unable to lock for exclusive access"}) {
+    if (own.size() >= p.size() && ContainsI(own.substr(0, p.size()), p))
+      return true;
+  }
+  return false;
+}
+
+// "connect to H[private/x]", "lost connection with H[/run/x] while ...":
+// a UNIX socket, so a local agent.
+bool UnixSocketEndpoint(std::string_view own) {
+  for (std::string_view p : {"[private/", "[public/", "[/"}) {
+    if (own.find(p) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
+const LocalServiceMatcher& NoEndpoints() {
+  static const LocalServiceMatcher kNone({});
+  return kNone;
+}
+
+}  // namespace
+
 DeferralReason ClassifyDeferralReason(std::string_view reason,
                                       const LocalServiceMatcher& local) {
+  return ClassifyDeferralReason(reason, local, NoEndpoints());
+}
+
+DeferralReason ClassifyDeferralReason(std::string_view reason,
+                                      const LocalServiceMatcher& local,
+                                      const LocalServiceMatcher& delivery) {
   // 0. "delivery temporarily suspended: CAUSE" (the dead-site cache) is
   // classed by its cause.
   constexpr std::string_view kSuspended = "delivery temporarily suspended: ";
@@ -145,6 +225,10 @@ DeferralReason ClassifyDeferralReason(std::string_view reason,
   }
 
   if (local.Matches(own)) return DeferralReason::kLocalService;
+  if (delivery.Matches(own) || UnixSocketEndpoint(own) || LocalAgentText(own)) {
+    return MailboxFullText(reason) ? DeferralReason::kMailboxFull
+                                   : DeferralReason::kLocalDelivery;
+  }
   if (ContainsAnyI(own, {"mail transport unavailable",
                          "unknown mail transport error"})) {
     return DeferralReason::kTransportUnavailable;
@@ -163,12 +247,7 @@ DeferralReason ClassifyDeferralReason(std::string_view reason,
       ContainsI(own, "certificate")) {
     return DeferralReason::kTlsFailure;
   }
-  if (ContainsAnyI(reason,
-                   {"4.2.2", "quota", "mailbox full", "mailbox is full",
-                    "mailbox has exceeded", "out of storage",
-                    "insufficient storage", "insufficient system storage"})) {
-    return DeferralReason::kMailboxFull;
-  }
+  if (MailboxFullText(reason)) return DeferralReason::kMailboxFull;
   if ((!remote.empty() && remote.front() == '4') ||
       ContainsAnyI(reason, {"greylist", "graylist"})) {
     return DeferralReason::kRemoteTemporary;

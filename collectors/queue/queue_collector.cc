@@ -112,6 +112,7 @@ class QueueCollector : public Collector {
         wall_clock_(wall_clock ? std::move(wall_clock)
                                : [] { return std::time(nullptr); }),
         local_(cfg_.local_services),
+        delivery_(std::vector<std::string>{}),
         use_text_(cfg_.format == "text") {}
 
   CollectResult Collect(Clock::time_point deadline) override {
@@ -126,14 +127,15 @@ class QueueCollector : public Collector {
            {"pid_file", cfg_.queue_directory + "/pid/master.pid"}});
       noted_unreadable_pid_ = true;
     }
-    QueueStats stats(cfg_.domains, &local_, now);
+    ReadLocalDelivery(deadline);
+    QueueStats stats(cfg_.domains, &local_, now, &delivery_);
 
     Run run = RunPostqueue(deadline, now, stats);
     if (!run.text_fallback_reason.empty()) {
       LogWarn("postqueue -j not supported, using postqueue -p",
               {{"collector", "queue"}, {"err", run.text_fallback_reason}});
       use_text_ = true;
-      stats = QueueStats(cfg_.domains, &local_, now);
+      stats = QueueStats(cfg_.domains, &local_, now, &delivery_);
       run = RunPostqueue(deadline, now, stats);
     }
     parse_errors_ += run.parse_errors;
@@ -200,6 +202,44 @@ class QueueCollector : public Collector {
   }
 
  private:
+  // `postconf local_transport virtual_transport mailbox_transport
+  // mailbox_command`, each run (a reload may change them). On failure the
+  // last endpoints stay; not a collector failure (warned once).
+  void ReadLocalDelivery(Clock::time_point deadline) {
+    if (cfg_.postconf.empty()) return;
+    std::vector<std::string> argv = {cfg_.postconf};
+    if (!cfg_.config_directory.empty()) {
+      argv.push_back("-c");
+      argv.push_back(cfg_.config_directory);
+    }
+    for (const char* p : {"local_transport", "virtual_transport",
+                          "mailbox_transport", "mailbox_command"}) {
+      argv.push_back(p);
+    }
+    std::string out;
+    ProcessOutcome o =
+        runner_->Run(argv, deadline, [&](std::string_view chunk) {
+          if (out.size() < 65536) out.append(chunk);
+        });
+    if (!o.started || o.timed_out || !o.exited || o.exit_code != 0) {
+      if (!warned_postconf_) {
+        LogWarn(
+            "cannot read the local delivery endpoints with postconf; "
+            "local_delivery is recognised by its texts only",
+            {{"collector", "queue"},
+             {"err", o.started ? FirstLine(o.stderr_text) : o.error}});
+        warned_postconf_ = true;
+      }
+      return;
+    }
+    warned_postconf_ = false;
+    std::vector<std::string> endpoints = LocalDeliveryEndpoints(out);
+    if (endpoints != delivery_endpoints_) {
+      delivery_endpoints_ = endpoints;
+      delivery_ = LocalServiceMatcher(delivery_endpoints_);
+    }
+  }
+
   struct Run {
     Status status;
     bool down = false;  // postqueue said the mail system is down
@@ -275,6 +315,9 @@ class QueueCollector : public Collector {
   std::unique_ptr<ProcessRunner> runner_;
   std::function<std::time_t()> wall_clock_;
   LocalServiceMatcher local_;
+  LocalServiceMatcher delivery_;
+  std::vector<std::string> delivery_endpoints_;
+  bool warned_postconf_ = false;
   bool use_text_;
   uint64_t parse_errors_ = 0;
   bool last_up_ = true;  // so that a first "down" is logged
@@ -291,6 +334,7 @@ std::optional<QueueConfig> ReadQueueConfig(ConfigNode& s) {
   QueueConfig c;
   size_t errors_before = s.errors()->list().size();
   c.postqueue = s.String("postqueue", c.postqueue);
+  c.postconf = s.String("postconf", c.postconf);
   c.format = s.Enum("format", c.format, {"auto", "json", "text"});
   c.config_directory = s.String("config_directory", c.config_directory);
   c.queue_directory = s.String("queue_directory", c.queue_directory);
@@ -299,6 +343,10 @@ std::optional<QueueConfig> ReadQueueConfig(ConfigNode& s) {
   if (!IsAbsolute(c.postqueue)) {
     s.Error("postqueue",
             "must be an absolute path, got \"" + c.postqueue + "\"");
+  }
+  if (!c.postconf.empty() && !IsAbsolute(c.postconf)) {
+    s.Error("postconf",
+            "must be empty or an absolute path, got \"" + c.postconf + "\"");
   }
   if (!c.config_directory.empty() && !IsAbsolute(c.config_directory)) {
     s.Error("config_directory", "must be empty or an absolute path, got \"" +

@@ -22,6 +22,9 @@ CollectorInfo QueueCollectorInfo();
 
 struct QueueConfig {
   std::string postqueue = "/usr/sbin/postqueue";
+  // Read each run for the local delivery endpoints (mailbox_transport,
+  // virtual_transport, local_transport, mailbox_command); "" = do not.
+  std::string postconf = "/usr/sbin/postconf";
   std::string format = "auto";   // auto | json | text
   std::string config_directory;  // "" or absolute: passed as -c DIR
   std::string queue_directory = "/var/spool/postfix";

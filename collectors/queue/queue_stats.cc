@@ -35,8 +35,9 @@ const std::vector<double>& QueueAgeBuckets() {
 }
 
 QueueStats::QueueStats(const std::vector<std::string>& domains,
-                       const LocalServiceMatcher* local, int64_t now)
-    : local_(local), now_(now) {
+                       const LocalServiceMatcher* local, int64_t now,
+                       const LocalServiceMatcher* delivery)
+    : local_(local), delivery_(delivery), now_(now) {
   for (const auto& d : domains) {
     std::string l = d;
     for (char& c : l)
@@ -52,7 +53,9 @@ DeferralReason QueueStats::Classify(std::string_view reason) {
   std::string key(reason);
   auto it = reason_cache_.find(key);
   if (it != reason_cache_.end()) return it->second;
-  DeferralReason r = ClassifyDeferralReason(reason, *local_);
+  DeferralReason r = delivery_ != nullptr
+                         ? ClassifyDeferralReason(reason, *local_, *delivery_)
+                         : ClassifyDeferralReason(reason, *local_);
   if (reason_cache_.size() >= kReasonCacheMax) reason_cache_.clear();
   reason_cache_.emplace(std::move(key), r);
   return r;

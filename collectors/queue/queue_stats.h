@@ -36,9 +36,11 @@ struct QueueCounts {
 class QueueStats : public QueueMessageSink {
  public:
   // `domains`: the configured recipient domains (matched exactly,
-  // case-insensitively). `now`: Unix seconds, for ages.
+  // case-insensitively). `now`: Unix seconds, for ages. `delivery`: the
+  // local delivery endpoints read from postconf (may be null).
   QueueStats(const std::vector<std::string>& domains,
-             const LocalServiceMatcher* local, int64_t now);
+             const LocalServiceMatcher* local, int64_t now,
+             const LocalServiceMatcher* delivery = nullptr);
 
   void OnMessage(const QueueMessage& m) override;
 
@@ -61,6 +63,7 @@ class QueueStats : public QueueMessageSink {
 
   std::vector<std::string> domains_;  // lower case
   const LocalServiceMatcher* local_;
+  const LocalServiceMatcher* delivery_;
   int64_t now_;
   std::array<QueueCounts, kQueueCount> queues_;
   std::array<uint64_t, kDeferralReasonCount> by_reason_{};

@@ -6,7 +6,7 @@
                                         -> the real Postfix, a real BIND
   on 127.0.0.1, the mail log
   Prometheus (Debian's `prometheus`)   scraping it with the SHIPPED
-      prometheus.yml (file_sd) and the SHIPPED rules, `for:` shortened to 1s
+      prometheus.yml (file_sd) and the SHIPPED rules, every `for:` divided by 10
   Alertmanager (`prometheus-alertmanager`) with the SHIPPED routing and
       inhibition, receivers pointed at this script's webhook
 
@@ -20,8 +20,24 @@ Scenario:
      MailhealthPostfixDown), and no queue/log alert of this instance reaches
      the webhook while Postfix is down;
   4. `postfix start`: MailhealthPostfixDown resolves at the webhook;
+     while Postfix was down exactly one page reached the webhook
+     (MailhealthPostfixDown: the SMTP target's refusal is inhibited too);
   5. every PromQL query of grafana/mailhealth.json runs against this
-     Prometheus without error (and the overview queries return data).
+     Prometheus without error (and the overview queries return data);
+  6. local delivery fails for real: mail to lmtpgone.test goes to an LMTP
+     store whose socket (private/dovecot-lmtp) is gone. Exactly one page,
+     MailhealthQueueLocalDeliveryFailing, whose text names the cause; then
+     the store comes back (this script's own LMTP server on that socket),
+     `postqueue -f`, and the page resolves within 5 minutes;
+  7. a delivery command that tempfails (exit 75, "temporary failure"; local(8)
+     runs it as it runs mailbox_command, here through an alias of this test):
+     exactly one page, MailhealthQueueLocalDeliveryFailing; the command is
+     repaired, `postqueue -f`, the page resolves within 5 minutes.
+
+Not covered here (yet): the other failures of the troubleshooting order
+(port 25 closed with Postfix up, a wrong MX, a dead content filter, a
+fatal smtpd with Postfix up), and mailbox_command itself (changing it would
+change local delivery for every other test of the suite).
 
 usage: e2e_alerting.py SOURCE_DIR EXPORTER_BINARY
 Exit 77 (skipped by ctest) when not root or a tool is missing.
@@ -117,6 +133,76 @@ class Webhook:
                 and (path is None or p == path)]
 
 
+class LmtpStore:
+    """A minimal LMTP server on a UNIX socket: accepts every recipient."""
+
+    def __init__(self, path):
+        self.path = path
+        if os.path.exists(path):
+            os.unlink(path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        os.chmod(path, 0o666)
+        self.sock.listen(8)
+        self.delivered = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
+
+    def _session(self, conn):
+        f = conn.makefile("rwb")
+
+        def reply(line):
+            f.write(line.encode() + b"\r\n")
+            f.flush()
+
+        try:
+            reply("220 e2e LMTP ready")
+            rcpts = 0
+            while True:
+                line = f.readline()
+                if not line:
+                    return
+                cmd = line.strip().upper()
+                if cmd.startswith(b"LHLO"):
+                    reply("250-e2e")
+                    reply("250 PIPELINING")
+                elif cmd.startswith(b"MAIL"):
+                    rcpts = 0
+                    reply("250 2.1.0 Ok")
+                elif cmd.startswith(b"RCPT"):
+                    rcpts += 1
+                    reply("250 2.1.5 Ok")
+                elif cmd == b"DATA":
+                    reply("354 go ahead")
+                    while f.readline().rstrip(b"\r\n") != b".":
+                        pass
+                    for _ in range(rcpts):
+                        self.delivered += 1
+                        reply("250 2.0.0 Ok: delivered")
+                elif cmd == b"QUIT":
+                    reply("221 2.0.0 Bye")
+                    return
+                else:
+                    reply("250 2.0.0 Ok")
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self):
+        self.sock.close()
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+
+
 class Procs:
     def __init__(self, workdir):
         self.workdir = workdir
@@ -181,16 +267,28 @@ def start_postfix(attempts=5):
 
 
 def shorten_rules(text):
-    """The shipped rules with every `for:` at 1s (and nothing else changed)."""
-    out, n = re.subn(r"(?m)^(\s+for:\s*)\S+\s*$", r"\g<1>1s", text)
+    """The shipped rules with every `for:` divided by 10 (nothing else changed)."""
+    # Every `for:` divided by 10 (1m -> 6s, 2m -> 12s): short, but in the
+    # shipped order, so that the cause (MailhealthPostfixDown, 1m) still
+    # fires before its symptoms (MailhealthSmtpTargetDown, 2m) and inhibits
+    # them, as it does with the shipped values.
+    def tenth(m):
+        units = {"s": 1, "m": 60, "h": 3600}
+        secs = sum(int(v) * units[u] for v, u in re.findall(r"(\d+)([smh])", m.group(2)))
+        return f"{m.group(1)}{max(secs // 10, 1) if secs else 0}s"
+    out, n = re.subn(r"(?m)^(\s+for:\s*)(\S+)\s*$", tenth, text)
     assert n >= 20, f"only {n} 'for:' lines found in the shipped rules"
     return out
 
 
 def test_alertmanager_config(text, webhook_port):
     subs = [
-        (r"(?m)^(\s*group_wait:\s*)\S+", r"\g<1>1s"),
-        (r"(?m)^(\s*group_interval:\s*)\S+", r"\g<1>1s"),
+        # Divided by 10 like the rules' `for:` (30s -> 3s, 5m -> 30s), not
+        # 1s: a symptom that was inhibited and clears seconds after its cause
+        # (the SMTP probe refused until smtpd listens again) must not be sent
+        # in between, as it is not with the shipped group_interval.
+        (r"(?m)^(\s*group_wait:\s*)\S+", r"\g<1>3s"),
+        (r"(?m)^(\s*group_interval:\s*)\S+", r"\g<1>30s"),
         (r"(?m)^(\s*repeat_interval:\s*)\S+", r"\g<1>1h"),
         (r"http://127\.0\.0\.1:\d+/mailhealth/(page|ticket)",
          rf"http://127.0.0.1:{webhook_port}/\1"),
@@ -245,11 +343,11 @@ def exporter_config(log_path, dns_port, dns_port2):
     return f"""collectors:
   queue:
     enabled: true
-    # Short, so Postfix down is seen within seconds (other processes may
-    # start Postfix again); postqueue needs a few seconds only from about
+    # Short, so Postfix down is seen within seconds, before the SMTP probe's
+    # alert (12s) would page; postqueue needs a few seconds only from about
     # 20,000 queued messages on (docs/queue.md).
-    interval: 10s
-    timeout: 9s
+    interval: 2s
+    timeout: 1900ms
   log:
     enabled: true
     interval: 1s
@@ -266,8 +364,10 @@ def exporter_config(log_path, dns_port, dns_port2):
         expect_mx: ["10 mail.mailhealth.test"]
   smtp:
     enabled: true
-    interval: 2s
-    timeout: 1500ms
+    # 4s: under a loaded machine (the suite runs -j2) a 1.5s probe of a
+    # working smtpd timed out and paged MailhealthSmtpTargetDown.
+    interval: 5s
+    timeout: 4s
     helo: e2e.mailhealth.test
     targets: ["127.0.0.1:25"]
 """
@@ -453,7 +553,7 @@ def main():
 
         inh = wait_for("Alertmanager to hold MailhealthLogFatal as inhibited", inhibited_in_am, 20)
         log(f"MailhealthLogFatal suppressed, inhibited by {inh[0]['status']['inhibitedBy']}")
-        time.sleep(3)  # several group_intervals: an uninhibited alert would be sent by now
+        time.sleep(5)  # past group_wait: an uninhibited alert would be sent by now
         procs.check_alive()
 
         # --- 4. Postfix back -> resolved ------------------------------------------------
@@ -474,6 +574,12 @@ def main():
                        (a["labels"]["alertname"] == "MailhealthCollectorFailing"
                         and a["labels"].get("collector") == "queue"))]
         assert not leaked, f"inhibited alerts reached the webhook while Postfix was down: {leaked}"
+        pages = sorted({a["labels"]["alertname"] + ": " + a["annotations"]["summary"]
+                        for t, p, _, a in webhook.alerts(t_stop)
+                        if t < t_start and p == "/page" and a["status"] == "firing"
+                        and a["labels"].get("instance") == instance})
+        assert [x.split(":")[0] for x in pages] == ["MailhealthPostfixDown"], \
+            f"Postfix down paged more than once: {pages}"
         log("notifications since postfix stop: " + ", ".join(sorted({
             f"{a['labels']['alertname']}({a['status']})" for t, _, s, a in webhook.alerts(t_stop)})))
 
@@ -500,6 +606,116 @@ def main():
                      "Resolvers agree", "SMTP targets", "MX lookup (domain @ resolver)",
                      "MX as declared (domain @ resolver)", "Collectors"):
             assert must not in empty, f"overview panel {must!r} has no data"
+        procs.check_alive()
+
+        # --- 6. the LMTP store's socket gone -> one page; store back -> resolved ------
+        sock_path = "/var/spool/postfix/private/dovecot-lmtp"
+        if os.path.exists(sock_path):
+            os.unlink(sock_path)
+        t_fail = time.monotonic()
+        sender = f"mhe2e{os.getpid()}@mail.mailhealth.test"
+        for i in range(3):
+            subprocess.run(["sendmail", "-i", "-f", sender, f"e2e{i}@lmtpgone.test"],
+                           input=b"Subject: e2e local delivery\n\nbody\n", check=True)
+        try:
+            page = wait_for("MailhealthQueueLocalDeliveryFailing at the page receiver",
+                            lambda: webhook.find("MailhealthQueueLocalDeliveryFailing",
+                                                 "firing", "/page", t_fail), 120)
+            t_page = time.monotonic()
+            summary = page[0]["annotations"]["summary"]
+            desc = page[0]["annotations"]["description"]
+            log(f"MailhealthQueueLocalDeliveryFailing received after {t_page - t_fail:.1f}s: "
+                f"{summary}")
+            assert page[0]["labels"]["reason"] == "local_delivery", page[0]["labels"]
+            assert "Local delivery failing" in summary and \
+                "the store or delivery agent is down" in summary, summary
+            for must in ("private/dovecot-lmtp", "postqueue -p", "postqueue -f",
+                         "mailbox_transport"):
+                assert must in desc, f"{must!r} not in the description: {desc}"
+            store = LmtpStore(sock_path)
+            try:
+                t_fix = time.monotonic()
+                log("LMTP store back; postqueue -f")
+                subprocess.run(["postqueue", "-f"], check=True)
+                wait_for("MailhealthQueueLocalDeliveryFailing resolved at the page receiver",
+                         lambda: webhook.find("MailhealthQueueLocalDeliveryFailing",
+                                              "resolved", "/page", t_fix), 300)
+                log(f"resolved {time.monotonic() - t_fix:.1f}s after the fix; "
+                    f"{store.delivered} recipients delivered to the store")
+                assert store.delivered >= 3, store.delivered
+            finally:
+                store.close()
+            pages = sorted({a["labels"]["alertname"] + ": " + a["annotations"]["summary"]
+                            for t, p, _, a in webhook.alerts(t_fail)
+                            if p == "/page" and a["status"] == "firing"
+                            and a["labels"].get("instance") == instance})
+            assert {x.split(":")[0] for x in pages} == {"MailhealthQueueLocalDeliveryFailing"}, \
+                f"local delivery failing paged other than once: {pages}"
+        finally:
+            q = subprocess.run(["postqueue", "-j"], capture_output=True, text=True).stdout
+            ids = [m["queue_id"] for m in map(json.loads, filter(None, q.splitlines()))
+                   if m.get("sender") == sender]
+            if ids:
+                subprocess.run(["postsuper", "-d", "-"], input="\n".join(ids) + "\n",
+                               text=True, capture_output=True)
+        procs.check_alive()
+
+        # --- 7. a delivery command that tempfails -> one page; repaired -> resolved --
+        cmd_dir = tempfile.mkdtemp(prefix="mh-e2e-cmd-")
+        os.chmod(cmd_dir, 0o755)
+        broken = os.path.join(cmd_dir, "broken")
+        script = os.path.join(cmd_dir, "deliver")
+        with open(script, "w") as f:
+            f.write(f"#!/bin/sh\ncat >/dev/null\n[ -e {broken} ] && exit 75\nexit 0\n")
+        os.chmod(script, 0o755)
+        open(broken, "w").close()
+        os.chmod(broken, 0o644)
+        with open("/etc/aliases") as f:
+            aliases_before = f.read()
+        with open("/etc/aliases", "a") as f:
+            f.write(f'e2etemp: "|{script}"\n')
+        subprocess.run(["newaliases"], check=True)
+        t_fail = time.monotonic()
+        sender = f"mhe2ecmd{os.getpid()}@mail.mailhealth.test"
+        try:
+            for _ in range(2):
+                subprocess.run(["sendmail", "-i", "-f", sender, "e2etemp@mail.mailhealth.test"],
+                               input=b"Subject: e2e command\n\nbody\n", check=True)
+            page = wait_for("MailhealthQueueLocalDeliveryFailing (command) at the page receiver",
+                            lambda: webhook.find("MailhealthQueueLocalDeliveryFailing",
+                                                 "firing", "/page", t_fail), 120)
+            summary = page[0]["annotations"]["summary"]
+            desc = page[0]["annotations"]["description"]
+            log(f"MailhealthQueueLocalDeliveryFailing received after "
+                f"{time.monotonic() - t_fail:.1f}s: {summary}")
+            assert "Local delivery failing" in summary, summary
+            for must in ("temporary failure", "mailbox_command", "postqueue -f"):
+                assert must in desc, f"{must!r} not in the description: {desc}"
+            os.unlink(broken)
+            t_fix = time.monotonic()
+            log("command repaired; postqueue -f")
+            subprocess.run(["postqueue", "-f"], check=True)
+            wait_for("MailhealthQueueLocalDeliveryFailing (command) resolved", lambda:
+                     webhook.find("MailhealthQueueLocalDeliveryFailing", "resolved", "/page",
+                                  t_fix), 300)
+            log(f"resolved {time.monotonic() - t_fix:.1f}s after the fix")
+            pages = sorted({a["labels"]["alertname"] + ": " + a["annotations"]["summary"]
+                            for t, p, _, a in webhook.alerts(t_fail)
+                            if p == "/page" and a["status"] == "firing"
+                            and a["labels"].get("instance") == instance})
+            assert {x.split(":")[0] for x in pages} == {"MailhealthQueueLocalDeliveryFailing"}, \
+                f"the tempfailing command paged other than once: {pages}"
+        finally:
+            with open("/etc/aliases", "w") as f:
+                f.write(aliases_before)
+            subprocess.run(["newaliases"], check=False)
+            q = subprocess.run(["postqueue", "-j"], capture_output=True, text=True).stdout
+            ids = [m["queue_id"] for m in map(json.loads, filter(None, q.splitlines()))
+                   if m.get("sender") == sender]
+            if ids:
+                subprocess.run(["postsuper", "-d", "-"], input="\n".join(ids) + "\n",
+                               text=True, capture_output=True)
+            shutil.rmtree(cmd_dir, ignore_errors=True)
         procs.check_alive()
         log("PASS")
         return 0

@@ -397,6 +397,34 @@ INSTANTIATE_TEST_SUITE_P(
                        {"postfix", 1},
                        {"messages{smtp,info}", 1},
                        {"events{connection_failed}", 1}}},
+        // The LMTP store whose socket is gone (issue #20, the real line of
+        // tests/queue's Postfix): a local service, not connection_failed.
+        ClassifyCase{"postfix/lmtp[312]: 01509A726CA: to=<u@lmtpgone.test>, "
+                     "relay=none, delay=0.05, delays=0.02/0.03/0/0, "
+                     "dsn=4.4.1, status=deferred (connect to "
+                     "mail.mailhealth.test[private/dovecot-lmtp]: No such "
+                     "file or directory)",
+                     M{{"lines", 1},
+                       {"postfix", 1},
+                       {"messages{lmtp,info}", 1},
+                       {"deliveries{lmtp,deferred}", 1},
+                       {"events{content_filter_unavailable}", 1}}},
+        ClassifyCase{"postfix/lmtp[1]: 1B: to=<u@example.org>, relay=none, "
+                     "delay=1, dsn=4.4.1, status=deferred (connect to "
+                     "mail.example[/run/dovecot/lmtp]: Connection refused)",
+                     M{{"lines", 1},
+                       {"postfix", 1},
+                       {"messages{lmtp,info}", 1},
+                       {"deliveries{lmtp,deferred}", 1},
+                       {"events{content_filter_unavailable}", 1}}},
+        ClassifyCase{"postfix/lmtp[1]: 1B: to=<u@example.org>, relay=none, "
+                     "delay=1, dsn=4.4.1, status=deferred (connect to "
+                     "localhost[::1]:24: Connection refused)",
+                     M{{"lines", 1},
+                       {"postfix", 1},
+                       {"messages{lmtp,info}", 1},
+                       {"deliveries{lmtp,deferred}", 1},
+                       {"events{content_filter_unavailable}", 1}}},
         ClassifyCase{"postfix/lmtp[1]: connect to /var/run/dovecot/lmtp: No "
                      "such file or directory",
                      M{{"lines", 1},
@@ -478,6 +506,68 @@ INSTANTIATE_TEST_SUITE_P(
             "amavis[2]: (1-01) Passed CLEAN {RelayedInbound}, status=sent",
             M{{"lines", 1}, {"foreign", 1}}},
         ClassifyCase{"postfix1[12345]: foo", M{{"lines", 1}, {"foreign", 1}}}));
+
+// ------------------------------------------------------- traffic lines
+
+struct TrafficCase {
+  std::string message;  // after "Jan  1 00:00:00 mx "
+  uint64_t traffic;
+};
+
+class TrafficTest : public ::testing::TestWithParam<TrafficCase> {};
+
+TEST_P(TrafficTest, CountsMessageLinesButNotProbes) {
+  LineProcessor lp({}, {});
+  lp.SetProbeHelos({"probe.mailhealth.test", ""});
+  LogCounters c;
+  lp.ProcessLine("Jan  1 00:00:00 mx " + GetParam().message, &c);
+  EXPECT_EQ(c.traffic, GetParam().traffic) << GetParam().message;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Lines, TrafficTest,
+    ::testing::Values(
+        // A message's lines are traffic.
+        TrafficCase{"postfix/qmgr[300]: EEE0EA726CC: "
+                    "from=<probe@mail.mailhealth.test>, size=282, nrcpt=1 "
+                    "(queue active)",
+                    1},
+        TrafficCase{"postfix/smtpd[9]: 4PbC4x469Jz3tBr: "
+                    "client=client.example[192.0.2.7]",
+                    1},
+        TrafficCase{"postfix/local[311]: EEE0EA726CC: "
+                    "to=<pipetemp@mail.mailhealth.test>, relay=local, "
+                    "delay=0.11, dsn=4.3.0, status=deferred (temporary "
+                    "failure)",
+                    1},
+        TrafficCase{"postfix/smtpd[9]: NOQUEUE: reject: RCPT from "
+                    "unknown[192.0.2.7]: 554 5.7.1 <x@example.com>: Relay "
+                    "access denied; from=<a@b.example> to=<x@example.com> "
+                    "proto=ESMTP helo=<spammer.example>",
+                    1},
+        TrafficCase{"postfix/cleanup[9]: warning: 4A: milter "
+                    "unix:/run/opendkim/opendkim.sock: can't read reply",
+                    0},
+        // Our own probes' sessions: connect/disconnect, and a reject that
+        // names the probe's helo.
+        TrafficCase{"postfix/smtpd[9]: connect from localhost[127.0.0.1]", 0},
+        TrafficCase{"postfix/smtpd[9]: disconnect from localhost[127.0.0.1] "
+                    "ehlo=2 starttls=1 quit=1 commands=4",
+                    0},
+        TrafficCase{"postfix/smtpd[9]: NOQUEUE: reject: RCPT from "
+                    "localhost[127.0.0.1]: 450 4.7.1 <x@example.com>: "
+                    "Recipient address rejected; from=<> to=<x@example.com> "
+                    "proto=ESMTP helo=<probe.mailhealth.test>",
+                    0},
+        // Not a message: anvil's statistics, daemon housekeeping.
+        TrafficCase{"postfix/anvil[9]: statistics: max connection rate "
+                    "1/60s for (smtp:127.0.0.1) at Jan  1 00:00:00",
+                    0},
+        TrafficCase{"postfix/master[298]: daemon started -- version 3.7.11, "
+                    "configuration /etc/postfix",
+                    0},
+        // Not Postfix.
+        TrafficCase{"dovecot[1]: 1A2B3C4D5E: something", 0}));
 
 TEST(ClassifyTest, LineWithoutPrefixIsUnsupported) {
   LineProcessor lp({}, {});

@@ -1,5 +1,6 @@
-// Deferral reason classes on real reason texts (tests/fixtures/corpus: postqueue
-// listings, the captured queue, and postfix-logs' status=deferred reasons).
+// Deferral reason classes on real reason texts (tests/fixtures/corpus:
+// postqueue listings, the captured queue, and postfix-logs' status=deferred
+// reasons).
 #include "collectors/queue/deferral_reason.h"
 
 #include <gtest/gtest.h>
@@ -114,8 +115,48 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"host smtp2.example.com[91.1.2.333] said: 451-4.7.0 DNS timeout "
              "451 4.7.0 For assistance (in reply to RCPT TO command)",
              R::kRemoteTemporary},
+        // local_delivery: the real deferrals of tests/queue's Postfix
+        // (issue #20): a mailbox_command / pipe alias exiting 75, and an
+        // LMTP store whose socket is gone.
+        Case{"temporary failure", R::kLocalDelivery},
+        Case{"temporary failure. Command output: procmail: Couldn't create "
+             "\"/var/mail/u\"",
+             R::kLocalDelivery},
+        Case{"connect to mail.example[private/dovecot-lmtp]: No such file or "
+             "directory",
+             R::kLocalDelivery},
+        Case{"connect to mail.mailhealth.test[private/dovecot-lmtp]: No such "
+             "file or directory",
+             R::kLocalDelivery},
+        Case{"delivery temporarily suspended: connect to "
+             "mail.example[private/dovecot-lmtp]: Connection refused",
+             R::kLocalDelivery},
+        Case{"lost connection with mail.example[private/dovecot-lmtp] while "
+             "sending end of data -- message may be sent more than once",
+             R::kLocalDelivery},
+        Case{"host mail.example[private/dovecot-lmtp] said: 451 4.3.0 "
+             "Temporary internal error (in reply to end of DATA command)",
+             R::kLocalDelivery},
+        Case{"Command died with status 75: \"/usr/lib/dovecot/deliver\"",
+             R::kLocalDelivery},
+        Case{"cannot update mailbox /var/mail/u for user u. unable to create "
+             "lock file /var/mail/u.lock: Permission denied",
+             R::kLocalDelivery},
+        Case{"maildir delivery failed: create maildir file "
+             "/home/u/Maildir/tmp/x: Permission denied",
+             R::kLocalDelivery},
+        // A full mailbox reported by the store stays mailbox_full.
+        Case{"host mail.example[private/dovecot-lmtp] said: 452 4.2.2 "
+             "<u@example.org> Mailbox is full (in reply to RCPT TO command)",
+             R::kMailboxFull},
+        Case{"cannot update mailbox /var/mail/u for user u. error writing "
+             "message: File too large",
+             R::kMailboxFull},
+        // A remote reply that says "temporary failure" is remote.
+        Case{"host mx.example.com[192.0.2.1] said: 451 temporary failure (in "
+             "reply to RCPT TO command)",
+             R::kRemoteTemporary},
         // other.
-        Case{"temporary failure", R::kOther},
         Case{"deferred transport", R::kOther},
         Case{"host example.com[123.45.67.89] said: 12 Malformed (in reply to "
              "RCPT TO command)",
@@ -123,6 +164,44 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"lost connection with mail.gnail.com while receiving the initial "
              "server greeting",
              R::kOther}));
+
+TEST(ClassifyTest, PostconfEndpointsAreLocalDelivery) {
+  LocalServiceMatcher none({});
+  const char kInet[] = "connect to 127.0.0.1[127.0.0.1]:24: Connection refused";
+  EXPECT_EQ(ClassifyDeferralReason(kInet, none),
+            DeferralReason::kConnectionRefused);
+  std::vector<std::string> endpoints = LocalDeliveryEndpoints(
+      "local_transport = local:$myhostname\n"
+      "virtual_transport = lmtp:inet:127.0.0.1:24\n"
+      "mailbox_transport = lmtp:unix:private/dovecot-lmtp\n"
+      "mailbox_command = /usr/bin/procmail -a \"$EXTENSION\"\n");
+  EXPECT_EQ(endpoints, (std::vector<std::string>{"inet:127.0.0.1:24",
+                                                 "unix:private/dovecot-lmtp",
+                                                 "/usr/bin/procmail"}));
+  LocalServiceMatcher delivery(endpoints);
+  EXPECT_EQ(ClassifyDeferralReason(kInet, none, delivery),
+            DeferralReason::kLocalDelivery);
+  // Another port of the same host is not the store.
+  EXPECT_EQ(ClassifyDeferralReason(
+                "connect to 127.0.0.1[127.0.0.1]:2599: Connection refused",
+                none, delivery),
+            DeferralReason::kConnectionRefused);
+  // A configured content filter stays local_service.
+  LocalServiceMatcher filter({"127.0.0.1:24"});
+  EXPECT_EQ(ClassifyDeferralReason(kInet, filter, delivery),
+            DeferralReason::kLocalService);
+}
+
+TEST(ClassifyTest, LocalDeliveryEndpointsSkipHostNamesAndEmptyValues) {
+  EXPECT_TRUE(LocalDeliveryEndpoints("local_transport = local:$myhostname\n"
+                                     "virtual_transport = virtual\n"
+                                     "mailbox_transport =\n"
+                                     "mailbox_command = \n"
+                                     "garbage\n")
+                  .empty());
+  EXPECT_EQ(LocalDeliveryEndpoints("mailbox_transport = lmtp:[10.0.0.5]:24"),
+            (std::vector<std::string>{"[10.0.0.5]:24"}));
+}
 
 TEST(ClassifyTest, LocalServiceWinsOverConnectionRefused) {
   // Without the endpoint configured, the dead filter is a refused connection.
@@ -155,9 +234,9 @@ TEST(ClassifyTest, NamesFollowMetricsMdOrder) {
   for (auto r : AllDeferralReasons()) names.emplace_back(DeferralReasonName(r));
   EXPECT_EQ(names,
             (std::vector<std::string>{
-                "local_service", "transport_unavailable", "connection_refused",
-                "connection_timeout", "dns_failure", "tls_failure",
-                "mailbox_full", "remote_temporary", "other"}));
+                "local_service", "local_delivery", "transport_unavailable",
+                "connection_refused", "connection_timeout", "dns_failure",
+                "tls_failure", "mailbox_full", "remote_temporary", "other"}));
 }
 
 }  // namespace

@@ -29,6 +29,14 @@ std::string ReadFile(const std::string& path) {
 }
 
 // Scripted postqueue: one outcome (and stdout) per call, argv recorded.
+// postconf calls are answered from `postconf` (a missing binary when null)
+// and recorded apart.
+struct FakePostconf {
+  std::string stdout_text;  // "name = value" lines
+  int exit_code = 0;
+  std::vector<std::vector<std::string>> calls;
+};
+
 class FakeRunner : public ProcessRunner {
  public:
   struct Step {
@@ -36,10 +44,23 @@ class FakeRunner : public ProcessRunner {
     std::string stdout_text;
   };
   explicit FakeRunner(std::vector<Step> steps,
-                      std::vector<std::vector<std::string>>* calls)
-      : steps_(std::move(steps)), calls_(calls) {}
+                      std::vector<std::vector<std::string>>* calls,
+                      FakePostconf* postconf = nullptr)
+      : steps_(std::move(steps)), calls_(calls), postconf_(postconf) {}
   ProcessOutcome Run(const std::vector<std::string>& argv, Clock::time_point,
                      const OutputFn& on_stdout) override {
+    if (!argv.empty() && argv[0].ends_with("/postconf")) {
+      ProcessOutcome o;
+      if (postconf_ == nullptr) {
+        o.error = "No such file or directory";
+        return o;
+      }
+      postconf_->calls.push_back(argv);
+      o.started = o.exited = true;
+      o.exit_code = postconf_->exit_code;
+      on_stdout(postconf_->stdout_text);
+      return o;
+    }
     calls_->push_back(argv);
     Step s =
         steps_.empty() ? Step{} : steps_[std::min(next_, steps_.size() - 1)];
@@ -55,6 +76,7 @@ class FakeRunner : public ProcessRunner {
   std::vector<Step> steps_;
   size_t next_ = 0;
   std::vector<std::vector<std::string>>* calls_;
+  FakePostconf* postconf_;
 };
 
 ProcessOutcome Exited(int code, std::string err = "") {
@@ -155,10 +177,11 @@ class QueueCollectorTest : public ::testing::Test {
     cfg.queue_directory = master_.dir();
     return MakeQueueCollector(
         cfg, Millis(30000),
-        std::make_unique<FakeRunner>(std::move(steps), &calls_),
+        std::make_unique<FakeRunner>(std::move(steps), &calls_, postconf_),
         [this] { return now_; });
   }
   FakeMaster master_;
+  FakePostconf* postconf_ = nullptr;
   std::vector<std::vector<std::string>> calls_;
   std::time_t now_ = 1795572000;  // 2026-11-25 02:00:00 UTC
 };
@@ -224,6 +247,55 @@ TEST_F(QueueCollectorTest, EveryFixedLabelValueIsExportedWhenEmpty) {
   EXPECT_EQ(
       s.count("mailhealth_queue_deferred_messages_by_domain{domain=other}"),
       1u);
+}
+
+TEST_F(QueueCollectorTest, LocalDeliveryEndpointsComeFromPostconfEachRun) {
+  master_.Start();
+  FakePostconf postconf;
+  postconf.stdout_text =
+      "local_transport = local:$myhostname\n"
+      "virtual_transport = virtual\n"
+      "mailbox_transport = lmtp:inet:127.0.0.1:24\n"
+      "mailbox_command =\n";
+  postconf_ = &postconf;
+  const char kListing[] =
+      R"({"queue_name": "deferred", "queue_id": "A", "arrival_time": 1795571400, "message_size": 1000, "recipients": [{"address": "a@example.com", "delay_reason": "connect to 127.0.0.1[127.0.0.1]:24: Connection refused"}]})"
+      "\n";
+  QueueConfig cfg;
+  cfg.config_directory = "/etc/postfix-in";
+  auto c = Make({{Exited(0), kListing}}, cfg);
+  const std::string kRefused =
+      "mailhealth_queue_deferred_messages_by_reason{reason=connection_refused}";
+  const std::string kLocal =
+      "mailhealth_queue_deferred_messages_by_reason{reason=local_delivery}";
+  Samples s =
+      Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
+  EXPECT_EQ(s[kLocal], 1);
+  EXPECT_EQ(s[kRefused], 0);
+  ASSERT_EQ(postconf.calls.size(), 1u);
+  EXPECT_EQ(
+      postconf.calls[0],
+      (std::vector<std::string>{"/usr/sbin/postconf", "-c", "/etc/postfix-in",
+                                "local_transport", "virtual_transport",
+                                "mailbox_transport", "mailbox_command"}));
+  // The store moved away from port 24 (postfix reload): read again.
+  postconf.stdout_text = "mailbox_transport = lmtp:unix:private/dovecot-lmtp\n";
+  s = Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
+  EXPECT_EQ(postconf.calls.size(), 2u);
+  EXPECT_EQ(s[kLocal], 0);
+  EXPECT_EQ(s[kRefused], 1);
+}
+
+TEST_F(QueueCollectorTest, FailingPostconfKeepsTheCollectorWorking) {
+  master_.Start();
+  FakePostconf postconf;
+  postconf.exit_code = 1;
+  postconf.stdout_text = "mailbox_transport = lmtp:inet:127.0.0.1:24\n";
+  postconf_ = &postconf;
+  auto c = Make({{Exited(0), ""}});
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  EXPECT_TRUE(r.status.ok()) << r.status.message();
+  EXPECT_EQ(postconf.calls.size(), 1u);
 }
 
 TEST_F(QueueCollectorTest, ConfigDirectoryIsPassedAsSeparateArguments) {

@@ -2,9 +2,11 @@
 // (loopback only; remote mail defers on the dead relayhost 127.0.0.1:2599,
 // filtered.test on the dead content filter 127.0.0.1:10024, greylist.test
 // and mailboxfull.test through retry: transports, Subject HOLDME goes to
-// hold). Every gauge is checked against `postqueue -j` itself; then Postfix
-// is stopped (postfix_up 0) and started again, and our messages are deleted
-// (the queue drains).
+// hold; local delivery fails twice: lmtpgone.test goes to an LMTP store
+// whose socket private/dovecot-lmtp does not exist, and the alias pipetemp
+// runs a command that exits 75, "temporary failure"). Every gauge is checked
+// against `postqueue -j` itself; then Postfix is stopped (postfix_up 0) and
+// started again, and our messages are deleted (the queue drains).
 //
 // The Postfix is shared with other tests (RESOURCE_LOCK postfix keeps ctest
 // from running them at once, but people run binaries by hand): our messages
@@ -208,6 +210,8 @@ const std::map<std::string, DeferralReason> kExpectedClass = {
     {"filtered.test", DeferralReason::kLocalService},
     {"greylist.test", DeferralReason::kRemoteTemporary},
     {"mailboxfull.test", DeferralReason::kMailboxFull},
+    {"lmtpgone.test", DeferralReason::kLocalDelivery},
+    {"mail.mailhealth.test", DeferralReason::kLocalDelivery},  // pipetemp
 };
 
 class QueueIntegrationTest : public ::testing::Test {
@@ -245,6 +249,10 @@ class QueueIntegrationTest : public ::testing::Test {
       ASSERT_TRUE(SendmailTo("g" + std::to_string(i) + "@greylist.test"));
       ASSERT_TRUE(SendmailTo("q" + std::to_string(i) + "@mailboxfull.test"));
     }
+    for (int i = 0; i < 10; ++i) {
+      ASSERT_TRUE(SendmailTo("l" + std::to_string(i) + "@lmtpgone.test"));
+      ASSERT_TRUE(SendmailTo("pipetemp@mail.mailhealth.test"));
+    }
   }
   static void TearDownTestSuite() {
     if (IsolatedFromMachine()) DeleteOurs();
@@ -263,7 +271,7 @@ class QueueIntegrationTest : public ::testing::Test {
     }
   }
 
-  // Bounded wait until all 255 of our messages sit in deferred or hold.
+  // Bounded wait until all 275 of our messages sit in deferred or hold.
   static bool WaitSettled(seconds limit) {
     auto end = Clock::now() + limit;
     while (Clock::now() < end) {
@@ -278,7 +286,7 @@ class QueueIntegrationTest : public ::testing::Test {
         deferred += q == "deferred" && tried;
         hold += q == "hold";
       }
-      if (deferred == 250 && hold == 5) return true;
+      if (deferred == 270 && hold == 5) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
     return false;
@@ -349,7 +357,7 @@ TEST_F(QueueIntegrationTest, EveryGaugeMatchesPostqueue) {
     EXPECT_EQ(s.at("mailhealth_queue_message_age_seconds" + l + "|le3600"),
               le3600[q]);
   }
-  EXPECT_GE(s.at("mailhealth_queue_messages|deferred"), 250);
+  EXPECT_GE(s.at("mailhealth_queue_messages|deferred"), 270);
   EXPECT_GE(s.at("mailhealth_queue_messages|hold"), 5);
   for (auto r : AllDeferralReasons()) {
     std::string name(DeferralReasonName(r));
@@ -358,11 +366,13 @@ TEST_F(QueueIntegrationTest, EveryGaugeMatchesPostqueue) {
         << name;
   }
   // Our own contribution, by construction: 190 refused, 30 local_service,
-  // 15 greylisted, 15 mailbox full.
+  // 15 greylisted, 15 mailbox full, 20 local delivery (10 LMTP socket gone,
+  // 10 "temporary failure" of a command).
   EXPECT_GE(by_reason["connection_refused"], 190);
   EXPECT_GE(by_reason["local_service"], 30);
   EXPECT_GE(by_reason["remote_temporary"], 15);
   EXPECT_GE(by_reason["mailbox_full"], 15);
+  EXPECT_GE(by_reason["local_delivery"], 20);
   for (const auto& d : {"example.com", "filtered.test", "other"}) {
     EXPECT_EQ(
         s.at(std::string("mailhealth_queue_deferred_messages_by_domain|") + d),

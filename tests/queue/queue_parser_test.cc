@@ -1,5 +1,6 @@
-// The postqueue -j / -p stream parsers, on every listing in tests/fixtures/corpus
-// and on constructed faults (truncation, garbage, overlong lines).
+// The postqueue -j / -p stream parsers, on every listing in
+// tests/fixtures/corpus and on constructed faults (truncation, garbage,
+// overlong lines).
 #include "collectors/queue/queue_parser.h"
 
 #include <gtest/gtest.h>
@@ -23,7 +24,8 @@ std::string ReadFile(const std::string& path) {
 }
 
 std::string Corpus(const std::string& name) {
-  return ReadFile(std::string(MAILHEALTH_SOURCE_DIR) + "/tests/fixtures/corpus/" + name);
+  return ReadFile(std::string(MAILHEALTH_SOURCE_DIR) +
+                  "/tests/fixtures/corpus/" + name);
 }
 
 // Records what the parser emits, owning copies of the views.
