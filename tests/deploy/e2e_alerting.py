@@ -34,10 +34,25 @@ Scenario:
      exactly one page, MailhealthQueueLocalDeliveryFailing; the command is
      repaired, `postqueue -f`, the page resolves within 5 minutes.
 
-Not covered here (yet): the other failures of the troubleshooting order
-(port 25 closed with Postfix up, a wrong MX, a dead content filter, a
-fatal smtpd with Postfix up), and mailbox_command itself (changing it would
-change local delivery for every other test of the suite).
+  8. port 25 closed while Postfix runs (an nftables rule in the test's own
+     network namespace rejects it): exactly one page, MailhealthSmtpTargetDown,
+     naming "refused"; the rule removed, it resolves;
+  9. the MX in the test zone pointing at a wrong host (BIND reloads the
+     edited zone): exactly one page, MailhealthDnsMxNotAsDeclared, naming
+     the MX set it saw; the zone restored, it resolves;
+ 10. the content filter on 127.0.0.1:10024 dead (filtered.test is FILTERed
+     there): exactly one page, MailhealthQueueLocalServiceFailing
+     (local_service); a filter listening again (this script's SMTP sink),
+     `postqueue -f`, it resolves;
+ 11. smtpd dying on every connection (a SASL backend that is gone, set with
+     -o in master.cf): exactly one page, MailhealthLogFatal for smtpd (the
+     SMTP target's failure is inhibited); master.cf repaired and `postfix
+     reload`, it resolves once smtpd answers again.
+Each page must resolve within 5 minutes of the fix.
+
+Not covered here: mailbox_command itself (changing it would change local
+delivery for every other test of the suite; step 7 runs the same kind of
+command through local(8) from an alias).
 
 usage: e2e_alerting.py SOURCE_DIR EXPORTER_BINARY
 Exit 77 (skipped by ctest) when not root or a tool is missing.
@@ -134,15 +149,21 @@ class Webhook:
 
 
 class LmtpStore:
-    """A minimal LMTP server on a UNIX socket: accepts every recipient."""
+    """A minimal LMTP (UNIX socket `path`) or SMTP (TCP `tcp`=(host, port),
+    a content filter's listener) server: accepts every recipient."""
 
-    def __init__(self, path):
+    def __init__(self, path=None, tcp=None):
         self.path = path
-        if os.path.exists(path):
-            os.unlink(path)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(path)
-        os.chmod(path, 0o666)
+        if tcp:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.sock.bind(tcp)
+        else:
+            if os.path.exists(path):
+                os.unlink(path)
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.bind(path)
+            os.chmod(path, 0o666)
         self.sock.listen(8)
         self.delivered = 0
         self.thread = threading.Thread(target=self._serve, daemon=True)
@@ -171,7 +192,7 @@ class LmtpStore:
                 if not line:
                     return
                 cmd = line.strip().upper()
-                if cmd.startswith(b"LHLO"):
+                if cmd.startswith((b"LHLO", b"EHLO", b"HELO")):
                     reply("250-e2e")
                     reply("250 PIPELINING")
                 elif cmd.startswith(b"MAIL"):
@@ -199,7 +220,7 @@ class LmtpStore:
 
     def close(self):
         self.sock.close()
-        if os.path.exists(self.path):
+        if self.path and os.path.exists(self.path):
             os.unlink(self.path)
 
 
@@ -422,6 +443,76 @@ def grafana_to_promql(expr):
     return re.sub(r"\$\{?(instance|domain|target|job)\}?", ".*", expr)
 
 
+def pages_since(webhook, instance, since):
+    """The alert names paged for `instance` since `since`, with summaries."""
+    return sorted({a["labels"]["alertname"] + ": " + a["annotations"]["summary"]
+                   for t, p, _, a in webhook.alerts(since)
+                   if p == "/page" and a["status"] == "firing"
+                   and a["labels"].get("instance") == instance})
+
+
+def one_page_per_cause(webhook, instance, what, alertname, induce, fix, must_say,
+                       fire_timeout=150, resolve_timeout=300):
+    """Induces a failure; exactly one page, `alertname`, whose summary and
+    description contain every string of `must_say`; then fixes it and
+    waits (at most `resolve_timeout`, 5 minutes) for the page to resolve.
+    `fix` runs even when an assertion fails, so the suite goes on with a
+    working mail system."""
+    t_fail = time.monotonic()
+    fixed = False
+    try:
+        induce()
+        page = wait_for(f"{alertname} at the page receiver ({what})", lambda: webhook.find(
+            alertname, "firing", "/page", t_fail), fire_timeout)
+        summary = page[0]["annotations"]["summary"]
+        text = summary + "\n" + page[0]["annotations"]["description"]
+        log(f"{what}: {alertname} received after {time.monotonic() - t_fail:.1f}s: {summary}")
+        for must in must_say:
+            assert must in text, f"{what}: {must!r} not in the page's text: {text}"
+        t_fix = time.monotonic()
+        fixed = True
+        fix()
+        wait_for(f"{alertname} resolved at the page receiver ({what})", lambda: webhook.find(
+            alertname, "resolved", "/page", t_fix), resolve_timeout)
+        log(f"{what}: resolved {time.monotonic() - t_fix:.1f}s after the fix")
+        pages = pages_since(webhook, instance, t_fail)
+        assert {x.split(":")[0] for x in pages} == {alertname}, \
+            f"{what} paged other than once: {pages}"
+    finally:
+        if not fixed:
+            fix()
+
+
+NFT_TABLE = "mailhealth_e2e"
+
+
+def nft_close_port_25():
+    for cmd in (["add", "table", "inet", NFT_TABLE],
+                ["add", "chain", "inet", NFT_TABLE, "input",
+                 "{ type filter hook input priority 0; }"],
+                ["add", "rule", "inet", NFT_TABLE, "input", "tcp", "dport", "25",
+                 "reject", "with", "tcp", "reset"]):
+        subprocess.run(["nft"] + cmd, check=True)
+
+
+def nft_open_port_25():
+    subprocess.run(["nft", "delete", "table", "inet", NFT_TABLE],
+                   stderr=subprocess.DEVNULL, check=False)
+
+
+SMTPD_SASL_GONE = ["smtp/inet/smtpd_sasl_auth_enable=yes", "smtp/inet/smtpd_sasl_type=dovecot",
+                   "smtp/inet/smtpd_sasl_path=private/auth-gone"]
+
+
+def delete_queued_from(sender):
+    q = subprocess.run(["postqueue", "-j"], capture_output=True, text=True).stdout
+    ids = [m["queue_id"] for m in map(json.loads, filter(None, q.splitlines()))
+           if m.get("sender") == sender]
+    if ids:
+        subprocess.run(["postsuper", "-d", "-"], input="\n".join(ids) + "\n",
+                       text=True, capture_output=True)
+
+
 def main():
     source, exporter = sys.argv[1], os.path.abspath(sys.argv[2])
     if os.geteuid() != 0:
@@ -431,7 +522,8 @@ def main():
         print("SKIP: needs its own Postfix: run through tests/tools/isolate "
               "(scripts/test does), which keeps the machine's mail system untouched")
         return SKIP
-    tools = ["prometheus", "prometheus-alertmanager", "named", "postfix", "postlog", "setpriv"]
+    tools = ["prometheus", "prometheus-alertmanager", "named", "postfix", "postlog", "setpriv",
+             "nft"]
     missing = [t for t in tools if not shutil.which(t)]
     if missing or not os.access(exporter, os.X_OK):
         print("SKIP: missing", missing or exporter)
@@ -717,6 +809,72 @@ def main():
                                text=True, capture_output=True)
             shutil.rmtree(cmd_dir, ignore_errors=True)
         procs.check_alive()
+
+        # --- 8. port 25 closed while Postfix runs -------------------------------------
+        one_page_per_cause(
+            webhook, instance, "port 25 closed", "MailhealthSmtpTargetDown",
+            nft_close_port_25, nft_open_port_25,
+            ["127.0.0.1:25", "refused", "postfix status", "nft list ruleset"])
+        procs.check_alive()
+
+        # --- 9. the MX pointing at a wrong host ----------------------------------------
+        zone_path = os.path.join(named_dir, "mailhealth.test.zone")
+        named = dict(procs.procs)["named"]
+
+        def set_zone(text, serial):
+            with open(zone_path, "w") as f:
+                f.write(text.replace(" 1 3600 600", f" {serial} 3600 600"))
+            named.send_signal(signal.SIGHUP)  # named reloads its zones
+
+        wrong = ZONE.replace("@ IN MX 10 mail\n", "@ IN MX 10 wrong\nwrong IN A 127.0.0.2\n")
+        assert wrong != ZONE
+        one_page_per_cause(
+            webhook, instance, "wrong MX", "MailhealthDnsMxNotAsDeclared",
+            lambda: set_zone(wrong, 2), lambda: set_zone(ZONE, 3),
+            ["mailhealth.test", "10 wrong.mailhealth.test", "dig @127.0.0.1 -p "])
+        procs.check_alive()
+
+        # --- 10. the content filter on 127.0.0.1:10024 dead -------------------------
+        sender = f"mhe2efilter{os.getpid()}@mail.mailhealth.test"
+        filt = []
+
+        def send_filtered():
+            import smtplib
+            with smtplib.SMTP("127.0.0.1", 25, local_hostname="client.mailhealth.test",
+                              timeout=20) as c:
+                for i in range(2):
+                    c.sendmail(sender, [f"e2e{i}@filtered.test"],
+                               b"Subject: e2e content filter\r\n\r\nbody\r\n")
+
+        def filter_back():
+            filt.append(LmtpStore(tcp=("127.0.0.1", 10024)))
+            subprocess.run(["postqueue", "-f"], check=True)
+
+        try:
+            one_page_per_cause(
+                webhook, instance, "content filter dead", "MailhealthQueueLocalServiceFailing",
+                send_filtered, filter_back, ["local_service", "postqueue -f", "ss -ltnp"])
+            assert filt[0].delivered >= 2, filt[0].delivered
+        finally:
+            for f in filt:
+                f.close()
+            delete_queued_from(sender)
+        procs.check_alive()
+
+        # --- 11. smtpd dying on every connection -------------------------------------
+        def break_smtpd():
+            subprocess.run(["postconf", "-P"] + SMTPD_SASL_GONE, check=True)
+            subprocess.run(["postfix", "reload"], check=True, capture_output=True)
+
+        def repair_smtpd():
+            subprocess.run(["postconf", "-PX"] + [x.split("=")[0] for x in SMTPD_SASL_GONE],
+                           check=True)
+            subprocess.run(["postfix", "reload"], check=True, capture_output=True)
+
+        one_page_per_cause(
+            webhook, instance, "smtpd fatal", "MailhealthLogFatal", break_smtpd, repair_smtpd,
+            ["smtpd", "fatal", "postfix check"])
+        procs.check_alive()
         log("PASS")
         return 0
     except AssertionError as e:
@@ -725,6 +883,7 @@ def main():
             print(f"--- {name} log tail ---\n{procs.tail(name)}")
         return 1
     finally:
+        nft_open_port_25()
         if stopped_postfix or not postfix_running():
             try:
                 start_postfix()
