@@ -6,27 +6,10 @@
 #include <set>
 
 #include "collectors/resolve/dns_message.h"
+#include "collectors/resolve/domain_name.h"
 
 namespace mailhealth::dns {
 namespace {
-
-bool ValidDomainName(const std::string& n) {
-  if (n.empty() || n == "." || n.size() > 253) return false;
-  size_t label = 0;
-  for (char c : n) {
-    if (c == '.') {
-      if (label == 0) return false;
-      label = 0;
-      continue;
-    }
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
-          c == '_')) {
-      return false;
-    }
-    if (++label > 63) return false;
-  }
-  return label > 0;
-}
 
 }  // namespace
 
@@ -61,7 +44,7 @@ Result<ExpectedMx> ParseExpectedMx(const std::string& text) {
     return Status::Error("invalid MX \"" + text + "\" (too many fields)");
   }
   e.exchange = NormalizeName(t);
-  if (e.exchange != "." && !ValidDomainName(e.exchange)) {
+  if (e.exchange != "." && !resolve::ValidDomainName(e.exchange)) {
     return Status::Error("invalid MX host \"" + t + "\"");
   }
   return e;
@@ -92,7 +75,7 @@ DnsDomainConfig ParseDomain(ConfigNode& d,
   dc.name = NormalizeName(raw);
   if (raw.empty()) {
     d.Error("name", "missing (the mail domain to check)");
-  } else if (!ValidDomainName(dc.name)) {
+  } else if (!resolve::ValidDomainName(dc.name)) {
     d.Error("name", "invalid domain name \"" + raw + "\"");
   } else if (!seen_domains.insert(dc.name).second) {
     d.Error("name", "domain \"" + dc.name + "\" listed twice");
@@ -114,7 +97,7 @@ DnsDomainConfig ParseDomain(ConfigNode& d,
   }
   for (const auto& [host, ips] : d.StringListMap("expect_addresses")) {
     std::string h = NormalizeName(host);
-    if (!ValidDomainName(h)) {
+    if (!resolve::ValidDomainName(h)) {
       d.Error("expect_addresses", "invalid host name \"" + host + "\"");
       continue;
     }

@@ -9,29 +9,12 @@
 #include <set>
 
 #include "collectors/resolve/dns_message.h"
+#include "collectors/resolve/domain_name.h"
 
 namespace mailhealth::reputation {
 namespace {
 
 constexpr uint32_t kLoopbackNet = 0x7f000000;  // 127.0.0.0/8
-
-bool ValidDomainName(const std::string& n) {
-  if (n.empty() || n == "." || n.size() > 253) return false;
-  size_t label = 0;
-  for (char c : n) {
-    if (c == '.') {
-      if (label == 0) return false;
-      label = 0;
-      continue;
-    }
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
-          c == '_')) {
-      return false;
-    }
-    if (++label > 63) return false;
-  }
-  return label > 0;
-}
 
 std::optional<uint32_t> ParseV4(const std::string& s) {
   in_addr a{};
@@ -128,7 +111,7 @@ ZoneConfig ParseZone(ConfigNode& z, std::set<std::string>& seen) {
   zc.name = NormalizeName(raw);
   if (raw.empty()) {
     z.Error("name", "missing (the blocklist zone, e.g. zen.spamhaus.org)");
-  } else if (!ValidDomainName(zc.name)) {
+  } else if (!resolve::ValidDomainName(zc.name)) {
     z.Error("name", "invalid zone name \"" + raw + "\"");
   } else if (!seen.insert(zc.name).second) {
     z.Error("name", "zone \"" + zc.name + "\" listed twice");
@@ -248,7 +231,7 @@ ReputationConfig ParseReputationConfig(ConfigNode& s,
   std::set<std::string> seen_mx;
   for (const std::string& text : s.StringList("from_mx", {})) {
     const std::string d = NormalizeName(text);
-    if (!ValidDomainName(d)) {
+    if (!resolve::ValidDomainName(d)) {
       s.Error("from_mx", "invalid domain name \"" + text + "\"");
       continue;
     }
@@ -267,7 +250,7 @@ ReputationConfig ParseReputationConfig(ConfigNode& s,
   const std::string expect = s.String("expect_ptr", "");
   if (!expect.empty()) {
     c.expect_ptr = NormalizeName(expect);
-    if (!ValidDomainName(c.expect_ptr)) {
+    if (!resolve::ValidDomainName(c.expect_ptr)) {
       s.Error("expect_ptr", "invalid host name \"" + expect + "\"");
     }
   }

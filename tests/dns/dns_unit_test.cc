@@ -14,6 +14,7 @@
 #include "collectors/dns/dns_config.h"
 #include "collectors/dns/dns_metrics.h"
 #include "collectors/resolve/dns_message.h"
+#include "collectors/resolve/domain_name.h"
 #include "collectors/resolve/resolver_address.h"
 #include "exporter/config.h"
 #include "exporter/metric_builder.h"
@@ -149,6 +150,24 @@ class Packet {
 
 Result<DnsAnswer> Parse(const Packet& p, uint16_t qtype) {
   return ParseDnsResponse(p.bytes().data(), p.bytes().size(), qtype);
+}
+
+TEST(ValidDomainNameTest, LabelsLengthsAndCharacters) {
+  using mailhealth::resolve::ValidDomainName;
+  EXPECT_TRUE(ValidDomainName("example.com"));
+  EXPECT_FALSE(ValidDomainName("example.com."));  // written without the root dot
+  EXPECT_TRUE(ValidDomainName("_dmarc.mx-1.example.com"));
+  EXPECT_TRUE(ValidDomainName(std::string(63, 'a') + ".test"));
+  EXPECT_FALSE(ValidDomainName(std::string(64, 'a') + ".test"));
+  EXPECT_FALSE(ValidDomainName(""));
+  EXPECT_FALSE(ValidDomainName("."));
+  EXPECT_FALSE(ValidDomainName("a..b"));
+  EXPECT_FALSE(ValidDomainName(".example.com"));
+  EXPECT_FALSE(ValidDomainName("exa mple.com"));
+  EXPECT_FALSE(ValidDomainName("192.0.2.1:25"));
+  std::string long_name;
+  while (long_name.size() < 250) long_name += "abcdefghi.";
+  EXPECT_FALSE(ValidDomainName(long_name + "test"));  // > 253
 }
 
 TEST(DnsMessageTest, ParsesMxRecordsNormalized) {
