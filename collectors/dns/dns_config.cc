@@ -9,9 +9,7 @@
 #include "collectors/resolve/domain_name.h"
 
 namespace mailhealth::dns {
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 std::vector<std::string> DnsConfig::ResolverLabels() const {
   std::vector<std::string> out;

@@ -29,11 +29,10 @@ Scenario:
      MailhealthQueueLocalDeliveryFailing, whose text names the cause; then
      the store comes back (this script's own LMTP server on that socket),
      `postqueue -f`, and the page resolves within 5 minutes;
-  7. a delivery command that tempfails (exit 75, "temporary failure"; local(8)
-     runs it as it runs mailbox_command, here through an alias of this test):
-     exactly one page, MailhealthQueueLocalDeliveryFailing; the command is
-     repaired, `postqueue -f`, the page resolves within 5 minutes.
-
+  7. main.cf's mailbox_command tempfails (exit 75, "temporary failure") for
+     the local user mhuser: exactly one page, MailhealthQueueLocalDeliveryFailing;
+     the command is repaired, `postqueue -f`, the page resolves within 5
+     minutes; mailbox_command is restored;
   8. port 25 closed while Postfix runs (an nftables rule in the test's own
      network namespace rejects it): exactly one page, MailhealthSmtpTargetDown,
      naming "refused"; the rule removed, it resolves;
@@ -49,10 +48,6 @@ Scenario:
      SMTP target's failure is inhibited); master.cf repaired and `postfix
      reload`, it resolves once smtpd answers again.
 Each page must resolve within 5 minutes of the fix.
-
-Not covered here: mailbox_command itself (changing it would change local
-delivery for every other test of the suite; step 7 runs the same kind of
-command through local(8) from an alias).
 
 usage: e2e_alerting.py SOURCE_DIR EXPORTER_BINARY
 Exit 77 (skipped by ctest) when not root or a tool is missing.
@@ -752,7 +747,11 @@ def main():
                                text=True, capture_output=True)
         procs.check_alive()
 
-        # --- 7. a delivery command that tempfails -> one page; repaired -> resolved --
+        # --- 7. mailbox_command tempfails -> one page; repaired -> resolved --------
+        # The real mailbox_command of main.cf, for the test's local user
+        # mhuser (scripts/setup-postfix). Safe for the rest of the suite: every
+        # test that sends mail holds RESOURCE_LOCK postfix, as this one does,
+        # and the old value is restored in `finally`.
         cmd_dir = tempfile.mkdtemp(prefix="mh-e2e-cmd-")
         os.chmod(cmd_dir, 0o755)
         broken = os.path.join(cmd_dir, "broken")
@@ -762,51 +761,48 @@ def main():
         os.chmod(script, 0o755)
         open(broken, "w").close()
         os.chmod(broken, 0o644)
-        with open("/etc/aliases") as f:
-            aliases_before = f.read()
-        with open("/etc/aliases", "a") as f:
-            f.write(f'e2etemp: "|{script}"\n')
-        subprocess.run(["newaliases"], check=True)
+        mailbox_command_before = subprocess.run(
+            ["postconf", "-h", "mailbox_command"], capture_output=True, text=True,
+            check=True).stdout.strip()
+        subprocess.run(["postconf", "-e", f"mailbox_command = {script}"], check=True)
+        subprocess.run(["postfix", "reload"], check=True, capture_output=True)
         t_fail = time.monotonic()
         sender = f"mhe2ecmd{os.getpid()}@mail.mailhealth.test"
         try:
             for _ in range(2):
-                subprocess.run(["sendmail", "-i", "-f", sender, "e2etemp@mail.mailhealth.test"],
+                subprocess.run(["sendmail", "-i", "-f", sender, "mhuser@mail.mailhealth.test"],
                                input=b"Subject: e2e command\n\nbody\n", check=True)
-            page = wait_for("MailhealthQueueLocalDeliveryFailing (command) at the page receiver",
-                            lambda: webhook.find("MailhealthQueueLocalDeliveryFailing",
-                                                 "firing", "/page", t_fail), 120)
+            page = wait_for("MailhealthQueueLocalDeliveryFailing (mailbox_command) at the page "
+                            "receiver", lambda: webhook.find(
+                                "MailhealthQueueLocalDeliveryFailing", "firing", "/page", t_fail),
+                            120)
             summary = page[0]["annotations"]["summary"]
             desc = page[0]["annotations"]["description"]
             log(f"MailhealthQueueLocalDeliveryFailing received after "
                 f"{time.monotonic() - t_fail:.1f}s: {summary}")
+            assert page[0]["labels"]["reason"] == "local_delivery", page[0]["labels"]
             assert "Local delivery failing" in summary, summary
             for must in ("temporary failure", "mailbox_command", "postqueue -f"):
                 assert must in desc, f"{must!r} not in the description: {desc}"
             os.unlink(broken)
             t_fix = time.monotonic()
-            log("command repaired; postqueue -f")
+            log("mailbox_command repaired; postqueue -f")
             subprocess.run(["postqueue", "-f"], check=True)
-            wait_for("MailhealthQueueLocalDeliveryFailing (command) resolved", lambda:
+            wait_for("MailhealthQueueLocalDeliveryFailing (mailbox_command) resolved", lambda:
                      webhook.find("MailhealthQueueLocalDeliveryFailing", "resolved", "/page",
                                   t_fix), 300)
             log(f"resolved {time.monotonic() - t_fix:.1f}s after the fix")
-            pages = sorted({a["labels"]["alertname"] + ": " + a["annotations"]["summary"]
-                            for t, p, _, a in webhook.alerts(t_fail)
-                            if p == "/page" and a["status"] == "firing"
-                            and a["labels"].get("instance") == instance})
+            pages = pages_since(webhook, instance, t_fail)
             assert {x.split(":")[0] for x in pages} == {"MailhealthQueueLocalDeliveryFailing"}, \
-                f"the tempfailing command paged other than once: {pages}"
+                f"the tempfailing mailbox_command paged other than once: {pages}"
         finally:
-            with open("/etc/aliases", "w") as f:
-                f.write(aliases_before)
-            subprocess.run(["newaliases"], check=False)
-            q = subprocess.run(["postqueue", "-j"], capture_output=True, text=True).stdout
-            ids = [m["queue_id"] for m in map(json.loads, filter(None, q.splitlines()))
-                   if m.get("sender") == sender]
-            if ids:
-                subprocess.run(["postsuper", "-d", "-"], input="\n".join(ids) + "\n",
-                               text=True, capture_output=True)
+            if mailbox_command_before:
+                subprocess.run(["postconf", "-e", f"mailbox_command = {mailbox_command_before}"],
+                               check=False)
+            else:
+                subprocess.run(["postconf", "-X", "mailbox_command"], check=False)
+            subprocess.run(["postfix", "reload"], check=False, capture_output=True)
+            delete_queued_from(sender)
             shutil.rmtree(cmd_dir, ignore_errors=True)
         procs.check_alive()
 

@@ -155,7 +155,8 @@ Result<DnsAnswer> Parse(const Packet& p, uint16_t qtype) {
 TEST(ValidDomainNameTest, LabelsLengthsAndCharacters) {
   using mailhealth::resolve::ValidDomainName;
   EXPECT_TRUE(ValidDomainName("example.com"));
-  EXPECT_FALSE(ValidDomainName("example.com."));  // written without the root dot
+  EXPECT_FALSE(
+      ValidDomainName("example.com."));  // written without the root dot
   EXPECT_TRUE(ValidDomainName("_dmarc.mx-1.example.com"));
   EXPECT_TRUE(ValidDomainName(std::string(63, 'a') + ".test"));
   EXPECT_FALSE(ValidDomainName(std::string(64, 'a') + ".test"));
