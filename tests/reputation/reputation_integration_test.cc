@@ -11,6 +11,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 
 #include "collectors/reputation/dnsbl.h"
@@ -79,7 +82,15 @@ class ReputationIntegrationTest : public ::testing::Test {
                 {"hosts.test",
                  "other A 198.18.0.99\n"
                  "a A 198.18.0.50\n"
-                 "b A 198.18.0.13\n"}},
+                 "b A 198.18.0.13\n"},
+                // from_mx: two MX hosts, three addresses (one shared).
+                {"mxsrc.test",
+                 "@ MX 10 mx1\n"
+                 "@ MX 20 mx2\n"
+                 "mx1 A 127.0.0.2\n"
+                 "mx1 AAAA 2001:db8::2\n"
+                 "mx2 A 127.0.0.2\n"
+                 "mx2 A 198.18.0.13\n"}},
                /*query_log=*/true)
                .release();
     ASSERT_NE(srv_, nullptr) << DnsServer::last_error();
@@ -292,6 +303,92 @@ TEST_F(ReputationIntegrationTest, TenRunsInsideOneTtlAskEachQuestionOnce) {
   EXPECT_EQ(srv_->QueryCount(q_rw) - rw0, 1);
   EXPECT_EQ(srv_->QueryCount(q_ptr) - ptr0, 1);
   EXPECT_EQ(srv_->QueryCount(q_fwd) - fwd0, 1);
+}
+
+// from_mx: the addresses of every MX host of the domain, resolved through
+// the collector's resolvers, each checked once however many hosts share it.
+TEST_F(ReputationIntegrationTest, FromMxChecksEveryAddressOfEveryMxHost) {
+  ReputationConfig cfg = Config({});
+  cfg.from_mx = {"mxsrc.test"};
+  auto c = MakeReputationCollector(cfg);
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  const Families& f = r.families;
+  EXPECT_EQ(StatusOf(f, "bl.test", "127.0.0.2"), "listed");
+  EXPECT_EQ(StatusOf(f, "bl.test", "2001:db8::2"), "listed");
+  EXPECT_EQ(StatusOf(f, "bl.test", "198.18.0.13"), "not_listed");
+  EXPECT_EQ(V(f, "mailhealth_reverse_dns_forward_confirmed",
+              {{"address", "198.18.0.13"}}),
+            1);
+  // Three addresses, no more: the shared 127.0.0.2 once.
+  size_t listings = 0;
+  for (const auto& fam : f) {
+    if (fam.name == "mailhealth_dnsbl_listings") listings = fam.metric.size();
+  }
+  EXPECT_EQ(listings, 3u);
+  // A domain without MX is the run's problem, not a crash or a listing.
+  cfg.from_mx = {"nomx.hosts.test"};
+  CollectResult r2 = MakeReputationCollector(cfg)->Collect(
+      Clock::now() + std::chrono::seconds(5));
+  for (const auto& fam : r2.families) {
+    if (fam.name == "mailhealth_dnsbl_listings") {
+      EXPECT_EQ(fam.metric.size(), 0u);
+    }
+  }
+}
+
+// from_postfix: the real postconf reading a main.cf of the test's own
+// (MAIL_CONFIG), never the machine's: smtp_bind_address(6) are checked,
+// and myhostname is the expected PTR name. 15s: postconf -h myhostname
+// takes about 2s in the test's network namespace (its host name lookups
+// time out there), and gathering gets a third of the run.
+TEST_F(ReputationIntegrationTest, FromPostfixReadsBindAddressesAndMyhostname) {
+  if (access("/usr/sbin/postconf", X_OK) != 0) {
+    GTEST_SKIP() << "no /usr/sbin/postconf";
+  }
+  namespace fs = std::filesystem;
+  const fs::path dir =
+      fs::temp_directory_path() /
+      ("mailhealth-reputation-postconf-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "main.cf") << "smtp_bind_address = 198.18.0.13\n"
+                                    "smtp_bind_address6 = 2001:db8::2\n"
+                                    "myhostname = b.hosts.test\n";
+  std::ofstream(dir / "master.cf") << "";
+  const char* before = std::getenv("MAIL_CONFIG");
+  const std::string saved = before ? before : "";
+  setenv("MAIL_CONFIG", dir.c_str(), 1);
+  ReputationConfig cfg = Config({});
+  cfg.from_postfix = true;
+  CollectResult r = MakeReputationCollector(cfg)->Collect(
+      Clock::now() + std::chrono::seconds(15));
+  // The same with myhostname naming another host: not the expected PTR.
+  std::ofstream(dir / "main.cf") << "smtp_bind_address = 198.18.0.13\n"
+                                    "myhostname = mail.elsewhere.test\n";
+  CollectResult r2 = MakeReputationCollector(cfg)->Collect(
+      Clock::now() + std::chrono::seconds(15));
+  if (before) {
+    setenv("MAIL_CONFIG", saved.c_str(), 1);
+  } else {
+    unsetenv("MAIL_CONFIG");
+  }
+  fs::remove_all(dir);
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  ASSERT_TRUE(r2.status.ok()) << r2.status.message();
+  EXPECT_EQ(StatusOf(r.families, "bl.test", "198.18.0.13"), "not_listed");
+  EXPECT_EQ(StatusOf(r.families, "bl.test", "2001:db8::2"), "listed");
+  EXPECT_EQ(V(r.families, "mailhealth_reverse_dns_matches_expected",
+              {{"address", "198.18.0.13"}}),
+            1);
+  EXPECT_EQ(V(r2.families, "mailhealth_reverse_dns_forward_confirmed",
+              {{"address", "198.18.0.13"}}),
+            1);
+  EXPECT_EQ(V(r2.families, "mailhealth_reverse_dns_matches_expected",
+              {{"address", "198.18.0.13"}}),
+            0);
+  EXPECT_FALSE(Value(r2.families, "mailhealth_dnsbl_listings",
+                     {{"address", "2001:db8::2"}})
+                   .has_value());
 }
 
 }  // namespace
