@@ -55,8 +55,18 @@ class ReputationCollector : public Collector {
       addresses.resize(cap);
     }
 
-    ReputationRun run =
-        RunReputationLookups(cfg_, addresses, expect, cache_, lookup_deadline);
+    // Domain lists: the configured domains and the from_mx domains.
+    std::vector<std::string> domains = cfg_.domains;
+    for (const std::string& d : cfg_.from_mx) {
+      if (std::find(domains.begin(), domains.end(), d) == domains.end())
+        domains.push_back(d);
+    }
+    const bool domain_zone =
+        std::any_of(cfg_.zones.begin(), cfg_.zones.end(),
+                    [](const ZoneConfig& z) { return z.domains; });
+    if (!domain_zone) domains.clear();
+    ReputationRun run = RunReputationLookups(cfg_, addresses, expect, cache_,
+                                             lookup_deadline, domains);
     for (const AddressOutcome& a : run.addresses) {
       for (size_t z = 0; z < a.zones.size(); ++z) {
         const ZoneOutcome& o = a.zones[z];
@@ -73,10 +83,13 @@ class ReputationCollector : public Collector {
     }
     CollectResult res{Status::Ok(),
                       BuildReputationFamilies(run, cfg_.interval)};
-    res.detail = std::to_string(run.addresses.size()) + " addresses, " +
-                 std::to_string(run.zones.size()) + " zones, " +
-                 std::to_string(run.queries_sent) + " queries sent, " +
-                 std::to_string(run.cache_hits) + " from cache";
+    res.detail =
+        std::to_string(run.addresses.size() - domains.size()) + " addresses, " +
+        (domains.empty() ? std::string()
+                         : std::to_string(domains.size()) + " domains, ") +
+        std::to_string(run.zones.size()) + " zones, " +
+        std::to_string(run.queries_sent) + " queries sent, " +
+        std::to_string(run.cache_hits) + " from cache";
     for (const std::string& p : problems) res.detail += "; " + p;
     return res;
   }

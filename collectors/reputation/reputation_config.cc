@@ -128,6 +128,14 @@ ZoneConfig ParseZone(ConfigNode& z, std::set<std::string>& seen) {
     zc.error_codes = spamhaus ? SpamhausErrorCodes() : DefaultErrorCodes();
   }
   zc.resolvers = ParseResolverList(z, "resolvers");
+  const std::string type = z.String("type", "address");
+  if (type == "domain") {
+    zc.domains = true;
+  } else if (type != "address") {
+    z.Error("type", "unknown zone type \"" + type +
+                        "\" (address: an IP blocklist; domain: a domain "
+                        "list such as dbl.spamhaus.org)");
+  }
   return zc;
 }
 
@@ -246,6 +254,23 @@ ReputationConfig ParseReputationConfig(ConfigNode& s,
                            "), at most " + std::to_string(kMaxMxDomains));
   }
   c.from_postfix = s.Bool("from_postfix", false);
+  std::set<std::string> seen_domains;
+  for (const std::string& text : s.StringList("domains", {})) {
+    const std::string d = NormalizeName(text);
+    if (!resolve::ValidDomainName(d)) {
+      s.Error("domains", "invalid domain name \"" + text + "\"");
+      continue;
+    }
+    if (!seen_domains.insert(d).second) {
+      s.Error("domains", "domain \"" + d + "\" listed twice");
+      continue;
+    }
+    c.domains.push_back(d);
+  }
+  if (c.domains.size() > kMaxMxDomains) {
+    s.Error("domains", "too many domains (" + std::to_string(c.domains.size()) +
+                           "), at most " + std::to_string(kMaxMxDomains));
+  }
 
   const std::string expect = s.String("expect_ptr", "");
   if (!expect.empty()) {
@@ -274,6 +299,14 @@ ReputationConfig ParseReputationConfig(ConfigNode& s,
       s.Warning("addresses",
                 "reputation is enabled but has no addresses, from_mx or "
                 "from_postfix: it checks nothing");
+    }
+    const bool domain_zone =
+        std::any_of(c.zones.begin(), c.zones.end(),
+                    [](const ZoneConfig& z) { return z.domains; });
+    if (domain_zone && c.domains.empty() && c.from_mx.empty()) {
+      s.Warning("zones",
+                "a zone of type domain is configured but neither domains nor "
+                "from_mx names a domain to check on it");
     }
     if (c.zones.empty()) {
       s.Warning("zones",

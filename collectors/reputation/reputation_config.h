@@ -42,12 +42,19 @@ struct ZoneConfig {
   std::vector<CodeRange> error_codes;
   // Resolvers of this zone only; empty: the collector's `resolvers`.
   std::vector<ResolverAddress> resolvers;
+  // `type: domain`: a domain-name list (dbl.spamhaus.org, multi.surbl.org,
+  // RFC 5782 section 3) queried as DOMAIN.ZONE for the collector's domains;
+  // `type: address` (the default): an IP list queried for the addresses.
+  bool domains = false;
 };
 
 struct ReputationConfig {
   // Address literals as configured, in canonical text form.
   std::vector<std::string> addresses;
   std::vector<std::string> from_mx;  // domains, lower case
+  // Domain names checked on the `type: domain` zones (with the from_mx
+  // domains), lower case.
+  std::vector<std::string> domains;
   bool from_postfix = false;
   std::vector<ZoneConfig> zones;
   std::vector<ResolverAddress> resolvers;  // empty: the system's

@@ -92,16 +92,19 @@ ReputationRun RunReputationLookups(const ReputationConfig& config,
                                    const std::vector<std::string>& addresses,
                                    const std::string& expect_ptr,
                                    AnswerCache& cache,
-                                   Clock::time_point deadline) {
+                                   Clock::time_point deadline,
+                                   const std::vector<std::string>& domains) {
   ReputationRun run;
   for (const ZoneConfig& z : config.zones) run.zones.push_back(z.name);
-  run.addresses.resize(addresses.size());
-  for (size_t i = 0; i < addresses.size(); ++i) {
+  run.addresses.resize(addresses.size() + domains.size());
+  for (size_t i = 0; i < run.addresses.size(); ++i) {
     AddressOutcome& a = run.addresses[i];
-    a.address = addresses[i];
+    a.domain = i >= addresses.size();
+    a.address = a.domain ? domains[i - addresses.size()] : addresses[i];
     a.zones.resize(config.zones.size());
-    for (ZoneOutcome& z : a.zones) {
-      z.result.status = LookupStatus::kTimeout;
+    for (size_t z = 0; z < a.zones.size(); ++z) {
+      a.zones[z].result.status = LookupStatus::kTimeout;
+      a.zones[z].applies = config.zones[z].domains == a.domain;
     }
   }
   cache.Expire(Clock::now());
@@ -147,8 +150,11 @@ ReputationRun RunReputationLookups(const ReputationConfig& config,
   for (size_t i = 0; i < run.addresses.size(); ++i) {
     AddressOutcome* a = &run.addresses[i];
     for (size_t z = 0; z < config.zones.size(); ++z) {
+      if (!a->zones[z].applies) continue;
       const ZoneConfig* zone = &config.zones[z];
-      const std::string qname = DnsblQueryName(a->address, zone->name);
+      const std::string qname = a->domain
+                                    ? a->address + "." + zone->name
+                                    : DnsblQueryName(a->address, zone->name);
       ZoneOutcome* out = &a->zones[z];
       const size_t slot = zone_slot[z];
       resolver.Query(
@@ -179,6 +185,7 @@ ReputationRun RunReputationLookups(const ReputationConfig& config,
           });
     }
 
+    if (a->domain) continue;
     // Reverse DNS: PTR, then the forward lookup of every PTR name.
     const std::string rname = ReverseName(a->address);
     const bool v6 = a->address.find(':') != std::string::npos;

@@ -47,10 +47,14 @@ inline constexpr size_t kMaxPtrNames = 8;
 struct ZoneOutcome {
   Classification result;
   std::string error;  // the DNS error, for the log
+  // False for a zone of the other kind (an address on a domain list, a
+  // domain on an IP list): not asked, not exported.
+  bool applies = true;
 };
 
 struct AddressOutcome {
-  std::string address;
+  std::string address;  // an IP literal, or a domain name when `domain`
+  bool domain = false;  // checked on domain lists only, no reverse DNS
   std::vector<ZoneOutcome> zones;  // config order
   DnsStatus ptr_status = DnsStatus::kTimeout;
   std::vector<std::string> ptr_names;  // sorted
@@ -67,13 +71,14 @@ struct ReputationRun {
   size_t cache_hits = 0;    // questions answered from the cache
 };
 
-// Looks up every address of `addresses` in every zone of `config` and
-// their reverse DNS. `expect_ptr` empty: no expectation. Returns by
-// `deadline` (what is unanswered then is a timeout).
-ReputationRun RunReputationLookups(const ReputationConfig& config,
-                                   const std::vector<std::string>& addresses,
-                                   const std::string& expect_ptr,
-                                   AnswerCache& cache,
-                                   Clock::time_point deadline);
+// Looks up every address of `addresses` in every address zone of `config`
+// and their reverse DNS, and every domain of `domains` in every domain
+// zone (after the addresses in `addresses` order of the run). `expect_ptr`
+// empty: no expectation. Returns by `deadline` (what is unanswered then is
+// a timeout).
+ReputationRun RunReputationLookups(
+    const ReputationConfig& config, const std::vector<std::string>& addresses,
+    const std::string& expect_ptr, AnswerCache& cache,
+    Clock::time_point deadline, const std::vector<std::string>& domains = {});
 
 }  // namespace mailhealth::reputation

@@ -22,7 +22,9 @@ constexpr char kHelpLookupStatus[] =
     "others: listed, not_listed, error_blocked_resolver, error_rate_limited, "
     "error_rewritten (an answer outside 127.0.0.0/8), timeout, servfail, "
     "refused, other.";
-constexpr char kHelpListings[] = "Configured zones that list the address.";
+constexpr char kHelpListings[] =
+    "Configured zones that list the address (or the domain, on domain "
+    "lists).";
 constexpr char kHelpPtr[] = "PTR records of the address (0 when none).";
 constexpr char kHelpFcrdns[] =
     "1 when a PTR name of the address resolves back to the address "
@@ -60,6 +62,7 @@ Families BuildReputationFamilies(const ReputationRun& run, Millis interval) {
   for (const AddressOutcome& a : run.addresses) {
     int listings = 0;
     for (size_t z = 0; z < a.zones.size() && z < run.zones.size(); ++z) {
+      if (!a.zones[z].applies) continue;
       const Classification& c = a.zones[z].result;
       const Labels base = {{"zone", run.zones[z]}, {"address", a.address}};
       AddSample(f[kIdxListed], base, c.listed ? 1 : 0);
@@ -77,6 +80,7 @@ Families BuildReputationFamilies(const ReputationRun& run, Millis interval) {
     }
     const Labels addr = {{"address", a.address}};
     AddSample(f[kIdxListings], addr, listings);
+    if (a.domain) continue;  // no reverse DNS for a domain name
     AddSample(f[kIdxPtr], addr, static_cast<double>(a.ptr_names.size()));
     AddSample(f[kIdxFcrdns], addr, a.forward_confirmed ? 1 : 0);
     if (a.matches_expected) {

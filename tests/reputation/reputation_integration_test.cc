@@ -83,6 +83,11 @@ class ReputationIntegrationTest : public ::testing::Test {
                  "other A 198.18.0.99\n"
                  "a A 198.18.0.50\n"
                  "b A 198.18.0.13\n"},
+                // A domain list (RFC 5782 3): DOMAIN.dbl.test.
+                {"dbl.test",
+                 "mxsrc.test A 127.0.0.2\n"
+                 "mxsrc.test A 127.0.0.3\n"
+                 "blocked.test A 127.255.255.254\n"},
                 // from_mx: two MX hosts, three addresses (one shared).
                 {"mxsrc.test",
                  "@ MX 10 mx1\n"
@@ -389,6 +394,49 @@ TEST_F(ReputationIntegrationTest, FromPostfixReadsBindAddressesAndMyhostname) {
   EXPECT_FALSE(Value(r2.families, "mailhealth_dnsbl_listings",
                      {{"address", "2001:db8::2"}})
                    .has_value());
+}
+
+// Domain lists: the configured domains and the from_mx domains are asked
+// on the type: domain zones only, as DOMAIN.ZONE; the addresses on the IP
+// lists only; no reverse DNS series for a domain.
+TEST_F(ReputationIntegrationTest, DomainListsAskDomainsAndOnlyDomains) {
+  ReputationConfig cfg = Config({"198.18.0.13"});
+  ZoneConfig dbl;
+  dbl.name = "dbl.test";
+  dbl.domains = true;
+  dbl.listed_codes = DefaultListedCodes();
+  dbl.error_codes = DefaultErrorCodes();
+  cfg.zones.push_back(dbl);
+  cfg.domains = {"clean.test", "blocked.test"};
+  cfg.from_mx = {"mxsrc.test"};
+  const int wrong0 =
+      srv_->QueryCount(DnsblQueryName("198.18.0.13", "dbl.test"));
+  CollectResult r = MakeReputationCollector(cfg)->Collect(
+      Clock::now() + std::chrono::seconds(5));
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  const Families& f = r.families;
+  EXPECT_EQ(StatusOf(f, "dbl.test", "mxsrc.test"), "listed");
+  EXPECT_EQ(CodeCount(f, "dbl.test", "mxsrc.test"), 2u);
+  EXPECT_EQ(StatusOf(f, "dbl.test", "clean.test"), "not_listed");
+  EXPECT_EQ(StatusOf(f, "dbl.test", "blocked.test"), "error_blocked_resolver");
+  EXPECT_EQ(V(f, "mailhealth_dnsbl_listed",
+              {{"zone", "dbl.test"}, {"address", "blocked.test"}}),
+            0);
+  EXPECT_EQ(V(f, "mailhealth_dnsbl_listings", {{"address", "mxsrc.test"}}), 1);
+  EXPECT_EQ(V(f, "mailhealth_dnsbl_listings", {{"address", "clean.test"}}), 0);
+  // The IP lists still see the addresses, the domain list does not.
+  EXPECT_EQ(StatusOf(f, "bl.test", "127.0.0.2"), "listed");
+  EXPECT_EQ(StatusOf(f, "bl.test", "198.18.0.13"), "not_listed");
+  EXPECT_EQ(StatusOf(f, "dbl.test", "198.18.0.13"), "");
+  EXPECT_EQ(StatusOf(f, "bl.test", "mxsrc.test"), "");
+  EXPECT_EQ(
+      srv_->QueryCount(DnsblQueryName("198.18.0.13", "dbl.test")) - wrong0, 0);
+  EXPECT_FALSE(Value(f, "mailhealth_reverse_dns_ptr_records",
+                     {{"address", "mxsrc.test"}})
+                   .has_value());
+  EXPECT_EQ(V(f, "mailhealth_reverse_dns_forward_confirmed",
+              {{"address", "198.18.0.13"}}),
+            1);
 }
 
 }  // namespace

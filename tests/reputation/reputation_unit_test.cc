@@ -153,6 +153,33 @@ TEST(ReputationConfigTest, SpamhausZones) {
   EXPECT_FALSE(IsSpamhausZone("bl.spamcop.net"));
 }
 
+TEST(ReputationConfigTest, DomainListsAndTheirDomains) {
+  auto l = Load(R"(domains: [Example.COM., mail.example.org]
+zones:
+  - {name: zen.spamhaus.org}
+  - {name: dbl.spamhaus.org, type: domain}
+)");
+  ASSERT_TRUE(l->config) << l->errors.Joined();
+  EXPECT_EQ(l->config->domains,
+            (std::vector<std::string>{"example.com", "mail.example.org"}));
+  ASSERT_EQ(l->config->zones.size(), 2u);
+  EXPECT_FALSE(l->config->zones[0].domains);
+  EXPECT_TRUE(l->config->zones[1].domains);
+  // Spamhaus' DBL answers in 127.0.1.x: built in.
+  bool dbl_code = false;
+  for (const CodeRange& r : l->config->zones[1].listed_codes)
+    dbl_code |= r.Contains(0x7f000102);
+  EXPECT_TRUE(dbl_code);
+  // A domain list with nothing to check is a warning.
+  auto w = Load(
+      "zones:\n  - {name: dbl.example, type: domain}\naddresses: "
+      "[192.0.2.1]\n");
+  ASSERT_TRUE(w->config);
+  std::string warnings;
+  for (const std::string& x : w->errors.warnings()) warnings += x + "\n";
+  EXPECT_THAT(warnings, HasSubstr("neither domains nor from_mx"));
+}
+
 struct ConfigErrorCase {
   const char* yaml;
   const char* error;  // expected substring, with file:line: key
@@ -198,6 +225,14 @@ INSTANTIATE_TEST_SUITE_P(
                         "missing"},
         ConfigErrorCase{"zones:\n  - {name: 'bad zone'}\n",
                         "invalid zone name \"bad zone\""},
+        ConfigErrorCase{"zones:\n  - {name: dbl.example, type: domains}\n",
+                        "rep.yml:2: collectors.reputation.zones[0].type: "
+                        "unknown zone type \"domains\""},
+        ConfigErrorCase{"domains: ['bad domain']\n",
+                        "rep.yml:1: collectors.reputation.domains: invalid "
+                        "domain name \"bad domain\""},
+        ConfigErrorCase{"domains: [a.example, A.example.]\n",
+                        "domain \"a.example\" listed twice"},
         ConfigErrorCase{
             "zones:\n  - {name: a.example}\n  - {name: A.example.}\n",
             "rep.yml:3: collectors.reputation.zones[1].name: zone "
