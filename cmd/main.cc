@@ -1,8 +1,21 @@
+#include <cstring>
+#include <string>
+#include <vector>
+
 #include "cmd/builtin_collectors.h"
+#include "diagnosis/check_command.h"
 #include "exporter/app.h"
 
+// `mailhealth_exporter [flags]` runs the daemon (its "/" is the
+// diagnosis); `mailhealth_exporter check [flags]` runs every collector once
+// and prints the diagnosis.
 int main(int argc, char** argv) {
   mailhealth::CollectorRegistry registry;
   mailhealth::RegisterBuiltinCollectors(registry);
-  return mailhealth::RunExporter(argc, argv, registry);
+  if (argc > 1 && std::strcmp(argv[1], "check") == 0) {
+    return mailhealth::diagnosis::RunCheck(
+        std::vector<std::string>(argv + 2, argv + argc), registry);
+  }
+  return mailhealth::RunExporter(argc, argv, registry,
+                                 mailhealth::diagnosis::DiagnosisAppOptions());
 }

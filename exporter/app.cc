@@ -99,7 +99,7 @@ Status AddSystemdSockets(HttpOptions* http) {
 
 // /metrics (or --web.telemetry-path), the landing page and /-/healthy.
 void AddHandlers(HttpServer& server, const Flags& flags, Exposition& exposition,
-                 SnapshotStore& store) {
+                 SnapshotStore& store, const AppOptions& options) {
   server.Handle(flags.telemetry_path, [&](const HttpRequest& req) {
     // The server gzips it when the client asks (Accept-Encoding).
     (void)req;
@@ -111,12 +111,34 @@ void AddHandlers(HttpServer& server, const Flags& flags, Exposition& exposition,
   server.Handle("/", [&](const HttpRequest&) {
     HttpResponse r;
     r.content_type = "text/html; charset=utf-8";
-    r.body =
-        LandingPage(MAILHEALTH_VERSION, flags.telemetry_path, store.GetAll());
+    if (options.landing_page) {
+      LandingInput in;
+      in.version = MAILHEALTH_VERSION;
+      in.telemetry_path = flags.telemetry_path;
+      in.snapshots = store.GetAll();
+      in.now = std::chrono::system_clock::now();
+      in.families = exposition.CollectAt(in.now);
+      r.body = options.landing_page(in);
+    } else {
+      r.body =
+          LandingPage(MAILHEALTH_VERSION, flags.telemetry_path, store.GetAll());
+    }
     return r;
   });
+  // The process answers: 200 always.
   server.Handle("/-/healthy", [](const HttpRequest&) {
     return HttpResponse{200, "text/plain; charset=utf-8", {}, "Healthy\n"};
+  });
+  // 503 until every enabled collector has finished its first run (after a
+  // reload, until the new ones have), then 200.
+  server.Handle("/-/ready", [&](const HttpRequest&) {
+    if (AllCollectorsRan(store.GetAll())) {
+      return HttpResponse{200, "text/plain; charset=utf-8", {}, "Ready\n"};
+    }
+    return HttpResponse{503,
+                        "text/plain; charset=utf-8",
+                        {},
+                        "Not ready: a collector has not run yet\n"};
   });
 }
 
@@ -136,7 +158,7 @@ sigset_t BlockHandledSignals() {
 // Listens (addresses, or systemd's sockets), with the handlers and
 // --web.config.file (TLS, basic auth, headers: security.md). Logs why not.
 bool StartHttp(HttpServer& server, const Flags& flags, Exposition& exposition,
-               SnapshotStore& store) {
+               SnapshotStore& store, const AppOptions& options) {
   HttpOptions http;
   http.listen_addresses = flags.listen_addresses;
   http.telemetry_path = flags.telemetry_path;
@@ -146,7 +168,7 @@ bool StartHttp(HttpServer& server, const Flags& flags, Exposition& exposition,
       return false;
     }
   }
-  AddHandlers(server, flags, exposition, store);
+  AddHandlers(server, flags, exposition, store, options);
   if (Status web = ApplyWebConfigFile(flags.web_config_file, &http, &server);
       !web.ok()) {
     LogError("cannot load web config", {{"err", web.message()}});
@@ -208,7 +230,16 @@ void ServeUntilStopped(const sigset_t& sigs, const CollectorRegistry& registry,
 
 }  // namespace
 
-int RunExporter(int argc, char** argv, const CollectorRegistry& registry) {
+bool AllCollectorsRan(
+    const std::vector<std::shared_ptr<const Snapshot>>& snapshots) {
+  for (const auto& s : snapshots) {
+    if (s->finished.time_since_epoch().count() == 0) return false;
+  }
+  return true;
+}
+
+int RunExporter(int argc, char** argv, const CollectorRegistry& registry,
+                const AppOptions& options) {
   auto parsed = ParseFlags(std::vector<std::string>(argv + 1, argv + argc));
   if (!parsed.ok()) {
     std::fprintf(stderr, "mailhealth_exporter: %s\n",
@@ -244,6 +275,7 @@ int RunExporter(int argc, char** argv, const CollectorRegistry& registry) {
   const sigset_t sigs = BlockHandledSignals();
 
   SnapshotStore store;
+  if (options.on_snapshot) store.SetObserver(options.on_snapshot);
   ConfigState config_state;
   config_state.last_reload_successful = true;
   config_state.last_reload_success_seconds = NowSeconds();
@@ -251,7 +283,7 @@ int RunExporter(int argc, char** argv, const CollectorRegistry& registry) {
                         MAILHEALTH_REVISION);
 
   HttpServer server;
-  if (!StartHttp(server, flags, exposition, store)) return 1;
+  if (!StartHttp(server, flags, exposition, store, options)) return 1;
   if (Status drop = DropPrivilegesIfAsked(flags); !drop.ok()) {
     LogError("cannot drop privileges", {{"err", drop.message()}});
     return 1;

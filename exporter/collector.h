@@ -66,9 +66,19 @@ struct CollectorSettings {
 // around every factory and discards the collector of a section with errors
 // (nullptr is also accepted). It must not do I/O beyond validation:
 // --config.check builds every collector without running it.
+// How the collectors will be run: by the daemon, every interval, or once
+// by `mailhealth_exporter check`. A collector that reads history (the log)
+// reads the last `lookback` of it in a once run instead of following new
+// lines; the others ignore the mode.
+struct RunMode {
+  bool once = false;
+  Millis lookback{15 * 60 * 1000};
+};
+
 struct CollectorContext {
   std::string name;
   CollectorSettings settings;
+  RunMode mode;
 };
 using CollectorFactory = std::function<std::unique_ptr<Collector>(
     const CollectorContext& ctx, ConfigNode& section)>;

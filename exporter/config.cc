@@ -20,7 +20,8 @@ constexpr Millis kMaxInterval{24LL * 3600 * 1000};
 Result<LoadedConfig> LoadConfigFromString(const CollectorRegistry& registry,
                                           const std::string& yaml,
                                           const std::string& file,
-                                          const CollectorOverrides& overrides) {
+                                          const CollectorOverrides& overrides,
+                                          const RunMode& mode) {
   ConfigErrors errors;
   Result<YAML::Node> parsed = ParseYamlDocument(yaml, file);
   if (!parsed.ok()) return parsed.status();
@@ -41,6 +42,7 @@ Result<LoadedConfig> LoadConfigFromString(const CollectorRegistry& registry,
     ConfigNode section = collectors.Child(info.name);
     CollectorContext ctx;
     ctx.name = info.name;
+    ctx.mode = mode;
     CollectorSettings& s = ctx.settings;
     s.enabled = section.Bool("enabled", info.default_enabled);
     if (auto it = overrides.find(info.name); it != overrides.end()) {
@@ -78,19 +80,20 @@ Result<LoadedConfig> LoadConfigFromString(const CollectorRegistry& registry,
 
 Result<LoadedConfig> LoadConfigFile(const CollectorRegistry& registry,
                                     const std::string& path, bool must_exist,
-                                    const CollectorOverrides& overrides) {
+                                    const CollectorOverrides& overrides,
+                                    const RunMode& mode) {
   std::ifstream in(path);
   if (!in) {
     const int err = errno;
     if (err == ENOENT && !must_exist) {
-      return LoadConfigFromString(registry, "", "", overrides);
+      return LoadConfigFromString(registry, "", "", overrides, mode);
     }
     return Status::Error(path +
                          ": cannot read config file: " + std::strerror(err));
   }
   std::stringstream ss;
   ss << in.rdbuf();
-  return LoadConfigFromString(registry, ss.str(), path, overrides);
+  return LoadConfigFromString(registry, ss.str(), path, overrides, mode);
 }
 
 }  // namespace mailhealth

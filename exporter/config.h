@@ -36,12 +36,14 @@ struct LoadedConfig {
 Result<LoadedConfig> LoadConfigFromString(const CollectorRegistry& registry,
                                           const std::string& yaml,
                                           const std::string& file,
-                                          const CollectorOverrides& overrides);
+                                          const CollectorOverrides& overrides,
+                                          const RunMode& mode = {});
 
 // Reads `path`. When the file does not exist and `must_exist` is false,
 // runs on built-in defaults (an empty config).
 Result<LoadedConfig> LoadConfigFile(const CollectorRegistry& registry,
                                     const std::string& path, bool must_exist,
-                                    const CollectorOverrides& overrides);
+                                    const CollectorOverrides& overrides,
+                                    const RunMode& mode = {});
 
 }  // namespace mailhealth

@@ -5,6 +5,7 @@
 namespace mailhealth {
 
 void SnapshotStore::Put(std::shared_ptr<const Snapshot> snapshot) {
+  if (observer_) observer_(*snapshot);
   std::lock_guard<std::mutex> lock(mu_);
   snapshots_[snapshot->collector] = std::move(snapshot);
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -37,6 +38,11 @@ struct Snapshot {
 
 class SnapshotStore {
  public:
+  using Observer = std::function<void(const Snapshot&)>;
+  // Called by Put() with every new snapshot, on the publishing collector's
+  // thread, outside the store's mutex (the landing page's diagnosis keeps
+  // counter history with it). Set before the scheduler starts.
+  void SetObserver(Observer observer) { observer_ = std::move(observer); }
   void Put(std::shared_ptr<const Snapshot> snapshot);
   std::shared_ptr<const Snapshot> Get(const std::string& collector) const;
   std::vector<std::shared_ptr<const Snapshot>> GetAll() const;
@@ -44,6 +50,7 @@ class SnapshotStore {
   void Retain(const std::vector<std::string>& names);
 
  private:
+  Observer observer_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<const Snapshot>> snapshots_;
 };

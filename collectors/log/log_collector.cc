@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <set>
+#include <thread>
 
 #include "collectors/log/log_parser.h"
 #include "collectors/log/log_source.h"
@@ -68,16 +69,18 @@ std::string S(std::string_view v) { return std::string(v); }
 // `source: auto` is resolved once, at that first Collect().
 class LogCollector : public Collector {
  public:
-  LogCollector(LogConfig cfg, Millis interval)
+  LogCollector(LogConfig cfg, Millis interval, RunMode mode)
       : cfg_(std::move(cfg)),
         interval_(interval),
+        mode_(mode),
         processor_(cfg_.rules, cfg_.syslog_names),
         traffic_changed_(Clock::now()) {
     processor_.SetProbeHelos(cfg_.probe_helos);
   }
   ~LogCollector() override { Stop(); }
 
-  CollectResult Collect(Clock::time_point) override {
+  CollectResult Collect(Clock::time_point deadline) override {
+    if (mode_.once) return CollectWindow();
     {
       std::lock_guard<std::mutex> l(start_mu_);
       if (!follower_ && !stopped_) {
@@ -99,6 +102,18 @@ class LogCollector : public Collector {
                                             &processor_, &state_);
         }
         follower_->Start();
+        // Give the follower its first open, so the first run does not
+        // report a readable log as down (mailhealth_log_source_up 0).
+        const auto until = std::min(deadline, Clock::now() + Millis(200));
+        while (Clock::now() < until) {
+          {
+            std::lock_guard<std::mutex> sl(state_.mu);
+            if (state_.available || !state_.missing.empty() ||
+                !state_.error.empty())
+              break;
+          }
+          std::this_thread::sleep_for(Millis(5));
+        }
       }
     }
     log::LogCounters c;
@@ -132,6 +147,33 @@ class LogCollector : public Collector {
       traffic_changed_ = now;
     }
     silence_ = std::chrono::duration<double>(now - traffic_changed_).count();
+    Build(c, available, &r.families);
+    return r;
+  }
+
+  // `check`: the last mode_.lookback of the file or journal, read now.
+  CollectResult CollectWindow() {
+    const double now = std::chrono::duration<double>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+    const double lookback =
+        std::chrono::duration<double>(mode_.lookback).count();
+    log::JournalOptions o;
+    o.units = cfg_.units;
+    o.directory = cfg_.journal_directory;
+    log::LogCounters c;
+    log::WindowRead read;
+    if (ChooseSource(o)) {
+      read = log::ReadJournalWindow(o, now, lookback, &processor_, &c);
+    } else {
+      read = log::ReadFileWindow(cfg_.path, now, lookback, &processor_, &c);
+    }
+    CollectResult r;
+    if (!read.error.empty()) r.status = Status::Error(read.error);
+    const bool available = read.error.empty() && read.missing.empty();
+    r.detail = (read.missing.empty() ? source_ : "missing: " + read.missing) +
+               auto_note_ + ", last " + FormatDuration(mode_.lookback);
+    silence_ = 0;  // not judged from one read
     Build(c, available, &r.families);
     return r;
   }
@@ -283,6 +325,7 @@ class LogCollector : public Collector {
 
   LogConfig cfg_;
   Millis interval_;
+  RunMode mode_;
   log::LineProcessor processor_;
   log::FollowerState state_;
   std::mutex start_mu_;
@@ -368,7 +411,8 @@ CollectorInfo LogCollectorInfo() {
     }
     size_t errors_after = s.errors() ? s.errors()->list().size() : 0;
     if (errors_after != errors_before) return nullptr;
-    return std::make_unique<LogCollector>(std::move(c), ctx.settings.interval);
+    return std::make_unique<LogCollector>(std::move(c), ctx.settings.interval,
+                                          ctx.mode);
   };
   return info;
 }

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <set>
 
 namespace mailhealth::log {
@@ -515,6 +516,248 @@ bool JournalHasPostfixEntries(const JournalOptions& options,
     return false;
   };
   return any("_SYSTEMD_UNIT", true) || any("SYSLOG_IDENTIFIER", false);
+}
+
+}  // namespace mailhealth::log
+
+namespace mailhealth::log {
+namespace {
+
+bool Digits(std::string_view s, size_t i, size_t n) {
+  if (i + n > s.size()) return false;
+  for (size_t k = i; k < i + n; ++k)
+    if (s[k] < '0' || s[k] > '9') return false;
+  return true;
+}
+
+int Num(std::string_view s, size_t i, size_t n) {
+  int v = 0;
+  for (size_t k = i; k < i + n; ++k) v = v * 10 + (s[k] - '0');
+  return v;
+}
+
+// "HH:MM:SS" at i.
+bool Clock(std::string_view s, size_t i, std::tm* tm) {
+  if (!Digits(s, i, 2) || i + 8 > s.size() || s[i + 2] != ':' ||
+      !Digits(s, i + 3, 2) || s[i + 5] != ':' || !Digits(s, i + 6, 2))
+    return false;
+  tm->tm_hour = Num(s, i, 2);
+  tm->tm_min = Num(s, i + 3, 2);
+  tm->tm_sec = Num(s, i + 6, 2);
+  return true;
+}
+
+double LocalSeconds(std::tm tm) {
+  tm.tm_isdst = -1;
+  return static_cast<double>(std::mktime(&tm));
+}
+
+}  // namespace
+
+std::optional<double> LineTimestamp(std::string_view s, double now) {
+  size_t i = 0;
+  if (!s.empty() && s[0] == '<') {
+    size_t j = s.find('>');
+    if (j == std::string_view::npos || j > 5) return std::nullopt;
+    i = j + 1;
+    if (i + 1 < s.size() && s[i] == '1' && s[i + 1] == ' ') i += 2;
+  }
+  std::tm tm{};
+  if (Digits(s, i, 4) && i + 10 <= s.size() && s[i + 4] == '-') {
+    if (!Digits(s, i + 5, 2) || s[i + 7] != '-' || !Digits(s, i + 8, 2))
+      return std::nullopt;
+    tm.tm_year = Num(s, i, 4) - 1900;
+    tm.tm_mon = Num(s, i + 5, 2) - 1;
+    tm.tm_mday = Num(s, i + 8, 2);
+    size_t k = i + 10;
+    if (k >= s.size() || (s[k] != 'T' && s[k] != ' ') || !Clock(s, k + 1, &tm))
+      return std::nullopt;
+    const bool rfc3339 = s[k] == 'T';
+    k += 9;
+    double frac = 0;
+    if (k < s.size() && s[k] == '.') {
+      double scale = 0.1;
+      for (++k; k < s.size() && s[k] >= '0' && s[k] <= '9'; ++k) {
+        frac += (s[k] - '0') * scale;
+        scale /= 10;
+      }
+    }
+    if (!rfc3339) return LocalSeconds(tm) + frac;
+    int offset = 0;
+    if (k < s.size() && (s[k] == '+' || s[k] == '-')) {
+      const int sign = s[k] == '-' ? -1 : 1;
+      if (!Digits(s, k + 1, 2)) return std::nullopt;
+      int h = Num(s, k + 1, 2), m = 0;
+      size_t mpos = k + 3 < s.size() && s[k + 3] == ':' ? k + 4 : k + 3;
+      if (Digits(s, mpos, 2)) m = Num(s, mpos, 2);
+      offset = sign * (h * 3600 + m * 60);
+    } else if (k >= s.size() || s[k] != 'Z') {
+      return LocalSeconds(tm) + frac;
+    }
+    return static_cast<double>(timegm(&tm)) + frac - offset;
+  }
+  static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  if (i + 15 > s.size()) return std::nullopt;
+  int mon = -1;
+  for (int m = 0; m < 12; ++m)
+    if (s.compare(i, 3, kMonths[m]) == 0) mon = m;
+  if (mon < 0 || s[i + 3] != ' ') return std::nullopt;
+  size_t d = i + 4;
+  int day;
+  if (s[d] == ' ' && Digits(s, d + 1, 1)) {
+    day = Num(s, d + 1, 1);
+  } else if (Digits(s, d, 2)) {
+    day = Num(s, d, 2);
+  } else {
+    return std::nullopt;
+  }
+  if (s[d + 2] != ' ' || !Clock(s, d + 3, &tm)) return std::nullopt;
+  std::time_t n = static_cast<std::time_t>(now);
+  std::tm local{};
+  localtime_r(&n, &local);
+  tm.tm_mon = mon;
+  tm.tm_mday = day;
+  tm.tm_year = local.tm_year;
+  double t = LocalSeconds(tm);
+  if (t > now + 86400) {
+    tm.tm_year -= 1;
+    t = LocalSeconds(tm);
+  }
+  return t;
+}
+
+WindowRead ReadFileWindow(const std::string& path, double now,
+                          double lookback_seconds, LineProcessor* processor,
+                          LogCounters* counters, size_t max_bytes) {
+  WindowRead out;
+  const double cutoff = now - lookback_seconds;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    const int e = errno;
+    if (e == ENOENT) {
+      out.missing = path + " does not exist";
+    } else {
+      out.error = "cannot open " + path + ": " + std::strerror(e);
+    }
+    return out;
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    out.error = "cannot stat " + path + ": " + std::strerror(errno);
+    return out;
+  }
+  const off_t size = st.st_size;
+  const off_t floor = size > static_cast<off_t>(max_bytes)
+                          ? size - static_cast<off_t>(max_bytes)
+                          : 0;
+  std::vector<char> buf(kBlockBytes);
+  // Backwards: find a block whose first whole line is older than the
+  // cutoff (or the floor); forwards from that line.
+  off_t start = floor;
+  for (off_t pos = size; pos > floor;) {
+    const off_t from = std::max(floor, pos - static_cast<off_t>(kBlockBytes));
+    const ssize_t n =
+        ::pread(fd.get(), buf.data(), static_cast<size_t>(pos - from), from);
+    if (n <= 0) break;
+    std::string_view block(buf.data(), static_cast<size_t>(n));
+    size_t first = 0;
+    if (from > 0) {
+      size_t nl = block.find('\n');
+      if (nl == std::string_view::npos) {
+        pos = from;
+        continue;
+      }
+      first = nl + 1;
+    }
+    std::string_view line = block.substr(first);
+    line = line.substr(0, line.find('\n'));
+    auto ts = LineTimestamp(line, now);
+    if (ts && *ts < cutoff) {
+      start = from + static_cast<off_t>(first);
+      break;
+    }
+    pos = from;
+  }
+  // Forwards.
+  std::string carry;
+  auto handle = [&](std::string_view line) {
+    auto ts = LineTimestamp(line, now);
+    if (ts && *ts < cutoff) return;
+    const bool cut = line.size() > kMaxLineBytes;
+    processor->ProcessLine(cut ? line.substr(0, kMaxLineBytes) : line, counters,
+                           cut);
+  };
+  for (off_t pos = start; pos < size;) {
+    const ssize_t n = ::pread(
+        fd.get(), buf.data(),
+        static_cast<size_t>(std::min<off_t>(size - pos, kBlockBytes)), pos);
+    if (n < 0) {
+      ++counters->read_errors;
+      out.error = "cannot read " + path + ": " + std::strerror(errno);
+      return out;
+    }
+    if (n == 0) break;
+    pos += n;
+    out.bytes += static_cast<size_t>(n);
+    std::string_view data(buf.data(), static_cast<size_t>(n));
+    size_t b = 0;
+    for (size_t nl; (nl = data.find('\n', b)) != std::string_view::npos;
+         b = nl + 1) {
+      if (!carry.empty()) {
+        carry.append(data.substr(b, nl - b));
+        handle(carry);
+        carry.clear();
+      } else {
+        handle(data.substr(b, nl - b));
+      }
+    }
+    carry.append(data.substr(b));
+  }
+  if (!carry.empty()) handle(carry);
+  counters->last_line_timestamp = WallNow();
+  return out;
+}
+
+WindowRead ReadJournalWindow(const JournalOptions& o, double now,
+                             double lookback_seconds, LineProcessor* processor,
+                             LogCounters* counters) {
+  WindowRead out;
+  std::string error;
+  Journal j = OpenJournal(o.directory, &error);
+  if (!j) {
+    out.error = error.empty() ? "cannot open the journal" : error;
+    return out;
+  }
+  sd_journal_set_data_threshold(j.get(), kMaxLineBytes + 64);
+  const std::set<std::string> units(o.units.begin(), o.units.end());
+  const double since = now - lookback_seconds;
+  sd_journal_seek_realtime_usec(
+      j.get(), since > 0 ? static_cast<uint64_t>(since * 1e6) : 0);
+  auto field = [&](const char* name) -> std::string_view {
+    const void* d = nullptr;
+    size_t n = 0;
+    if (sd_journal_get_data(j.get(), name, &d, &n) < 0) return {};
+    std::string_view v(static_cast<const char*>(d), n);
+    size_t eq = v.find('=');
+    return eq == std::string_view::npos ? std::string_view() : v.substr(eq + 1);
+  };
+  for (;;) {
+    int r = sd_journal_next(j.get());
+    if (r < 0) {
+      ++counters->read_errors;
+      break;
+    }
+    if (r == 0) break;
+    std::string_view ident = field("SYSLOG_IDENTIFIER");
+    std::string_view unit = processor->IsPostfixProgram(ident) || units.empty()
+                                ? std::string_view()
+                                : field("_SYSTEMD_UNIT");
+    if (!IsPostfixEntry(*processor, units, ident, unit)) continue;
+    processor->ProcessEntry(ident, field("MESSAGE"), counters);
+  }
+  counters->last_line_timestamp = WallNow();
+  return out;
 }
 
 }  // namespace mailhealth::log

@@ -11,7 +11,9 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -140,5 +142,33 @@ std::unique_ptr<Follower> MakeJournalFollower(JournalOptions options,
 bool JournalHasPostfixEntries(const JournalOptions& options,
                               const LineProcessor& processor,
                               std::string* error);
+
+// `mailhealth_exporter check`: the lines of the last `lookback` before
+// `now`, read once from the end of the file (or the journal) instead of
+// followed. Reads backwards from the end in blocks until a line older than
+// now - lookback (or the start of the file), then forwards to the end,
+// skipping the lines whose timestamp is older. Lines without a timestamp
+// it can read count. At most `max_bytes` from the end are read. Returns
+// false with *error (or *missing, when the file does not exist) when the
+// source cannot be read.
+struct WindowRead {
+  std::string error;
+  std::string missing;
+  size_t bytes = 0;  // read forwards
+};
+WindowRead ReadFileWindow(const std::string& path, double now,
+                          double lookback_seconds, LineProcessor* processor,
+                          LogCounters* counters,
+                          size_t max_bytes = size_t{256} << 20);
+WindowRead ReadJournalWindow(const JournalOptions& options, double now,
+                             double lookback_seconds, LineProcessor* processor,
+                             LogCounters* counters);
+
+// The wall-clock time (Unix seconds) of a log line's timestamp: RFC 3339
+// ("2024-03-22T08:00:01.000+00:00"), "2024-03-22 08:00:01" and the BSD
+// form ("Mar 22 08:00:01", local time, the year that puts it at most a day
+// after `now`), after an optional "<PRI>" (and RFC 5424's version).
+// nullopt when the line starts with none of them.
+std::optional<double> LineTimestamp(std::string_view line, double now);
 
 }  // namespace mailhealth::log

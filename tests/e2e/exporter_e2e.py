@@ -158,6 +158,25 @@ class ExporterE2E(unittest.TestCase):
         self.assertIn('<a href="/metrics">', page)
         self.assertIn("mailhealth_exporter", page)
         self.assertIn("<td>log</td>", page)
+        # The diagnosis: a verdict per section, the log's among them.
+        self.assertRegex(page, r'<title>mailhealth: (OK|WARN|FAIL)</title>')
+        self.assertIn("<b>Log</b>", page)
+        self.assertNotIn("<script", page)
+
+    def test_ready_after_every_collector_ran(self):
+        self.exp = Exporter(LOG_ONLY)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                status, _, body = fetch(self.exp.url + "/-/ready")
+            except urllib.error.HTTPError as e:
+                status, body = e.code, e.read()
+            if status == 200 or time.monotonic() > deadline:
+                break
+            self.assertEqual(status, 503)
+            time.sleep(0.1)
+        self.assertEqual(status, 200)
+        self.assertEqual(body, b"Ready\n")
 
     def test_reload_with_broken_config_keeps_running_one(self):
         self.exp = Exporter(LOG_ONLY)

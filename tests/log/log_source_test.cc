@@ -501,3 +501,78 @@ TEST(JournalTest, StartsAtTheTail) {
 
 }  // namespace
 }  // namespace mailhealth::log
+
+// --- `check`: the last window of the log, read from the end --------------
+namespace mailhealth::log {
+namespace {
+
+std::string BsdStamp(std::time_t t) {
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%b %e %H:%M:%S", &tm);
+  return buf;
+}
+
+TEST(LineTimestamp, Formats) {
+  const double now = 1765000000;  // 2025-12-06T05:46:40Z
+  EXPECT_EQ(
+      *LineTimestamp("2025-12-06T05:46:40.500+00:00 mail postfix/x[1]: y", now),
+      1765000000.5);
+  EXPECT_EQ(*LineTimestamp("2025-12-06T06:46:40+01:00 mail p: y", now),
+            1765000000);
+  EXPECT_EQ(*LineTimestamp("<22>1 2025-12-06T05:46:40Z mail p - - - y", now),
+            1765000000);
+  const std::string bsd =
+      BsdStamp(1765000000 - 60) + " mail postfix/smtpd[1]: x";
+  EXPECT_EQ(*LineTimestamp(bsd, now), 1765000000 - 60);
+  // A BSD stamp "in the future" by more than a day is last year's.
+  const std::string future = BsdStamp(1765000000 + 5 * 86400) + " mail p: x";
+  EXPECT_LT(*LineTimestamp(future, now), now - 300 * 86400);
+  EXPECT_FALSE(LineTimestamp("no timestamp here", now));
+  EXPECT_FALSE(LineTimestamp("", now));
+  EXPECT_FALSE(LineTimestamp("Foo  6 05:46:40 mail p: x", now));
+}
+
+TEST(ReadFileWindow, CountsOnlyTheLinesOfTheWindow) {
+  char path[] = "/tmp/mh-window-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  const std::time_t now = std::time(nullptr);
+  std::string text;
+  // 3 MiB of old lines (more than one block), then the window's lines.
+  const std::string old = BsdStamp(now - 3600) +
+                          " mail postfix/smtpd[1]: fatal: an hour ago, padding "
+                          "padding padding padding padding padding\n";
+  while (text.size() < (3u << 20)) text += old;
+  text +=
+      BsdStamp(now - 120) + " mail postfix/smtpd[2]: fatal: two minutes ago\n";
+  text +=
+      BsdStamp(now - 60) + " mail postfix/qmgr[3]: warning: one minute ago\n";
+  text += "a line without a timestamp\n";
+  text += BsdStamp(now) + " mail postfix/smtpd[2]: fatal: unterminated";
+  ASSERT_EQ(write(fd, text.data(), text.size()),
+            static_cast<ssize_t>(text.size()));
+  close(fd);
+  LineProcessor p({}, {});
+  LogCounters c;
+  WindowRead r = ReadFileWindow(path, static_cast<double>(now), 900, &p, &c);
+  EXPECT_EQ(r.error, "");
+  EXPECT_LT(r.bytes, size_t{2} << 20);  // not the whole file
+  EXPECT_EQ(c.lines, 4u);
+  EXPECT_EQ(c.messages[static_cast<size_t>(Process::kSmtpd)]
+                      [static_cast<size_t>(Severity::kFatal)],
+            2u);
+  // All of it with a long window.
+  LogCounters all;
+  ReadFileWindow(path, static_cast<double>(now), 7200, &p, &all);
+  EXPECT_GT(all.lines, 20000u);
+  unlink(path);
+  LogCounters none;
+  WindowRead missing =
+      ReadFileWindow(path, static_cast<double>(now), 900, &p, &none);
+  EXPECT_NE(missing.missing.find("does not exist"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mailhealth::log

@@ -1,0 +1,644 @@
+#include "diagnosis/verdict_table.h"
+
+#include <cstdlib>
+
+namespace mailhealth::diagnosis {
+namespace {
+
+using M = Matcher;
+
+// Evidence and commands are templates (Expand() in diagnosis.cc):
+//   {value} the compared value, {LABEL} a label of the sample,
+//   {dig_server} the resolver label as dig arguments ("127.0.0.1 -p 5300"),
+//   {port} the port of the target label (25 without one),
+//   {join:METRIC:LABEL} LABEL of the samples of METRIC that share this
+//     sample's labels and are 1 (the failure reason, the lookup status),
+//   {list:METRIC:L1 L2} "L1 L2" of every such sample whatever its value
+//     (the MX set seen), {delist} the blocklist's lookup page.
+std::vector<Rule> BuildRules() {
+  std::vector<Rule> r;
+  auto add = [&r](Rule x) { r.push_back(std::move(x)); };
+
+  // --- 1. Postfix running -------------------------------------------------
+  add({.alert = "MailhealthPostfixDown",
+       .section = Section::kPostfix,
+       .verdict = Verdict::kFail,
+       .condition = {"mailhealth_postfix_up == 0"},
+       .metric = "mailhealth_postfix_up",
+       .threshold = "0",
+       .title = "Postfix is not running",
+       .evidence = "the Postfix master is not running or the queue cannot be "
+                   "read (mailhealth_postfix_up 0): no mail is received or "
+                   "delivered",
+       .commands = {"postfix status", "postfix check",
+                    "tail -n 50 /var/log/mail.log"}});
+
+  // --- 2. Port 25 -----------------------------------------------------------
+  const std::vector<std::string> smtp_cmds = {
+      "postfix status", "ss -ltn 'sport = :{port}'", "nc -v {address} {port}",
+      "postconf inet_interfaces; postconf -M smtp/inet", "nft list ruleset"};
+  add({.alert = "MailhealthSmtpTargetDown",
+       .section = Section::kPort25,
+       .verdict = Verdict::kFail,
+       .condition = {"mailhealth_smtp_probe_success{target!~\"mx:.*\","
+                     "target!~\"(?i).*(backup|secondary).*\"} == 0"},
+       .metric = "mailhealth_smtp_probe_success",
+       .matchers = {{M::kNre, "target", "mx:.*"},
+                    {M::kNre, "target", "(?i).*(backup|secondary).*"}},
+       .threshold = "0",
+       .title = "SMTP port does not greet",
+       .evidence = "{target} ({address}) gives no 220 greeting and EHLO: "
+                   "{join:mailhealth_smtp_failure:reason}",
+       .commands = smtp_cmds});
+  add({.alert = "MailhealthSmtpBackupMxDown",
+       .section = Section::kPort25,
+       .verdict = Verdict::kWarn,
+       .condition = {"mailhealth_smtp_probe_success{target!~\"mx:.*\","
+                     "target=~\"(?i).*(backup|secondary).*\"} == 0"},
+       .metric = "mailhealth_smtp_probe_success",
+       .matchers = {{M::kNre, "target", "mx:.*"},
+                    {M::kRe, "target", "(?i).*(backup|secondary).*"}},
+       .threshold = "0",
+       .title = "Backup MX does not greet",
+       .evidence = "backup MX {target} ({address}) does not answer: "
+                   "{join:mailhealth_smtp_failure:reason}",
+       .commands = {"nc -v {address} {port}",
+                    "postfix status (on the backup)"}});
+  add({.alert = "MailhealthSmtpDomainUnreachable",
+       .section = Section::kPort25,
+       .verdict = Verdict::kFail,
+       .condition = {"max by (instance, target) (mailhealth_smtp_probe_success"
+                     "{target=~\"mx:.*\"}) == 0"},
+       .metric = "mailhealth_smtp_probe_success",
+       .matchers = {{M::kRe, "target", "mx:.*"}},
+       .reduce = Reduce::kMaxBy,
+       .group = {"target"},
+       .threshold = "0",
+       .title = "No MX host of the domain greets",
+       .evidence = "no address of {target} answers: "
+                   "{list:mailhealth_smtp_failure=1:address reason}",
+       .commands = {"postfix status (on the MX hosts)",
+                    "nc -v ADDRESS 25 (each address above)"}});
+  add({.alert = "MailhealthSmtpMxHostDown",
+       .section = Section::kPort25,
+       .verdict = Verdict::kWarn,
+       .condition = {"mailhealth_smtp_probe_success{target=~\"mx:.*\"} == 0"},
+       .metric = "mailhealth_smtp_probe_success",
+       .matchers = {{M::kRe, "target", "mx:.*"}},
+       .threshold = "0",
+       .unless_alert = "MailhealthSmtpDomainUnreachable",
+       .title = "One MX address does not greet",
+       .evidence = "{address} of {target} does not answer "
+                   "({join:mailhealth_smtp_failure:reason}) while others do",
+       .commands = {"nc -v {address} {port}",
+                    "postfix status (on that host)"}});
+  add({.alert = "MailhealthSmtpStarttlsMissing",
+       .section = Section::kPort25,
+       .verdict = Verdict::kWarn,
+       .condition = {"mailhealth_smtp_starttls_advertised == 0"},
+       .metric = "mailhealth_smtp_starttls_advertised",
+       .threshold = "0",
+       .and_metric = "mailhealth_smtp_probe_success",
+       .and_value = 1,
+       .title = "No STARTTLS offered",
+       .evidence = "{target} ({address}) greets but its EHLO reply lacks "
+                   "STARTTLS",
+       .commands = {"postconf smtpd_tls_security_level smtpd_tls_cert_file",
+                    "swaks --server {address} --port {port} --tls"}});
+  add({.alert = "MailhealthSmtpCertExpiringSoon",
+       .section = Section::kPort25,
+       .verdict = Verdict::kWarn,
+       .condition = {"mailhealth_smtp_tls_cert_not_after_timestamp_seconds - "
+                     "time() < 14 * 86400"},
+       .metric = "mailhealth_smtp_tls_cert_not_after_timestamp_seconds",
+       .reduce = Reduce::kMinusNow,
+       .compare = Compare::kLt,
+       .threshold = "14 * 86400",
+       .title = "TLS certificate expires soon",
+       .evidence = "the certificate of {target} ({address}) expires in "
+                   "{value}",
+       .commands = {"openssl s_client -starttls smtp -connect "
+                    "{address}:{port} </dev/null 2>/dev/null | openssl x509 "
+                    "-noout -enddate",
+                    "postfix reload (after renewing)"}});
+  add({.alert = "MailhealthSmtpCertExpiryImminent",
+       .section = Section::kPort25,
+       .verdict = Verdict::kFail,
+       .condition = {"mailhealth_smtp_tls_cert_not_after_timestamp_seconds - "
+                     "time() < 3 * 86400"},
+       .metric = "mailhealth_smtp_tls_cert_not_after_timestamp_seconds",
+       .reduce = Reduce::kMinusNow,
+       .compare = Compare::kLt,
+       .threshold = "3 * 86400",
+       .title = "TLS certificate expires within 3 days",
+       .evidence = "the certificate of {target} ({address}) has {value} left",
+       .commands = {"openssl s_client -starttls smtp -connect "
+                    "{address}:{port} </dev/null 2>/dev/null | openssl x509 "
+                    "-noout -enddate",
+                    "postfix reload (after renewing)"}});
+
+  // --- 3. MX and A records
+  // ----------------------------------------------------
+  add({.alert = "MailhealthDnsMxLookupFailing",
+       .section = Section::kDns,
+       .verdict = Verdict::kFail,
+       .condition = {"mailhealth_dns_lookup_success{qtype=\"MX\"} == 0"},
+       .metric = "mailhealth_dns_lookup_success",
+       .matchers = {{M::kEq, "qtype", "MX"}},
+       .threshold = "0",
+       .title = "MX lookup fails",
+       .evidence = "MX of {domain} through {resolver}: "
+                   "{join:mailhealth_dns_lookup_status:status}",
+       .commands = {"dig @{dig_server} {domain} MX",
+                    "dig +trace {domain} MX"}});
+  add({.alert = "MailhealthDnsMxNotAsDeclared",
+       .section = Section::kDns,
+       .verdict = Verdict::kFail,
+       .condition = {"mailhealth_dns_mx_matches_expected == 0"},
+       .metric = "mailhealth_dns_mx_matches_expected",
+       .threshold = "0",
+       .title = "MX records are not as declared",
+       .evidence = "MX of {domain} through {resolver} is "
+                   "{list:mailhealth_dns_mx_info:preference exchange}, not "
+                   "the config's expect_mx",
+       .commands = {"dig @{dig_server} {domain} MX",
+                    "compare with the zone file and expect_mx in "
+                    "mailhealth.yml"}});
+  add({.alert = "MailhealthDnsMxHostNotResolving",
+       .section = Section::kDns,
+       .verdict = Verdict::kWarn,
+       .condition =
+           {"max without(qtype) (mailhealth_dns_mx_host_resolves) == 0"},
+       .metric = "mailhealth_dns_mx_host_resolves",
+       .reduce = Reduce::kMaxWithout,
+       .group = {"qtype"},
+       .threshold = "0",
+       .title = "MX host has no address",
+       .evidence = "{exchange} (MX of {domain}) has neither A nor AAAA "
+                   "through {resolver}",
+       .commands = {"dig @{dig_server} {exchange} A",
+                    "dig @{dig_server} {exchange} AAAA"}});
+  add({.alert = "MailhealthDnsAddressesNotAsDeclared",
+       .section = Section::kDns,
+       .verdict = Verdict::kFail,
+       .condition = {"mailhealth_dns_addresses_match_expected == 0"},
+       .metric = "mailhealth_dns_addresses_match_expected",
+       .threshold = "0",
+       .title = "A/AAAA records are not as declared",
+       .evidence = "the addresses of {host} ({domain}) through {resolver} "
+                   "differ from expect_addresses",
+       .commands = {"dig @{dig_server} {host} A",
+                    "dig @{dig_server} {host} AAAA"}});
+  add({.alert = "MailhealthDnsMxHostIsCname",
+       .section = Section::kDns,
+       .verdict = Verdict::kWarn,
+       .condition = {"mailhealth_dns_mx_host_is_cname == 1"},
+       .metric = "mailhealth_dns_mx_host_is_cname",
+       .threshold = "1",
+       .title = "MX host is a CNAME",
+       .evidence = "{exchange} (MX of {domain}) is an alias (RFC 2181 10.3)",
+       .commands = {"dig @{dig_server} {exchange} CNAME +short"}});
+  add({.alert = "MailhealthDnsResolversDisagree",
+       .section = Section::kDns,
+       .verdict = Verdict::kWarn,
+       .condition = {"mailhealth_dns_resolvers_agree == 0"},
+       .metric = "mailhealth_dns_resolvers_agree",
+       .threshold = "0",
+       .title = "Resolvers disagree",
+       .evidence = "the resolvers return different {qtype} answers for "
+                   "{domain}",
+       .commands = {"dig @RESOLVER {domain} {qtype} +short (each resolver)",
+                    "dig +trace {domain} {qtype}"}});
+
+  // --- 4. The queue
+  // --------------------------------------------------------------
+  add({.alert = "MailhealthQueueLocalServiceFailing",
+       .section = Section::kQueue,
+       .verdict = Verdict::kFail,
+       .condition = {"mailhealth_queue_deferred_messages_by_reason{reason=~\""
+                     "local_service|transport_unavailable\"} > 0"},
+       .metric = "mailhealth_queue_deferred_messages_by_reason",
+       .matchers = {{M::kRe, "reason", "local_service|transport_unavailable"}},
+       .compare = Compare::kGt,
+       .threshold = "0",
+       .title = "Content filter or transport failing",
+       .evidence = "{value} messages deferred with reason {reason}: a local "
+                   "service (a content filter such as 127.0.0.1:10024) or a "
+                   "master.cf transport does not answer",
+       .commands = {"postqueue -p | grep -B1 -A2 -i 'unavailable\\|127.0.0.1'",
+                    "ss -ltnp 'sport = :10024'",
+                    "systemctl status amavis (or the filter you run)",
+                    "postqueue -f (after fixing the filter)"}});
+  add({.alert = "MailhealthQueueLocalDeliveryFailing",
+       .section = Section::kQueue,
+       .verdict = Verdict::kFail,
+       .condition = {"mailhealth_queue_deferred_messages_by_reason{reason=\""
+                     "local_delivery\"} > 0"},
+       .metric = "mailhealth_queue_deferred_messages_by_reason",
+       .matchers = {{M::kEq, "reason", "local_delivery"}},
+       .compare = Compare::kGt,
+       .threshold = "0",
+       .title = "Local delivery failing",
+       .evidence = "{value} messages deferred by local delivery: the mail "
+                   "store or delivery agent is down",
+       .commands = {"postqueue -p | grep -B1 -A1 -iE 'temporary "
+                    "failure|private/|Command died|mailbox'",
+                    "postconf mailbox_transport virtual_transport "
+                    "mailbox_command",
+                    "ls -l /var/spool/postfix/private/",
+                    "postqueue -f (once fixed)"}});
+  add({.alert = "MailhealthQueueDeferredTooOld",
+       .section = Section::kQueue,
+       .verdict = Verdict::kWarn,
+       .condition = {"mailhealth_queue_oldest_message_age_seconds{queue=\""
+                     "deferred\"} > 12 * 3600"},
+       .metric = "mailhealth_queue_oldest_message_age_seconds",
+       .matchers = {{M::kEq, "queue", "deferred"}},
+       .compare = Compare::kGt,
+       .threshold = "12 * 3600",
+       .title = "Mail stuck in the deferred queue",
+       .evidence = "the oldest deferred message is {value} old",
+       .commands = {"postqueue -p | tail -n 20", "postcat -q QUEUE_ID",
+                    "postqueue -f (after fixing the cause)"}});
+  add({.alert = "MailhealthQueueDeferredGrowing",
+       .section = Section::kQueue,
+       .verdict = Verdict::kWarn,
+       .condition = {"delta(mailhealth_queue_messages{queue=\"deferred\"}"
+                     "[30m]) > 100"},
+       .metric = "mailhealth_queue_messages",
+       .matchers = {{M::kEq, "queue", "deferred"}},
+       .reduce = Reduce::kPrometheusOnly,
+       .compare = Compare::kGt,
+       .threshold = "100",
+       .title = "Deferred queue growing",
+       .evidence = "judged by Prometheus (a 30m delta)",
+       .commands = {"postqueue -p | grep -A2 '^[0-9A-F]' | head -n 40"}});
+  add({.alert = "MailhealthQueueHoldNotEmpty",
+       .section = Section::kQueue,
+       .verdict = Verdict::kWarn,
+       .condition = {"mailhealth_queue_messages{queue=\"hold\"} > 0"},
+       .metric = "mailhealth_queue_messages",
+       .matchers = {{M::kEq, "queue", "hold"}},
+       .compare = Compare::kGt,
+       .threshold = "0",
+       .title = "Messages on hold",
+       .evidence = "{value} message(s) on hold",
+       .commands = {"postqueue -p | grep '!'", "postcat -q QUEUE_ID",
+                    "postsuper -H QUEUE_ID (release) or postsuper -d "
+                    "QUEUE_ID"}});
+
+  // --- 5. The log
+  // ------------------------------------------------------------------
+  add({.alert = "MailhealthLogFatal",
+       .section = Section::kLog,
+       .verdict = Verdict::kFail,
+       .condition = {"increase(mailhealth_log_messages_total{severity=~\""
+                     "fatal|panic\"}[5m])",
+                     "\"level\", \"$1\", \"severity\", \"(.*)\")) > 0"},
+       .metric = "mailhealth_log_messages_total",
+       .matchers = {{M::kRe, "severity", "fatal|panic"}},
+       .reduce = Reduce::kWindowIncrease,
+       .group = {"process", "severity"},
+       .compare = Compare::kGt,
+       .threshold = "0",
+       .window = "5m",
+       .clears_when_smtpd_answers = true,
+       .title = "Postfix logged fatal",
+       .evidence = "postfix/{process} logged {value} {severity} line(s) in "
+                   "the last {window}",
+       .commands = {"grep -E 'postfix/{process}.*(fatal|panic):' "
+                    "/var/log/mail.log | tail -n 20",
+                    "postfix check", "postfix reload (after fixing)"}});
+  add({.alert = "MailhealthLogErrorRateHigh",
+       .section = Section::kLog,
+       .verdict = Verdict::kWarn,
+       .condition = {"rate(mailhealth_log_messages_total{severity=\"error\"}"
+                     "[10m])) * 60 > 1"},
+       .metric = "mailhealth_log_messages_total",
+       .matchers = {{M::kEq, "severity", "error"}},
+       .reduce = Reduce::kRatePerMinute,
+       .group = {"process"},
+       .compare = Compare::kGt,
+       .threshold = "1",
+       .window = "10m",
+       .title = "Many errors in the log",
+       .evidence = "postfix/{process} logs {value} errors/min over the last "
+                   "{window}",
+       .commands = {"grep 'postfix/{process}.* error:' /var/log/mail.log | "
+                    "tail -n 20"}});
+  add({.alert = "MailhealthLogWarningRateHigh",
+       .section = Section::kLog,
+       .verdict = Verdict::kWarn,
+       .condition = {"rate(mailhealth_log_messages_total{severity=\"warning\"}"
+                     "[10m])) * 60 > 20"},
+       .metric = "mailhealth_log_messages_total",
+       .matchers = {{M::kEq, "severity", "warning"}},
+       .reduce = Reduce::kRatePerMinute,
+       .group = {"process"},
+       .compare = Compare::kGt,
+       .threshold = "20",
+       .window = "10m",
+       .title = "Many warnings in the log",
+       .evidence = "postfix/{process} logs {value} warnings/min over the last "
+                   "{window}",
+       .commands = {"grep 'postfix/{process}.* warning:' /var/log/mail.log | "
+                    "tail -n 50"}});
+  add({.alert = "MailhealthLogBounceRatioHigh",
+       .section = Section::kLog,
+       .verdict = Verdict::kWarn,
+       .condition = {"rate(mailhealth_log_deliveries_total{status=~\""
+                     "bounced|expired\"}[10m]))",
+                     "rate(mailhealth_log_deliveries_total[10m])) > 0.2",
+                     "increase(mailhealth_log_deliveries_total[10m])) >= 20"},
+       .metric = "mailhealth_log_deliveries_total",
+       .matchers = {{M::kRe, "status", "bounced|expired"}},
+       .reduce = Reduce::kWindowRatio,
+       .compare = Compare::kGt,
+       .threshold = "0.2",
+       .window = "10m",
+       .min_total = "20",
+       .title = "Many deliveries bounce",
+       .evidence = "{value} of the deliveries of the last {window} bounced or "
+                   "expired",
+       .commands = {"grep 'status=bounced' /var/log/mail.log | tail -n 20"}});
+  add({.alert = "MailhealthLogDeferralRatioHigh",
+       .section = Section::kLog,
+       .verdict = Verdict::kWarn,
+       .condition = {"rate(mailhealth_log_deliveries_total{status=\""
+                     "deferred\"}[5m]))",
+                     "rate(mailhealth_log_deliveries_total[5m])) > 0.3",
+                     "increase(mailhealth_log_deliveries_total[5m])) >= 20"},
+       .metric = "mailhealth_log_deliveries_total",
+       .matchers = {{M::kEq, "status", "deferred"}},
+       .reduce = Reduce::kWindowRatio,
+       .compare = Compare::kGt,
+       .threshold = "0.3",
+       .window = "5m",
+       .min_total = "20",
+       .title = "Many deliveries deferred",
+       .evidence = "{value} of the deliveries of the last {window} were "
+                   "deferred",
+       .commands = {"grep 'status=deferred' /var/log/mail.log | tail -n 20",
+                    "postqueue -p | tail -n 20"}});
+  add({.alert = "MailhealthLogSilent",
+       .section = Section::kLog,
+       .verdict = Verdict::kWarn,
+       .condition = {"mailhealth_log_traffic_silence_seconds > on (instance, "
+                     "job) mailhealth_log_silence_threshold_seconds"},
+       .metric = "mailhealth_log_traffic_silence_seconds",
+       .reduce = Reduce::kAboveMetric,
+       .compare = Compare::kGt,
+       .threshold = "mailhealth_log_silence_threshold_seconds",
+       .other_metric = "mailhealth_log_silence_threshold_seconds",
+       .title = "No mail traffic in the log",
+       .evidence = "no Postfix traffic line for {value}",
+       .commands = {"tail -f /var/log/mail.log",
+                    "swaks --server localhost --to postmaster@YOUR.DOMAIN",
+                    "postfix status"}});
+  add({.alert = "MailhealthLogSourceDown",
+       .section = Section::kLog,
+       .verdict = Verdict::kWarn,
+       .condition = {"mailhealth_log_source_up == 0"},
+       .metric = "mailhealth_log_source_up",
+       .threshold = "0",
+       .title = "Mail log unreadable",
+       .evidence = "the log collector cannot open the mail log or journal",
+       .commands = {"ls -l /var/log/mail.log", "id mailhealth"}});
+
+  // --- 6. Reputation
+  // -----------------------------------------------------------------
+  add({.alert = "MailhealthAddressListed",
+       .section = Section::kReputation,
+       .verdict = Verdict::kFail,
+       .condition = {"mailhealth_dnsbl_listed == 1"},
+       .metric = "mailhealth_dnsbl_listed",
+       .threshold = "1",
+       .title = "Listed on a blocklist",
+       .evidence = "{address} is listed on {zone} "
+                   "(codes {list:mailhealth_dnsbl_return_code:code})",
+       .commands = {"dig {reversed}.{zone} A +short",
+                    "{delist} (find out why, stop the cause, then request "
+                    "delisting)"}});
+  add({.alert = "MailhealthBlocklistQueriesRefused",
+       .section = Section::kReputation,
+       .verdict = Verdict::kWarn,
+       .condition = {"mailhealth_dnsbl_lookup_status{status=~\""
+                     "error_blocked_resolver|error_rate_limited|"
+                     "error_rewritten\"} == 1"},
+       .metric = "mailhealth_dnsbl_lookup_status",
+       .matchers = {{M::kRe, "status",
+                     "error_blocked_resolver|error_rate_limited|"
+                     "error_rewritten"}},
+       .threshold = "1",
+       .title = "Blocklist refuses our queries",
+       .evidence = "{zone} answers the query about {address} with {status}: "
+                   "use your own resolver",
+       .commands = {"dig @RESOLVER 2.0.0.127.{zone}"}});
+  add({.alert = "MailhealthReverseDnsBroken",
+       .section = Section::kReputation,
+       .verdict = Verdict::kWarn,
+       .condition = {"mailhealth_reverse_dns_forward_confirmed == 0"},
+       .metric = "mailhealth_reverse_dns_forward_confirmed",
+       .threshold = "0",
+       .title = "Reverse DNS not forward-confirmed",
+       .evidence = "no PTR name of {address} resolves back to it",
+       .commands = {"dig -x {address}", "dig A NAME (each PTR name)"}});
+
+  // --- 7. The exporter
+  // ---------------------------------------------------------------
+  add({.alert = "MailhealthCollectorFailing",
+       .section = Section::kExporter,
+       .verdict = Verdict::kWarn,
+       .condition = {"mailhealth_scrape_collector_success == 0"},
+       .metric = "mailhealth_scrape_collector_success",
+       .threshold = "0",
+       .title = "A collector is failing",
+       .evidence = "the {collector} collector cannot work: {error}",
+       .commands = {"journalctl -u mailhealth-exporter -n 50 | grep "
+                    "'collector={collector}'",
+                    "id mailhealth (groups adm, systemd-journal, postdrop?)"}});
+  add({.alert = "MailhealthCollectorSeriesLimit",
+       .section = Section::kExporter,
+       .verdict = Verdict::kWarn,
+       .condition = {"mailhealth_collector_series_limit_reached == 1"},
+       .metric = "mailhealth_collector_series_limit_reached",
+       .threshold = "1",
+       .title = "A collector drops series",
+       .evidence = "the {collector} collector hit its max_series",
+       .commands = {"curl -s http://localhost:9732/metrics | grep "
+                    "'mailhealth_collector_series{'"}});
+  add({.alert = "MailhealthConfigReloadFailed",
+       .section = Section::kExporter,
+       .verdict = Verdict::kWarn,
+       .condition = {"mailhealth_config_last_reload_successful == 0"},
+       .metric = "mailhealth_config_last_reload_successful",
+       .threshold = "0",
+       .title = "Config reload failed",
+       .evidence = "the last SIGHUP reload was rejected; the previous config "
+                   "runs",
+       .commands = {"mailhealth_exporter "
+                    "--config.file=/etc/mailhealth/mailhealth.yml "
+                    "--config.check"}});
+  add({.alert = "MailhealthExporterDown",
+       .section = Section::kExporter,
+       .verdict = Verdict::kFail,
+       .condition = {"up{job=\"mailhealth\"} == 0"},
+       .metric = "up",
+       .matchers = {{M::kEq, "job", "mailhealth"}},
+       .reduce = Reduce::kPrometheusOnly,
+       .threshold = "0",
+       .title = "Exporter unreachable",
+       .evidence = "judged by Prometheus (its scrape of this exporter)",
+       .commands = {"systemctl status mailhealth-exporter"}});
+  return r;
+}
+
+Matcher SM(Matcher::Op op, std::string l, std::string v) {
+  return Matcher{op, std::move(l), std::move(v)};
+}
+
+}  // namespace
+
+const char* VerdictName(Verdict v) {
+  switch (v) {
+    case Verdict::kOk:
+      return "OK";
+    case Verdict::kSkip:
+      return "SKIP";
+    case Verdict::kWarn:
+      return "WARN";
+    case Verdict::kFail:
+      return "FAIL";
+  }
+  return "?";
+}
+
+const char* SectionTitle(Section s) {
+  switch (s) {
+    case Section::kPostfix:
+      return "Postfix running";
+    case Section::kPort25:
+      return "Port 25 (SMTP greeting)";
+    case Section::kProbe:
+      return "Port 25 from outside (probe modules)";
+    case Section::kDns:
+      return "MX and A records";
+    case Section::kQueue:
+      return "Queue";
+    case Section::kLog:
+      return "Log";
+    case Section::kReputation:
+      return "Reputation";
+    case Section::kExporter:
+      return "Exporter";
+  }
+  return "?";
+}
+
+const char* SectionCollector(Section s) {
+  switch (s) {
+    case Section::kPostfix:
+    case Section::kQueue:
+      return "queue";
+    case Section::kPort25:
+      return "smtp";
+    case Section::kProbe:
+      return "probe";
+    case Section::kDns:
+      return "dns";
+    case Section::kLog:
+      return "log";
+    case Section::kReputation:
+      return "reputation";
+    case Section::kExporter:
+      return "";
+  }
+  return "";
+}
+
+const char* CompareText(Compare c) {
+  switch (c) {
+    case Compare::kEq:
+      return "==";
+    case Compare::kNe:
+      return "!=";
+    case Compare::kGt:
+      return ">";
+    case Compare::kGe:
+      return ">=";
+    case Compare::kLt:
+      return "<";
+  }
+  return "?";
+}
+
+const std::vector<Rule>& Rules() {
+  static const std::vector<Rule> rules = BuildRules();
+  return rules;
+}
+
+const Rule* FindRule(const std::string& alert) {
+  for (const Rule& r : Rules())
+    if (r.alert == alert) return &r;
+  return nullptr;
+}
+
+bool ParseThreshold(const std::string& text, double* out) {
+  double v = 1;
+  size_t i = 0;
+  bool any = false;
+  while (i < text.size()) {
+    while (i < text.size() && text[i] == ' ') ++i;
+    const char* start = text.c_str() + i;
+    char* end = nullptr;
+    double f = std::strtod(start, &end);
+    if (end == start) return false;
+    v *= f;
+    any = true;
+    i += static_cast<size_t>(end - start);
+    while (i < text.size() && text[i] == ' ') ++i;
+    if (i == text.size()) break;
+    if (text[i] != '*') return false;
+    ++i;
+  }
+  if (!any) return false;
+  *out = v;
+  return true;
+}
+
+const std::vector<Inhibition>& Inhibitions() {
+  static const std::vector<Inhibition> inh = {
+      {"MailhealthPostfixDown", {}, "MailhealthQueue.+|MailhealthLog.+", {}},
+      {"MailhealthPostfixDown",
+       {},
+       "MailhealthSmtpTargetDown|MailhealthSmtpDomainUnreachable|"
+       "MailhealthSmtpMxHostDown|MailhealthSmtpStarttlsMissing",
+       {}},
+      {"MailhealthLogFatal",
+       {SM(Matcher::kEq, "process", "smtpd")},
+       "MailhealthSmtpTargetDown|MailhealthSmtpDomainUnreachable|"
+       "MailhealthSmtpMxHostDown|MailhealthSmtpStarttlsMissing",
+       {}},
+      {"MailhealthDnsMxLookupFailing",
+       {},
+       "MailhealthDnsMxNotAsDeclared|MailhealthDnsMxHostNotResolving|"
+       "MailhealthDnsAddressesNotAsDeclared|MailhealthDnsMxHostIsCname",
+       {"domain", "resolver"}},
+      {"MailhealthDnsMxLookupFailing",
+       {},
+       "MailhealthSmtpDomainUnreachable|MailhealthSmtpMxHostDown",
+       {"domain"}},
+      {"MailhealthSmtpCertExpiryImminent",
+       {},
+       "MailhealthSmtpCertExpiringSoon",
+       {"target", "address"}},
+      {"MailhealthSmtpTargetDown|MailhealthSmtpBackupMxDown|"
+       "MailhealthSmtpMxHostDown",
+       {},
+       "MailhealthSmtpStarttlsMissing",
+       {"target", "address"}},
+  };
+  return inh;
+}
+
+}  // namespace mailhealth::diagnosis
