@@ -153,7 +153,7 @@ def dashboard_exprs(path):
 
 def known_metrics(source_dir, metrics_md, code_only):
     names = set()
-    for sub in ("exporter", "collectors", "cmd"):
+    for sub in ("exporter", "collectors", "cmd", "diagnosis"):
         for root, _, files in os.walk(os.path.join(source_dir, sub)):
             for f in files:
                 if f.endswith((".cc", ".h")):
