@@ -16,8 +16,10 @@ install(FILES ${PROJECT_SOURCE_DIR}/deploy/mailhealth.yml
 install(FILES
     ${PROJECT_SOURCE_DIR}/deploy/prometheus/prometheus.yml
     ${PROJECT_SOURCE_DIR}/deploy/prometheus/mailhealth.rules.yml
+    ${PROJECT_SOURCE_DIR}/deploy/prometheus/fleet.rules.yml
   DESTINATION ${_mh_share}/prometheus)
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/prometheus/targets/mailhealth.yml
+    ${PROJECT_SOURCE_DIR}/deploy/prometheus/targets/fleet.yml.example
   DESTINATION ${_mh_share}/prometheus/targets)
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/alertmanager/alertmanager.yml
   DESTINATION ${_mh_share}/alertmanager)

@@ -117,8 +117,43 @@ def per_minute(expr_inside, by):
     return f"sum by ({by}) (rate({expr_inside}[$__rate_interval])) * 60"
 
 
+COUNT = {
+    "color": {"mode": "thresholds"}, "mappings": [], "unit": "none",
+    "thresholds": {"mode": "absolute", "steps": [
+        {"color": "green", "value": None}, {"color": "red", "value": 1}]}}
+
+
 def dashboard():
     panels = []
+    # The fleet at a glance, from the recording rules of
+    # deploy/prometheus/fleet.rules.yml (one series per host, or the
+    # fleet's aggregate); the host variable below narrows the rest.
+    panels += row("Fleet overview", [
+        stat("Hosts scraped", [target("fleet:mailhealth_hosts_scraped:count", "scraped"),
+                               target("fleet:mailhealth_hosts:count", "known", ref="B")], 4,
+             defaults={"color": {"mode": "fixed", "fixedColor": "blue"}, "mappings": [],
+                       "unit": "none"},
+             description="Hosts of the mailhealth job Prometheus scrapes, of those it knows."),
+        stat("Hosts with Postfix down", [target(
+            "fleet:mailhealth_postfix_down_hosts:count", "down")], 4, defaults=COUNT),
+        stat("Deferred mail (fleet)", [target(
+            "fleet:mailhealth_queue_deferred_messages:sum", "deferred")], 4,
+             defaults={"color": {"mode": "thresholds"}, "mappings": [], "unit": "none",
+                       "thresholds": {"mode": "absolute", "steps": [
+                           {"color": "green", "value": None},
+                           {"color": "orange", "value": 100}]}}),
+        stat("Hosts listed on blocklists", [target(
+            "fleet:mailhealth_listed_hosts:count", "listed")], 4, defaults=COUNT),
+        table("Postfix down by host", 'instance:mailhealth_postfix_down:max{instance=~"$instance"} == 1',
+              w=8, h=5, description="The hosts whose Postfix is down now."),
+        timeseries("Deferred mail by host", [target(
+            'instance:mailhealth_queue_deferred_messages:sum{instance=~"$instance"}',
+            "{{instance}}")], w=12),
+        timeseries("Blocklist listings by host", [target(
+            'instance:mailhealth_dnsbl_listed:sum{instance=~"$instance"}',
+            "{{instance}}")], w=12,
+            description="Address x zone pairs listed, per host."),
+    ])
     panels += row("Health overview", [
         stat("Postfix", [target(f"mailhealth_postfix_up{{{INST}}}", "{{instance}}")], 4,
              description="1 when the Postfix master runs and the queue can be read."),
@@ -352,7 +387,8 @@ def dashboard():
          "query": "prometheus", "refresh": 1, "regex": "", "hide": 0,
          "current": {}, "options": []},
         var("job", "label_values(mailhealth_build_info, job)", "Job", hide=2),
-        var("instance", 'label_values(mailhealth_build_info{job=~"$job"}, instance)', "Instance"),
+        # The host variable: every panel below the fleet row filters on it.
+        var("instance", 'label_values(mailhealth_build_info{job=~"$job"}, instance)', "Host"),
         var("domain", f"label_values(mailhealth_dns_lookup_success{{{INST}}}, domain)", "Domain"),
         var("target", f"label_values(mailhealth_smtp_probe_success{{{INST}}}, target)", "SMTP target"),
     ]

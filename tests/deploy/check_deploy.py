@@ -175,6 +175,10 @@ def cmd_metric_names(args):
     known, code = known_metrics(source_dir, metrics_md, code_only)
     errors = []
     used = set()
+    # Recording rules of the rule files given are names too.
+    for f in files:
+        if not f.endswith(".json"):
+            known.update(re.findall(r"(?m)^\s*- record: (\S+)", open(f, encoding="utf-8").read()))
     for f in files:
         exprs = dashboard_exprs(f) if f.endswith(".json") else rule_exprs(f)
         if not exprs:

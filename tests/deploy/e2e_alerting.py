@@ -589,6 +589,11 @@ def main():
             rules = shorten_rules(f.read())
         with open(os.path.join(pdir, "mailhealth.rules.yml"), "w") as f:
             f.write(rules)
+        # The other rule files of prometheus.yml (the fleet recording
+        # rules), unchanged.
+        for extra in re.findall(r"(?m)^\s+- (\S+\.rules\.yml)\s*$", pcfg):
+            if extra != "mailhealth.rules.yml":
+                shutil.copy(os.path.join(source, "deploy/prometheus", extra), pdir)
         with open(os.path.join(pdir, "targets", "e2e.yml"), "w") as f:
             f.write(f'- targets: ["{instance}"]\n  labels: {{site: e2e}}\n')
         procs.start("prometheus", [
