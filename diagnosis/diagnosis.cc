@@ -453,7 +453,14 @@ std::string Summary(Section s, const Index& idx, const EvalOptions& o) {
                  static_cast<double>(count("mailhealth_dns_lookup_success"))) +
              " lookups answered)";
     }
-    case Section::kQueue:
+    case Section::kQueue: {
+      std::string reasons;
+      if (auto it = idx.find("mailhealth_queue_deferred_messages_by_reason");
+          it != idx.end())
+        for (const Sample& x : it->second)
+          if (x.value > 0)
+            reasons += (reasons.empty() ? "" : ", ") +
+                       Label(x.labels, "reason") + " " + FormatNumber(x.value);
       return "active " +
              FormatNumber(
                  value("mailhealth_queue_messages", {{"queue", "active"}})) +
@@ -466,7 +473,9 @@ std::string Summary(Section s, const Index& idx, const EvalOptions& o) {
              ", oldest deferred " +
              FormatDurationSeconds(
                  value("mailhealth_queue_oldest_message_age_seconds",
-                       {{"queue", "deferred"}}));
+                       {{"queue", "deferred"}})) +
+             (reasons.empty() ? "" : " (deferred by reason: " + reasons + ")");
+    }
     case Section::kLog: {
       std::string w = o.once ? "last " + FormatDuration(o.log_window)
                              : "since the exporter started";

@@ -228,7 +228,9 @@ std::vector<Rule> BuildRules() {
        .commands = {"postqueue -p | grep -B1 -A2 -i 'unavailable\\|127.0.0.1'",
                     "ss -ltnp 'sport = :10024'",
                     "systemctl status amavis (or the filter you run)",
-                    "postqueue -f (after fixing the filter)"}});
+                    "postqueue -f (after fixing the filter)",
+                    "postsuper -r ALL; postfix reload (after removing the "
+                    "filter from main.cf/master.cf instead)"}});
   add({.alert = "MailhealthQueueLocalDeliveryFailing",
        .section = Section::kQueue,
        .verdict = Verdict::kFail,

@@ -204,7 +204,7 @@ TEST(Diagnosis, ContentFilterDeferralsAreAQueueFail) {
   EXPECT_NE(
       r.First()->evidence.find("2 messages deferred with reason local_service"),
       std::string::npos);
-  EXPECT_EQ(r.First()->commands.back(),
+  EXPECT_EQ(r.First()->commands.at(3),
             "postqueue -f (after fixing the filter)");
 }
 
