@@ -455,5 +455,46 @@ TEST_F(LogCollectorTest, StopIsPrompt) {
   c->Stop();  // idempotent
 }
 
+// `check`: RunMode::once reads the last `lookback` of the file at once,
+// no follower, every run the same window.
+TEST(LogCollectorOnce, ReadsTheLastWindowOfTheFile) {
+  std::string dir = log::TempDir();
+  const std::string path = dir + "/mail.log";
+  auto stamp = [](std::time_t t) {
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%b %e %H:%M:%S", &tm);
+    return std::string(buf);
+  };
+  const std::time_t now = std::time(nullptr);
+  {
+    std::ofstream o(path);
+    o << stamp(now - 3600) << " mx postfix/smtpd[1]: fatal: old\n"
+      << stamp(now - 30) << " mx postfix/smtpd[1]: fatal: new\n"
+      << stamp(now - 20) << " mx postfix/qmgr[2]: error: new\n";
+  }
+  RunMode once;
+  once.once = true;
+  once.lookback = std::chrono::minutes(15);
+  auto loaded = LoadConfigFromString(
+      LogOnly(), "collectors:\n  log:\n    path: " + path + "\n", "x.yml", {},
+      once);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  auto& c = loaded->collectors.at(0).collector;
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(1));
+  EXPECT_TRUE(r.status.ok()) << r.status.message();
+  EXPECT_EQ(Value(r, "mailhealth_log_lines_total"), 2);
+  EXPECT_EQ(Value(r, "mailhealth_log_messages_total",
+                  {{"process", "smtpd"}, {"severity", "fatal"}}),
+            1);
+  EXPECT_EQ(Value(r, "mailhealth_log_source_up"), 1);
+  EXPECT_NE(r.detail.find("last 15m"), std::string::npos) << r.detail;
+  (void)std::system(("rm -rf '" + dir + "'").c_str());
+  r = c->Collect(Clock::now() + std::chrono::seconds(1));
+  EXPECT_EQ(Value(r, "mailhealth_log_source_up"), 0);
+  EXPECT_NE(r.detail.find("missing"), std::string::npos) << r.detail;
+}
+
 }  // namespace
 }  // namespace mailhealth

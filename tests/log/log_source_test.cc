@@ -576,3 +576,39 @@ TEST(ReadFileWindow, CountsOnlyTheLinesOfTheWindow) {
 
 }  // namespace
 }  // namespace mailhealth::log
+
+namespace mailhealth::log {
+namespace {
+
+TEST(ReadJournalWindow, CountsOnlyTheEntriesOfTheWindow) {
+  if (!HaveJournalRemote())
+    GTEST_SKIP() << "systemd-journal-remote not installed";
+  std::string dir = TempDir();
+  const uint64_t now = static_cast<uint64_t>(std::time(nullptr));
+  ASSERT_TRUE(
+      MakeJournal(dir, "old",
+                  {{"postfix.service", "postfix/smtpd", "fatal: an hour ago"},
+                   {"postfix.service", "postfix/qmgr", "warning: an hour ago"}},
+                  now - 3600));
+  ASSERT_TRUE(
+      MakeJournal(dir, "new",
+                  {{"postfix.service", "postfix/smtpd", "fatal: a minute ago"},
+                   {"cron.service", "CRON", "not ours"}},
+                  now - 60));
+  LineProcessor lp({}, {});
+  JournalOptions o;
+  o.units = {"postfix.service"};
+  o.directory = dir;
+  LogCounters c;
+  WindowRead r = ReadJournalWindow(o, static_cast<double>(now), 900, &lp, &c);
+  EXPECT_EQ(r.error, "");
+  EXPECT_EQ(c.lines, 1u);
+  EXPECT_EQ(Severities(c, Severity::kFatal), 1u);
+  LogCounters all;
+  ReadJournalWindow(o, static_cast<double>(now), 7200, &lp, &all);
+  EXPECT_EQ(all.lines, 3u);
+  (void)std::system(("rm -rf '" + dir + "'").c_str());
+}
+
+}  // namespace
+}  // namespace mailhealth::log
