@@ -125,6 +125,12 @@ int RunCheck(const std::vector<std::string>& args,
                  config.status().message().c_str());
     return kCouldNotRun;
   }
+  if (config->collectors.empty() && !hooks.probe_modules) {
+    std::fprintf(
+        stderr, "mailhealth_exporter check: no collector is enabled in %s\n",
+        config->file.empty() ? "the built-in defaults" : config->file.c_str());
+    return kCouldNotRun;
+  }
   Millis longest{0};
   for (const auto& c : config->collectors)
     longest = std::max(longest, c.settings.timeout);
