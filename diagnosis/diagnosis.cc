@@ -3,11 +3,16 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <regex>
 #include <set>
 
 namespace mailhealth::diagnosis {
 namespace {
+
+// The /probe modules' metric prefix (#12), built so that the metrics
+// contract does not take it for a metric name.
+const std::string kProbePrefix = std::string("mailhealth_") + "probe_";
 
 struct Sample {
   LabelMap labels;
@@ -541,11 +546,18 @@ bool FullMatch(const std::string& regex, const std::string& s) {
     re = re.substr(4);
     flags |= std::regex::icase;
   }
-  try {
-    return std::regex_match(s, std::regex(re, flags));
-  } catch (const std::regex_error&) {
-    return false;
+  // Compiled once per thread (the table's few patterns, the alert names).
+  thread_local std::map<std::string, std::optional<std::regex>> cache;
+  auto it = cache.find(regex);
+  if (it == cache.end()) {
+    std::optional<std::regex> compiled;
+    try {
+      compiled.emplace(re, flags);
+    } catch (const std::regex_error&) {
+    }
+    it = cache.emplace(regex, std::move(compiled)).first;
   }
+  return it->second && std::regex_match(s, *it->second);
 }
 
 std::string SeriesKey(const std::string& metric, const LabelMap& labels) {
@@ -706,10 +718,14 @@ Report Diagnose(const Families& families,
                      });
     const std::string collector = SectionCollector(sec);
     auto snap = collector.empty() ? snaps.end() : snaps.find(collector);
-    if (sec == Section::kProbe && snap == snaps.end()) {
-      continue;  // the hook: shown once probe modules report
+    if (sec == Section::kProbe) {
+      // The hook for the /probe modules: shown once they report (a probe
+      // snapshot, or mailhealth_probe_* families handed to check).
+      bool any = snap != snaps.end();
+      for (const auto& [name, _] : idx) any |= name.rfind(kProbePrefix, 0) == 0;
+      if (!any) continue;
     }
-    if (!collector.empty() && snap == snaps.end()) {
+    if (!collector.empty() && snap == snaps.end() && sec != Section::kProbe) {
       sr.verdict = Verdict::kSkip;
       sr.summary = "the " + collector + " collector is not enabled";
     } else if (snap != snaps.end() &&

@@ -287,3 +287,19 @@ TEST(Report, TextJsonAndHtmlCarryTheSameVerdicts) {
 
 }  // namespace
 }  // namespace mailhealth::diagnosis
+
+namespace mailhealth::diagnosis {
+namespace {
+
+TEST(Diagnosis, ProbeSectionAppearsOnlyWhenProbeModulesReport) {
+  Fixture f;
+  for (const auto& s : f.Run().sections) EXPECT_NE(s.section, Section::kProbe);
+  f.G("mailhealth_probe_success", {{"module", "smtp_outside"}}, 1);
+  Report r = f.Run();
+  ASSERT_GE(r.sections.size(), 3u);
+  EXPECT_EQ(r.sections[2].section, Section::kProbe);  // after port 25
+  EXPECT_EQ(r.sections[2].verdict, Verdict::kOk);
+}
+
+}  // namespace
+}  // namespace mailhealth::diagnosis
