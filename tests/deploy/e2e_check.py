@@ -302,6 +302,17 @@ def main():
             subprocess.run(["postconf", "-PX"] + [x.split("=")[0] for x in E.SMTPD_SASL_GONE],
                            check=True)
             subprocess.run(["postfix", "reload"], check=True, capture_output=True)
+
+        # Repaired: smtpd greets again (master may throttle it for a minute
+        # after the fatal exits), and check has no FAIL but the log's.
+        def smtpd_greets():
+            with smtplib.SMTP("127.0.0.1", 25, local_hostname="client.mailhealth.test",
+                              timeout=5) as c:
+                return c.ehlo()[0] == 250
+        E.wait_for("smtpd to greet again", smtpd_greets, 120, interval=2)
+        rc, rep, _, _, _ = check.run("1s")
+        assert rep["sections"][1]["verdict"] == "OK", rep["sections"][1]
+        E.log(f"repaired: check exit {rc}, port 25 {rep['sections'][1]['verdict']}")
         procs.check_alive()
         E.log("PASS")
         return 0
