@@ -680,7 +680,9 @@ Report Diagnose(const Families& families,
   // Inhibition: a consequence is shown as such, at most WARN.
   for (Finding& f : all) {
     for (const Inhibition& in : Inhibitions()) {
-      if (!FullMatch(in.target_regex, f.rule->alert)) continue;
+      if (!FullMatch(in.target_regex, f.rule->alert) ||
+          !Matches(in.target_matchers, f.labels))
+        continue;
       for (const Finding& src : all) {
         if (&src == &f || !FullMatch(in.source, src.rule->alert)) continue;
         if (!Matches(in.source_matchers, src.labels)) continue;

@@ -99,15 +99,17 @@ const Rule* FindRule(const std::string& alert);
 // Returns false when `text` is neither.
 bool ParseThreshold(const std::string& text, double* out);
 
-// What a FAIL or WARN of `source` explains (Alertmanager's inhibit_rules
-// in deploy/alertmanager/alertmanager.yml, the same pairs): a finding of a
-// target alert sharing the `equal` labels is shown as a consequence, its
-// verdict at most WARN.
+// What a FAIL or WARN of `source` explains: Alertmanager's inhibit_rules
+// of deploy/alertmanager/alertmanager.yml, the same rules in the same order
+// (tests/diagnosis holds them equal). A finding of a target alert sharing
+// the `equal` labels is shown as a consequence, its verdict at most WARN.
 struct Inhibition {
-  std::string source;
+  std::string source;                    // alert names, anchored regex
   std::vector<Matcher> source_matchers;  // on the source finding's labels
   std::string target_regex;              // alert names, anchored
-  std::vector<std::string> equal;        // labels both must share
+  std::vector<Matcher> target_matchers;  // on the target finding's labels
+  std::vector<std::string> equal;        // labels both must share (but
+                                         // instance: one host here)
 };
 const std::vector<Inhibition>& Inhibitions();
 

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "diagnosis/diagnosis.h"
+
 namespace mailhealth::diagnosis {
 namespace {
 
@@ -197,6 +199,69 @@ TEST(VerdictTable, RowsAreInTroubleshootingOrder) {
     last = static_cast<int>(r.section);
     if (r.verdict == Verdict::kFail || r.verdict == Verdict::kWarn) {
       EXPECT_FALSE(r.commands.empty()) << r.alert << ": no first command";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mailhealth::diagnosis
+
+namespace mailhealth::diagnosis {
+namespace {
+
+// "label=\"v\"" / "label=~\"v\"" of an Alertmanager matcher list.
+std::pair<std::string, std::vector<std::string>> SplitMatchers(
+    const YAML::Node& list) {
+  std::string alert;
+  std::vector<std::string> rest;
+  for (const auto& m : list) {
+    std::string t = m.as<std::string>();
+    const size_t op = t.find('=');
+    const bool re = t.compare(op, 2, "=~") == 0;
+    const std::string label = t.substr(0, op);
+    std::string value = t.substr(op + (re ? 2 : 1));
+    if (value.size() >= 2 && value.front() == '"')
+      value = value.substr(1, value.size() - 2);
+    if (label == "alertname") {
+      alert = value;
+    } else {
+      rest.push_back(label + (re ? "=~" : "=") + value);
+    }
+  }
+  return {alert, rest};
+}
+
+std::vector<std::string> Text(const std::vector<Matcher>& ms) {
+  std::vector<std::string> out;
+  for (const auto& m : ms)
+    out.push_back(m.label + (m.op == Matcher::kRe ? "=~" : "=") + m.value);
+  return out;
+}
+
+TEST(VerdictTable, InhibitionsAreAlertmanagersInhibitRules) {
+  auto am = YAML::LoadFile(MAILHEALTH_SOURCE_DIR
+                           "/deploy/alertmanager/alertmanager.yml");
+  const auto& rules = am["inhibit_rules"];
+  ASSERT_TRUE(rules.IsSequence());
+  ASSERT_EQ(rules.size(), Inhibitions().size());
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const Inhibition& in = Inhibitions()[i];
+    auto [src, src_rest] = SplitMatchers(rules[i]["source_matchers"]);
+    auto [dst, dst_rest] = SplitMatchers(rules[i]["target_matchers"]);
+    EXPECT_EQ(in.source, src) << "rule " << i;
+    EXPECT_EQ(Text(in.source_matchers), src_rest) << "rule " << i;
+    EXPECT_EQ(in.target_regex, dst) << "rule " << i;
+    EXPECT_EQ(Text(in.target_matchers), dst_rest) << "rule " << i;
+    std::vector<std::string> equal;
+    for (const auto& e : rules[i]["equal"])
+      if (e.as<std::string>() != "instance")
+        equal.push_back(e.as<std::string>());
+    EXPECT_EQ(in.equal, equal) << "rule " << i;
+    // The patterns name alerts of the table.
+    for (const std::string& pattern : {in.source, in.target_regex}) {
+      bool any = false;
+      for (const Rule& r : Rules()) any |= FullMatch(pattern, r.alert);
+      EXPECT_TRUE(any) << pattern << " names no alert of the table";
     }
   }
 }
