@@ -782,8 +782,11 @@ bool LineProcessor::Signals(std::string_view program, std::string_view pid,
     case 'T':
     case 'U':
     case 'V':
-      return CountTlsEstablished(body, dir,
-                                 &c->signals.Instance(InstanceOf(program)));
+      // (A queue ID starts with these letters too: "A2974A73847: client=")
+      if (CountTlsEstablished(body, dir,
+                              &c->signals.Instance(InstanceOf(program))))
+        return true;
+      break;
     case 'c':
       if (StartsWith(body, "certificate verification failed for ")) {
         CountTlsFailure(InstanceOf(program), dir,
