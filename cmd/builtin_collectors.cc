@@ -2,6 +2,7 @@
 
 #include "collectors/dns/dns_collector.h"
 #include "collectors/log/log_collector.h"
+#include "collectors/mailauth/mailauth_collector.h"
 #include "collectors/queue/queue_collector.h"
 #include "collectors/reputation/reputation_collector.h"
 #include "collectors/smtp/smtp_collector.h"
@@ -15,6 +16,7 @@ void RegisterBuiltinCollectors(CollectorRegistry& registry) {
   registry.Register(dns::DnsCollectorInfo());
   registry.Register(smtp::SmtpCollectorInfo());
   registry.Register(reputation::ReputationCollectorInfo());
+  registry.Register(mailauth::MailauthCollectorInfo());
 }
 
 }  // namespace mailhealth
