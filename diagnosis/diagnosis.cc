@@ -387,7 +387,9 @@ std::vector<Sample> Fire(const Rule& r, const Index& idx,
       bool ok = false;
       if (a != idx.end())
         for (const Sample& x : a->second)
-          ok |= x.value == r.and_value && SharesLabels(s.labels, x.labels);
+          ok |= CompareValue(r.and_compare, x.value, r.and_value) &&
+                Matches(r.and_matchers, x.labels) &&
+                SharesLabels(s.labels, x.labels);
       if (ok) kept.push_back(std::move(s));
     }
     out = std::move(kept);
@@ -514,6 +516,18 @@ std::string Summary(Section s, const Index& idx, const EvalOptions& o) {
              " address(es) on " +
              FormatNumber(static_cast<double>(zones.size())) +
              " blocklist(s): not listed";
+    }
+    case Section::kMailauth: {
+      std::set<std::string> domains;
+      for (const char* m :
+           {"mailhealth_spf_record_valid", "mailhealth_dmarc_policy",
+            "mailhealth_dkim_key_valid"})
+        if (auto it = idx.find(m); it != idx.end())
+          for (const Sample& x : it->second)
+            domains.insert(Label(x.labels, "domain"));
+      std::string d;
+      for (const auto& x : domains) d += (d.empty() ? "" : ", ") + x;
+      return d.empty() ? "nothing to check" : d + ": as published";
     }
     case Section::kExporter:
       return "every collector works";

@@ -382,6 +382,70 @@ std::vector<Rule> BuildRules() {
                    "deferred",
        .commands = {"grep 'status=deferred' /var/log/mail.log | tail -n 20",
                     "postqueue -p | tail -n 20"}});
+  add({.alert = "MailhealthLogContentFilterUnavailable",
+       .section = Section::kLog,
+       .verdict = Verdict::kWarn,
+       .condition = {"increase(mailhealth_log_events_total{event=\""
+                     "content_filter_unavailable\"}[5m])) > 0"},
+       .metric = "mailhealth_log_events_total",
+       .matchers = {{M::kEq, "event", "content_filter_unavailable"}},
+       .reduce = Reduce::kWindowIncrease,
+       .compare = Compare::kGt,
+       .threshold = "0",
+       .window = "5m",
+       .title = "Postfix cannot reach a local service",
+       .evidence = "{value} connections to a content filter or LMTP store "
+                   "failed in the last {window}",
+       .commands = {"grep 'connect to .*\\(127\\.\\|private/\\)' "
+                    "/var/log/mail.log | tail",
+                    "ss -ltnp 'sport = :10024'",
+                    "postqueue -f (once it answers)"}});
+  // Rates set against other rates or a 6h baseline: Prometheus' data.
+  add({.alert = "MailhealthSaslBruteForce",
+       .section = Section::kLog,
+       .verdict = Verdict::kWarn,
+       .condition = {"rate(mailhealth_log_sasl_auth_failures_total[10m])) * "
+                     "60 > 10"},
+       .metric = "mailhealth_log_sasl_auth_failures_total",
+       .reduce = Reduce::kPrometheusOnly,
+       .compare = Compare::kGt,
+       .threshold = "10",
+       .window = "10m",
+       .title = "SASL brute force",
+       .evidence = "judged by Prometheus (failures against successes)",
+       .commands = {"grep 'authentication failed' /var/log/mail.log | tail"}});
+  add({.alert = "MailhealthPostscreenRejectSurge",
+       .section = Section::kLog,
+       .verdict = Verdict::kWarn,
+       .condition = {"rate(mailhealth_log_postscreen_events_total{event=~\""
+                     "pregreet|dnsbl|blacklisted|noqueue_reject|hangup|"
+                     "bare_newline|non_smtp_command|command_time_limit|"
+                     "command_count_limit|command_length_limit\"}[15m])) * "
+                     "60 > 30"},
+       .metric = "mailhealth_log_postscreen_events_total",
+       .reduce = Reduce::kPrometheusOnly,
+       .compare = Compare::kGt,
+       .threshold = "30",
+       .window = "15m",
+       .title = "postscreen rejects surging",
+       .evidence = "judged by Prometheus (against the last 6h)",
+       .commands = {"grep -E 'postscreen.*(PREGREET|DNSBL|LISTED|HANGUP)' "
+                    "/var/log/mail.log | tail"}});
+  add({.alert = "MailhealthTlsOutboundFailuresRising",
+       .section = Section::kLog,
+       .verdict = Verdict::kWarn,
+       .condition = {"rate(mailhealth_log_tls_failures_total{direction=\""
+                     "outbound\"}[15m])) * 60 > 1"},
+       .metric = "mailhealth_log_tls_failures_total",
+       .matchers = {{M::kEq, "direction", "outbound"}},
+       .reduce = Reduce::kPrometheusOnly,
+       .compare = Compare::kGt,
+       .threshold = "1",
+       .window = "15m",
+       .title = "Outbound TLS failing",
+       .evidence = "judged by Prometheus (failures against connections)",
+       .commands = {"grep -E 'SSL_connect error|TLS library problem' "
+                    "/var/log/mail.log | tail -n 20"}});
   add({.alert = "MailhealthLogSilent",
        .section = Section::kLog,
        .verdict = Verdict::kWarn,
@@ -445,6 +509,84 @@ std::vector<Rule> BuildRules() {
        .title = "Reverse DNS not forward-confirmed",
        .evidence = "no PTR name of {address} resolves back to it",
        .commands = {"dig -x {address}", "dig A NAME (each PTR name)"}});
+
+  // --- 6b. SPF, DKIM, DMARC, MTA-STS -------------------------------------
+  add({.alert = "MailhealthSpfPermerror",
+       .section = Section::kMailauth,
+       .verdict = Verdict::kFail,
+       .condition = {"mailhealth_spf_records > 0 and "
+                     "mailhealth_spf_record_valid == 0"},
+       .metric = "mailhealth_spf_record_valid",
+       .threshold = "0",
+       .and_metric = "mailhealth_spf_records",
+       .and_value = 0,
+       .and_compare = Compare::kGt,
+       .title = "SPF record broken",
+       .evidence = "the SPF record of {domain} gives permerror at every "
+                   "receiver",
+       .commands = {"dig +short TXT {domain}"}});
+  add({.alert = "MailhealthSpfLookupsNearLimit",
+       .section = Section::kMailauth,
+       .verdict = Verdict::kWarn,
+       .condition = {"mailhealth_spf_dns_lookups >= 9"},
+       .metric = "mailhealth_spf_dns_lookups",
+       .compare = Compare::kGe,
+       .threshold = "9",
+       .and_metric = "mailhealth_spf_record_valid",
+       .and_value = 1,
+       .title = "SPF near its lookup limit",
+       .evidence = "the SPF record of {domain} needs {value} of the 10 DNS "
+                   "lookups",
+       .commands = {"dig +short TXT {domain}"}});
+  add({.alert = "MailhealthDkimKeyMismatch",
+       .section = Section::kMailauth,
+       .verdict = Verdict::kFail,
+       .condition = {"mailhealth_dkim_key_matches_local == 0"},
+       .metric = "mailhealth_dkim_key_matches_local",
+       .threshold = "0",
+       .title = "DKIM key not published",
+       .evidence = "selector {selector} of {domain} does not publish the "
+                   "signing key",
+       .commands = {"dig +short TXT {selector}._domainkey.{domain}",
+                    "openssl pkey -in KEYFILE -pubout"}});
+  add({.alert = "MailhealthDmarcMissing",
+       .section = Section::kMailauth,
+       .verdict = Verdict::kWarn,
+       .condition = {"mailhealth_dmarc_policy{policy=\"missing\"} == 1"},
+       .metric = "mailhealth_dmarc_policy",
+       .matchers = {{M::kEq, "policy", "missing"}},
+       .threshold = "1",
+       .title = "No DMARC record",
+       .evidence = "_dmarc.{domain} holds no valid v=DMARC1 record",
+       .commands = {"dig +short TXT _dmarc.{domain}"}});
+  add({.alert = "MailhealthMtaStsMxNotCovered",
+       .section = Section::kMailauth,
+       .verdict = Verdict::kFail,
+       .condition = {"mailhealth_mta_sts_mx_covered == 0"},
+       .metric = "mailhealth_mta_sts_mx_covered",
+       .threshold = "0",
+       .and_metric = "mailhealth_mta_sts_mode",
+       .and_value = 1,
+       .and_matchers = {{M::kEq, "mode", "enforce"}},
+       .title = "MTA-STS policy misses an MX",
+       .evidence = "the enforced MTA-STS policy of {domain} does not cover "
+                   "its MX {exchange}",
+       .commands = {"curl -s https://mta-sts.{domain}/.well-known/mta-sts.txt",
+                    "dig +short MX {domain}"}});
+  add({.alert = "MailhealthMtaStsCertExpiringSoon",
+       .section = Section::kMailauth,
+       .verdict = Verdict::kWarn,
+       .condition = {"mailhealth_mta_sts_cert_not_after_timestamp_seconds - "
+                     "time()) < 14 * 86400"},
+       .metric = "mailhealth_mta_sts_cert_not_after_timestamp_seconds",
+       .reduce = Reduce::kMinusNow,
+       .compare = Compare::kLt,
+       .threshold = "14 * 86400",
+       .title = "MTA-STS certificate expires soon",
+       .evidence = "the certificate of mta-sts.{domain} expires in {value}",
+       .commands = {"openssl s_client -connect mta-sts.{domain}:443 "
+                    "-servername mta-sts.{domain} </dev/null | openssl x509 "
+                    "-noout -enddate"}});
 
   // --- 7. The exporter
   // ---------------------------------------------------------------
@@ -531,6 +673,8 @@ const char* SectionTitle(Section s) {
       return "Log";
     case Section::kReputation:
       return "Reputation";
+    case Section::kMailauth:
+      return "SPF, DKIM, DMARC, MTA-STS";
     case Section::kExporter:
       return "Exporter";
   }
@@ -552,6 +696,8 @@ const char* SectionCollector(Section s) {
       return "log";
     case Section::kReputation:
       return "reputation";
+    case Section::kMailauth:
+      return "mailauth";
     case Section::kExporter:
       return "";
   }

@@ -30,9 +30,10 @@ enum class Section {
   kQueue,
   kLog,
   kReputation,
+  kMailauth,
   kExporter,
 };
-inline constexpr int kSectionCount = 8;
+inline constexpr int kSectionCount = 9;
 const char* SectionTitle(Section s);
 // The collector whose data the section judges ("" for kExporter).
 const char* SectionCollector(Section s);
@@ -77,10 +78,13 @@ struct Rule {
   std::string window;        // "5m" for windowed counters (the alert's range)
   std::string min_total;     // kWindowRatio: at least this many events
   std::string other_metric;  // kAboveMetric
-  // Also required: a sample of `and_metric` sharing this sample's labels
-  // with value `and_value` (StarttlsMissing needs a greeting).
+  // Also required: a sample of `and_metric` (with `and_matchers`) sharing
+  // this sample's labels whose value compares `and_compare` to `and_value`
+  // (StarttlsMissing needs a greeting).
   std::string and_metric;
   double and_value = 0;
+  Compare and_compare = Compare::kEq;
+  std::vector<Matcher> and_matchers;
   // Not judged while this row fires for a sample sharing its labels
   // (MxHostDown while the whole domain is unreachable).
   std::string unless_alert;
