@@ -1,10 +1,12 @@
 #include "cmd/builtin_collectors.h"
 
 #include "collectors/dns/dns_collector.h"
+#include "collectors/dns/dns_prober.h"
 #include "collectors/log/log_collector.h"
 #include "collectors/queue/queue_collector.h"
 #include "collectors/reputation/reputation_collector.h"
 #include "collectors/smtp/smtp_collector.h"
+#include "collectors/smtp/smtp_prober.h"
 #include "exporter/collector_registry.h"
 
 namespace mailhealth {
@@ -15,6 +17,9 @@ void RegisterBuiltinCollectors(CollectorRegistry& registry) {
   registry.Register(dns::DnsCollectorInfo());
   registry.Register(smtp::SmtpCollectorInfo());
   registry.Register(reputation::ReputationCollectorInfo());
+  // The probers of /probe (the config's probe.modules).
+  registry.RegisterProber(smtp::SmtpProberInfo());
+  registry.RegisterProber(dns::DnsProberInfo());
 }
 
 }  // namespace mailhealth

@@ -84,6 +84,9 @@ struct HttpOptions {
 struct HttpRequest {
   std::string method;
   std::string path;
+  std::string query;  // the raw text after '?' ("" when none)
+  // X-Prometheus-Scrape-Timeout-Seconds ("" when not sent).
+  std::string scrape_timeout;
   std::string accept_encoding;
   std::string authorization;
 };
@@ -98,6 +101,12 @@ struct HttpResponse {
 class HttpServer {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
+  // Delivers the answer of an asynchronous handler; callable from any
+  // thread, once (later calls, and calls after Stop(), do nothing).
+  using Responder = std::function<void(HttpResponse)>;
+  // Must return at once; answers later through `respond`.
+  using AsyncHandler =
+      std::function<void(const HttpRequest&, Responder respond)>;
   // Called before any route handler; returns a response to short-circuit
   // (e.g. 401 from basic auth), or nullopt to continue.
   using Filter = std::function<std::optional<HttpResponse>(const HttpRequest&)>;
@@ -115,6 +124,11 @@ class HttpServer {
   // A route whose handler may take long (a probe): it runs on the slow
   // pool, never on the I/O loop.
   void HandleSlow(const std::string& path, Handler handler);
+  // A route that answers later, from a thread of its own (the /probe
+  // service): the handler runs on the I/O loop (or the slow pool when the
+  // filter is not cheap) and must return at once; the connection waits for
+  // `respond` without holding any thread.
+  void HandleAsync(const std::string& path, AsyncHandler handler);
   void SetFilter(Filter filter, CheapTest is_cheap = nullptr);
 
   Status Start(const HttpOptions& options);
