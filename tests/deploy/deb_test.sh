@@ -39,6 +39,7 @@ dpkg-deb -c "$deb" >"$work/contents"
 for f in ./usr/bin/mailhealth_exporter ./lib/systemd/system/mailhealth-exporter.service \
          ./etc/mailhealth/mailhealth.yml ./usr/share/mailhealth-exporter/prometheus/mailhealth.rules.yml \
          ./usr/share/mailhealth-exporter/alertmanager/alertmanager.yml \
+         ./usr/share/mailhealth-exporter/mailhealth-probe.yml \
          ./usr/share/mailhealth-exporter/grafana/mailhealth.json; do
   grep -q " $f\$" "$work/contents" || fail "$f not in the package"
 done
