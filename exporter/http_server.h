@@ -12,9 +12,11 @@
 //   the oldest idle connection (waiting for a request) is closed, else the
 //   oldest one still sending its head or handshake. A new scrape is never
 //   refused because slow clients hold the slots.
-// - Handlers registered with HandleSlow (long probes) and filters that are
+// - Handlers registered with HandleSlow (long handlers) and filters that are
 //   not cheap (a bcrypt check) run on a bounded thread pool, off the I/O
-//   loop; when its queue is full the answer is 503.
+//   loop; when its queue is full the answer is 503. Handlers registered
+//   with HandleAsync (/probe) return at once and answer later from their
+//   own threads; the connection waits without holding any thread.
 //
 // Start() binds and returns an error (never aborts) when an address is in
 // use. Handlers may run on several threads at once; they must be
@@ -121,8 +123,8 @@ class HttpServer {
 
   // Routes must be added before Start(). `path` is an exact path.
   void Handle(const std::string& path, Handler handler);
-  // A route whose handler may take long (a probe): it runs on the slow
-  // pool, never on the I/O loop.
+  // A route whose handler may take long: it runs on the slow pool, never
+  // on the I/O loop.
   void HandleSlow(const std::string& path, Handler handler);
   // A route that answers later, from a thread of its own (the /probe
   // service): the handler runs on the I/O loop (or the slow pool when the
