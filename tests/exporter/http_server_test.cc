@@ -594,12 +594,12 @@ TEST(HttpAsyncTest, ParkedRequestsHoldNoThreadAndAnswerLater) {
   std::vector<std::pair<HttpServer::Responder, std::string>> parked;
   HttpServer s;
   s.Handle("/metrics", Metrics);
-  s.HandleAsync("/probe", [&](const HttpRequest& req,
-                              HttpServer::Responder respond) {
-    std::lock_guard<std::mutex> lock(mu);
-    parked.emplace_back(std::move(respond),
-                        req.query + " " + req.scrape_timeout);
-  });
+  s.HandleAsync("/probe",
+                [&](const HttpRequest& req, HttpServer::Responder respond) {
+                  std::lock_guard<std::mutex> lock(mu);
+                  parked.emplace_back(std::move(respond),
+                                      req.query + " " + req.scrape_timeout);
+                });
   HttpOptions o;
   o.listen_addresses = {"127.0.0.1:0"};
   o.io_threads = 1;

@@ -107,8 +107,8 @@ TEST_F(ProbeDnsTest, MxResolvingToLoopbackIsRefusedWithoutACidrEntry) {
 
 TEST_F(ProbeDnsTest, MxResolvingOutsideTheCidrsIsRefused) {
   const size_t before = smtp_->Commands().size();
-  Load(SmtpModule("\"mailhealth.test:" + Port() + "\", \"127.0.0.2/32:" +
-                  Port() + "\""));
+  Load(SmtpModule("\"mailhealth.test:" + Port() +
+                  "\", \"127.0.0.2/32:" + Port() + "\""));
   Answer a = Get("module=m&target=mx:mailhealth.test:" + Port());
   EXPECT_EQ(a.status, 403) << a.body;
   EXPECT_NE(a.body.find("resolves to 127.0.0.1 port " + Port() +
@@ -120,8 +120,8 @@ TEST_F(ProbeDnsTest, MxResolvingOutsideTheCidrsIsRefused) {
 
 TEST_F(ProbeDnsTest, MxInsideTheFenceIsProbed) {
   const size_t before = smtp_->Commands().size();
-  Load(SmtpModule("\"mailhealth.test:" + Port() + "\", \"127.0.0.0/8:" +
-                  Port() + "\""));
+  Load(SmtpModule("\"mailhealth.test:" + Port() +
+                  "\", \"127.0.0.0/8:" + Port() + "\""));
   const std::string target = "mx:mailhealth.test:" + Port();
   Answer a = Get("module=m&target=" + target);
   ASSERT_EQ(a.status, 200) << a.body;
@@ -141,15 +141,17 @@ TEST_F(ProbeDnsTest, DnsProberAnswersWithTheCollectorSeries) {
   ASSERT_EQ(a.status, 200) << a.body;
   const std::string r = dns_->resolver();
   EXPECT_TRUE(Has(a.body, "mailhealth_probe_success 1")) << a.body;
-  EXPECT_TRUE(Has(a.body, "mailhealth_dns_lookup_success{domain=\"good.test\","
-                          "resolver=\"" +
-                              r + "\",qtype=\"MX\"} 1"))
+  EXPECT_TRUE(Has(a.body,
+                  "mailhealth_dns_lookup_success{domain=\"good.test\","
+                  "resolver=\"" +
+                      r + "\",qtype=\"MX\"} 1"))
       << a.body;
-  EXPECT_TRUE(Has(a.body, "mailhealth_dns_mx_info{domain=\"good.test\","
-                          "resolver=\"" +
-                              r +
-                              "\",exchange=\"mx2.good.test\",preference="
-                              "\"20\"} 1"))
+  EXPECT_TRUE(Has(a.body,
+                  "mailhealth_dns_mx_info{domain=\"good.test\","
+                  "resolver=\"" +
+                      r +
+                      "\",exchange=\"mx2.good.test\",preference="
+                      "\"20\"} 1"))
       << a.body;
   // No expectation given: no expectation series.
   EXPECT_EQ(a.body.find("mailhealth_dns_mx_matches_expected{"),
@@ -184,8 +186,8 @@ TEST_F(ProbeDnsTest, ExpectMxFromTheUrl) {
 
 TEST_F(ProbeDnsTest, ExpectMxFromTheModule) {
   Load(DnsModule(", expect_mx: [\"10 mx1.good.test\"]"));
-  EXPECT_TRUE(Has(Get("module=d&target=good.test").body,
-                  "mailhealth_probe_success 0"));
+  EXPECT_TRUE(
+      Has(Get("module=d&target=good.test").body, "mailhealth_probe_success 0"));
   // The URL replaces the module's list.
   EXPECT_TRUE(Has(Get("module=d&target=good.test&expect_mx=mx1.good.test&"
                       "expect_mx=mx2.good.test")
