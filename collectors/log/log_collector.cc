@@ -279,6 +279,7 @@ class LogCollector : public Collector {
            "1 when the log file (or journal) is open, 0 while it is missing or "
            "unreadable.",
            available ? 1 : 0, true);
+    log::BuildSignalFamilies(c.signals, interval_, out);
   }
 
   LogConfig cfg_;

@@ -634,7 +634,7 @@ void LineProcessor::ProcessLine(std::string_view line, LogCounters* c,
     ++c->unsupported;
     return;
   }
-  Classify(sl.program, sl.message, c);
+  Classify(sl.program, sl.pid, sl.message, c);
 }
 
 void LineProcessor::ProcessEntry(std::string_view program,
@@ -644,7 +644,7 @@ void LineProcessor::ProcessEntry(std::string_view program,
     message = message.substr(0, kMaxLineBytes);
     ++c->truncated;
   }
-  Classify(program, message, c);
+  Classify(program, {}, message, c);
 }
 
 size_t LineProcessor::ProcessBlock(std::string_view data, LogCounters* c) {
@@ -662,11 +662,159 @@ size_t LineProcessor::ProcessBlock(std::string_view data, LogCounters* c) {
     }
     pos = end + 1;
   }
+  Flush(c);
   return pos;
 }
 
-void LineProcessor::Classify(std::string_view program, std::string_view m,
-                             LogCounters* c) {
+void LineProcessor::Flush(LogCounters* c) {
+  // Counted as a handshake failure, but still waiting: a "TLS library
+  // problem" detail that comes with the next block is not a second one.
+  if (tls_.active && !tls_.counted) {
+    CountTlsFailure(tls_.instance, tls_.direction, TlsFailureReason::kHandshake,
+                    c);
+    tls_.counted = true;
+  }
+}
+
+void LineProcessor::CountTlsFailure(std::string_view instance, TlsDirection d,
+                                    TlsFailureReason r, LogCounters* c) {
+  ++c->signals.Instance(instance)
+        .tls_failures[static_cast<size_t>(d)][static_cast<size_t>(r)];
+}
+
+namespace {
+// Inbound or outbound for the TLS counters; false for other daemons.
+bool TlsDirectionOf(Process p, string_view daemon, TlsDirection* d) {
+  if (p == Process::kSmtpd || p == Process::kPostscreen ||
+      daemon == "tlsproxy") {
+    *d = TlsDirection::kInbound;
+    return true;
+  }
+  if (p == Process::kSmtp || p == Process::kLmtp) {
+    *d = TlsDirection::kOutbound;
+    return true;
+  }
+  return false;
+}
+
+// "-1", "0": OpenSSL's return value, its errors follow on lines of their own.
+bool IsReturnValue(string_view t) {
+  if (!t.empty() && t[0] == '-') t.remove_prefix(1);
+  if (t.empty()) return false;
+  for (char ch : t)
+    if (ch < '0' || ch > '9') return false;
+  return true;
+}
+}  // namespace
+
+bool LineProcessor::Signals(std::string_view program, std::string_view pid,
+                            Process p, Severity sev, std::string_view body,
+                            LogCounters* c) {
+  const bool library =
+      sev == Severity::kWarning && StartsWith(body, "TLS library problem: ");
+  if (tls_.active && program == tls_.program && pid == tls_.pid) {
+    if (library) {
+      if (!tls_.counted) {
+        CountTlsFailure(tls_.instance, tls_.direction, TlsReasonOf(body), c);
+        tls_.counted = true;
+      }
+      return true;  // a detail of the failure already counted
+    }
+    Flush(c);
+    tls_.active = false;
+  }
+  const size_t slash = program.rfind('/');
+  const string_view daemon =
+      slash == string_view::npos ? program : program.substr(slash + 1);
+  TlsDirection dir = TlsDirection::kInbound;
+  const bool tls_daemon = TlsDirectionOf(p, daemon, &dir);
+  if (sev == Severity::kWarning) {
+    if (library) {
+      if (!tls_daemon) return false;
+      CountTlsFailure(InstanceOf(program), dir, TlsReasonOf(body), c);
+      return true;
+    }
+    if (p == Process::kSmtpd) {
+      // "unknown[192.0.2.1]: SASL LOGIN authentication failed: ..."
+      size_t s = body.find(": SASL ");
+      if (s == string_view::npos) return false;
+      string_view rest = body.substr(s + 7);
+      size_t sp = rest.find(' ');
+      if (sp == string_view::npos ||
+          !StartsWith(rest.substr(sp), " authentication failed"))
+        return false;
+      ++c->signals.Instance(InstanceOf(program))
+            .Service(ServiceOf(program))
+            .failures[static_cast<size_t>(MechanismOf(rest.substr(0, sp)))];
+      return true;
+    }
+  }
+  if (sev == Severity::kWarning || sev == Severity::kInfo) {
+    const bool accept = StartsWith(body, "SSL_accept error from ");
+    if (accept || StartsWith(body, "SSL_connect error to ")) {
+      const TlsDirection d =
+          accept ? TlsDirection::kInbound : TlsDirection::kOutbound;
+      size_t colon = body.rfind(": ");
+      string_view tail =
+          colon == string_view::npos ? string_view() : body.substr(colon + 2);
+      if (IsReturnValue(tail)) {
+        Flush(c);  // another process's failure still waiting
+        tls_.active = true;
+        tls_.counted = false;
+        tls_.program.assign(program);
+        tls_.pid.assign(pid);
+        tls_.instance.assign(InstanceOf(program));
+        tls_.direction = d;
+        return true;
+      }
+      TlsFailureReason r = TlsReasonOf(tail);
+      if (r == TlsFailureReason::kOther) r = TlsFailureReason::kHandshake;
+      CountTlsFailure(InstanceOf(program), d, r, c);
+      return true;
+    }
+  }
+  if (sev != Severity::kInfo) return false;
+  if (p == Process::kPostscreen)
+    return CountPostscreen(body, &c->signals.Instance(InstanceOf(program)));
+  if (!tls_daemon) return false;
+  switch (body.empty() ? '\0' : body[0]) {
+    case 'A':
+    case 'T':
+    case 'U':
+    case 'V':
+      // (A queue ID starts with these letters too: "A2974A73847: client=")
+      if (CountTlsEstablished(body, dir,
+                              &c->signals.Instance(InstanceOf(program))))
+        return true;
+      break;
+    case 'c':
+      if (StartsWith(body, "certificate verification failed for ")) {
+        CountTlsFailure(InstanceOf(program), dir,
+                        TlsFailureReason::kCertificateVerify, c);
+        return true;
+      }
+      break;
+    default:
+      break;
+  }
+  if (p == Process::kSmtpd) {
+    // "4PbC4x469Jz3tBr: client=host[addr], sasl_method=PLAIN, ..."
+    string_view q = body;
+    if (!StripQueueId(&q) || !StartsWith(q, "client=")) return false;
+    size_t m = q.find(", sasl_method=");
+    if (m == string_view::npos) return false;
+    string_view mech = q.substr(m + 14);
+    mech = mech.substr(0, mech.find(','));
+    ++c->signals.Instance(InstanceOf(program))
+          .Service(ServiceOf(program))
+          .successes[static_cast<size_t>(MechanismOf(mech))];
+    return true;
+  }
+  return false;
+}
+
+void LineProcessor::Classify(std::string_view program, std::string_view pid,
+                             std::string_view m, LogCounters* c) {
   size_t slash = program.rfind('/');
   string_view daemon =
       slash == string_view::npos ? program : program.substr(slash + 1);
@@ -712,6 +860,7 @@ void LineProcessor::Classify(std::string_view program, std::string_view m,
       if (!probe) ++c->traffic;
     }
   }
+  const bool signal = Signals(program, pid, p, sev, body, c);
   if (sev == Severity::kWarning) {
     WarningEvents(p, body, c);
     return;
@@ -824,7 +973,8 @@ void LineProcessor::Classify(std::string_view program, std::string_view m,
   }
   // "statistics: ...", "Deleted: 3 messages": a word that looked like a
   // queue ID.
-  if (!known && !(qid && Starts().Known(unstripped))) ++c->unsupported;
+  if (!known && !signal && !(qid && Starts().Known(unstripped)))
+    ++c->unsupported;
 }
 
 }  // namespace mailhealth::log

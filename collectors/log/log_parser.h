@@ -26,6 +26,8 @@
 #include <string_view>
 #include <vector>
 
+#include "collectors/log/log_signals.h"
+
 namespace mailhealth::log {
 
 // Label values of mailhealth_log_messages_total{process}.
@@ -125,11 +127,6 @@ enum class Event : uint8_t {
   kCount
 };
 
-template <typename E>
-constexpr size_t N() {
-  return static_cast<size_t>(E::kCount);
-}
-
 std::string_view Name(Process p);
 std::string_view Name(Severity s);
 std::string_view Name(Transport t);
@@ -173,6 +170,8 @@ struct LogCounters {
   // Postfix lines about a message (a queue ID or NOQUEUE), except those
   // naming a probe's helo: what log silence is measured on.
   uint64_t traffic = 0;
+  // postscreen, SASL and TLS per instance (collectors/log/log_signals.h).
+  SignalCounters signals;
 };
 
 // A user rule: name (the label value), RE2 pattern, optional process
@@ -205,6 +204,11 @@ class LineProcessor {
   // Splits `data` at '\n' and processes every complete line; returns the
   // number of bytes consumed (the rest is an incomplete last line).
   size_t ProcessBlock(std::string_view data, LogCounters* c);
+  // Counts what waits on a following line (a TLS handshake failure whose
+  // "TLS library problem" detail did not come). ProcessBlock() calls it at
+  // its end; a follower that calls ProcessLine()/ProcessEntry() calls it
+  // after each batch.
+  void Flush(LogCounters* c);
 
   // The helo names of our own SMTP probes: a line with helo=<NAME> is not
   // traffic. Set before the first line.
@@ -215,8 +219,13 @@ class LineProcessor {
   const std::vector<std::string>& rule_names() const { return rule_names_; }
 
  private:
-  void Classify(std::string_view program, std::string_view message,
-                LogCounters* c);
+  void Classify(std::string_view program, std::string_view pid,
+                std::string_view message, LogCounters* c);
+  // Signals of log_signals.h; true when the line was one.
+  bool Signals(std::string_view program, std::string_view pid, Process p,
+               Severity sev, std::string_view body, LogCounters* c);
+  void CountTlsFailure(std::string_view instance, TlsDirection d,
+                       TlsFailureReason r, LogCounters* c);
   void MatchRules(std::string_view daemon, std::string_view message,
                   LogCounters* c);
 
@@ -228,6 +237,16 @@ class LineProcessor {
   // Per filtered process: its rules plus those without a filter.
   std::vector<std::pair<std::string, std::unique_ptr<RuleSet>>> by_process_;
   std::vector<int> hits_;  // scratch for RE2::Set::Match
+  // "SSL_accept error from X: -1" is followed by the OpenSSL errors
+  // ("warning: TLS library problem: ...") of the same process: the failure
+  // is counted with the first one's reason, or as a handshake failure when
+  // the next line of that process is something else.
+  struct PendingTls {
+    bool active = false;
+    bool counted = false;
+    std::string program, pid, instance;
+    TlsDirection direction = TlsDirection::kInbound;
+  } tls_;
 };
 
 // Pure classification helpers (exposed for tests).

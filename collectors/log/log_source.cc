@@ -229,6 +229,7 @@ class JournalFollower : public ThreadFollower {
         processor_->ProcessEntry(ident, Field(j, "MESSAGE"), &state_->counters);
         state_->counters.last_line_timestamp = WallNow();
       }
+      processor_->Flush(&state_->counters);
       if (n < 4096) return;
     }
   }

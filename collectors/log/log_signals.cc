@@ -1,0 +1,334 @@
+#include "collectors/log/log_signals.h"
+
+#include <charconv>
+
+#include "exporter/metric_builder.h"
+
+namespace mailhealth::log {
+namespace {
+
+using std::string_view;
+
+constexpr std::array<string_view, N<PostscreenEvent>()> kPostscreenNames = {
+    "pass_new",
+    "pass_old",
+    "pregreet",
+    "dnsbl",
+    "hangup",
+    "command_time_limit",
+    "command_count_limit",
+    "command_length_limit",
+    "bare_newline",
+    "non_smtp_command",
+    "noqueue_reject",
+    "whitelisted",
+    "blacklisted",
+    "other"};
+constexpr std::array<string_view, N<SaslMechanism>()> kMechanismNames = {
+    "plain", "login", "cram_md5", "digest_md5", "scram", "xoauth2", "other"};
+constexpr std::array<string_view, N<TlsDirection>()> kDirectionNames = {
+    "inbound", "outbound"};
+constexpr std::array<string_view, N<TlsFailureReason>()> kReasonNames = {
+    "handshake", "certificate_verify", "no_shared_cipher", "protocol_version",
+    "other"};
+constexpr std::array<string_view, N<TlsVersion>()> kVersionNames = {
+    "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", "other"};
+
+bool StartsWith(string_view s, string_view p) {
+  return s.substr(0, p.size()) == p;
+}
+char Lower(char ch) {
+  return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch;
+}
+bool EqualsI(string_view a, string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (Lower(a[i]) != Lower(b[i])) return false;
+  return true;
+}
+bool StartsWithI(string_view s, string_view p) {
+  return s.size() >= p.size() && EqualsI(s.substr(0, p.size()), p);
+}
+bool ContainsI(string_view s, string_view p) {
+  for (size_t i = 0; i + p.size() <= s.size(); ++i)
+    if (EqualsI(s.substr(i, p.size()), p)) return true;
+  return false;
+}
+
+void Inc(InstanceSignals* s, PostscreenEvent e) {
+  ++s->postscreen[static_cast<size_t>(e)];
+}
+
+std::string S(string_view v) { return std::string(v); }
+
+}  // namespace
+
+string_view Name(PostscreenEvent e) {
+  return kPostscreenNames[static_cast<size_t>(e)];
+}
+string_view Name(SaslMechanism m) {
+  return kMechanismNames[static_cast<size_t>(m)];
+}
+string_view Name(TlsDirection d) {
+  return kDirectionNames[static_cast<size_t>(d)];
+}
+string_view Name(TlsFailureReason r) {
+  return kReasonNames[static_cast<size_t>(r)];
+}
+string_view Name(TlsVersion v) { return kVersionNames[static_cast<size_t>(v)]; }
+
+SaslCounts& InstanceSignals::Service(string_view service) {
+  for (SaslCounts& c : sasl)
+    if (c.service == service) return c;
+  if (sasl.size() + 1 >= kMaxServices) {  // room for "other"
+    for (SaslCounts& c : sasl)
+      if (c.service == "other") return c;
+    service = "other";
+  }
+  sasl.emplace_back();
+  sasl.back().service = S(service);
+  return sasl.back();
+}
+
+InstanceSignals& SignalCounters::Instance(string_view name) {
+  if (instances.empty()) {
+    instances.emplace_back();
+    instances.back().name = "postfix";
+  }
+  for (InstanceSignals& i : instances)
+    if (i.name == name) return i;
+  if (instances.size() + 1 >= kMaxInstances) {  // room for "other"
+    for (InstanceSignals& i : instances)
+      if (i.name == "other") return i;
+    name = "other";
+  }
+  instances.emplace_back();
+  instances.back().name = S(name);
+  return instances.back();
+}
+
+string_view InstanceOf(string_view program) {
+  size_t slash = program.find('/');
+  return slash == string_view::npos ? program : program.substr(0, slash);
+}
+
+string_view ServiceOf(string_view program) {
+  size_t first = program.find('/');
+  size_t last = program.rfind('/');
+  if (first == string_view::npos) return program;
+  if (first == last) return program.substr(last + 1);
+  return program.substr(first + 1, last - first - 1);
+}
+
+SaslMechanism MechanismOf(string_view w) {
+  if (EqualsI(w, "PLAIN")) return SaslMechanism::kPlain;
+  if (EqualsI(w, "LOGIN")) return SaslMechanism::kLogin;
+  if (EqualsI(w, "CRAM-MD5")) return SaslMechanism::kCramMd5;
+  if (EqualsI(w, "DIGEST-MD5")) return SaslMechanism::kDigestMd5;
+  if (StartsWithI(w, "SCRAM-")) return SaslMechanism::kScram;
+  if (EqualsI(w, "XOAUTH2") || EqualsI(w, "OAUTHBEARER"))
+    return SaslMechanism::kXoauth2;
+  return SaslMechanism::kOther;
+}
+
+TlsFailureReason TlsReasonOf(string_view t) {
+  if (ContainsI(t, "no shared cipher") ||
+      ContainsI(t, "no suitable signature algorithm") ||
+      ContainsI(t, "no shared signature") || ContainsI(t, "no shared group"))
+    return TlsFailureReason::kNoSharedCipher;
+  if (ContainsI(t, "unsupported protocol") ||
+      ContainsI(t, "wrong version number") || ContainsI(t, "version too low") ||
+      ContainsI(t, "unknown protocol") || ContainsI(t, "protocol version") ||
+      ContainsI(t, "http request"))
+    return TlsFailureReason::kProtocolVersion;
+  if (ContainsI(t, "certificate verify failed") ||
+      ContainsI(t, "certificate verification failed") ||
+      ContainsI(t, "bad certificate") || ContainsI(t, "unknown ca") ||
+      ContainsI(t, "certificate unknown") ||
+      ContainsI(t, "certificate expired") ||
+      ContainsI(t, "unsupported certificate"))
+    return TlsFailureReason::kCertificateVerify;
+  if (ContainsI(t, "handshake failure")) return TlsFailureReason::kHandshake;
+  return TlsFailureReason::kOther;
+}
+
+TlsVersion TlsVersionOf(string_view w) {
+  if (w == "TLSv1") return TlsVersion::kTlsV1;
+  if (w == "TLSv1.1") return TlsVersion::kTlsV1_1;
+  if (w == "TLSv1.2") return TlsVersion::kTlsV1_2;
+  if (w == "TLSv1.3") return TlsVersion::kTlsV1_3;
+  return TlsVersion::kOther;
+}
+
+bool CountPostscreen(string_view b, InstanceSignals* s) {
+  using E = PostscreenEvent;
+  switch (b.empty() ? '\0' : b[0]) {
+    case 'P':
+      if (StartsWith(b, "PASS NEW ")) return Inc(s, E::kPassNew), true;
+      if (StartsWith(b, "PASS OLD ")) return Inc(s, E::kPassOld), true;
+      if (StartsWith(b, "PREGREET ")) return Inc(s, E::kPregreet), true;
+      break;
+    case 'D':
+      if (StartsWith(b, "DNSBL rank ")) {
+        Inc(s, E::kDnsbl);
+        string_view r = b.substr(11);
+        int rank = 0;
+        auto [p, ec] = std::from_chars(r.data(), r.data() + r.size(), rank);
+        if (ec == std::errc() && p != r.data()) {
+          size_t i = 0;
+          while (i < kDnsblRankBounds.size() && rank > kDnsblRankBounds[i]) ++i;
+          ++s->dnsbl_rank[i];
+          s->dnsbl_rank_sum += rank;
+        }
+        return true;
+      }
+      if (StartsWith(b, "DENYLISTED ")) return Inc(s, E::kBlacklisted), true;
+      if (StartsWith(b, "DATA without valid RCPT ")) {
+        return Inc(s, E::kOther), true;
+      }
+      break;
+    case 'H':
+      if (StartsWith(b, "HANGUP ")) return Inc(s, E::kHangup), true;
+      break;
+    case 'C':
+      if (StartsWith(b, "COMMAND TIME LIMIT "))
+        return Inc(s, E::kCommandTimeLimit), true;
+      if (StartsWith(b, "COMMAND COUNT LIMIT "))
+        return Inc(s, E::kCommandCountLimit), true;
+      if (StartsWith(b, "COMMAND LENGTH LIMIT "))
+        return Inc(s, E::kCommandLengthLimit), true;
+      if (StartsWith(b, "COMMAND PIPELINING ")) return Inc(s, E::kOther), true;
+      break;
+    case 'B':
+      if (StartsWith(b, "BARE NEWLINE ")) return Inc(s, E::kBareNewline), true;
+      if (StartsWith(b, "BLACKLISTED ")) return Inc(s, E::kBlacklisted), true;
+      if (StartsWith(b, "BDAT without valid RCPT ")) {
+        return Inc(s, E::kOther), true;
+      }
+      break;
+    case 'N':
+      if (StartsWith(b, "NON-SMTP COMMAND ")) {
+        return Inc(s, E::kNonSmtpCommand), true;
+      }
+      if (StartsWith(b, "NOQUEUE: reject: ")) {
+        return Inc(s, E::kNoqueueReject), true;
+      }
+      break;
+    case 'W':
+      if (StartsWith(b, "WHITELISTED ")) return Inc(s, E::kWhitelisted), true;
+      if (StartsWith(b, "WHITELIST VETO ")) return Inc(s, E::kOther), true;
+      break;
+    case 'A':
+      if (StartsWith(b, "ALLOWLISTED ")) return Inc(s, E::kWhitelisted), true;
+      if (StartsWith(b, "ALLOWLIST VETO ")) return Inc(s, E::kOther), true;
+      break;
+    default:
+      break;
+  }
+  return false;
+}
+
+bool CountTlsEstablished(string_view b, TlsDirection d, InstanceSignals* s) {
+  // "<Trust> TLS connection established from|to <peer>: <version> with ..."
+  size_t k = b.find(" TLS connection established ");
+  if (k == string_view::npos || k > 10) return false;
+  string_view trust = b.substr(0, k);
+  if (trust != "Anonymous" && trust != "Trusted" && trust != "Untrusted" &&
+      trust != "Verified")
+    return false;
+  string_view rest = b.substr(k + 28);
+  if (!StartsWith(rest, "from ") && !StartsWith(rest, "to ")) return false;
+  size_t colon = rest.find(": ");
+  if (colon == string_view::npos) return false;
+  string_view v = rest.substr(colon + 2);
+  v = v.substr(0, v.find(' '));
+  ++s->tls_connections[static_cast<size_t>(d)]
+                      [static_cast<size_t>(TlsVersionOf(v))];
+  return true;
+}
+
+void BuildSignalFamilies(const SignalCounters& c, Millis interval,
+                         Families* out) {
+  auto help = [&](const std::string& h) { return SampledHelp(h, interval); };
+  std::vector<InstanceSignals> seeded;
+  const std::vector<InstanceSignals>* inst = &c.instances;
+  if (c.instances.empty()) {
+    seeded.emplace_back();
+    seeded.back().name = "postfix";
+    inst = &seeded;
+  }
+
+  auto ps = Counter("mailhealth_log_postscreen_events_total",
+                    help("postscreen verdicts by event (a fixed set)."));
+  for (const InstanceSignals& i : *inst)
+    for (size_t e = 0; e < N<PostscreenEvent>(); ++e)
+      AddSample(ps,
+                {{"postfix_instance", i.name},
+                 {"event", S(Name(PostscreenEvent(e)))}},
+                static_cast<double>(i.postscreen[e]));
+  out->push_back(std::move(ps));
+
+  auto rank =
+      Histogram("mailhealth_log_postscreen_dnsbl_rank",
+                help("The combined DNSBL rank postscreen logged for each "
+                     "client it scored (\"DNSBL rank N\")."));
+  const std::vector<double> bounds(kDnsblRankBounds.begin(),
+                                   kDnsblRankBounds.end());
+  for (const InstanceSignals& i : *inst)
+    AddHistogram(
+        rank, {{"postfix_instance", i.name}}, bounds,
+        std::vector<uint64_t>(i.dnsbl_rank.begin(), i.dnsbl_rank.end()),
+        i.dnsbl_rank_sum);
+  out->push_back(std::move(rank));
+
+  auto fail = Counter("mailhealth_log_sasl_auth_failures_total",
+                      help("smtpd's \"SASL <mechanism> authentication "
+                           "failed\" warnings by service and mechanism."));
+  auto ok = Counter("mailhealth_log_sasl_auth_successes_total",
+                    help("smtpd's client lines with sasl_method= (a "
+                         "successful authentication) by service and "
+                         "mechanism."));
+  for (const InstanceSignals& i : *inst) {
+    std::vector<SaslCounts> services = i.sasl;
+    if (services.empty() && i.name == "postfix") {
+      services.emplace_back();
+      services.back().service = "smtpd";
+    }
+    for (const SaslCounts& sc : services)
+      for (size_t m = 0; m < N<SaslMechanism>(); ++m) {
+        Labels l = {{"postfix_instance", i.name},
+                    {"service", sc.service},
+                    {"mechanism", S(Name(SaslMechanism(m)))}};
+        AddSample(fail, l, static_cast<double>(sc.failures[m]));
+        AddSample(ok, l, static_cast<double>(sc.successes[m]));
+      }
+  }
+  out->push_back(std::move(fail));
+  out->push_back(std::move(ok));
+
+  auto tf = Counter("mailhealth_log_tls_failures_total",
+                    help("Failed TLS handshakes (inbound: smtpd, postscreen, "
+                         "tlsproxy; outbound: smtp, lmtp) by reason class."));
+  auto tc = Counter("mailhealth_log_tls_connections_total",
+                    help("TLS connections established by direction and "
+                         "protocol version."));
+  for (const InstanceSignals& i : *inst)
+    for (size_t d = 0; d < N<TlsDirection>(); ++d) {
+      for (size_t r = 0; r < N<TlsFailureReason>(); ++r)
+        AddSample(tf,
+                  {{"postfix_instance", i.name},
+                   {"direction", S(Name(TlsDirection(d)))},
+                   {"reason", S(Name(TlsFailureReason(r)))}},
+                  static_cast<double>(i.tls_failures[d][r]));
+      for (size_t v = 0; v < N<TlsVersion>(); ++v)
+        AddSample(tc,
+                  {{"postfix_instance", i.name},
+                   {"direction", S(Name(TlsDirection(d)))},
+                   {"version", S(Name(TlsVersion(v)))}},
+                  static_cast<double>(i.tls_connections[d][v]));
+    }
+  out->push_back(std::move(tf));
+  out->push_back(std::move(tc));
+}
+
+}  // namespace mailhealth::log

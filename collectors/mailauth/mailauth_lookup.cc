@@ -1,0 +1,134 @@
+#include "collectors/mailauth/mailauth_lookup.h"
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace mailhealth::mailauth {
+
+// A DnsBatch ends with its Run(): each lookup (SPF is sequential, every
+// answer decides the next question) gets a batch of its own.
+struct BatchDns::Impl {
+  std::vector<ResolverAddress> resolvers;
+  Clock::time_point deadline;
+  std::map<std::pair<std::string, uint16_t>, LookupResult> cache;
+};
+
+BatchDns::BatchDns(const std::vector<ResolverAddress>& resolvers,
+                   Clock::time_point deadline)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->resolvers = resolvers;
+  impl_->deadline = deadline;
+}
+
+BatchDns::~BatchDns() = default;
+
+LookupResult BatchDns::Lookup(const std::string& name, uint16_t qtype) {
+  auto key = std::make_pair(name, qtype);
+  auto it = impl_->cache.find(key);
+  if (it != impl_->cache.end()) return it->second;
+  LookupResult out;
+  if (Clock::now() >= impl_->deadline) {
+    out.status = DnsStatus::kTimeout;
+    out.error = "deadline";
+    return out;
+  }
+  DnsBatchOptions o;
+  o.failover = true;  // the first resolver that answers
+  auto batch = DnsBatch::Create({impl_->resolvers}, o);
+  if (!batch.ok()) {
+    out.status = DnsStatus::kOther;
+    out.error = batch.status().message();
+    return out;
+  }
+  ++queries_;
+  (*batch)->Query(0, name, qtype, [&out](const LookupResult& r) { out = r; });
+  (*batch)->Run(impl_->deadline);
+  impl_->cache.emplace(key, out);
+  return out;
+}
+
+namespace {
+
+// TXT records at `name`: false (with the error noted) when the lookup
+// failed; NXDOMAIN is no records.
+bool Txt(SpfDns& dns, const std::string& name, std::vector<std::string>* out,
+         DomainOutcome* d) {
+  LookupResult r = dns.Lookup(name, kTypeTxt);
+  if (r.status == DnsStatus::kNxDomain) return true;
+  if (r.status != DnsStatus::kNoError) {
+    d->errors.push_back("TXT " + name + ": " + DnsStatusName(r.status));
+    return false;
+  }
+  *out = r.answer.texts;
+  return true;
+}
+
+}  // namespace
+
+DomainOutcome CheckDomain(const DomainConfig& d, SpfDns& dns) {
+  DomainOutcome o;
+  o.domain = d.name;
+  if (d.spf) {
+    o.spf_checked = true;
+    o.spf_walk = WalkPolicy(d.name, dns);
+    for (const std::string& ip : d.sending_addresses) {
+      SpfRequest req;
+      req.ip = ip;
+      req.domain = d.name;
+      o.spf.emplace_back(ip, CheckHost(req, dns));
+    }
+  }
+  if (d.dkim) {
+    for (const SelectorConfig& s : d.dkim_selectors) {
+      SelectorOutcome so;
+      so.selector = s.name;
+      std::vector<std::string> txt;
+      if (Txt(dns, s.name + "._domainkey." + d.name, &txt, &o)) {
+        so.key = ParseDkimRecords(txt);
+      } else {
+        so.key.problem = "lookup failed";
+      }
+      if (!s.private_key_file.empty()) {
+        auto pub =
+            PublicKeyOfPrivateKeyFile(s.private_key_file, &so.local_error);
+        so.matches_local = pub && so.key.valid && *pub == so.key.public_der;
+      }
+      o.dkim.push_back(std::move(so));
+    }
+  }
+  if (d.dmarc) {
+    std::vector<std::string> txt;
+    o.dmarc_checked = Txt(dns, "_dmarc." + d.name, &txt, &o);
+    if (o.dmarc_checked) o.dmarc = ParseDmarcRecords(txt);
+  }
+  if (d.tlsrpt) {
+    std::vector<std::string> txt;
+    o.tlsrpt_checked = Txt(dns, "_smtp._tls." + d.name, &txt, &o);
+    if (o.tlsrpt_checked) o.tlsrpt = ParseTlsRptRecords(txt);
+  }
+  return o;
+}
+
+MailauthRun RunMailauth(const MailauthConfig& cfg, Clock::time_point deadline) {
+  MailauthRun run;
+  run.domains.resize(cfg.domains.size());
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  auto worker = [&] {
+    BatchDns dns(cfg.resolvers, deadline);
+    for (size_t i = next++; i < cfg.domains.size(); i = next++)
+      run.domains[i] = CheckDomain(cfg.domains[i], dns);
+    std::lock_guard<std::mutex> l(mu);
+    run.queries += dns.queries();
+  };
+  const size_t n = std::min(cfg.workers, cfg.domains.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < n; ++i) threads.emplace_back(worker);
+  if (n > 0) worker();
+  for (auto& t : threads) t.join();
+  return run;
+}
+
+}  // namespace mailhealth::mailauth

@@ -1,0 +1,68 @@
+// One run of the mailauth collector: for each domain, SPF (the policy walk
+// and check_host() per sending address), each DKIM selector's key record
+// (and the local private key), DMARC and TLS-RPT, over the shared
+// resolver library with one overall deadline. Domains run on up to
+// `workers` threads, each with a DNS batch and an answer cache of its own.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "collectors/mailauth/mailauth_config.h"
+#include "collectors/mailauth/records.h"
+#include "collectors/mailauth/spf.h"
+
+namespace mailhealth::mailauth {
+
+struct SelectorOutcome {
+  std::string selector;
+  DkimKey key;
+  std::optional<bool> matches_local;  // only with private_key_file
+  std::string local_error;            // the key file could not be used
+};
+
+struct DomainOutcome {
+  std::string domain;
+  bool spf_checked = false;
+  SpfOutcome spf_walk;
+  std::vector<std::pair<std::string, SpfOutcome>> spf;  // per address
+  std::vector<SelectorOutcome> dkim;
+  bool dmarc_checked = false;
+  Dmarc dmarc;
+  bool tlsrpt_checked = false;
+  TlsRpt tlsrpt;
+  // Records looked up but not answered (timeout, SERVFAIL...): "TXT
+  // _dmarc.example.com: timeout".
+  std::vector<std::string> errors;
+};
+
+struct MailauthRun {
+  std::vector<DomainOutcome> domains;
+  size_t queries = 0;  // DNS queries sent (cache hits not counted)
+};
+
+// An SpfDns over a DnsBatch of `resolvers`, answering repeated questions
+// from a cache for the life of the object. Lookups after `deadline`
+// report a timeout.
+class BatchDns : public SpfDns {
+ public:
+  BatchDns(const std::vector<ResolverAddress>& resolvers,
+           Clock::time_point deadline);
+  ~BatchDns() override;
+  LookupResult Lookup(const std::string& name, uint16_t qtype) override;
+  size_t queries() const { return queries_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  size_t queries_ = 0;
+};
+
+MailauthRun RunMailauth(const MailauthConfig& config,
+                        Clock::time_point deadline);
+
+// The checks of one domain over `dns` (exposed for tests).
+DomainOutcome CheckDomain(const DomainConfig& d, SpfDns& dns);
+
+}  // namespace mailhealth::mailauth

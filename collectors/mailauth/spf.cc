@@ -1,0 +1,684 @@
+#include "collectors/mailauth/spf.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstring>
+
+#include "collectors/resolve/domain_name.h"
+
+namespace mailhealth::mailauth {
+namespace {
+
+using std::string;
+using std::string_view;
+
+struct Ip {
+  bool v6 = false;
+  std::array<unsigned char, 16> b{};
+};
+
+bool ParseIp(string_view text, Ip* out) {
+  string s(text);
+  if (inet_pton(AF_INET, s.c_str(), out->b.data()) == 1) {
+    out->v6 = false;
+    return true;
+  }
+  if (inet_pton(AF_INET6, s.c_str(), out->b.data()) == 1) {
+    out->v6 = true;
+    return true;
+  }
+  return false;
+}
+
+bool PrefixMatch(const Ip& a, const Ip& b, int bits) {
+  if (a.v6 != b.v6) return false;
+  const int max = a.v6 ? 128 : 32;
+  if (bits < 0 || bits > max) bits = max;
+  int full = bits / 8, rest = bits % 8;
+  if (std::memcmp(a.b.data(), b.b.data(), static_cast<size_t>(full)) != 0)
+    return false;
+  if (rest == 0) return true;
+  const unsigned char mask = static_cast<unsigned char>(0xff << (8 - rest));
+  return (a.b[static_cast<size_t>(full)] & mask) ==
+         (b.b[static_cast<size_t>(full)] & mask);
+}
+
+string Lower(string_view s) {
+  string o(s);
+  for (char& c : o)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return o;
+}
+
+bool StartsWithI(string_view s, string_view p) {
+  return s.size() >= p.size() && Lower(s.substr(0, p.size())) == p;
+}
+
+enum class Mech { kAll, kInclude, kA, kMx, kPtr, kIp4, kIp6, kExists };
+
+struct Term {
+  char qualifier = '+';
+  Mech mech = Mech::kAll;
+  string spec;  // domain-spec (unexpanded), may be empty
+  int cidr4 = -1, cidr6 = -1;
+  Ip ip;
+};
+
+struct Record {
+  std::vector<Term> terms;
+  string redirect;  // empty: none
+  bool has_redirect = false;
+};
+
+bool ParseCidr(string_view s, int max, int* out) {
+  if (s.empty() || s.size() > 3 || (s.size() > 1 && s[0] == '0')) return false;
+  int v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v < 0 || v > max)
+    return false;
+  *out = v;
+  return true;
+}
+
+// "example.com/24//64", "/24", "//64", "" -> spec and the two lengths.
+bool SplitDualCidr(string_view arg, Term* t) {
+  size_t dd = arg.find("//");
+  if (dd != string_view::npos) {
+    if (!ParseCidr(arg.substr(dd + 2), 128, &t->cidr6)) return false;
+    arg = arg.substr(0, dd);
+  }
+  size_t sl = arg.rfind('/');
+  if (sl != string_view::npos) {
+    if (!ParseCidr(arg.substr(sl + 1), 32, &t->cidr4)) return false;
+    arg = arg.substr(0, sl);
+  }
+  t->spec = string(arg);
+  return true;
+}
+
+bool ValidModifierName(string_view n) {
+  if (n.empty() || !std::isalpha(static_cast<unsigned char>(n[0])))
+    return false;
+  for (char c : n)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' &&
+        c != '.')
+      return false;
+  return true;
+}
+
+// Parses the terms after "v=spf1"; false with `why` on a syntax error.
+bool ParseRecord(string_view rec, Record* out, string* why) {
+  size_t pos = 6;  // after "v=spf1"
+  while (pos < rec.size()) {
+    while (pos < rec.size() && rec[pos] == ' ') ++pos;
+    if (pos >= rec.size()) break;
+    size_t end = rec.find(' ', pos);
+    if (end == string_view::npos) end = rec.size();
+    string_view term = rec.substr(pos, end - pos);
+    pos = end;
+    // A modifier: name "=" value, the name before any ':' or '/'.
+    size_t eq = term.find('=');
+    size_t colon = term.find_first_of(":/");
+    if (eq != string_view::npos && (colon == string_view::npos || eq < colon)) {
+      string name = Lower(term.substr(0, eq));
+      if (!ValidModifierName(name)) {
+        *why = "bad modifier \"" + string(term) + "\"";
+        return false;
+      }
+      if (name == "redirect") {
+        if (out->has_redirect) {
+          *why = "redirect= appears twice";
+          return false;
+        }
+        out->has_redirect = true;
+        out->redirect = string(term.substr(eq + 1));
+        if (out->redirect.empty()) {
+          *why = "empty redirect=";
+          return false;
+        }
+      }
+      continue;  // exp= and unknown modifiers do not change the result
+    }
+    Term t;
+    if (term[0] == '+' || term[0] == '-' || term[0] == '~' || term[0] == '?') {
+      t.qualifier = term[0];
+      term.remove_prefix(1);
+    }
+    size_t split = term.find_first_of(":/");
+    string name = Lower(term.substr(0, split));
+    string_view arg =
+        split == string_view::npos ? string_view() : term.substr(split);
+    auto need_colon_spec = [&](bool required) -> bool {
+      if (arg.empty()) return !required;
+      if (arg[0] != ':') return false;
+      t.spec = string(arg.substr(1));
+      return !t.spec.empty();
+    };
+    bool ok = true;
+    if (name == "all") {
+      t.mech = Mech::kAll;
+      ok = arg.empty();
+    } else if (name == "include") {
+      t.mech = Mech::kInclude;
+      ok = need_colon_spec(true);
+    } else if (name == "exists") {
+      t.mech = Mech::kExists;
+      ok = need_colon_spec(true);
+    } else if (name == "ptr") {
+      t.mech = Mech::kPtr;
+      ok = need_colon_spec(false);
+    } else if (name == "a" || name == "mx") {
+      t.mech = name == "a" ? Mech::kA : Mech::kMx;
+      if (!arg.empty() && arg[0] == ':') {
+        ok = SplitDualCidr(arg.substr(1), &t) && !t.spec.empty();
+      } else {
+        ok = SplitDualCidr(arg, &t) && t.spec.empty();
+      }
+    } else if (name == "ip4" || name == "ip6") {
+      t.mech = name == "ip4" ? Mech::kIp4 : Mech::kIp6;
+      ok = !arg.empty() && arg[0] == ':';
+      if (ok) {
+        string_view a = arg.substr(1);
+        size_t sl = a.find('/');
+        int bits = -1;
+        if (sl != string_view::npos) {
+          ok = ParseCidr(a.substr(sl + 1), name == "ip4" ? 32 : 128, &bits);
+          a = a.substr(0, sl);
+        }
+        ok = ok && ParseIp(a, &t.ip) && t.ip.v6 == (name == "ip6");
+        (name == "ip4" ? t.cidr4 : t.cidr6) = bits;
+      }
+    } else {
+      *why = "unknown mechanism \"" + string(term) + "\"";
+      return false;
+    }
+    if (!ok) {
+      *why = "bad term \"" + string(term) + "\"";
+      return false;
+    }
+    out->terms.push_back(std::move(t));
+  }
+  return true;
+}
+
+string ReverseIp(const Ip& ip) {
+  string out;
+  if (!ip.v6) {
+    for (int i = 3; i >= 0; --i) {
+      out += std::to_string(ip.b[static_cast<size_t>(i)]);
+      out += '.';
+    }
+    return out + "in-addr.arpa";
+  }
+  const char* hex = "0123456789abcdef";
+  for (int i = 15; i >= 0; --i) {
+    out += hex[ip.b[static_cast<size_t>(i)] & 0xf];
+    out += '.';
+    out += hex[ip.b[static_cast<size_t>(i)] >> 4];
+    out += '.';
+  }
+  return out + "ip6.arpa";
+}
+
+// %{i}: dotted quad, or the 32 nibbles of an IPv6 address, dot-separated.
+string MacroIp(const string& text, bool v6) {
+  if (!v6) return text;
+  Ip ip;
+  if (!ParseIp(text, &ip)) return text;
+  const char* hex = "0123456789abcdef";
+  string out;
+  for (size_t i = 0; i < 16; ++i) {
+    if (i) out += '.';
+    out += hex[ip.b[i] >> 4];
+    out += '.';
+    out += hex[ip.b[i] & 0xf];
+  }
+  return out;
+}
+
+string UrlEncode(const string& s) {
+  string out;
+  const char* hex = "0123456789ABCDEF";
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 0xf];
+    }
+  }
+  return out;
+}
+
+// RFC 7208 section 4.8 and 7.3: a domain over 253 characters loses labels
+// on the left.
+string TrimDomain(string d) {
+  while (!d.empty() && d.back() == '.') d.pop_back();
+  while (d.size() > 253) {
+    size_t dot = d.find('.');
+    if (dot == string::npos) return d;
+    d.erase(0, dot + 1);
+  }
+  return Lower(d);
+}
+
+class Evaluator {
+ public:
+  Evaluator(SpfDns& dns, bool walk) : dns_(dns), walk_(walk) {}
+
+  // check_host(ip, domain, sender); `records` (at this level) for the top.
+  SpfResult Check(const Ip& ip, const string& domain, MacroContext ctx,
+                  int* records) {
+    ctx.domain = domain;
+    if (!resolve::ValidDomainName(domain) || domain.find('.') == string::npos) {
+      reason_ = "invalid domain \"" + domain + "\"";
+      return SpfResult::kNone;
+    }
+    LookupResult txt = dns_.Lookup(domain, kTypeTxt);
+    if (txt.status == DnsStatus::kNxDomain) return SpfResult::kNone;
+    if (txt.status != DnsStatus::kNoError) {
+      reason_ = "TXT " + domain + ": " + DnsStatusName(txt.status);
+      return SpfResult::kTempError;
+    }
+    std::vector<string> spf;
+    for (const string& t : txt.answer.texts) {
+      if (StartsWithI(t, "v=spf1") && (t.size() == 6 || t[6] == ' '))
+        spf.push_back(t);
+    }
+    if (records) *records = static_cast<int>(spf.size());
+    if (spf.empty()) return SpfResult::kNone;
+    if (spf.size() > 1) {
+      reason_ = domain + " publishes " + std::to_string(spf.size()) +
+                " v=spf1 records";
+      return SpfResult::kPermError;
+    }
+    Record rec;
+    string why;
+    if (!ParseRecord(spf[0], &rec, &why)) {
+      reason_ = domain + ": " + why;
+      return SpfResult::kPermError;
+    }
+    for (const Term& t : rec.terms) {
+      bool match = false;
+      SpfResult err = SpfResult::kCount;
+      Evaluate(t, ip, ctx, &match, &err);
+      if (err != SpfResult::kCount) return err;
+      if (match && !walk_) {
+        switch (t.qualifier) {
+          case '-':
+            return SpfResult::kFail;
+          case '~':
+            return SpfResult::kSoftFail;
+          case '?':
+            return SpfResult::kNeutral;
+          default:
+            return SpfResult::kPass;
+        }
+      }
+    }
+    // An `all` always matches: the redirect is never reached (the walk
+    // does not count it either).
+    const bool has_all =
+        std::any_of(rec.terms.begin(), rec.terms.end(),
+                    [](const Term& t) { return t.mech == Mech::kAll; });
+    if (rec.has_redirect && !has_all) {
+      if (!Count()) return SpfResult::kPermError;
+      string target;
+      if (!Target(rec.redirect, ctx, &target)) return SpfResult::kPermError;
+      int sub = 0;
+      SpfResult r = Check(ip, target, ctx, &sub);
+      if (r == SpfResult::kNone) {
+        if (reason_.empty()) reason_ = "redirect to " + target + " without SPF";
+        return SpfResult::kPermError;
+      }
+      return r;
+    }
+    return SpfResult::kNeutral;
+  }
+
+  int lookups() const { return lookups_; }
+  int voids() const { return voids_; }
+  const string& reason() const { return reason_; }
+
+ private:
+  // Counts one DNS-querying term; false past the limit (reason set).
+  bool Count() {
+    if (++lookups_ > kMaxDnsLookups) {
+      reason_ =
+          "more than " + std::to_string(kMaxDnsLookups) + " DNS-querying terms";
+      return false;
+    }
+    return true;
+  }
+  bool Void() {
+    if (++voids_ > kMaxVoidLookups) {
+      reason_ =
+          "more than " + std::to_string(kMaxVoidLookups) + " void lookups";
+      return false;
+    }
+    return true;
+  }
+
+  bool Target(const string& spec, const MacroContext& ctx, string* out) {
+    string e;
+    if (!ExpandMacros(spec, ctx, &e)) {
+      reason_ = "bad macro in \"" + spec + "\"";
+      return false;
+    }
+    *out = TrimDomain(e);
+    if (!resolve::ValidDomainName(*out) || out->find('.') == string::npos) {
+      reason_ = "invalid domain \"" + *out + "\"";
+      return false;
+    }
+    return true;
+  }
+
+  // The addresses of `name` of the family of `ip`. kCount: ok; else the
+  // error to return. `void_counted`: counts a void answer.
+  SpfResult Addresses(const string& name, bool v6, bool count_void,
+                      std::vector<string>* out) {
+    LookupResult r = dns_.Lookup(name, v6 ? kTypeAaaa : kTypeA);
+    if (r.status == DnsStatus::kNxDomain ||
+        (r.status == DnsStatus::kNoError && r.answer.addresses.empty())) {
+      if (count_void && !Void()) return SpfResult::kPermError;
+      return SpfResult::kCount;
+    }
+    if (r.status != DnsStatus::kNoError) {
+      reason_ =
+          string(v6 ? "AAAA " : "A ") + name + ": " + DnsStatusName(r.status);
+      return SpfResult::kTempError;
+    }
+    *out = r.answer.addresses;
+    return SpfResult::kCount;
+  }
+
+  bool AnyIn(const std::vector<string>& addrs, const Ip& ip, const Term& t) {
+    for (const string& a : addrs) {
+      Ip x;
+      if (ParseIp(a, &x) && PrefixMatch(x, ip, ip.v6 ? t.cidr6 : t.cidr4))
+        return true;
+    }
+    return false;
+  }
+
+  void Evaluate(const Term& t, const Ip& ip, const MacroContext& ctx,
+                bool* match, SpfResult* err) {
+    string target = ctx.domain;
+    auto target_of_spec = [&]() {
+      if (t.spec.empty()) return true;
+      if (!Target(t.spec, ctx, &target)) {
+        *err = SpfResult::kPermError;
+        return false;
+      }
+      return true;
+    };
+    switch (t.mech) {
+      case Mech::kAll:
+        *match = true;
+        return;
+      case Mech::kIp4:
+        *match = !ip.v6 && PrefixMatch(t.ip, ip, t.cidr4);
+        return;
+      case Mech::kIp6:
+        *match = ip.v6 && PrefixMatch(t.ip, ip, t.cidr6);
+        return;
+      case Mech::kInclude: {
+        if (!Count()) return void(*err = SpfResult::kPermError);
+        if (!target_of_spec()) return;
+        SpfResult r = Check(ip, target, ctx, nullptr);
+        if (r == SpfResult::kPass) {
+          *match = true;
+        } else if (r == SpfResult::kTempError) {
+          *err = r;
+        } else if (r == SpfResult::kPermError || r == SpfResult::kNone) {
+          if (r == SpfResult::kNone && reason_.empty())
+            reason_ = "include:" + target + " has no SPF record";
+          *err = SpfResult::kPermError;
+        }
+        return;
+      }
+      case Mech::kA: {
+        if (!Count()) return void(*err = SpfResult::kPermError);
+        if (!target_of_spec()) return;
+        std::vector<string> addrs;
+        SpfResult r = Addresses(target, ip.v6, true, &addrs);
+        if (r != SpfResult::kCount) return void(*err = r);
+        *match = AnyIn(addrs, ip, t);
+        return;
+      }
+      case Mech::kMx: {
+        if (!Count()) return void(*err = SpfResult::kPermError);
+        if (!target_of_spec()) return;
+        LookupResult mx = dns_.Lookup(target, kTypeMx);
+        if (mx.status == DnsStatus::kNxDomain ||
+            (mx.status == DnsStatus::kNoError && mx.answer.mx.empty())) {
+          if (!Void()) *err = SpfResult::kPermError;
+          return;
+        }
+        if (mx.status != DnsStatus::kNoError) {
+          reason_ = "MX " + target + ": " + DnsStatusName(mx.status);
+          return void(*err = SpfResult::kTempError);
+        }
+        if (mx.answer.mx.size() > static_cast<size_t>(kMaxMxOrPtrNames)) {
+          reason_ = "mx:" + target + " has more than 10 MX names";
+          return void(*err = SpfResult::kPermError);
+        }
+        for (const MxRecord& m : mx.answer.mx) {
+          if (m.exchange == ".") continue;
+          std::vector<string> addrs;
+          SpfResult r = Addresses(m.exchange, ip.v6, false, &addrs);
+          if (r != SpfResult::kCount) return void(*err = r);
+          if (AnyIn(addrs, ip, t)) {
+            *match = true;
+            if (!walk_) return;
+          }
+        }
+        return;
+      }
+      case Mech::kPtr: {
+        if (!Count()) return void(*err = SpfResult::kPermError);
+        if (!target_of_spec()) return;
+        LookupResult p = dns_.Lookup(ReverseIp(ip), kTypePtr);
+        if (p.status == DnsStatus::kNxDomain ||
+            (p.status == DnsStatus::kNoError && p.answer.names.empty())) {
+          if (!Void()) *err = SpfResult::kPermError;
+          return;
+        }
+        if (p.status != DnsStatus::kNoError) return;  // no match (5.5)
+        size_t n = 0;
+        for (const string& name : p.answer.names) {
+          if (++n > static_cast<size_t>(kMaxMxOrPtrNames)) break;
+          std::vector<string> addrs;
+          if (Addresses(name, ip.v6, false, &addrs) != SpfResult::kCount)
+            continue;
+          Term exact;
+          if (!AnyIn(addrs, ip, exact)) continue;
+          if (name == target ||
+              (name.size() > target.size() &&
+               name.compare(name.size() - target.size(), target.size(),
+                            target) == 0 &&
+               name[name.size() - target.size() - 1] == '.')) {
+            *match = true;
+            return;
+          }
+        }
+        return;
+      }
+      case Mech::kExists: {
+        if (!Count()) return void(*err = SpfResult::kPermError);
+        if (!target_of_spec()) return;
+        std::vector<string> addrs;
+        SpfResult r = Addresses(target, false, true, &addrs);
+        if (r != SpfResult::kCount) return void(*err = r);
+        *match = !addrs.empty();
+        return;
+      }
+    }
+  }
+
+  SpfDns& dns_;
+  bool walk_;
+  int lookups_ = 0, voids_ = 0;
+  string reason_;
+};
+
+MacroContext ContextOf(const SpfRequest& req, bool v6) {
+  MacroContext c;
+  c.sender = req.sender.empty() ? "postmaster@" + req.domain : req.sender;
+  size_t at = c.sender.rfind('@');
+  c.local = at == string::npos ? "postmaster" : c.sender.substr(0, at);
+  if (c.local.empty()) c.local = "postmaster";
+  c.sender_domain = at == string::npos ? c.sender : c.sender.substr(at + 1);
+  c.ip = req.ip;
+  c.helo = req.helo.empty() ? req.domain : req.helo;
+  c.v6 = v6;
+  return c;
+}
+
+}  // namespace
+
+const char* SpfResultName(SpfResult r) {
+  static const char* kNames[] = {"pass", "fail",      "softfail", "neutral",
+                                 "none", "permerror", "temperror"};
+  return kNames[static_cast<size_t>(r)];
+}
+
+bool ExpandMacros(string_view spec, const MacroContext& ctx, string* out) {
+  out->clear();
+  for (size_t i = 0; i < spec.size(); ++i) {
+    char c = spec[i];
+    if (c != '%') {
+      out->push_back(c);
+      continue;
+    }
+    if (++i >= spec.size()) return false;
+    c = spec[i];
+    if (c == '%') {
+      out->push_back('%');
+      continue;
+    }
+    if (c == '_') {
+      out->push_back(' ');
+      continue;
+    }
+    if (c == '-') {
+      *out += "%20";
+      continue;
+    }
+    if (c != '{') return false;
+    size_t close = spec.find('}', i);
+    if (close == string_view::npos || close == i + 1) return false;
+    string_view m = spec.substr(i + 1, close - i - 1);
+    i = close;
+    const char letter = m[0];
+    const bool upper = std::isupper(static_cast<unsigned char>(letter));
+    string value;
+    switch (std::tolower(static_cast<unsigned char>(letter))) {
+      case 's':
+        value = ctx.sender;
+        break;
+      case 'l':
+        value = ctx.local;
+        break;
+      case 'o':
+        value = ctx.sender_domain;
+        break;
+      case 'd':
+        value = ctx.domain;
+        break;
+      case 'i':
+        value = MacroIp(ctx.ip, ctx.v6);
+        break;
+      case 'p':
+        value = "unknown";  // no PTR validation for macros (RFC 7208 7.3)
+        break;
+      case 'v':
+        value = ctx.v6 ? "ip6" : "in-addr";
+        break;
+      case 'h':
+        value = ctx.helo;
+        break;
+      default:
+        return false;  // c, r, t are only for exp=
+    }
+    m.remove_prefix(1);
+    size_t digits = 0;
+    while (digits < m.size() &&
+           std::isdigit(static_cast<unsigned char>(m[digits])))
+      ++digits;
+    int keep = 0;
+    if (digits > 0) {
+      auto [p, ec] = std::from_chars(m.data(), m.data() + digits, keep);
+      if (ec != std::errc() || keep == 0) return false;
+    }
+    m.remove_prefix(digits);
+    bool reverse = false;
+    if (!m.empty() && (m[0] == 'r' || m[0] == 'R')) {
+      reverse = true;
+      m.remove_prefix(1);
+    }
+    string delims = ".";
+    if (!m.empty()) {
+      for (char d : m)
+        if (string_view(".-+,/_=").find(d) == string_view::npos) return false;
+      delims = string(m);
+    }
+    std::vector<string> parts;
+    size_t start = 0;
+    for (size_t k = 0; k <= value.size(); ++k) {
+      if (k == value.size() || delims.find(value[k]) != string::npos) {
+        parts.push_back(value.substr(start, k - start));
+        start = k + 1;
+      }
+    }
+    if (reverse) std::reverse(parts.begin(), parts.end());
+    if (keep > 0 && static_cast<size_t>(keep) < parts.size())
+      parts.erase(parts.begin(), parts.end() - keep);
+    string joined;
+    for (size_t k = 0; k < parts.size(); ++k) {
+      if (k) joined += '.';
+      joined += parts[k];
+    }
+    *out += upper ? UrlEncode(joined) : joined;
+  }
+  return true;
+}
+
+SpfOutcome CheckHost(const SpfRequest& req, SpfDns& dns) {
+  SpfOutcome o;
+  Ip ip;
+  if (!ParseIp(req.ip, &ip)) {
+    o.result = SpfResult::kPermError;
+    o.reason = "not an IP address: " + req.ip;
+    return o;
+  }
+  Evaluator e(dns, false);
+  o.result = e.Check(ip, Lower(req.domain), ContextOf(req, ip.v6), &o.records);
+  o.dns_lookups = e.lookups();
+  o.void_lookups = e.voids();
+  if (o.result == SpfResult::kPermError || o.result == SpfResult::kTempError)
+    o.reason = e.reason();
+  return o;
+}
+
+SpfOutcome WalkPolicy(const std::string& domain, SpfDns& dns) {
+  SpfOutcome o;
+  Ip ip;
+  ParseIp("192.0.2.0", &ip);  // never looked up: only its family matters
+  SpfRequest req;
+  req.ip = "192.0.2.0";
+  req.domain = domain;
+  Evaluator e(dns, true);
+  o.result = e.Check(ip, Lower(domain), ContextOf(req, false), &o.records);
+  o.dns_lookups = e.lookups();
+  o.void_lookups = e.voids();
+  if (o.result == SpfResult::kPermError || o.result == SpfResult::kTempError)
+    o.reason = e.reason();
+  return o;
+}
+
+}  // namespace mailhealth::mailauth
