@@ -113,6 +113,7 @@ MailauthConfig ParseMailauthConfig(ConfigNode& s,
     c.resolvers.push_back(std::move(*r));
   }
   c.workers = static_cast<size_t>(s.Int("workers", 4, 1, 32));
+  c.ca_file = s.AbsolutePath("ca_file", "", true);
   std::set<std::string> seen;
   for (ConfigNode& d : s.List("domains")) {
     c.domains.push_back(ParseDomain(d, seen));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -28,17 +29,21 @@ struct DomainConfig {
   std::vector<std::string> sending_addresses;
   std::vector<SelectorConfig> dkim_selectors;
   // Checks to run (the `skip` list turns them off).
-  bool spf = true, dkim = true, dmarc = true, tlsrpt = true;
+  bool spf = true, dkim = true, dmarc = true, tlsrpt = true, mta_sts = true;
 };
 
 struct MailauthConfig {
   std::vector<DomainConfig> domains;
   std::vector<ResolverAddress> resolvers;  // empty: the system's
+  // CA bundle for the MTA-STS policy hosts ("": the system's CAs).
+  std::string ca_file;
   Millis interval{10 * 60 * 1000};
   Millis timeout{30000};
   int64_t max_series = 10000;
   // Domains checked at once (each with a DNS batch of its own).
   size_t workers = 4;
+  // Not a config key: tests serve the MTA-STS policy on another port.
+  uint16_t mta_sts_port = 443;
 };
 
 MailauthConfig ParseMailauthConfig(ConfigNode& section,

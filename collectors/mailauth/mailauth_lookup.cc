@@ -67,7 +67,50 @@ bool Txt(SpfDns& dns, const std::string& name, std::vector<std::string>* out,
 
 }  // namespace
 
-DomainOutcome CheckDomain(const DomainConfig& d, SpfDns& dns) {
+// The addresses of `host` (A and AAAA).
+std::vector<std::string> Addresses(SpfDns& dns, const std::string& host) {
+  std::vector<std::string> out;
+  for (uint16_t t : {kTypeA, kTypeAaaa}) {
+    LookupResult r = dns.Lookup(host, t);
+    if (r.status == DnsStatus::kNoError)
+      out.insert(out.end(), r.answer.addresses.begin(),
+                 r.answer.addresses.end());
+  }
+  return out;
+}
+
+void CheckMtaSts(const DomainConfig& d, SpfDns& dns, const FetchOptions& fetch,
+                 Clock::time_point deadline, DomainOutcome* o) {
+  std::vector<std::string> txt;
+  if (!Txt(dns, "_mta-sts." + d.name, &txt, o)) return;
+  o->mta_sts_checked = true;
+  o->sts_record_problem = CheckStsRecord(txt);
+  if (o->sts_record_problem == "no v=STSv1 record") return;  // no policy
+  const std::string host = "mta-sts." + d.name;
+  o->sts_fetch = FetchStsPolicy(host, Addresses(dns, host), fetch, deadline);
+  if (o->sts_fetch.problem.empty())
+    o->sts_policy = ParseStsPolicy(o->sts_fetch.body);
+  o->sts_valid = o->sts_record_problem.empty() &&
+                 o->sts_fetch.problem.empty() && o->sts_policy.valid;
+  if (!o->sts_policy.valid) return;
+  LookupResult mx = dns.Lookup(d.name, kTypeMx);
+  if (mx.status != DnsStatus::kNoError) {
+    if (mx.status != DnsStatus::kNxDomain)
+      o->errors.push_back("MX " + d.name + ": " + DnsStatusName(mx.status));
+    return;
+  }
+  for (const MxRecord& m : mx.answer.mx) {
+    if (m.exchange == ".") continue;
+    bool covered = false;
+    for (const std::string& p : o->sts_policy.mx)
+      covered = covered || StsMxMatches(p, m.exchange);
+    o->sts_mx.emplace_back(m.exchange, covered);
+  }
+}
+
+DomainOutcome CheckDomain(const DomainConfig& d, SpfDns& dns,
+                          const FetchOptions& fetch,
+                          Clock::time_point deadline) {
   DomainOutcome o;
   o.domain = d.name;
   if (d.spf) {
@@ -108,6 +151,7 @@ DomainOutcome CheckDomain(const DomainConfig& d, SpfDns& dns) {
     o.tlsrpt_checked = Txt(dns, "_smtp._tls." + d.name, &txt, &o);
     if (o.tlsrpt_checked) o.tlsrpt = ParseTlsRptRecords(txt);
   }
+  if (d.mta_sts) CheckMtaSts(d, dns, fetch, deadline, &o);
   return o;
 }
 
@@ -118,8 +162,11 @@ MailauthRun RunMailauth(const MailauthConfig& cfg, Clock::time_point deadline) {
   std::mutex mu;
   auto worker = [&] {
     BatchDns dns(cfg.resolvers, deadline);
+    FetchOptions fetch;
+    fetch.ca_file = cfg.ca_file;
+    fetch.port = cfg.mta_sts_port;
     for (size_t i = next++; i < cfg.domains.size(); i = next++)
-      run.domains[i] = CheckDomain(cfg.domains[i], dns);
+      run.domains[i] = CheckDomain(cfg.domains[i], dns, fetch, deadline);
     std::lock_guard<std::mutex> l(mu);
     run.queries += dns.queries();
   };

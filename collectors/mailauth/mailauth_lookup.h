@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "collectors/mailauth/mailauth_config.h"
+#include "collectors/mailauth/mta_sts.h"
 #include "collectors/mailauth/records.h"
 #include "collectors/mailauth/spf.h"
 
@@ -32,6 +33,14 @@ struct DomainOutcome {
   Dmarc dmarc;
   bool tlsrpt_checked = false;
   TlsRpt tlsrpt;
+  bool mta_sts_checked = false;
+  std::string sts_record_problem;  // "" when the TXT record is valid
+  HttpsFetch sts_fetch;
+  StsPolicy sts_policy;
+  bool sts_valid = false;
+  // Each MX host of the domain and whether a policy mx pattern matches it
+  // (only when a valid policy was fetched).
+  std::vector<std::pair<std::string, bool>> sts_mx;
   // Records looked up but not answered (timeout, SERVFAIL...): "TXT
   // _dmarc.example.com: timeout".
   std::vector<std::string> errors;
@@ -63,6 +72,8 @@ MailauthRun RunMailauth(const MailauthConfig& config,
                         Clock::time_point deadline);
 
 // The checks of one domain over `dns` (exposed for tests).
-DomainOutcome CheckDomain(const DomainConfig& d, SpfDns& dns);
+DomainOutcome CheckDomain(
+    const DomainConfig& d, SpfDns& dns, const FetchOptions& fetch = {},
+    Clock::time_point deadline = Clock::now() + std::chrono::seconds(10));
 
 }  // namespace mailhealth::mailauth

@@ -18,6 +18,11 @@ constexpr char kDmarcPolicy[] = "mailhealth_dmarc_policy";
 constexpr char kDmarcPct[] = "mailhealth_dmarc_pct";
 constexpr char kDmarcRua[] = "mailhealth_dmarc_rua_configured";
 constexpr char kTlsRptValid[] = "mailhealth_tlsrpt_record_valid";
+constexpr char kStsValid[] = "mailhealth_mta_sts_policy_valid";
+constexpr char kStsMode[] = "mailhealth_mta_sts_mode";
+constexpr char kStsMx[] = "mailhealth_mta_sts_mx_covered";
+constexpr char kStsNotAfter[] =
+    "mailhealth_mta_sts_cert_not_after_timestamp_seconds";
 
 double B(bool b) { return b ? 1 : 0; }
 
@@ -75,6 +80,23 @@ Families BuildMailauthFamilies(const MailauthRun& run, Millis interval) {
             help("1 when _smtp._tls.DOMAIN holds exactly one v=TLSRPTv1 record "
                  "with rua= of mailto: or https: URIs."));
 
+  auto sts_valid = Gauge(
+      kStsValid,
+      help("1 when the domain's _mta-sts TXT record is valid and its policy "
+           "was fetched over HTTPS (valid certificate, 200, text/plain, no "
+           "redirect, at most 64 KiB) and parses."));
+  auto sts_mode = Gauge(
+      kStsMode, help("1 for the MTA-STS policy's mode, 0 for the others: "
+                     "enforce, testing, none, missing (no valid policy)."));
+  auto sts_mx = Gauge(
+      kStsMx,
+      help("1 when an mx pattern of the MTA-STS policy matches the MX host "
+           "(0 under enforce: senders that honour the policy defer mail "
+           "to it)."));
+  auto sts_not_after =
+      Gauge(kStsNotAfter,
+            help("notAfter (Unix seconds) of the certificate mta-sts.DOMAIN "
+                 "presented, exported also when it does not validate."));
   for (const DomainOutcome& d : run.domains) {
     const Labels dl = {{"domain", d.domain}};
     if (d.spf_checked) {
@@ -109,12 +131,24 @@ Families BuildMailauthFamilies(const MailauthRun& run, Millis interval) {
       AddSample(dmarc_rua, dl, B(d.dmarc.valid && d.dmarc.rua));
     }
     if (d.tlsrpt_checked) AddSample(tlsrpt, dl, B(d.tlsrpt.valid));
+    if (d.mta_sts_checked) {
+      AddSample(sts_valid, dl, B(d.sts_valid));
+      const StsMode mode = d.sts_valid ? d.sts_policy.mode : StsMode::kMissing;
+      for (StsMode m : kAllStsModes)
+        AddSample(sts_mode, {{"domain", d.domain}, {"mode", StsModeName(m)}},
+                  B(m == mode));
+      for (const auto& [mx, covered] : d.sts_mx)
+        AddSample(sts_mx, {{"domain", d.domain}, {"exchange", mx}}, B(covered));
+      if (d.sts_fetch.cert_presented)
+        AddSample(sts_not_after, dl,
+                  static_cast<double>(d.sts_fetch.cert_not_after));
+    }
   }
   Families f;
-  for (auto* fam :
-       {&spf_result, &spf_valid, &spf_records, &spf_lookups, &spf_void,
-        &dkim_valid, &dkim_bits, &dkim_local, &dmarc_valid, &dmarc_policy,
-        &dmarc_pct, &dmarc_rua, &tlsrpt})
+  for (auto* fam : {&spf_result, &spf_valid, &spf_records, &spf_lookups,
+                    &spf_void, &dkim_valid, &dkim_bits, &dkim_local,
+                    &dmarc_valid, &dmarc_policy, &dmarc_pct, &dmarc_rua,
+                    &tlsrpt, &sts_valid, &sts_mode, &sts_mx, &sts_not_after})
     f.push_back(std::move(*fam));
   return f;
 }
