@@ -21,6 +21,14 @@ install(FILES
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/prometheus/targets/mailhealth.yml
     ${PROJECT_SOURCE_DIR}/deploy/prometheus/targets/fleet.yml.example
   DESTINATION ${_mh_share}/prometheus/targets)
+# The outside prober: the probe-only config (an example to copy to
+# /etc/mailhealth/mailhealth.yml on the outside machine, docs/deploy.md
+# section 7) and its Prometheus targets.
+install(FILES ${PROJECT_SOURCE_DIR}/deploy/mailhealth-probe.yml
+  DESTINATION ${_mh_share})
+install(FILES ${PROJECT_SOURCE_DIR}/deploy/prometheus/targets-outside/smtp.yml
+    ${PROJECT_SOURCE_DIR}/deploy/prometheus/targets-outside/dns.yml
+  DESTINATION ${_mh_share}/prometheus/targets-outside)
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/alertmanager/alertmanager.yml
   DESTINATION ${_mh_share}/alertmanager)
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/launchd/org.mailhealth.exporter.plist

@@ -40,10 +40,12 @@ std::vector<Rule> BuildRules() {
   add({.alert = "MailhealthSmtpTargetDown",
        .section = Section::kPort25,
        .verdict = Verdict::kFail,
-       .condition = {"mailhealth_smtp_probe_success{target!~\"mx:.*\","
+       .condition = {"mailhealth_smtp_probe_success{vantage!=\"outside\","
+                     "target!~\"mx:.*\","
                      "target!~\"(?i).*(backup|secondary).*\"} == 0"},
        .metric = "mailhealth_smtp_probe_success",
-       .matchers = {{M::kNre, "target", "mx:.*"},
+       .matchers = {{M::kNe, "vantage", "outside"},
+                    {M::kNre, "target", "mx:.*"},
                     {M::kNre, "target", "(?i).*(backup|secondary).*"}},
        .threshold = "0",
        .title = "SMTP port does not greet",
@@ -53,10 +55,12 @@ std::vector<Rule> BuildRules() {
   add({.alert = "MailhealthSmtpBackupMxDown",
        .section = Section::kPort25,
        .verdict = Verdict::kWarn,
-       .condition = {"mailhealth_smtp_probe_success{target!~\"mx:.*\","
+       .condition = {"mailhealth_smtp_probe_success{vantage!=\"outside\","
+                     "target!~\"mx:.*\","
                      "target=~\"(?i).*(backup|secondary).*\"} == 0"},
        .metric = "mailhealth_smtp_probe_success",
-       .matchers = {{M::kNre, "target", "mx:.*"},
+       .matchers = {{M::kNe, "vantage", "outside"},
+                    {M::kNre, "target", "mx:.*"},
                     {M::kRe, "target", "(?i).*(backup|secondary).*"}},
        .threshold = "0",
        .title = "Backup MX does not greet",
@@ -67,10 +71,12 @@ std::vector<Rule> BuildRules() {
   add({.alert = "MailhealthSmtpDomainUnreachable",
        .section = Section::kPort25,
        .verdict = Verdict::kFail,
-       .condition = {"max by (instance, target) (mailhealth_smtp_probe_success"
-                     "{target=~\"mx:.*\"}) == 0"},
+       .condition = {"max by (instance, target) "
+                     "(mailhealth_smtp_probe_success{vantage!=\"outside\","
+                     "target=~\"mx:.*\"}) == 0"},
        .metric = "mailhealth_smtp_probe_success",
-       .matchers = {{M::kRe, "target", "mx:.*"}},
+       .matchers = {{M::kNe, "vantage", "outside"},
+                    {M::kRe, "target", "mx:.*"}},
        .reduce = Reduce::kMaxBy,
        .group = {"target"},
        .threshold = "0",
@@ -82,9 +88,11 @@ std::vector<Rule> BuildRules() {
   add({.alert = "MailhealthSmtpMxHostDown",
        .section = Section::kPort25,
        .verdict = Verdict::kWarn,
-       .condition = {"mailhealth_smtp_probe_success{target=~\"mx:.*\"} == 0"},
+       .condition = {"mailhealth_smtp_probe_success{vantage!=\"outside\","
+                     "target=~\"mx:.*\"} == 0"},
        .metric = "mailhealth_smtp_probe_success",
-       .matchers = {{M::kRe, "target", "mx:.*"}},
+       .matchers = {{M::kNe, "vantage", "outside"},
+                    {M::kRe, "target", "mx:.*"}},
        .threshold = "0",
        .unless_alert = "MailhealthSmtpDomainUnreachable",
        .title = "One MX address does not greet",
@@ -95,8 +103,10 @@ std::vector<Rule> BuildRules() {
   add({.alert = "MailhealthSmtpStarttlsMissing",
        .section = Section::kPort25,
        .verdict = Verdict::kWarn,
-       .condition = {"mailhealth_smtp_starttls_advertised == 0"},
+       .condition =
+           {"mailhealth_smtp_starttls_advertised{vantage!=\"outside\"} == 0"},
        .metric = "mailhealth_smtp_starttls_advertised",
+       .matchers = {{M::kNe, "vantage", "outside"}},
        .threshold = "0",
        .and_metric = "mailhealth_smtp_probe_success",
        .and_value = 1,
@@ -108,9 +118,11 @@ std::vector<Rule> BuildRules() {
   add({.alert = "MailhealthSmtpCertExpiringSoon",
        .section = Section::kPort25,
        .verdict = Verdict::kWarn,
-       .condition = {"mailhealth_smtp_tls_cert_not_after_timestamp_seconds - "
+       .condition = {"mailhealth_smtp_tls_cert_not_after_timestamp_seconds{"
+                     "vantage!=\"outside\"} - "
                      "time() < 14 * 86400"},
        .metric = "mailhealth_smtp_tls_cert_not_after_timestamp_seconds",
+       .matchers = {{M::kNe, "vantage", "outside"}},
        .reduce = Reduce::kMinusNow,
        .compare = Compare::kLt,
        .threshold = "14 * 86400",
@@ -124,9 +136,11 @@ std::vector<Rule> BuildRules() {
   add({.alert = "MailhealthSmtpCertExpiryImminent",
        .section = Section::kPort25,
        .verdict = Verdict::kFail,
-       .condition = {"mailhealth_smtp_tls_cert_not_after_timestamp_seconds - "
+       .condition = {"mailhealth_smtp_tls_cert_not_after_timestamp_seconds{"
+                     "vantage!=\"outside\"} - "
                      "time() < 3 * 86400"},
        .metric = "mailhealth_smtp_tls_cert_not_after_timestamp_seconds",
+       .matchers = {{M::kNe, "vantage", "outside"}},
        .reduce = Reduce::kMinusNow,
        .compare = Compare::kLt,
        .threshold = "3 * 86400",
@@ -137,14 +151,61 @@ std::vector<Rule> BuildRules() {
                     "-noout -enddate",
                     "postfix reload (after renewing)"}});
 
+  // --- 2b. Port 25 from outside: the join of both views needs Prometheus
+  // (the outside series come from another exporter's /probe).
+  add({.alert = "MailhealthSmtpBlockedFromOutside",
+       .section = Section::kProbe,
+       .verdict = Verdict::kFail,
+       .condition = {"(max by (target, address) (mailhealth_smtp_probe_success"
+                     "{vantage!=\"outside\"}) == 1)",
+                     "(min by (target, address) (mailhealth_smtp_probe_success"
+                     "{vantage=\"outside\"}) == 0"},
+       .metric = "mailhealth_smtp_probe_success",
+       .matchers = {{M::kEq, "vantage", "outside"}},
+       .reduce = Reduce::kPrometheusOnly,
+       .threshold = "0",
+       .title = "Port 25 blocked from outside",
+       .evidence = "{target} answers on the host but not from outside",
+       .commands = {"nft list ruleset | grep -w 25",
+                    "swaks --server {address} --quit-after EHLO (from "
+                    "outside)"}});
+  add({.alert = "MailhealthOutsideProbeFailing",
+       .section = Section::kProbe,
+       .verdict = Verdict::kWarn,
+       .condition = {"up{vantage=\"outside\"} == 0"},
+       .metric = "up",
+       .matchers = {{M::kEq, "vantage", "outside"}},
+       .reduce = Reduce::kPrometheusOnly,
+       .threshold = "0",
+       .title = "Outside prober not answering",
+       .evidence = "the /probe scrape of {instance} fails",
+       .commands = {"curl -s 'http://PROBER:9732/probe?module=MODULE&target="
+                    "{instance}'"}});
+  add({.alert = "MailhealthDnsMxDiffersFromOutside",
+       .section = Section::kProbe,
+       .verdict = Verdict::kWarn,
+       .condition = {"count by (domain, exchange, preference) "
+                     "(mailhealth_dns_mx_info{vantage=\"outside\"})",
+                     "(max by (domain) (mailhealth_dns_lookup_success"
+                     "{vantage!=\"outside\",qtype=\"MX\"}) == 1"},
+       .metric = "mailhealth_dns_mx_info",
+       .matchers = {{M::kEq, "vantage", "outside"}},
+       .reduce = Reduce::kPrometheusOnly,
+       .threshold = "1",
+       .title = "MX seen differently from outside",
+       .evidence = "{exchange} of {domain} is seen only {seen_by}",
+       .commands = {"dig +short MX {domain} (inside and from the outside "
+                    "host)"}});
+
   // --- 3. MX and A records
   // ----------------------------------------------------
   add({.alert = "MailhealthDnsMxLookupFailing",
        .section = Section::kDns,
        .verdict = Verdict::kFail,
-       .condition = {"mailhealth_dns_lookup_success{qtype=\"MX\"} == 0"},
+       .condition = {"mailhealth_dns_lookup_success{vantage!=\"outside\",qtype="
+                     "\"MX\"} == 0"},
        .metric = "mailhealth_dns_lookup_success",
-       .matchers = {{M::kEq, "qtype", "MX"}},
+       .matchers = {{M::kNe, "vantage", "outside"}, {M::kEq, "qtype", "MX"}},
        .threshold = "0",
        .title = "MX lookup fails",
        .evidence = "MX of {domain} through {resolver}: "
@@ -154,8 +215,10 @@ std::vector<Rule> BuildRules() {
   add({.alert = "MailhealthDnsMxNotAsDeclared",
        .section = Section::kDns,
        .verdict = Verdict::kFail,
-       .condition = {"mailhealth_dns_mx_matches_expected == 0"},
+       .condition =
+           {"mailhealth_dns_mx_matches_expected{vantage!=\"outside\"} == 0"},
        .metric = "mailhealth_dns_mx_matches_expected",
+       .matchers = {{M::kNe, "vantage", "outside"}},
        .threshold = "0",
        .title = "MX records are not as declared",
        .evidence = "MX of {domain} through {resolver} is "
@@ -168,8 +231,10 @@ std::vector<Rule> BuildRules() {
        .section = Section::kDns,
        .verdict = Verdict::kWarn,
        .condition =
-           {"max without(qtype) (mailhealth_dns_mx_host_resolves) == 0"},
+           {"max without(qtype) "
+            "(mailhealth_dns_mx_host_resolves{vantage!=\"outside\"}) == 0"},
        .metric = "mailhealth_dns_mx_host_resolves",
+       .matchers = {{M::kNe, "vantage", "outside"}},
        .reduce = Reduce::kMaxWithout,
        .group = {"qtype"},
        .threshold = "0",
@@ -181,8 +246,10 @@ std::vector<Rule> BuildRules() {
   add({.alert = "MailhealthDnsAddressesNotAsDeclared",
        .section = Section::kDns,
        .verdict = Verdict::kFail,
-       .condition = {"mailhealth_dns_addresses_match_expected == 0"},
+       .condition = {"mailhealth_dns_addresses_match_expected{vantage!="
+                     "\"outside\"} == 0"},
        .metric = "mailhealth_dns_addresses_match_expected",
+       .matchers = {{M::kNe, "vantage", "outside"}},
        .threshold = "0",
        .title = "A/AAAA records are not as declared",
        .evidence = "the addresses of {host} ({domain}) through {resolver} "
@@ -192,8 +259,10 @@ std::vector<Rule> BuildRules() {
   add({.alert = "MailhealthDnsMxHostIsCname",
        .section = Section::kDns,
        .verdict = Verdict::kWarn,
-       .condition = {"mailhealth_dns_mx_host_is_cname == 1"},
+       .condition =
+           {"mailhealth_dns_mx_host_is_cname{vantage!=\"outside\"} == 1"},
        .metric = "mailhealth_dns_mx_host_is_cname",
+       .matchers = {{M::kNe, "vantage", "outside"}},
        .threshold = "1",
        .title = "MX host is a CNAME",
        .evidence = "{exchange} (MX of {domain}) is an alias (RFC 2181 10.3)",
@@ -201,8 +270,10 @@ std::vector<Rule> BuildRules() {
   add({.alert = "MailhealthDnsResolversDisagree",
        .section = Section::kDns,
        .verdict = Verdict::kWarn,
-       .condition = {"mailhealth_dns_resolvers_agree == 0"},
+       .condition =
+           {"mailhealth_dns_resolvers_agree{vantage!=\"outside\"} == 0"},
        .metric = "mailhealth_dns_resolvers_agree",
+       .matchers = {{M::kNe, "vantage", "outside"}},
        .threshold = "0",
        .title = "Resolvers disagree",
        .evidence = "the resolvers return different {qtype} answers for "

@@ -18,6 +18,7 @@
 #include "exporter/landing_page.h"
 #include "exporter/logging.h"
 #include "exporter/privileges.h"
+#include "exporter/probe_service.h"
 #include "exporter/scheduler.h"
 #include "exporter/version.h"
 #include "exporter/web_config.h"
@@ -42,6 +43,16 @@ std::string CollectorNames(const LoadedConfig& c) {
   return s.empty() ? "none" : s;
 }
 
+std::string ModuleNames(const LoadedConfig& c) {
+  std::string s;
+  if (c.probe) {
+    for (const auto& [name, m] : c.probe->modules) {
+      s += (s.empty() ? "" : ",") + name;
+    }
+  }
+  return s.empty() ? "none" : s;
+}
+
 std::string ListenDescription(const Flags& f) {
   if (f.systemd_socket) return "systemd socket";
   std::string s;
@@ -59,9 +70,9 @@ int CheckConfig(Result<LoadedConfig>& config, const Flags& flags) {
   for (const auto& w : config->warnings) {
     std::fprintf(stderr, "warning: %s\n", w.c_str());
   }
-  std::printf("%s: config OK (collectors: %s)\n",
+  std::printf("%s: config OK (collectors: %s; probe modules: %s)\n",
               config->file.empty() ? "built-in defaults" : config->file.c_str(),
-              CollectorNames(*config).c_str());
+              CollectorNames(*config).c_str(), ModuleNames(*config).c_str());
   if (!flags.web_config_file.empty()) {  // also loads TLS files
     auto web = LoadWebConfigFile(flags.web_config_file);
     Status st = !web.ok()  ? web.status()
@@ -97,9 +108,15 @@ Status AddSystemdSockets(HttpOptions* http) {
   return Status::Ok();
 }
 
-// /metrics (or --web.telemetry-path), the landing page and /-/healthy.
+// /metrics (or --web.telemetry-path), the landing page, /-/healthy and
+// /probe.
 void AddHandlers(HttpServer& server, const Flags& flags, Exposition& exposition,
-                 SnapshotStore& store, const AppOptions& options) {
+                 SnapshotStore& store, const AppOptions& options,
+                 ProbeService& probes) {
+  server.HandleAsync("/probe", [&probes](const HttpRequest& req,
+                                         HttpServer::Responder respond) {
+    probes.Handle(req, std::move(respond));
+  });
   server.Handle(flags.telemetry_path, [&](const HttpRequest& req) {
     // The server gzips it when the client asks (Accept-Encoding).
     (void)req;
@@ -158,7 +175,8 @@ sigset_t BlockHandledSignals() {
 // Listens (addresses, or systemd's sockets), with the handlers and
 // --web.config.file (TLS, basic auth, headers: security.md). Logs why not.
 bool StartHttp(HttpServer& server, const Flags& flags, Exposition& exposition,
-               SnapshotStore& store, const AppOptions& options) {
+               SnapshotStore& store, const AppOptions& options,
+               ProbeService& probes) {
   HttpOptions http;
   http.listen_addresses = flags.listen_addresses;
   http.telemetry_path = flags.telemetry_path;
@@ -168,7 +186,7 @@ bool StartHttp(HttpServer& server, const Flags& flags, Exposition& exposition,
       return false;
     }
   }
-  AddHandlers(server, flags, exposition, store, options);
+  AddHandlers(server, flags, exposition, store, options, probes);
   if (Status web = ApplyWebConfigFile(flags.web_config_file, &http, &server);
       !web.ok()) {
     LogError("cannot load web config", {{"err", web.message()}});
@@ -198,7 +216,8 @@ Status DropPrivilegesIfAsked(const Flags& flags) {
 void ServeUntilStopped(const sigset_t& sigs, const CollectorRegistry& registry,
                        const Flags& flags, SnapshotStore& store,
                        ConfigState& config_state,
-                       std::unique_ptr<Scheduler>& scheduler) {
+                       std::unique_ptr<Scheduler>& scheduler,
+                       ProbeService& probes) {
   std::vector<std::string> names;
   while (true) {
     int sig = 0;
@@ -211,7 +230,9 @@ void ServeUntilStopped(const sigset_t& sigs, const CollectorRegistry& registry,
                  {{"err", next.status().message()}});
         continue;
       }
-      LogInfo("reloading config", {{"collectors", CollectorNames(*next)}});
+      LogInfo("reloading config", {{"collectors", CollectorNames(*next)},
+                                   {"probe_modules", ModuleNames(*next)}});
+      probes.SetConfig(next->probe);
       scheduler->Stop();
       names.clear();
       for (const auto& c : next->collectors) names.push_back(c.name);
@@ -282,8 +303,11 @@ int RunExporter(int argc, char** argv, const CollectorRegistry& registry,
   Exposition exposition(&store, &config_state, MAILHEALTH_VERSION,
                         MAILHEALTH_REVISION);
 
+  // Declared before the server, so destroyed after it (on an early
+  // return); on the normal path _exit below ends the probes still running.
+  auto probes = std::make_unique<ProbeService>(config->probe);
   HttpServer server;
-  if (!StartHttp(server, flags, exposition, store, options)) return 1;
+  if (!StartHttp(server, flags, exposition, store, options, *probes)) return 1;
   if (Status drop = DropPrivilegesIfAsked(flags); !drop.ok()) {
     LogError("cannot drop privileges", {{"err", drop.message()}});
     return 1;
@@ -295,11 +319,13 @@ int RunExporter(int argc, char** argv, const CollectorRegistry& registry,
        {"revision", MAILHEALTH_REVISION},
        {"config", config->file.empty() ? "built-in defaults" : config->file},
        {"collectors", CollectorNames(*config)},
+       {"probe_modules", ModuleNames(*config)},
        {"address", ListenDescription(flags)}});
   for (const auto& w : config->warnings) LogWarn("config", {{"warning", w}});
   scheduler->Start(std::move(config->collectors));
 
-  ServeUntilStopped(sigs, registry, flags, store, config_state, scheduler);
+  ServeUntilStopped(sigs, registry, flags, store, config_state, scheduler,
+                    *probes);
   server.Stop();
   scheduler->Stop();
   LogInfo("stopped");

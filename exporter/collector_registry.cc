@@ -15,4 +15,12 @@ const CollectorInfo* CollectorRegistry::Find(const std::string& name) const {
   return nullptr;
 }
 
+bool CollectorRegistry::RegisterProber(ProberInfo info) {
+  for (const auto& p : probers_) {
+    if (p.name == info.name) return false;
+  }
+  probers_.push_back(std::move(info));
+  return true;
+}
+
 }  // namespace mailhealth

@@ -1,4 +1,5 @@
-// CollectorRegistry: name -> factory and defaults.
+// CollectorRegistry: name -> factory and defaults, for collectors and for
+// the probers of /probe.
 //
 // Built once in main() by RegisterBuiltinCollectors()
 // (cmd/builtin_collectors.cc is the one place that lists the collectors: no
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "exporter/collector.h"
+#include "exporter/probe.h"
 
 namespace mailhealth {
 
@@ -29,8 +31,14 @@ class CollectorRegistry {
   const CollectorInfo* Find(const std::string& name) const;
   const std::vector<CollectorInfo>& all() const { return infos_; }
 
+  // The probers /probe modules may name (`prober: smtp`). Returns false
+  // (and changes nothing) for a duplicate name.
+  bool RegisterProber(ProberInfo info);
+  const std::vector<ProberInfo>& probers() const { return probers_; }
+
  private:
   std::vector<CollectorInfo> infos_;
+  std::vector<ProberInfo> probers_;
 };
 
 }  // namespace mailhealth

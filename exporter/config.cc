@@ -71,6 +71,10 @@ Result<LoadedConfig> LoadConfigFromString(const CollectorRegistry& registry,
     }
   }
   collectors.Finish();
+  ConfigNode probe = top.Child("probe");
+  out.probe = std::make_shared<const ProbeConfig>(
+      ParseProbeConfig(probe, registry.probers()));
+  probe.Finish();
   top.Finish();
 
   if (!errors.empty()) return Status::Error(errors.Joined());

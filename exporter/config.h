@@ -4,6 +4,8 @@
 //   collectors:
 //     queue: { enabled: true, interval: 30s, timeout: 20s, ... }
 //     log:   { ... }
+//   probe:                 # /probe modules (probe_config.h)
+//     modules: { ... }
 //
 // The framework reads `enabled`, `interval` and `timeout` of every section;
 // each collector's factory reads the rest. Every error names the file, the
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "exporter/collector_registry.h"
+#include "exporter/probe_config.h"
 #include "exporter/scheduler.h"
 #include "exporter/status.h"
 
@@ -27,6 +30,8 @@ using CollectorOverrides = std::map<std::string, bool>;
 struct LoadedConfig {
   std::string file;  // what was loaded ("" = built-in defaults)
   std::vector<ScheduledCollector> collectors;  // enabled ones, built
+  // The `probe:` section: the /probe modules (none when absent).
+  std::shared_ptr<const ProbeConfig> probe;
   // `file:line: key: message` for what is valid but does nothing (a
   // collector enabled with nothing to check); not errors.
   std::vector<std::string> warnings;

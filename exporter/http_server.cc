@@ -132,8 +132,20 @@ class ConnBase : public std::enable_shared_from_this<ConnBase> {
   virtual ~ConnBase() = default;
   // Closes the connection from any thread (posted to its strand).
   virtual void Shed() = 0;
+  // Sends `r` from any thread (posted to its strand).
+  virtual void PostResponse(HttpResponse r) = 0;
   std::atomic<int> state{kIdle};
   std::list<ConnBase*>::iterator self_in_list;
+};
+
+// Connections waiting for an asynchronous handler's answer, kept alive
+// here (nothing else holds them: no I/O is pending on them). Shared with
+// every Responder; Stop() closes it before the io_context goes, so a
+// late answer is dropped instead of touching a destroyed loop.
+struct AsyncGate {
+  std::mutex mu;
+  bool open = true;
+  std::map<ConnBase*, std::shared_ptr<ConnBase>> parked;
 };
 
 }  // namespace
@@ -142,6 +154,7 @@ struct HttpServer::Impl {
   struct Route {
     Handler handler;
     bool slow = false;
+    AsyncHandler async;
   };
   struct Listener {
     explicit Listener(net::io_context& ioc) : acceptor(ioc), retry(ioc) {}
@@ -161,6 +174,7 @@ struct HttpServer::Impl {
   std::vector<int> ports;
   std::vector<std::thread> io_threads;
   SlowPool pool;
+  std::shared_ptr<AsyncGate> gate;
   bool running = false;
 
   mutable std::mutex conns_mu;
@@ -178,8 +192,11 @@ struct HttpServer::Impl {
     std::lock_guard<std::mutex> lock(conns_mu);
     conns.erase(c->self_in_list);
   }
-  // The filter and the route's handler (exceptions become 500).
-  HttpResponse Run(const HttpRequest& req) const;
+  // The filter and the route's handler (exceptions become 500). Returns
+  // nullopt when an asynchronous handler took the request: it answers
+  // through a Responder made for `conn`.
+  std::optional<HttpResponse> Run(const HttpRequest& req,
+                                  const std::shared_ptr<ConnBase>& conn) const;
   // True if `req` must run on the slow pool.
   bool NeedsPool(const HttpRequest& req) const;
 };
@@ -206,6 +223,13 @@ class Session : public ConnBase {
 
   void Shed() override {
     net::post(stream_.get_executor(), [self = Self()] { self->Close(); });
+  }
+
+  void PostResponse(HttpResponse r) override {
+    net::post(stream_.get_executor(),
+              [self = Self(), r = std::move(r)]() mutable {
+                self->Respond(std::move(r));
+              });
   }
 
  private:
@@ -307,7 +331,11 @@ class Session : public ConnBase {
     HttpRequest req;
     req.method = std::string(msg.method_string());
     std::string target(msg.target());
-    req.path = target.substr(0, target.find('?'));
+    const size_t q = target.find('?');
+    req.path = target.substr(0, q);
+    if (q != std::string::npos) req.query = target.substr(q + 1);
+    req.scrape_timeout =
+        std::string(msg["X-Prometheus-Scrape-Timeout-Seconds"]);
     req.accept_encoding = std::string(msg[bhttp::field::accept_encoding]);
     req.authorization = std::string(msg[bhttp::field::authorization]);
     keep_alive_ = opts().keep_alive && msg.keep_alive();
@@ -320,13 +348,15 @@ class Session : public ConnBase {
       r.headers.push_back({"Allow", "GET, HEAD"});
       return Respond(std::move(r));
     }
-    if (!impl_->NeedsPool(req)) return Respond(impl_->Run(req));
     auto self = Self();
+    if (!impl_->NeedsPool(req)) {
+      if (auto r = impl_->Run(req, self)) Respond(std::move(*r));
+      return;
+    }
     const bool queued = impl_->pool.Submit([self, req] {
-      HttpResponse r = self->impl_->Run(req);
-      net::post(
-          self->stream_.get_executor(),
-          [self, r = std::move(r)]() mutable { self->Respond(std::move(r)); });
+      if (auto r = self->impl_->Run(req, self)) {
+        self->PostResponse(std::move(*r));
+      }
     });
     if (!queued) {
       HttpResponse r = TextResponse(503, "too many requests in flight\n");
@@ -418,13 +448,49 @@ class Session : public ConnBase {
 
 }  // namespace
 
-HttpResponse HttpServer::Impl::Run(const HttpRequest& req) const {
+namespace {
+
+// The one-shot answer path of an asynchronous handler: parks `conn` in the
+// gate until the answer comes (or Stop() closes the gate).
+HttpServer::Responder MakeResponder(const std::shared_ptr<AsyncGate>& gate,
+                                    const std::shared_ptr<ConnBase>& conn) {
+  {
+    std::lock_guard<std::mutex> lock(gate->mu);
+    if (gate->open) gate->parked[conn.get()] = conn;
+  }
+  return [gate, key = conn.get()](HttpResponse r) {
+    std::shared_ptr<ConnBase> c;
+    std::lock_guard<std::mutex> lock(gate->mu);
+    if (!gate->open) return;
+    auto it = gate->parked.find(key);
+    if (it == gate->parked.end()) return;  // answered already
+    c = std::move(it->second);
+    gate->parked.erase(it);
+    // Posted under the lock: Stop() cannot destroy the loop meanwhile.
+    c->PostResponse(std::move(r));
+  };
+}
+
+}  // namespace
+
+std::optional<HttpResponse> HttpServer::Impl::Run(
+    const HttpRequest& req, const std::shared_ptr<ConnBase>& conn) const {
   try {
     if (filter) {
       if (auto early = filter(req)) return *early;
     }
     auto it = routes.find(req.path);
     if (it == routes.end()) return TextResponse(404, "404 page not found\n");
+    if (it->second.async) {
+      HttpServer::Responder respond = MakeResponder(gate, conn);
+      try {
+        it->second.async(req, respond);
+      } catch (...) {
+        LogError("http handler failed", {{"path", req.path}});
+        respond(TextResponse(500, "internal error\n"));
+      }
+      return std::nullopt;
+    }
     return it->second.handler(req);
   } catch (const std::exception& e) {
     LogError("http handler failed", {{"path", req.path}, {"err", e.what()}});
@@ -652,11 +718,15 @@ HttpServer::HttpServer() : impl_(std::make_shared<Impl>()) {}
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Handle(const std::string& path, Handler handler) {
-  impl_->routes[path] = Impl::Route{std::move(handler), false};
+  impl_->routes[path] = Impl::Route{std::move(handler), false, nullptr};
 }
 
 void HttpServer::HandleSlow(const std::string& path, Handler handler) {
-  impl_->routes[path] = Impl::Route{std::move(handler), true};
+  impl_->routes[path] = Impl::Route{std::move(handler), true, nullptr};
+}
+
+void HttpServer::HandleAsync(const std::string& path, AsyncHandler handler) {
+  impl_->routes[path] = Impl::Route{nullptr, false, std::move(handler)};
 }
 
 void HttpServer::SetFilter(Filter filter, CheapTest is_cheap) {
@@ -695,6 +765,7 @@ Status HttpServer::Start(const HttpOptions& options) {
   impl_->work = std::make_unique<
       net::executor_work_guard<net::io_context::executor_type>>(
       impl_->ioc->get_executor());
+  impl_->gate = std::make_shared<AsyncGate>();
   for (auto& l : impl_->listeners) impl_->Accept(l.get());
   impl_->pool.Start(std::max(1, options.slow_pool_threads),
                     static_cast<size_t>(std::max(0, options.slow_pool_queue)));
@@ -711,10 +782,18 @@ void HttpServer::Stop() {
   // Slow handlers finish (their answers are posted to the loop, which
   // still runs); waiting requests are dropped.
   impl_->pool.Stop();
+  // Connections waiting for an asynchronous answer: none will come now.
+  std::map<ConnBase*, std::shared_ptr<ConnBase>> parked;
+  {
+    std::lock_guard<std::mutex> lock(impl_->gate->mu);
+    impl_->gate->open = false;
+    parked.swap(impl_->gate->parked);
+  }
   impl_->work.reset();
   impl_->ioc->stop();
   for (auto& t : impl_->io_threads) t.join();
   impl_->io_threads.clear();
+  parked.clear();  // their sockets close while the context still exists
   // Destroying the context destroys every pending handler, and with them
   // the connections: their sockets close here.
   impl_->listeners.clear();

@@ -12,9 +12,11 @@
 //   the oldest idle connection (waiting for a request) is closed, else the
 //   oldest one still sending its head or handshake. A new scrape is never
 //   refused because slow clients hold the slots.
-// - Handlers registered with HandleSlow (long probes) and filters that are
+// - Handlers registered with HandleSlow (long handlers) and filters that are
 //   not cheap (a bcrypt check) run on a bounded thread pool, off the I/O
-//   loop; when its queue is full the answer is 503.
+//   loop; when its queue is full the answer is 503. Handlers registered
+//   with HandleAsync (/probe) return at once and answer later from their
+//   own threads; the connection waits without holding any thread.
 //
 // Start() binds and returns an error (never aborts) when an address is in
 // use. Handlers may run on several threads at once; they must be
@@ -84,6 +86,9 @@ struct HttpOptions {
 struct HttpRequest {
   std::string method;
   std::string path;
+  std::string query;  // the raw text after '?' ("" when none)
+  // X-Prometheus-Scrape-Timeout-Seconds ("" when not sent).
+  std::string scrape_timeout;
   std::string accept_encoding;
   std::string authorization;
 };
@@ -98,6 +103,12 @@ struct HttpResponse {
 class HttpServer {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
+  // Delivers the answer of an asynchronous handler; callable from any
+  // thread, once (later calls, and calls after Stop(), do nothing).
+  using Responder = std::function<void(HttpResponse)>;
+  // Must return at once; answers later through `respond`.
+  using AsyncHandler =
+      std::function<void(const HttpRequest&, Responder respond)>;
   // Called before any route handler; returns a response to short-circuit
   // (e.g. 401 from basic auth), or nullopt to continue.
   using Filter = std::function<std::optional<HttpResponse>(const HttpRequest&)>;
@@ -112,9 +123,14 @@ class HttpServer {
 
   // Routes must be added before Start(). `path` is an exact path.
   void Handle(const std::string& path, Handler handler);
-  // A route whose handler may take long (a probe): it runs on the slow
-  // pool, never on the I/O loop.
+  // A route whose handler may take long: it runs on the slow pool, never
+  // on the I/O loop.
   void HandleSlow(const std::string& path, Handler handler);
+  // A route that answers later, from a thread of its own (the /probe
+  // service): the handler runs on the I/O loop (or the slow pool when the
+  // filter is not cheap) and must return at once; the connection waits for
+  // `respond` without holding any thread.
+  void HandleAsync(const std::string& path, AsyncHandler handler);
   void SetFilter(Filter filter, CheapTest is_cheap = nullptr);
 
   Status Start(const HttpOptions& options);

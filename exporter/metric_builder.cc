@@ -39,9 +39,15 @@ void AddSample(prometheus::MetricFamily& family, const Labels& labels,
                double value) {
   prometheus::ClientMetric m = WithLabels(labels);
   switch (family.type) {
-    case prometheus::MetricType::Counter: m.counter.value = value; break;
-    case prometheus::MetricType::Gauge: m.gauge.value = value; break;
-    default: m.untyped.value = value; break;
+    case prometheus::MetricType::Counter:
+      m.counter.value = value;
+      break;
+    case prometheus::MetricType::Gauge:
+      m.gauge.value = value;
+      break;
+    default:
+      m.untyped.value = value;
+      break;
   }
   family.metric.push_back(std::move(m));
 }
@@ -55,8 +61,8 @@ void AddHistogram(prometheus::MetricFamily& family, const Labels& labels,
     cumulative += i < counts.size() ? counts[i] : 0;
     prometheus::ClientMetric::Bucket b;
     b.cumulative_count = cumulative;
-    b.upper_bound = i < bounds.size() ? bounds[i]
-                                      : std::numeric_limits<double>::infinity();
+    b.upper_bound =
+        i < bounds.size() ? bounds[i] : std::numeric_limits<double>::infinity();
     m.histogram.bucket.push_back(b);
   }
   m.histogram.sample_count = cumulative;
@@ -65,6 +71,7 @@ void AddHistogram(prometheus::MetricFamily& family, const Labels& labels,
 }
 
 std::string SampledHelp(const std::string& help, Millis interval) {
+  if (interval <= Millis(0)) return help + " Probed at this request.";
   return help + " Sampled every " + FormatDuration(interval) + ".";
 }
 

@@ -1,7 +1,7 @@
 // Helpers to build prometheus::MetricFamily values for a snapshot.
 //
-//   auto f = Gauge("mailhealth_queue_messages", Help("Messages in each queue.", interval));
-//   AddSample(f, {{"queue", "deferred"}}, 12);
+//   auto f = Gauge("mailhealth_queue_messages", Help("Messages in each queue.",
+//   interval)); AddSample(f, {{"queue", "deferred"}}, 12);
 //
 // Pure value construction: no registry, no locks, nothing long-lived.
 #pragma once
@@ -35,7 +35,8 @@ void AddHistogram(prometheus::MetricFamily& family, const Labels& labels,
                   const std::vector<double>& bounds,
                   const std::vector<uint64_t>& counts, double sum);
 
-// HELP text that says the value is sampled in the background.
+// HELP text that says the value is sampled in the background (an interval
+// of 0: measured for this request, as /probe does).
 std::string SampledHelp(const std::string& help, Millis interval);
 
 }  // namespace mailhealth

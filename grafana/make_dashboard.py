@@ -323,6 +323,29 @@ def dashboard():
                     {"color": "red", "value": None}, {"color": "orange", "value": 3 * 86400},
                     {"color": "green", "value": 14 * 86400}]}}),
     ])
+    # The outside prober's series (job mailhealth_outside_*, instance = the
+    # target, vantage="outside") beside the mail host's own, per target.
+    OUT = 'vantage="outside"'
+    panels += row("Outside view: the world's probe beside the host's own", [
+        timeseries("SMTP probe success, inside and outside", [
+            target(f'max by (target, address) (mailhealth_smtp_probe_success{{{INST},vantage!="outside",target=~"$target"}})',
+                   "inside {{target}} {{address}}"),
+            target(f'min by (target, address) (mailhealth_smtp_probe_success{{{OUT},target=~"$target"}})',
+                   "outside {{target}} {{address}}", ref="B")],
+            description="Inside 1 and outside 0 is MailhealthSmtpBlockedFromOutside: "
+                        "a firewall, NAT or provider block of the port."),
+        table("Outside failure reason",
+              f'mailhealth_smtp_failure{{{OUT},target=~"$target"}} == 1',
+              exclude=("Time", "__name__", "job", "Value", "vantage")),
+        timeseries("Connect time, inside and outside", [
+            target(f'max by (target, address) (mailhealth_smtp_phase_duration_seconds{{{INST},vantage!="outside",phase="connect",target=~"$target"}})',
+                   "inside {{target}} {{address}}"),
+            target(f'max by (target, address) (mailhealth_smtp_phase_duration_seconds{{{OUT},phase="connect",target=~"$target"}})',
+                   "outside {{target}} {{address}}", ref="B")], unit="s"),
+        table("MX records seen from outside",
+              f'mailhealth_dns_mx_info{{{OUT},domain=~"$domain"}}',
+              exclude=("Time", "__name__", "job", "Value", "vantage")),
+    ])
     panels += row("Reputation: blocklists and reverse DNS", [
         table("Listed on (zone, address)",
               f"mailhealth_dnsbl_listed{{{INST}}} == 1",

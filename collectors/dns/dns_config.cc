@@ -9,8 +9,6 @@
 #include "collectors/resolve/domain_name.h"
 
 namespace mailhealth::dns {
-namespace {}  // namespace
-
 std::vector<std::string> DnsConfig::ResolverLabels() const {
   std::vector<std::string> out;
   if (resolvers.empty()) {
@@ -48,9 +46,7 @@ Result<ExpectedMx> ParseExpectedMx(const std::string& text) {
   return e;
 }
 
-namespace {
-
-void ParseResolvers(ConfigNode& s, DnsConfig& c) {
+void ParseDnsResolvers(ConfigNode& s, DnsConfig& c) {
   std::set<std::string> seen_resolvers;
   for (const auto& text : s.StringList("resolvers", {})) {
     auto r = ParseResolverAddress(text);
@@ -66,18 +62,29 @@ void ParseResolvers(ConfigNode& s, DnsConfig& c) {
   }
 }
 
-DnsDomainConfig ParseDomain(ConfigNode& d,
-                            std::set<std::string>& seen_domains) {
-  DnsDomainConfig dc;
-  std::string raw = d.String("name", "");
-  dc.name = NormalizeName(raw);
-  if (raw.empty()) {
-    d.Error("name", "missing (the mail domain to check)");
-  } else if (!resolve::ValidDomainName(dc.name)) {
-    d.Error("name", "invalid domain name \"" + raw + "\"");
-  } else if (!seen_domains.insert(dc.name).second) {
-    d.Error("name", "domain \"" + dc.name + "\" listed twice");
+Status AddExpectedAddresses(const std::string& host,
+                            const std::vector<std::string>& ips,
+                            DnsDomainConfig& dc) {
+  std::string h = NormalizeName(host);
+  if (!resolve::ValidDomainName(h)) {
+    return Status::Error("invalid host name \"" + host + "\"");
   }
+  std::vector<std::string> canon;
+  for (const auto& ip : ips) {
+    std::string ci = CanonicalIp(ip);
+    if (ci.empty() || ip.front() == '[') {
+      return Status::Error("\"" + ip + "\" (for " + host +
+                           ") is not an IP address");
+    }
+    canon.push_back(ci);
+  }
+  std::sort(canon.begin(), canon.end());
+  canon.erase(std::unique(canon.begin(), canon.end()), canon.end());
+  dc.expect_addresses[h] = std::move(canon);
+  return Status::Ok();
+}
+
+void ParseDomainExpectations(ConfigNode& d, DnsDomainConfig& dc) {
   dc.has_expect_mx = d.Has("expect_mx");
   const auto expect_mx = d.StringList("expect_mx", {});
   if (dc.has_expect_mx && expect_mx.empty()) {
@@ -94,25 +101,27 @@ DnsDomainConfig ParseDomain(ConfigNode& d,
     dc.expect_mx.push_back(std::move(*e));
   }
   for (const auto& [host, ips] : d.StringListMap("expect_addresses")) {
-    std::string h = NormalizeName(host);
-    if (!resolve::ValidDomainName(h)) {
-      d.Error("expect_addresses", "invalid host name \"" + host + "\"");
-      continue;
+    if (Status st = AddExpectedAddresses(host, ips, dc); !st.ok()) {
+      d.Error("expect_addresses", st.message());
     }
-    std::vector<std::string> canon;
-    for (const auto& ip : ips) {
-      std::string ci = CanonicalIp(ip);
-      if (ci.empty() || ip.front() == '[') {
-        d.Error("expect_addresses",
-                "\"" + ip + "\" (for " + host + ") is not an IP address");
-        continue;
-      }
-      canon.push_back(ci);
-    }
-    std::sort(canon.begin(), canon.end());
-    canon.erase(std::unique(canon.begin(), canon.end()), canon.end());
-    dc.expect_addresses[h] = std::move(canon);
   }
+}
+
+namespace {
+
+DnsDomainConfig ParseDomain(ConfigNode& d,
+                            std::set<std::string>& seen_domains) {
+  DnsDomainConfig dc;
+  std::string raw = d.String("name", "");
+  dc.name = NormalizeName(raw);
+  if (raw.empty()) {
+    d.Error("name", "missing (the mail domain to check)");
+  } else if (!resolve::ValidDomainName(dc.name)) {
+    d.Error("name", "invalid domain name \"" + raw + "\"");
+  } else if (!seen_domains.insert(dc.name).second) {
+    d.Error("name", "domain \"" + dc.name + "\" listed twice");
+  }
+  ParseDomainExpectations(d, dc);
   dc.check_domain_addresses = d.Bool("check_domain_addresses", false);
   return dc;
 }
@@ -123,7 +132,7 @@ DnsConfig ParseDnsConfig(ConfigNode& s, const CollectorSettings& settings) {
   DnsConfig c;
   c.timeout = settings.timeout;
   c.interval = settings.interval;
-  ParseResolvers(s, c);
+  ParseDnsResolvers(s, c);
   std::set<std::string> seen_domains;
   for (auto& d : s.List("domains")) {
     c.domains.push_back(ParseDomain(d, seen_domains));

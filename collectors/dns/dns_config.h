@@ -46,6 +46,15 @@ struct DnsConfig {
 // Parses "10 mx1.example.com", "mx1.example.com.", "0 ." or ".".
 Result<ExpectedMx> ParseExpectedMx(const std::string& text);
 
+// Pieces shared with the /probe dns module (dns_prober.h): `resolvers`,
+// and a domain's `expect_mx` and `expect_addresses`.
+void ParseDnsResolvers(ConfigNode& section, DnsConfig& c);
+void ParseDomainExpectations(ConfigNode& section, DnsDomainConfig& dc);
+// Adds one expect_addresses entry (the error says what is wrong).
+Status AddExpectedAddresses(const std::string& host,
+                            const std::vector<std::string>& ips,
+                            DnsDomainConfig& dc);
+
 // Reads every key of the dns section. Errors go to `section` (file, line,
 // key); a collector built from a config with errors is discarded by the
 // framework.

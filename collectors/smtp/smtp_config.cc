@@ -36,8 +36,7 @@ void ParseTargets(ConfigNode& s, SmtpConfig& c) {
 
 }  // namespace
 
-SmtpConfig ParseSmtpConfig(ConfigNode& s, const CollectorSettings& settings) {
-  SmtpConfig c;
+void ParseSmtpDialogKeys(ConfigNode& s, SmtpConfig& c) {
   c.helo = s.String("helo", "");
   if (!c.helo.empty()) {
     if (Status st = ValidateHeloName(c.helo); !st.ok()) {
@@ -51,6 +50,11 @@ SmtpConfig ParseSmtpConfig(ConfigNode& s, const CollectorSettings& settings) {
       s.Error("resolvers", parsed.status().message());
     }
   }
+}
+
+SmtpConfig ParseSmtpConfig(ConfigNode& s, const CollectorSettings& settings) {
+  SmtpConfig c;
+  ParseSmtpDialogKeys(s, c);
   ParseTargets(s, c);
   if (settings.enabled && c.targets.empty()) {
     s.Warning("targets",

@@ -27,6 +27,10 @@ struct SmtpConfig {
   std::string ca_file;  // not a config key: tests point it at their own CA
 };
 
+// Reads helo, starttls and resolvers (the keys the collector shares with a
+// /probe smtp module) into `c`.
+void ParseSmtpDialogKeys(ConfigNode& section, SmtpConfig& c);
+
 // Reads every key of the smtp section. Errors go to `section`; a collector
 // built from a config with errors is discarded by the framework.
 SmtpConfig ParseSmtpConfig(ConfigNode& section,

@@ -15,6 +15,8 @@ constexpr char kCertNotAfter[] =
     "mailhealth_smtp_tls_cert_not_after_timestamp_seconds";
 constexpr char kCertVerified[] = "mailhealth_smtp_tls_cert_verified";
 constexpr char kTargetAddresses[] = "mailhealth_smtp_target_addresses";
+constexpr char kEsmtp[] = "mailhealth_smtp_esmtp";
+constexpr char kImplicitTls[] = "mailhealth_smtp_implicit_tls_detected";
 
 constexpr char kHelpSuccess[] =
     "1 when the SMTP dialog (connect, 220 banner, EHLO, STARTTLS and TLS "
@@ -42,6 +44,13 @@ constexpr char kHelpTargetAddresses[] =
     "Addresses probed for each target (the addresses of every MX host for "
     "mx: targets).";
 
+constexpr char kHelpEsmtp[] =
+    "1 when EHLO (LHLO) was answered 250; 0 with success when the server "
+    "refused EHLO with 500/502 and accepted HELO (no ESMTP: no STARTTLS).";
+constexpr char kHelpImplicitTls[] =
+    "1 when the port sent no greeting but completed a TLS handshake: it "
+    "speaks implicit TLS (probe it as smtps:HOST:PORT).";
+
 enum FamilyIndex {
   kIdxSuccess,
   kIdxDuration,
@@ -54,6 +63,8 @@ enum FamilyIndex {
   kIdxNotAfter,
   kIdxVerified,
   kIdxAddresses,
+  kIdxEsmtp,
+  kIdxImplicitTls,
 };
 
 Families NewFamilies(Millis interval) {
@@ -70,6 +81,8 @@ Families NewFamilies(Millis interval) {
   f.push_back(Gauge(kCertNotAfter, help(kHelpNotAfter)));
   f.push_back(Gauge(kCertVerified, help(kHelpVerified)));
   f.push_back(Gauge(kTargetAddresses, help(kHelpTargetAddresses)));
+  f.push_back(Gauge(kEsmtp, help(kHelpEsmtp)));
+  f.push_back(Gauge(kImplicitTls, help(kHelpImplicitTls)));
   return f;
 }
 
@@ -95,6 +108,8 @@ void AddSeries(Families& f, const std::string& target,
               static_cast<int>(r.failure) == static_cast<int>(i) ? 1 : 0);
   }
   AddSample(f[kIdxStarttls], base, r.caps.starttls() ? 1 : 0);
+  AddSample(f[kIdxEsmtp], base, r.esmtp ? 1 : 0);
+  AddSample(f[kIdxImplicitTls], base, r.implicit_tls_detected ? 1 : 0);
   for (size_t c = 0; c < kSmtpCapabilityCount; ++c) {
     AddSample(f[kIdxCapability], with("capability", kSmtpCapabilityNames[c]),
               r.caps.has[c] ? 1 : 0);

@@ -4,6 +4,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -28,6 +29,12 @@ using boost::system::error_code;
 // never answers QUIT must not hold the run until its deadline.
 constexpr auto kQuitGrace = std::chrono::milliseconds(1000);
 constexpr size_t kReadChunk = 4096;
+// A plain port with no greeting this long before the deadline (a share of
+// the probe's time, within these bounds) gets a TLS ClientHello instead:
+// an implicit-TLS port is silent until the client speaks.
+constexpr auto kTlsHintMin = std::chrono::milliseconds(100);
+constexpr auto kTlsHintMax = std::chrono::milliseconds(1000);
+constexpr int kTlsHintShareDivisor = 5;
 
 double Since(Clock::time_point t) { return Seconds(Clock::now() - t); }
 
@@ -49,7 +56,8 @@ class Probe : public std::enable_shared_from_this<Probe> {
         opt_(opt),
         out_(out),
         socket_(io),
-        timer_(io) {}
+        timer_(io),
+        hint_timer_(io) {}
 
   void Start() {
     start_ = Clock::now();
@@ -82,6 +90,7 @@ class Probe : public std::enable_shared_from_this<Probe> {
     kEhlo,
     kStarttls,
     kTls,
+    kTlsHint,  // the banner_timeout is decided; trying implicit TLS
     kQuit,
     kDone
   };
@@ -174,12 +183,18 @@ class Probe : public std::enable_shared_from_this<Probe> {
     if (stage_ == Stage::kDone) return;
     stage_ = Stage::kDone;
     timer_.cancel();
+    hint_timer_.cancel();
     CloseSocket();
   }
 
   // An I/O error in the current stage ends the probe.
   void OnIoError(const error_code& ec) {
-    if (stage_ == Stage::kQuit) {
+    if (tls_hint_ && stage_ == Stage::kBanner &&
+        ec == asio::error::operation_aborted) {
+      TryImplicitTls();
+      return;
+    }
+    if (stage_ == Stage::kQuit || stage_ == Stage::kTlsHint) {
       Finish();
       return;
     }
@@ -215,7 +230,9 @@ class Probe : public std::enable_shared_from_this<Probe> {
 
   void ReadBanner() {
     Enter(Stage::kBanner);
+    if (!tls_ && !req_.lmtp) ArmTlsHint();
     ReadReply([this](const SmtpReply& r) {
+      hint_timer_.cancel();
       EndPhase(SmtpPhase::kBanner);
       out_->banner_code = r.code;
       if (r.code != 220) {
@@ -229,6 +246,51 @@ class Probe : public std::enable_shared_from_this<Probe> {
     });
   }
 
+  // Near the deadline with no byte of greeting: the port may speak
+  // implicit TLS (465, or a submission port behind stunnel). The pending
+  // read is cancelled and a handshake tried on the same connection.
+  void ArmTlsHint() {
+    const auto left = opt_.deadline - Clock::now();
+    const auto reserve = std::clamp<Clock::duration>(
+        left / kTlsHintShareDivisor, kTlsHintMin, kTlsHintMax);
+    if (left <= reserve * 2) return;  // too little time to tell
+    hint_timer_.expires_at(opt_.deadline - reserve);
+    hint_timer_.async_wait([self = shared_from_this()](const error_code& e) {
+      if (e == asio::error::operation_aborted) return;
+      if (self->stage_ != Stage::kBanner || self->decided_ ||
+          !self->buffer_.empty()) {
+        return;
+      }
+      self->tls_hint_ = true;
+      error_code ignored;
+      self->socket_.cancel(ignored);
+    });
+  }
+
+  void TryImplicitTls() {
+    Decide(SmtpFailure::kBannerTimeout, "no greeting");
+    StartTls(Stage::kTlsHint);
+  }
+
+  // After 500/502 to EHLO: HELO, as senders do; success without ESMTP.
+  void SendHeloFallback(int ehlo_code) {
+    Write("HELO " + opt_.helo + "\r\n", [this, ehlo_code] {
+      ReadReply([this, ehlo_code](const SmtpReply& r) {
+        EndPhase(SmtpPhase::kEhlo);
+        if (r.code != 250) {
+          Decide(SmtpFailure::kEhloRejected,
+                 "EHLO answered " + std::to_string(ehlo_code) +
+                     ", HELO answered " + std::to_string(r.code));
+          Quit();
+          return;
+        }
+        out_->ehlo_done = true;
+        Decide(SmtpFailure::kNone, "");
+        Quit();
+      });
+    });
+  }
+
   void SendHello() {
     Enter(Stage::kEhlo);
     Write(std::string(req_.lmtp ? "LHLO " : "EHLO ") + opt_.helo + "\r\n",
@@ -236,6 +298,10 @@ class Probe : public std::enable_shared_from_this<Probe> {
             ReadReply([this](const SmtpReply& r) {
               EndPhase(SmtpPhase::kEhlo);
               out_->ehlo_code = r.code;
+              if (!req_.lmtp && (r.code == 500 || r.code == 502)) {
+                SendHeloFallback(r.code);
+                return;
+              }
               if (r.code != 250) {
                 Decide(SmtpFailure::kEhloRejected,
                        "EHLO answered " + std::to_string(r.code));
@@ -243,6 +309,7 @@ class Probe : public std::enable_shared_from_this<Probe> {
                 return;
               }
               out_->ehlo_done = true;
+              out_->esmtp = true;
               out_->caps = ParseEhloCapabilities(r);
               if (out_->caps.starttls() && opt_.starttls && !tls_) {
                 SendStarttls();
@@ -293,6 +360,17 @@ class Probe : public std::enable_shared_from_this<Probe> {
   }
 
   void OnHandshake(const error_code& ec) {
+    if (stage_ == Stage::kTlsHint) {
+      if (!ec) {
+        RecordTls();
+        out_->implicit_tls_detected = true;
+        out_->detail =
+            "no greeting, but the port completes a TLS handshake: it speaks "
+            "implicit TLS (probe it as smtps:HOST:PORT)";
+      }
+      Finish();
+      return;
+    }
     if (ec) {
       Decide(SmtpFailure::kTlsHandshakeFailed,
              timed_out_ ? std::string("handshake timed out") : ec.message());
@@ -300,6 +378,16 @@ class Probe : public std::enable_shared_from_this<Probe> {
       return;
     }
     EndPhase(SmtpPhase::kTls);
+    RecordTls();
+    if (stage_ == Stage::kImplicitTls) {
+      ReadBanner();
+    } else {
+      Decide(SmtpFailure::kNone, "");
+      Quit();
+    }
+  }
+
+  void RecordTls() {
     SSL* ssl = tls_->native_handle();
     SmtpTlsInfo& t = out_->tls;
     t.done = true;
@@ -312,12 +400,6 @@ class Probe : public std::enable_shared_from_this<Probe> {
       long v = SSL_get_verify_result(ssl);
       t.verified = v == X509_V_OK;
       t.verify_error = X509_verify_cert_error_string(v);
-    }
-    if (stage_ == Stage::kImplicitTls) {
-      ReadBanner();
-    } else {
-      Decide(SmtpFailure::kNone, "");
-      Quit();
     }
   }
 
@@ -405,6 +487,8 @@ class Probe : public std::enable_shared_from_this<Probe> {
   tcp::socket socket_;
   std::optional<asio::ssl::stream<tcp::socket>> tls_;
   asio::steady_timer timer_;
+  asio::steady_timer hint_timer_;
+  bool tls_hint_ = false;  // the banner read was cancelled to try TLS
   Stage stage_ = Stage::kConnect;
   Clock::time_point start_;
   Clock::time_point phase_start_;

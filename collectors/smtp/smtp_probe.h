@@ -1,8 +1,11 @@
 // The SMTP probe engine: runs one dialog per (address, port) concurrently on
 // one Boost.Asio io_context, all cut at a common deadline.
 //
-// The dialog: connect, [implicit TLS], banner (220), EHLO/LHLO, [STARTTLS +
-// TLS handshake when advertised and enabled], QUIT. Never sends mail.
+// The dialog: connect, [implicit TLS], banner (220), EHLO/LHLO (HELO when
+// EHLO gets 500/502), [STARTTLS + TLS handshake when advertised and
+// enabled], QUIT. Never sends mail. A plain port still silent shortly
+// before the deadline gets a TLS ClientHello: a completed handshake marks
+// it as speaking implicit TLS.
 // Every read is bounded in size (SmtpReplyLimits) and in time (the
 // deadline; QUIT gets at most kQuitGrace more). RunSmtpProbes() blocks the
 // calling thread until every probe ended, which is by the deadline plus the
@@ -89,7 +92,15 @@ struct SmtpProbeResult {
   int banner_code = 0;          // 0 = no reply
   int ehlo_code = 0;
   int starttls_code = 0;
-  bool ehlo_done = false;  // a 250 EHLO reply was parsed
+  bool ehlo_done = false;  // a 250 EHLO (or, after 500/502, HELO) reply
+  // EHLO/LHLO answered 250. False with success: the server refused EHLO
+  // with 500/502 (no ESMTP, or a firewall's SMTP fixup) and accepted HELO,
+  // as a real sender falls back to (RFC 5321 3.2).
+  bool esmtp = false;
+  // The port sent no greeting but completed a TLS handshake when the probe
+  // tried one near the deadline: it speaks implicit TLS (probe it as
+  // smtps:HOST:PORT). The failure stays banner_timeout.
+  bool implicit_tls_detected = false;
   SmtpCapabilities caps;
   SmtpTlsInfo tls;
   bool success() const { return failure == SmtpFailure::kNone; }

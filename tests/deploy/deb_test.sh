@@ -41,6 +41,7 @@ for f in ./usr/bin/mailhealth_exporter ./lib/systemd/system/mailhealth-exporter.
          ./usr/share/mailhealth-exporter/prometheus/fleet.rules.yml \
          ./usr/share/mailhealth-exporter/prometheus/targets/fleet.yml.example \
          ./usr/share/mailhealth-exporter/alertmanager/alertmanager.yml \
+         ./usr/share/mailhealth-exporter/mailhealth-probe.yml \
          ./usr/share/mailhealth-exporter/grafana/mailhealth.json; do
   grep -q " $f\$" "$work/contents" || fail "$f not in the package"
 done

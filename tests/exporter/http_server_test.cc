@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "exporter/exposition.h"
@@ -578,6 +579,92 @@ TEST_F(HttpServerTest, StopClosesOpenConnectionsPromptly) {
     EXPECT_TRUE(ClosedByPeer(fd, 2s));
     close(fd);
   }
+}
+
+}  // namespace
+}  // namespace mailhealth
+
+namespace mailhealth {
+namespace {
+
+// HandleAsync: the handler returns at once, the connection waits parked
+// (no thread held), the answer comes later from any thread.
+TEST(HttpAsyncTest, ParkedRequestsHoldNoThreadAndAnswerLater) {
+  std::mutex mu;
+  std::vector<std::pair<HttpServer::Responder, std::string>> parked;
+  HttpServer s;
+  s.Handle("/metrics", Metrics);
+  s.HandleAsync("/probe",
+                [&](const HttpRequest& req, HttpServer::Responder respond) {
+                  std::lock_guard<std::mutex> lock(mu);
+                  parked.emplace_back(std::move(respond),
+                                      req.query + " " + req.scrape_timeout);
+                });
+  HttpOptions o;
+  o.listen_addresses = {"127.0.0.1:0"};
+  o.io_threads = 1;
+  o.slow_pool_threads = 1;
+  ASSERT_TRUE(s.Start(o).ok());
+  int port = s.ListeningPorts()[0];
+  constexpr int kParked = 50;
+  std::vector<std::future<std::string>> probes;
+  for (int i = 0; i < kParked; ++i) {
+    probes.push_back(std::async(std::launch::async, [port, i] {
+      return Fetch(port, "GET /probe?n=" + std::to_string(i) +
+                             " HTTP/1.1\r\nHost: x\r\n"
+                             "X-Prometheus-Scrape-Timeout-Seconds: 9\r\n"
+                             "Connection: close\r\n\r\n");
+    }));
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return parked.size() == kParked;
+  }));
+  // More parked requests than loop and pool threads: scrapes still work.
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(Is200(Get(port, "/metrics")));
+  std::thread answerer([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto& [respond, what] : parked) {
+      respond(HttpResponse{200, "text/plain", {}, what + "\n"});
+      respond(HttpResponse{500, "text/plain", {}, "twice\n"});  // ignored
+    }
+  });
+  answerer.join();
+  std::set<std::string> bodies;
+  for (auto& p : probes) {
+    std::string r = p.get();
+    EXPECT_TRUE(Is200(r)) << r;
+    bodies.insert(Body(r));
+  }
+  EXPECT_EQ(bodies.size(), static_cast<size_t>(kParked));
+  EXPECT_EQ(bodies.count("n=7 9\n"), 1u);
+}
+
+TEST(HttpAsyncTest, AnswersAfterStopAreDropped) {
+  std::mutex mu;
+  std::vector<HttpServer::Responder> parked;
+  auto s = std::make_unique<HttpServer>();
+  s->HandleAsync("/probe", [&](const HttpRequest&, HttpServer::Responder r) {
+    std::lock_guard<std::mutex> lock(mu);
+    parked.push_back(std::move(r));
+  });
+  HttpOptions o;
+  o.listen_addresses = {"127.0.0.1:0"};
+  ASSERT_TRUE(s->Start(o).ok());
+  int port = s->ListeningPorts()[0];
+  auto probe =
+      std::async(std::launch::async, [port] { return Get(port, "/probe"); });
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return parked.size() == 1;
+  }));
+  const auto t0 = Clock::now();
+  s->Stop();
+  EXPECT_LT(Clock::now() - t0, 1s);
+  probe.get();  // the connection was closed
+  s.reset();
+  std::lock_guard<std::mutex> lock(mu);
+  parked[0](HttpResponse{200, "text/plain", {}, "late\n"});  // no effect
 }
 
 }  // namespace

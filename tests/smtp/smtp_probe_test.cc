@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <ctime>
 
 #include "tests/smtp/fake_smtp_server.h"
@@ -344,6 +345,106 @@ TEST(SmtpProbeTest, ImplicitTlsAgainstPlainServerIsTlsHandshakeFailed) {
   req.implicit_tls = true;
   SmtpProbeResult r = ProbeOne(req);
   EXPECT_EQ(r.failure, SmtpFailure::kTlsHandshakeFailed) << r.detail;
+}
+
+// Old firewalls' SMTP fixups and servers without ESMTP answer EHLO with
+// 500/502; a real sender then says HELO (RFC 5321 3.2), and so does the
+// probe: reachable, without ESMTP.
+TEST(SmtpProbeTest, EhloRefusedFallsBackToHelo) {
+  for (const char* reply : {"500 5.5.1 Command unrecognized\r\n",
+                            "502 5.5.2 Error: command not implemented\r\n"}) {
+    FakeSmtpServer srv([reply](FakeConn& c) {
+      c.Send("220 old.mailhealth.test SMTP\r\n");
+      while (auto line = c.ReadLine()) {
+        if (line->rfind("EHLO", 0) == 0) {
+          c.Send(reply);
+        } else if (line->rfind("HELO", 0) == 0) {
+          c.Send("250 old.mailhealth.test\r\n");
+        } else if (*line == "QUIT") {
+          c.Send("221 bye\r\n");
+          return;
+        } else {
+          c.Send("500 what\r\n");
+        }
+      }
+    });
+    SmtpProbeResult r = ProbeOne(Req(srv.port()));
+    EXPECT_TRUE(r.success()) << reply << r.detail;
+    EXPECT_FALSE(r.esmtp);
+    EXPECT_TRUE(r.ehlo_done);
+    EXPECT_EQ(r.ehlo_code, std::atoi(reply));
+    EXPECT_FALSE(r.caps.starttls());
+    EXPECT_EQ(srv.Commands(),
+              (std::vector<std::string>{"EHLO probe.mailhealth.test",
+                                        "HELO probe.mailhealth.test", "QUIT"}));
+  }
+}
+
+TEST(SmtpProbeTest, EhloRefusedAndHeloRefusedIsEhloRejected) {
+  FakeSmtpServer srv([](FakeConn& c) {
+    c.Send("220 x\r\n");
+    while (auto line = c.ReadLine()) {
+      c.Send(*line == "QUIT" ? "221 bye\r\n" : "502 no\r\n");
+    }
+  });
+  SmtpProbeResult r = ProbeOne(Req(srv.port()));
+  EXPECT_EQ(r.failure, SmtpFailure::kEhloRejected);
+  EXPECT_NE(r.detail.find("EHLO answered 502, HELO answered 502"),
+            std::string::npos)
+      << r.detail;
+}
+
+TEST(SmtpProbeTest, OtherEhloErrorsGetNoHelo) {
+  GoodServerOptions o;
+  o.ehlo_reply = "554 5.7.1 go away\r\n";
+  FakeSmtpServer srv(GoodServer(o));
+  SmtpProbeResult r = ProbeOne(Req(srv.port()));
+  EXPECT_EQ(r.failure, SmtpFailure::kEhloRejected);
+  EXPECT_EQ(srv.Commands(),
+            (std::vector<std::string>{"EHLO probe.mailhealth.test", "QUIT"}));
+}
+
+TEST(SmtpProbeTest, EsmtpOnAnEhloSuccess) {
+  FakeSmtpServer srv(GoodServer({}));
+  EXPECT_TRUE(ProbeOne(Req(srv.port())).esmtp);
+}
+
+// A port that stays silent (an implicit-TLS port such as 465 or stunnel in
+// front of a submission port, probed as plain SMTP) but completes a TLS
+// handshake: banner_timeout, with the hint and the certificate's dates.
+TEST(SmtpProbeTest, SilentPortSpeakingTlsIsFlaggedImplicitTls) {
+  testing::TestCert cert =
+      testing::MakeTestCert("smtps.mailhealth.test", -3600, 86400);
+  testing::SslCtxPtr ctx = testing::MakeServerCtx(cert);
+  GoodServerOptions o;
+  o.tls = ctx.get();
+  o.implicit_tls = true;
+  FakeSmtpServer srv(GoodServer(o));
+  SmtpProbeResult r = ProbeOne(Req(srv.port()), 1500ms);
+  EXPECT_EQ(r.failure, SmtpFailure::kBannerTimeout) << r.detail;
+  EXPECT_TRUE(r.implicit_tls_detected);
+  EXPECT_NE(r.detail.find("smtps:"), std::string::npos) << r.detail;
+  EXPECT_TRUE(r.tls.done);
+  EXPECT_EQ(r.tls.not_after, cert.not_after);
+}
+
+TEST(SmtpProbeTest, SilentTarpitIsNotFlaggedImplicitTls) {
+  FakeSmtpServer srv([](FakeConn& c) { c.Hold(); });
+  SmtpProbeResult r = ProbeOne(Req(srv.port()), 1500ms);
+  EXPECT_EQ(r.failure, SmtpFailure::kBannerTimeout) << r.detail;
+  EXPECT_FALSE(r.implicit_tls_detected);
+  EXPECT_FALSE(r.tls.done);
+}
+
+TEST(SmtpProbeTest, SlowGreetingBeforeTheHintStillSucceeds) {
+  FakeSmtpServer srv([](FakeConn& c) {
+    if (!c.Wait(600ms)) return;
+    GoodServerOptions g;
+    GoodServer(g)(c);
+  });
+  SmtpProbeResult r = ProbeOne(Req(srv.port()), 2s);
+  EXPECT_TRUE(r.success()) << r.detail;
+  EXPECT_FALSE(r.implicit_tls_detected);
 }
 
 TEST(SmtpProbeTest, TarpitsAreProbedConcurrently) {
