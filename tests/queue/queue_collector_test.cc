@@ -12,6 +12,7 @@
 
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <sstream>
 
 #include "collectors/queue/queue_stats.h"
@@ -175,6 +176,8 @@ class QueueCollectorTest : public ::testing::Test {
   std::unique_ptr<Collector> Make(std::vector<FakeRunner::Step> steps,
                                   QueueConfig cfg = QueueConfig()) {
     cfg.queue_directory = master_.dir();
+    // These are tests of method postqueue (the spool method's are below).
+    if (cfg.method == "auto") cfg.method = "postqueue";
     return MakeQueueCollector(
         cfg, Millis(30000),
         std::make_unique<FakeRunner>(std::move(steps), &calls_, postconf_),
@@ -478,6 +481,7 @@ TEST_F(QueueCollectorTest, HangingPostqueueIsKilledWithItsGrandchild) {
   }
   chmod(script.c_str(), 0755);
   QueueConfig cfg;
+  cfg.method = "postqueue";
   cfg.postqueue = script;
   cfg.queue_directory = master_.dir();
   auto c = MakeQueueCollector(cfg, Millis(30000), MakeProcessRunner(),
@@ -515,6 +519,7 @@ void CollectAsNobody(const std::string& dir, ProcessOutcome outcome,
   if (setgid(65534) != 0 || setuid(65534) != 0) _exit(3);
   std::vector<std::vector<std::string>> calls;
   QueueConfig cfg;
+  cfg.method = "postqueue";
   cfg.queue_directory = dir;
   auto c = MakeQueueCollector(
       cfg, Millis(30000),
@@ -537,6 +542,224 @@ TEST_F(QueueCollectorTest, UnreadablePidFileLeavesTheVerdictToPostqueue) {
                              "mail system is down\n"),
                       "", 0),
       ::testing::ExitedWithCode(0), "");
+}
+
+// --- method spool: counts from the walk, detail from postqueue
+
+std::string HelpOf(const Families& fams, const std::string& name) {
+  for (const auto& f : fams) {
+    if (f.name == name) return f.help;
+  }
+  return "";
+}
+
+class SpoolMethodTest : public QueueCollectorTest {
+ protected:
+  void SetUp() override {
+    master_.Start();
+    for (const char* d : {"active", "deferred", "deferred/A", "hold",
+                          "incoming", "maildrop", "corrupt"}) {
+      mkdir((master_.dir() + "/" + d).c_str(), 0700);
+    }
+    for (const char* f :
+         {"deferred/A/A1", "deferred/A/A2", "deferred/TOP", "hold/H1"}) {
+      std::ofstream(master_.dir() + "/" + f) << std::string(100, 'x');
+    }
+  }
+  std::unique_ptr<Collector> MakeSpool(std::vector<FakeRunner::Step> steps,
+                                       QueueConfig cfg = QueueConfig()) {
+    cfg.queue_directory = master_.dir();
+    if (cfg.spool_stat == QueueConfig().spool_stat) cfg.spool_stat = "";
+    return MakeQueueCollector(
+        cfg, Millis(30000),
+        std::make_unique<FakeRunner>(std::move(steps), &calls_, postconf_),
+        [this] { return now_; });
+  }
+};
+
+TEST_F(SpoolMethodTest, CountsFromTheWalkDetailFromPostqueue) {
+  QueueConfig cfg;
+  cfg.method = "spool";
+  cfg.domains = {"example.com"};
+  auto c = MakeSpool({{Exited(0), kTwoMessages}}, cfg);
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  Samples s = Flatten(r.families);
+  EXPECT_EQ(s["mailhealth_postfix_up"], 1);
+  // The walk: 3 deferred files (one at the top, two hashed), 1 held.
+  EXPECT_EQ(s["mailhealth_queue_messages{queue=deferred}"], 3);
+  EXPECT_EQ(s["mailhealth_queue_size_bytes{queue=deferred}"], 300);
+  EXPECT_EQ(s["mailhealth_queue_messages{queue=hold}"], 1);
+  EXPECT_EQ(s["mailhealth_queue_messages{queue=corrupt}"], 0);
+  // postqueue's listing: the reasons, domains and ages of its 2 messages.
+  EXPECT_EQ(
+      s["mailhealth_queue_deferred_messages_by_reason{reason=local_service}"],
+      1);
+  EXPECT_EQ(
+      s["mailhealth_queue_deferred_messages_by_domain{domain=example.com}"], 1);
+  EXPECT_EQ(s["mailhealth_queue_message_age_seconds{queue=hold}_count"], 1);
+  EXPECT_EQ(s["mailhealth_queue_detail_last_success_timestamp_seconds"],
+            static_cast<double>(now_));
+  EXPECT_NE(HelpOf(r.families, "mailhealth_queue_messages").find("spool walk"),
+            std::string::npos);
+  EXPECT_NE(HelpOf(r.families, "mailhealth_queue_deferred_messages_by_reason")
+                .find("postqueue -j, run every detail_interval"),
+            std::string::npos);
+  EXPECT_NE(HelpOf(r.families, "mailhealth_queue_deferred_messages_by_reason")
+                .find("Sampled every 5m"),
+            std::string::npos);
+}
+
+TEST_F(SpoolMethodTest, PostqueueRunsOnItsOwnInterval) {
+  QueueConfig cfg;
+  cfg.method = "spool";
+  cfg.detail_interval = Millis(3600000);
+  auto c = MakeSpool({{Exited(0), kTwoMessages}}, cfg);
+  for (int i = 0; i < 3; ++i) {
+    CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+    ASSERT_TRUE(r.status.ok()) << r.status.message();
+    // The detail of the first run stays published.
+    EXPECT_EQ(Flatten(r.families)["mailhealth_queue_deferred_messages_by_"
+                                  "domain{domain=other}"],
+              1);
+  }
+  EXPECT_EQ(calls_.size(), 1u);  // one postqueue in three runs
+  cfg.detail_interval = Millis(1000);
+  calls_.clear();
+  auto c2 = MakeSpool({{Exited(0), kTwoMessages}}, cfg);
+  c2->Collect(Clock::now() + std::chrono::seconds(5));
+  usleep(1100 * 1000);
+  c2->Collect(Clock::now() + std::chrono::seconds(5));
+  EXPECT_EQ(calls_.size(), 2u);
+}
+
+TEST_F(SpoolMethodTest, FailingDetailKeepsTheCountsAndTheLastTimestamp) {
+  QueueConfig cfg;
+  cfg.method = "spool";
+  auto c = MakeSpool({{Exited(1, "postqueue: fatal: no\n"), ""}}, cfg);
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  EXPECT_TRUE(r.status.ok()) << r.status.message();
+  Samples s = Flatten(r.families);
+  EXPECT_EQ(s["mailhealth_queue_messages{queue=deferred}"], 3);
+  EXPECT_EQ(s["mailhealth_queue_detail_last_success_timestamp_seconds"], 0);
+  EXPECT_EQ(
+      s.count("mailhealth_queue_deferred_messages_by_reason{reason=other}"),
+      0u);
+  EXPECT_NE(r.detail.find("postqueue: fatal: no"), std::string::npos)
+      << r.detail;
+}
+
+TEST_F(SpoolMethodTest, AutoWalksWhenItCanElseUsesPostqueue) {
+  auto c = MakeSpool({{Exited(0), kTwoMessages}});  // method auto
+  Samples s =
+      Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
+  EXPECT_EQ(s["mailhealth_queue_messages{queue=deferred}"], 3);  // the walk
+  // Not a queue directory (no active/, deferred/), no helper: postqueue.
+  std::system(("rm -rf " + master_.dir() + "/active").c_str());
+  auto c2 = MakeSpool({{Exited(0), kTwoMessages}});
+  CollectResult r = c2->Collect(Clock::now() + std::chrono::seconds(5));
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  Samples s2 = Flatten(r.families);
+  EXPECT_EQ(s2["mailhealth_queue_messages{queue=deferred}"], 1);  // postqueue
+  EXPECT_NE(HelpOf(r.families, "mailhealth_queue_messages").find("postqueue"),
+            std::string::npos);
+}
+
+TEST_F(SpoolMethodTest, ExplicitSpoolFailsWhenTheWalkFails) {
+  std::system(("rm -rf " + master_.dir() + "/deferred").c_str());
+  QueueConfig cfg;
+  cfg.method = "spool";
+  auto c = MakeSpool({{Exited(0), kTwoMessages}}, cfg);
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_NE(r.status.message().find("deferred: No such directory"),
+            std::string::npos)
+      << r.status.message();
+  EXPECT_EQ(Flatten(r.families)["mailhealth_postfix_up"], 0);
+}
+
+// The helper's listing through the runner (here a fake answering for it).
+class HelperRunner : public ProcessRunner {
+ public:
+  explicit HelperRunner(ProcessOutcome o, std::string out)
+      : o_(std::move(o)), out_(std::move(out)) {}
+  ProcessOutcome Run(const std::vector<std::string>& argv, Clock::time_point,
+                     const OutputFn& on_stdout) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls.push_back(argv);
+    if (argv[0].ends_with("mailhealth-spool-stat")) {
+      on_stdout(out_);
+      return o_;
+    }
+    return Exited(0);  // postconf, postqueue: an empty queue
+  }
+  std::mutex mu_;
+  std::vector<std::vector<std::string>> calls;
+
+ private:
+  ProcessOutcome o_;
+  std::string out_;
+};
+
+TEST_F(SpoolMethodTest, HelperListingIsParsedAndCheckedByTheCollector) {
+  std::string listing =
+      "mailhealth-spool-stat 1\nqueue_directory /var/spool/postfix\n"
+      "queue maildrop 0 0 0\nqueue incoming 0 0 0\nqueue active 2 20 0\n"
+      "queue deferred 7 700 " +
+      std::to_string(now_ - 600) +
+      "\nqueue hold 0 0 0\nqueue corrupt 1 5 0\nskipped 0\nvanished 0\n"
+      "time btime\nmaster_pid 1\nend\n";
+  QueueConfig cfg;
+  cfg.method = "spool";
+  cfg.queue_directory = master_.dir();
+  cfg.config_directory = "/etc/postfix-out";
+  auto runner = std::make_unique<HelperRunner>(Exited(0), listing);
+  HelperRunner* raw = runner.get();
+  auto c = MakeQueueCollector(cfg, Millis(30000), std::move(runner),
+                              [this] { return now_; });
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  Samples s = Flatten(r.families);
+  EXPECT_EQ(s["mailhealth_queue_messages{queue=deferred}"], 7);
+  EXPECT_EQ(s["mailhealth_queue_oldest_message_age_seconds{queue=deferred}"],
+            600);
+  EXPECT_EQ(s["mailhealth_queue_messages{queue=corrupt}"], 1);
+  // master_pid 1 is not a Postfix master.
+  EXPECT_EQ(s["mailhealth_postfix_up"], 0);
+  std::vector<std::string> want = {cfg.spool_stat, "-c", "/etc/postfix-out",
+                                   master_.dir()};
+  std::lock_guard<std::mutex> lock(raw->mu_);
+  EXPECT_NE(std::find(raw->calls.begin(), raw->calls.end(), want),
+            raw->calls.end());
+}
+
+TEST_F(SpoolMethodTest, TruncatedOrFailingHelperIsACollectorFailure) {
+  struct Case {
+    ProcessOutcome o;
+    std::string out, error_part;
+  };
+  std::vector<Case> cases = {
+      {Exited(0), "mailhealth-spool-stat 1\nqueue active 1 1 1\n",
+       "unexpected output"},
+      {Exited(1, "mailhealth-spool-stat: deferred: Permission denied\n"), "",
+       "exited with status 1: mailhealth-spool-stat: deferred: Permission "
+       "denied"},
+  };
+  for (const auto& k : cases) {
+    QueueConfig cfg;
+    cfg.method = "spool";
+    cfg.queue_directory = master_.dir();
+    auto c = MakeQueueCollector(cfg, Millis(30000),
+                                std::make_unique<HelperRunner>(k.o, k.out),
+                                [this] { return now_; });
+    CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+    EXPECT_FALSE(r.status.ok());
+    EXPECT_NE(r.status.message().find(k.error_part), std::string::npos)
+        << r.status.message();
+    EXPECT_EQ(
+        Flatten(r.families).count("mailhealth_queue_messages{queue=deferred}"),
+        0u);
+  }
 }
 
 // --- config
@@ -590,7 +813,21 @@ INSTANTIATE_TEST_SUITE_P(
         ConfigCase{"address_as_domain", "{domains: [a@example.com]}",
                    "is not a domain name"},
         ConfigCase{"duplicate_domain", "{domains: [example.com, EXAMPLE.com]}",
-                   "duplicate domain"}),
+                   "duplicate domain"},
+        ConfigCase{"spool",
+                   "{method: spool, detail_interval: 10m, "
+                   "spool_stat: /usr/local/lib/mh-spool-stat}",
+                   ""},
+        ConfigCase{"spool_direct", "{method: spool, spool_stat: ''}", ""},
+        ConfigCase{"bad_method", "{method: find}",
+                   "x.yml:1: collectors.queue.method"},
+        ConfigCase{"short_detail_interval", "{detail_interval: 10ms}",
+                   "collectors.queue.detail_interval: must be at least 1s"},
+        ConfigCase{"bad_detail_interval", "{detail_interval: often}",
+                   "collectors.queue.detail_interval"},
+        ConfigCase{"relative_spool_stat", "{spool_stat: spool-stat}",
+                   "collectors.queue.spool_stat: must be empty or an "
+                   "absolute path"}),
     [](const auto& p) { return std::string(p.param.name); });
 
 }  // namespace
