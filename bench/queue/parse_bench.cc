@@ -7,7 +7,9 @@
 // collector run costs). Prints one line per variant: median and min of
 // ns/message over the runs. Not a test.
 //
-//   bench_queue_parse [--messages N] [--runs R]
+//   bench_queue_parse [--messages N] [--runs R] [--file LISTING]
+//   (--file: a saved `postqueue -j` listing instead of the corpus; N is
+//   then its line count)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -84,10 +86,13 @@ void Feed(QueueListingParser& p, const std::string& text) {
 int main(int argc, char** argv) {
   size_t n = 50000;
   int runs = 7;
+  std::string file;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     if (k == "--messages") {
       n = std::strtoul(argv[i + 1], nullptr, 10);
+    } else if (k == "--file") {
+      file = argv[i + 1];
     } else if (k == "--runs") {
       runs = std::atoi(argv[i + 1]);
     } else {
@@ -95,7 +100,16 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  std::string text = Listing(n);
+  std::string text;
+  if (file.empty()) {
+    text = Listing(n);
+  } else {
+    std::ifstream in(file, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+    n = static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+  }
   bool ok = true;
   std::printf("messages %zu, %.1f MiB of postqueue -j, %d runs\n", n,
               static_cast<double>(text.size()) / (1 << 20), runs);

@@ -6,8 +6,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <thread>
+#include <vector>
 
 namespace mailhealth {
 namespace {
@@ -50,10 +53,19 @@ bool IsHashDirName(const char* n) {
           (n[0] >= 'a' && n[0] <= 'z'));
 }
 
+// A hash directory of the first level, opened, left for a worker thread.
+struct Task {
+  size_t queue;
+  int fd;
+  std::string where;
+};
+
 struct Walker {
   int max_depth;
   SpoolWalkResult* result;
   const SpoolWalkHooks* hooks;
+  std::vector<Task>* tasks = nullptr;  // set: first-level hash dirs go here
+  size_t queue = 0;
 
   // Walks one open directory at `depth` (0 = the queue directory itself).
   // False with result->error on a read error of a directory.
@@ -122,7 +134,17 @@ struct Walker {
       ++result->skipped;  // not a hash directory of this queue
       return true;
     }
-    Dir sub(OpenDirAt(dfd, name));
+    if (depth == 0 && tasks != nullptr) {
+      int fd =
+          openat(dfd, name,
+                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+      if (fd >= 0) {
+        tasks->push_back({queue, fd, where + "/" + name});
+        return true;
+      }
+      // errno as from OpenDirAt: handled below.
+    }
+    Dir sub(depth == 0 && tasks != nullptr ? nullptr : OpenDirAt(dfd, name));
     if (sub.get() == nullptr) {
       if (errno == ENOENT) {
         ++result->vanished;
@@ -142,14 +164,23 @@ struct Walker {
 }  // namespace
 
 bool WalkSpool(int queue_dir_fd, int hash_depth, SpoolWalkResult* result,
-               const SpoolWalkHooks* hooks) {
+               const SpoolWalkHooks* hooks, int threads) {
   *result = SpoolWalkResult{};
   if (hash_depth < 0) hash_depth = 0;
   if (hash_depth > kMaxHashDepth) hash_depth = kMaxHashDepth;
+  std::vector<Task> tasks;
   Walker w{hash_depth, result, hooks};
+  if (threads > 1) w.tasks = &tasks;
+  auto close_tasks = [&] {
+    for (Task& t : tasks) {
+      if (t.fd >= 0) close(t.fd);
+      t.fd = -1;
+    }
+  };
   for (size_t i = 0; i < kSpoolQueues.size(); ++i) {
     std::string name(kSpoolQueues[i]);
     SpoolQueueCounts& q = result->queues[i];
+    w.queue = i;
     Dir d(OpenDirAt(queue_dir_fd, name.c_str()));
     if (d.get() == nullptr) {
       if (errno == ENOENT) {
@@ -157,9 +188,60 @@ bool WalkSpool(int queue_dir_fd, int hash_depth, SpoolWalkResult* result,
         continue;
       }
       result->error = name + ": " + std::strerror(errno);
+      close_tasks();
       return false;
     }
-    if (!w.Walk(d.get(), 0, q, name)) return false;
+    if (!w.Walk(d.get(), 0, q, name)) {
+      close_tasks();
+      return false;
+    }
+  }
+  if (!tasks.empty()) {
+    // The first-level hash directories, shared out among the threads: each
+    // keeps its own counts, merged below (statx dominates the walk, and
+    // it runs in parallel).
+    std::atomic<size_t> next{0};
+    std::vector<SpoolWalkResult> part(static_cast<size_t>(threads));
+    auto work = [&](SpoolWalkResult* r) {
+      Walker tw{hash_depth, r, hooks};
+      while (true) {
+        size_t k = next.fetch_add(1);
+        if (k >= tasks.size()) return;
+        Task& t = tasks[k];
+        DIR* dir = fdopendir(t.fd);
+        if (dir == nullptr) {
+          if (r->error.empty())
+            r->error = t.where + ": " + std::strerror(errno);
+          continue;
+        }
+        t.fd = -1;  // owned by the stream now
+        Dir sub(dir);
+        if (r->error.empty()) {
+          tw.Walk(sub.get(), 1, r->queues[t.queue], t.where);
+        }
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int k = 1; k < threads; ++k) pool.emplace_back(work, &part[k]);
+    work(&part[0]);
+    for (auto& th : pool) th.join();
+    close_tasks();
+    for (const SpoolWalkResult& r : part) {
+      if (!r.error.empty() && result->error.empty()) result->error = r.error;
+      result->skipped += r.skipped;
+      result->vanished += r.vanished;
+      result->all_btime = result->all_btime && r.all_btime;
+      for (size_t i = 0; i < kSpoolQueues.size(); ++i) {
+        SpoolQueueCounts& q = result->queues[i];
+        const SpoolQueueCounts& p = r.queues[i];
+        q.files += p.files;
+        q.bytes += p.bytes;
+        if (p.oldest != 0 && (q.oldest == 0 || p.oldest < q.oldest)) {
+          q.oldest = p.oldest;
+        }
+      }
+    }
+    if (!result->error.empty()) return false;
   }
   // Postfix creates every queue directory; without these two it is not a
   // queue directory at all (a wrong queue_directory), not an empty queue.

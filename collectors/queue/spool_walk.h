@@ -60,9 +60,12 @@ struct SpoolWalkHooks {
 // hash directories) up to `hash_depth` levels (0-16; files at every level
 // count, as during a change of hash_queue_depth). False with
 // result->error when a queue directory exists but cannot be opened or
-// read (e.g. "deferred: Permission denied").
+// read (e.g. "deferred: Permission denied"). `threads` > 1 shares the
+// first-level hash directories out among that many threads (the statx
+// calls dominate; each thread holds its own directory streams and counts);
+// hooks are then called from those threads.
 bool WalkSpool(int queue_dir_fd, int hash_depth, SpoolWalkResult* result,
-               const SpoolWalkHooks* hooks = nullptr);
+               const SpoolWalkHooks* hooks = nullptr, int threads = 1);
 
 // The helper's output for one walk (the format spool_stat_parser.h reads):
 //   mailhealth-spool-stat 1

@@ -289,6 +289,30 @@ TEST_F(QueueCollectorTest, LocalDeliveryEndpointsComeFromPostconfEachRun) {
   EXPECT_EQ(s[kRefused], 1);
 }
 
+// postconf only reads main.cf: it is run again only when main.cf changed
+// (a postfix reload after an edit), not on every run.
+TEST_F(QueueCollectorTest, PostconfRunsAgainOnlyWhenMainCfChanged) {
+  master_.Start();
+  FakePostconf postconf;
+  postconf.stdout_text = "mailbox_transport = lmtp:inet:127.0.0.1:24\n";
+  postconf_ = &postconf;
+  std::string conf = master_.dir() + "/etc";
+  mkdir(conf.c_str(), 0755);
+  std::ofstream(conf + "/main.cf")
+      << "mailbox_transport = lmtp:inet:127.0.0.1:24\n";
+  QueueConfig cfg;
+  cfg.config_directory = conf;
+  auto c = Make({{Exited(0), ""}}, cfg);
+  for (int i = 0; i < 3; ++i)
+    c->Collect(Clock::now() + std::chrono::seconds(5));
+  EXPECT_EQ(postconf.calls.size(), 1u);
+  std::ofstream(conf + "/main.cf", std::ios::app) << "# edited\n";
+  c->Collect(Clock::now() + std::chrono::seconds(5));
+  EXPECT_EQ(postconf.calls.size(), 2u);
+  c->Collect(Clock::now() + std::chrono::seconds(5));
+  EXPECT_EQ(postconf.calls.size(), 2u);
+}
+
 TEST_F(QueueCollectorTest, FailingPostconfKeepsTheCollectorWorking) {
   master_.Start();
   FakePostconf postconf;

@@ -104,6 +104,33 @@ TEST_F(SpoolWalkTest, HashDirectoriesToTheConfiguredDepth) {
   EXPECT_EQ(Q(r0, "deferred").files, 1u);
 }
 
+TEST_F(SpoolWalkTest, ThreadsGiveTheSameCounts) {
+  const char* hex = "0123456789ABCDEF";
+  for (int i = 0; i < 200; ++i) {
+    std::string d(1, hex[i % 16]);
+    File("deferred/" + d + "/F" + std::to_string(i), static_cast<size_t>(i));
+    if (i % 10 == 0) File("active/" + d + "/G" + std::to_string(i), 1);
+    if (i % 7 == 0) File("deferred/" + d + "/X/D" + std::to_string(i), 2);
+  }
+  File("hold/H", 3);
+  SpoolWalkResult one, two, four;
+  ASSERT_TRUE(Walk(2, &one)) << one.error;
+  int fd = open(root_.c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_TRUE(WalkSpool(fd, 2, &two, nullptr, 2)) << two.error;
+  ASSERT_TRUE(WalkSpool(fd, 2, &four, nullptr, 4)) << four.error;
+  close(fd);
+  for (const SpoolWalkResult* r : {&two, &four}) {
+    for (size_t i = 0; i < kSpoolQueues.size(); ++i) {
+      EXPECT_EQ(r->queues[i].files, one.queues[i].files) << kSpoolQueues[i];
+      EXPECT_EQ(r->queues[i].bytes, one.queues[i].bytes) << kSpoolQueues[i];
+      EXPECT_EQ(r->queues[i].oldest, one.queues[i].oldest) << kSpoolQueues[i];
+    }
+    EXPECT_EQ(r->skipped, one.skipped);
+  }
+  EXPECT_EQ(Q(one, "deferred").files, 200u + 29u);
+  EXPECT_EQ(Q(one, "active").files, 20u);
+}
+
 TEST_F(SpoolWalkTest, NotAHashDirectoryIsSkipped) {
   File("deferred/longname/X1", 10);
   SpoolWalkResult r;

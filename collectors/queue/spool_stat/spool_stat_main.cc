@@ -22,6 +22,7 @@
 // directory unreadable); 2 usage error or a refused directory.
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,9 +46,16 @@ int Fail(int status, const std::string& msg) {
   return status;
 }
 
-// Runs postconf with ARGS and an empty environment; its stdout, or false.
-bool Postconf(const std::vector<std::string>& args, std::string* out,
-              std::string* err) {
+// postconf with ARGS and an empty environment, started (Start) and then
+// read to its end and reaped (Finish): the walk runs in between.
+struct PostconfRun {
+  pid_t pid = -1;
+  int fd = -1;
+  std::string last_arg;
+};
+
+bool StartPostconf(const std::vector<std::string>& args, PostconfRun* run,
+                   std::string* err) {
   int p[2];
   if (pipe2(p, O_CLOEXEC) != 0) {
     *err = std::string("pipe: ") + std::strerror(errno);
@@ -75,24 +83,47 @@ bool Postconf(const std::vector<std::string>& args, std::string* out,
     _exit(127);
   }
   close(p[1]);
+  run->pid = pid;
+  run->fd = p[0];
+  run->last_arg = args.back();
+  return true;
+}
+
+bool FinishPostconf(PostconfRun* run, std::string* out, std::string* err) {
   char buf[4096];
   while (true) {
-    ssize_t n = read(p[0], buf, sizeof buf);
+    ssize_t n = read(run->fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     if (out->size() < 65536) out->append(buf, static_cast<size_t>(n));
   }
-  close(p[0]);
+  close(run->fd);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  while (waitpid(run->pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    *err = std::string(kPostconf) + " " + args.back() + " failed" +
+    *err = std::string(kPostconf) + " " + run->last_arg + " failed" +
            (WIFEXITED(status) && WEXITSTATUS(status) == 127 ? " (cannot run it)"
                                                             : "");
     return false;
   }
   return true;
+}
+
+bool Postconf(const std::vector<std::string>& args, std::string* out,
+              std::string* err) {
+  PostconfRun run;
+  return StartPostconf(args, &run, err) && FinishPostconf(&run, out, err);
+}
+
+// Every one-character directory level is walked, whatever hash_queue_depth
+// says: Postfix's own queue scan descends into them the same way, and after
+// a change of hash_queue_depth files sit at both depths for a while.
+constexpr int kAllLevels = 16;
+
+int Threads() {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n >= 2 ? 2 : 1;
 }
 
 std::vector<std::string> Lines(const std::string& s) {
@@ -182,33 +213,77 @@ int main(int argc, char** argv) {
     args.push_back("-c");
     args.push_back(config_dir);
   }
-  args.insert(args.end(), {"-h", "queue_directory", "hash_queue_depth"});
-  if (!Postconf(args, &out, &err)) return Fail(1, err);
+  args.insert(args.end(), {"-h", "queue_directory"});
+  PostconfRun pc;
+  if (!StartPostconf(args, &pc, &err)) return Fail(1, err);
+
+  // With a directory named, it is walked while postconf runs (postconf is
+  // most of the time on a small queue), and the result is printed only
+  // once the directory walked (its device and inode, not its name) is
+  // found to be Postfix's queue directory; otherwise nothing of the walk
+  // is shown.
+  int fd = -1;
+  int open_errno = 0;
+  mailhealth::SpoolWalkResult result;
+  bool walked = false;
+  if (!wanted_dir.empty()) {
+    fd = open(wanted_dir.c_str(),
+              O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+      open_errno = errno;
+    } else {
+      walked = true;
+      bool ok =
+          mailhealth::WalkSpool(fd, kAllLevels, &result, nullptr, Threads());
+      if (ok) result.master_pid = mailhealth::ReadMasterPid(fd);
+      if (!ok && result.error.empty()) result.error = "walk failed";
+    }
+  }
+  if (!FinishPostconf(&pc, &out, &err)) {
+    if (fd >= 0) close(fd);
+    return Fail(1, err);
+  }
   std::vector<std::string> lines = Lines(out);
-  if (lines.size() < 2 || lines[0].empty() || lines[0][0] != '/') {
+  if (lines.empty() || lines[0].empty() || lines[0][0] != '/') {
+    if (fd >= 0) close(fd);
     return Fail(1, "postconf gave no absolute queue_directory");
   }
   std::string queue_dir = lines[0];
-  int depth = std::atoi(lines[1].c_str());
-  std::string real = Resolve(queue_dir);
-  if (real.empty()) {
-    return Fail(1,
-                "queue_directory " + queue_dir + ": " + std::strerror(errno));
+  struct stat want {};
+  if (stat(queue_dir.c_str(), &want) != 0) {
+    int e = errno;
+    if (fd >= 0) close(fd);
+    return Fail(1, "queue_directory " + queue_dir + ": " + std::strerror(e));
   }
-  if (!wanted_dir.empty() && Resolve(wanted_dir) != real) {
-    return Fail(2, "refused: " + wanted_dir + " is not the queue directory " +
-                       queue_dir + " (postconf -h queue_directory)");
+  if (!wanted_dir.empty()) {
+    struct stat got {};
+    bool same = fd >= 0 && fstat(fd, &got) == 0 && got.st_dev == want.st_dev &&
+                got.st_ino == want.st_ino;
+    if (!same) {
+      if (fd >= 0) close(fd);
+      if (fd < 0 && Resolve(wanted_dir) == Resolve(queue_dir)) {
+        return Fail(1, wanted_dir + ": " + std::strerror(open_errno));
+      }
+      return Fail(2, "refused: " + wanted_dir + " is not the queue directory " +
+                         queue_dir + " (postconf -h queue_directory)");
+    }
   }
-  int fd = open(real.c_str(),
+  if (!walked) {
+    if (fd < 0) {
+      fd = open(queue_dir.c_str(),
                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    return Fail(1, "queue_directory " + real + ": " + std::strerror(errno));
+      if (fd < 0) {
+        return Fail(
+            1, "queue_directory " + queue_dir + ": " + std::strerror(errno));
+      }
+    }
+    bool ok =
+        mailhealth::WalkSpool(fd, kAllLevels, &result, nullptr, Threads());
+    if (ok) result.master_pid = mailhealth::ReadMasterPid(fd);
+    if (!ok && result.error.empty()) result.error = "walk failed";
   }
-  mailhealth::SpoolWalkResult result;
-  bool ok = mailhealth::WalkSpool(fd, depth, &result);
-  result.master_pid = mailhealth::ReadMasterPid(fd);
   close(fd);
-  if (!ok) return Fail(1, real + "/" + result.error);
+  if (!result.error.empty()) return Fail(1, queue_dir + "/" + result.error);
   std::string text = mailhealth::FormatSpoolStat(result, queue_dir);
   if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() ||
       std::fflush(stdout) != 0) {
