@@ -2,8 +2,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -346,7 +349,13 @@ class DetailWorker {
   std::function<std::time_t()> wall_clock_;
 };
 
-enum class Method { kUndecided, kPostqueue, kSpoolHelper, kSpoolDirect };
+enum class Method {
+  kUndecided,
+  kPostqueue,
+  kSpoolHelper,
+  kSpoolSocket,
+  kSpoolDirect
+};
 
 // What one spool walk gave.
 struct Walk {
@@ -382,22 +391,36 @@ class QueueCollector : public Collector {
   // back to postqueue; spool keeps trying the configured way.
   void Decide(Clock::time_point deadline) {
     std::string why_not;
+    bool socket = !cfg_.spool_stat_socket.empty() &&
+                  ::access(cfg_.spool_stat_socket.c_str(), F_OK) == 0;
     if (cfg_.method == "spool") {
-      method_ =
-          cfg_.spool_stat.empty() ? Method::kSpoolDirect : Method::kSpoolHelper;
+      method_ = socket                     ? Method::kSpoolSocket
+                : !cfg_.spool_stat.empty() ? Method::kSpoolHelper
+                                           : Method::kSpoolDirect;
     } else {
       Walk direct = WalkDirect();
+      why_not = "direct: " + direct.error;
       if (direct.ok) {
         method_ = Method::kSpoolDirect;
-      } else if (!cfg_.spool_stat.empty()) {
-        Walk helper = WalkHelper(deadline);
-        if (helper.ok) {
-          method_ = Method::kSpoolHelper;
+        first_walk_ = std::move(direct);
+      }
+      if (method_ == Method::kUndecided && socket) {
+        Walk w = WalkSocket(deadline);
+        if (w.ok) {
+          method_ = Method::kSpoolSocket;
+          first_walk_ = std::move(w);
         } else {
-          why_not = "direct: " + direct.error + "; " + helper.error;
+          why_not += "; " + w.error;
         }
-      } else {
-        why_not = "direct: " + direct.error + "; no spool_stat helper";
+      }
+      if (method_ == Method::kUndecided && !cfg_.spool_stat.empty()) {
+        Walk w = WalkHelper(deadline);
+        if (w.ok) {
+          method_ = Method::kSpoolHelper;
+          first_walk_ = std::move(w);
+        } else {
+          why_not += "; " + w.error;
+        }
       }
       if (method_ == Method::kUndecided) method_ = Method::kPostqueue;
     }
@@ -405,6 +428,10 @@ class QueueCollector : public Collector {
       case Method::kSpoolDirect:
         LogInfo("queue method: spool, walked directly",
                 {{"collector", "queue"}, {"dir", cfg_.queue_directory}});
+        break;
+      case Method::kSpoolSocket:
+        LogInfo("queue method: spool, through the helper's socket",
+                {{"collector", "queue"}, {"socket", cfg_.spool_stat_socket}});
         break;
       case Method::kSpoolHelper:
         LogInfo("queue method: spool, through the helper",
@@ -418,6 +445,87 @@ class QueueCollector : public Collector {
             {{"collector", "queue"}, {"err", why_not}});
         break;
     }
+  }
+
+  // The helper behind systemd's socket (mailhealth-spool-stat.socket): one
+  // connection, one listing, read to EOF by the deadline. The helper there
+  // walks Postfix's queue_directory, which must be ours.
+  Walk WalkSocket(Clock::time_point deadline) {
+    Walk w;
+    const std::string& path = cfg_.spool_stat_socket;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) {
+      w.error = path + ": socket path too long";
+      return w;
+    }
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+      w.error = std::string("socket: ") + std::strerror(errno);
+      return w;
+    }
+    std::string out;
+    std::string err;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 &&
+        errno != EINPROGRESS && errno != EAGAIN) {
+      err = "connect " + path + ": " + std::strerror(errno);
+    }
+    char buf[16384];
+    while (err.empty()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      deadline - Clock::now())
+                      .count();
+      if (left <= 0) {
+        err = path + ": no complete listing before the timeout";
+        break;
+      }
+      pollfd p{fd, POLLIN, 0};
+      int r = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 60000)));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) {
+        err = std::string("poll: ") + std::strerror(errno);
+        break;
+      }
+      if (r == 0) continue;
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n > 0) {
+        if (out.size() < 65536) out.append(buf, static_cast<size_t>(n));
+        continue;
+      }
+      if (n == 0) break;
+      if (errno == EAGAIN || errno == EINTR) continue;
+      err = "read " + path + ": " + std::strerror(errno);
+    }
+    ::close(fd);
+    if (!err.empty()) {
+      w.error = err;
+      return w;
+    }
+    SpoolStatReport rep = ParseSpoolStat(out);
+    if (!rep.ok) {
+      // The helper writes its error to the journal; an empty answer is it
+      // failing (e.g. no capability: "deferred: Permission denied").
+      w.error = path + ": " +
+                (out.empty() ? "no listing (see the journal of "
+                               "mailhealth-spool-stat@.service)"
+                             : "unexpected output: " + rep.error);
+      w.parse_errors = out.empty() ? 0 : 1;
+      return w;
+    }
+    auto trim = [](std::string d) {
+      while (d.size() > 1 && d.back() == '/') d.pop_back();
+      return d;
+    };
+    if (trim(rep.queue_directory) != trim(cfg_.queue_directory)) {
+      w.error = path + " lists " + rep.queue_directory +
+                ", not queue_directory " + cfg_.queue_directory;
+      return w;
+    }
+    w.ok = true;
+    w.result = rep.walk;
+    w.parse_errors = rep.parse_errors;
+    return w;
   }
 
   Walk WalkDirect() {
@@ -489,8 +597,17 @@ class QueueCollector : public Collector {
       detail_started_ = true;
       last_detail_start_ = Clock::now();
     }
-    Walk walk =
-        method_ == Method::kSpoolHelper ? WalkHelper(deadline) : WalkDirect();
+    Walk walk;
+    if (first_walk_) {  // the walk that decided method auto
+      walk = std::move(*first_walk_);
+      first_walk_.reset();
+    } else if (method_ == Method::kSpoolHelper) {
+      walk = WalkHelper(deadline);
+    } else if (method_ == Method::kSpoolSocket) {
+      walk = WalkSocket(deadline);
+    } else {
+      walk = WalkDirect();
+    }
     parse_errors_ += walk.parse_errors;
     // A quick postqueue (a small queue) is published in the same run.
     auto until = std::min(deadline, Clock::now() + std::chrono::seconds(1));
@@ -524,7 +641,7 @@ class QueueCollector : public Collector {
     Master master = Master::kUnknown;
     if (walk.ok && walk.result.master_pid >= 0) {
       master = CheckMasterPid(static_cast<long>(walk.result.master_pid));
-    } else if (walk.ok && method_ == Method::kSpoolHelper) {
+    } else if (walk.ok && method_ != Method::kSpoolDirect) {
       master = Master::kGone;  // the helper reads the pid file, and found none
     } else {
       master = CheckMaster(cfg_.queue_directory);
@@ -542,7 +659,7 @@ class QueueCollector : public Collector {
     result.families.push_back(std::move(up_f));
     if (walk.ok) {
       std::string source =
-          method_ == Method::kSpoolHelper
+          method_ != Method::kSpoolDirect
               ? "the spool walk (mailhealth-spool-stat: file count, file "
                 "sizes, birth times)"
               : "the spool walk (file count, file sizes, birth times)";
@@ -666,6 +783,7 @@ class QueueCollector : public Collector {
   PostqueueReader reader_;  // method postqueue
   DetailWorker detail_;     // method spool
   Method method_ = Method::kUndecided;
+  std::optional<Walk> first_walk_;
   int hash_depth_ = 16;  // direct walk: every one-character level
   bool detail_started_ = false;
   Clock::time_point last_detail_start_{};
@@ -698,6 +816,11 @@ std::optional<QueueConfig> ReadQueueConfig(ConfigNode& s) {
   c.method = s.Enum("method", c.method, {"auto", "postqueue", "spool"});
   c.detail_interval = s.Duration("detail_interval", c.detail_interval);
   c.spool_stat = s.String("spool_stat", c.spool_stat);
+  c.spool_stat_socket = s.String("spool_stat_socket", c.spool_stat_socket);
+  if (!c.spool_stat_socket.empty() && !IsAbsolute(c.spool_stat_socket)) {
+    s.Error("spool_stat_socket", "must be empty or an absolute path, got \"" +
+                                     c.spool_stat_socket + "\"");
+  }
   if (c.detail_interval < Millis(1000)) {
     s.Error("detail_interval", "must be at least 1s");
   }

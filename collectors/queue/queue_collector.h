@@ -40,6 +40,10 @@ struct QueueConfig {
   Millis detail_interval{300000};
   // "" = no helper: walk the spool directly (needs read access to it).
   std::string spool_stat = "/usr/lib/mailhealth/mailhealth-spool-stat";
+  // The same helper behind systemd's socket activation
+  // (deploy/systemd/mailhealth-spool-stat.socket), used when it exists;
+  // "" = never.
+  std::string spool_stat_socket = "/run/mailhealth-spool-stat.sock";
 };
 
 // Reads and validates the collector's keys (errors recorded on `section`);

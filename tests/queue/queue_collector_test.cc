@@ -5,15 +5,19 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "collectors/queue/queue_stats.h"
 
@@ -594,6 +598,8 @@ class SpoolMethodTest : public QueueCollectorTest {
                                        QueueConfig cfg = QueueConfig()) {
     cfg.queue_directory = master_.dir();
     if (cfg.spool_stat == QueueConfig().spool_stat) cfg.spool_stat = "";
+    if (cfg.spool_stat_socket == QueueConfig().spool_stat_socket)
+      cfg.spool_stat_socket = "";
     return MakeQueueCollector(
         cfg, Millis(30000),
         std::make_unique<FakeRunner>(std::move(steps), &calls_, postconf_),
@@ -735,6 +741,7 @@ TEST_F(SpoolMethodTest, HelperListingIsParsedAndCheckedByTheCollector) {
       "time btime\nmaster_pid 1\nend\n";
   QueueConfig cfg;
   cfg.method = "spool";
+  cfg.spool_stat_socket = "";
   cfg.queue_directory = master_.dir();
   cfg.config_directory = "/etc/postfix-out";
   auto runner = std::make_unique<HelperRunner>(Exited(0), listing);
@@ -772,6 +779,7 @@ TEST_F(SpoolMethodTest, TruncatedOrFailingHelperIsACollectorFailure) {
   for (const auto& k : cases) {
     QueueConfig cfg;
     cfg.method = "spool";
+    cfg.spool_stat_socket = "";
     cfg.queue_directory = master_.dir();
     auto c = MakeQueueCollector(cfg, Millis(30000),
                                 std::make_unique<HelperRunner>(k.o, k.out),
@@ -784,6 +792,79 @@ TEST_F(SpoolMethodTest, TruncatedOrFailingHelperIsACollectorFailure) {
         Flatten(r.families).count("mailhealth_queue_messages{queue=deferred}"),
         0u);
   }
+}
+
+// The helper behind a socket (systemd's socket activation): a listener of
+// the test's own answers one connection with a listing.
+class ListingServer {
+ public:
+  ListingServer(const std::string& path, std::string listing) : path_(path) {
+    fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(listen(fd_, 4), 0);
+    thread_ = std::thread([this, listing] {
+      while (true) {  // one listing per connection, as systemd's Accept=yes
+        int c = accept(fd_, nullptr, nullptr);
+        if (c < 0) return;
+        EXPECT_EQ(write(c, listing.data(), listing.size()),
+                  static_cast<ssize_t>(listing.size()));
+        close(c);
+      }
+    });
+  }
+  ~ListingServer() {
+    shutdown(fd_, SHUT_RDWR);
+    thread_.join();
+    close(fd_);
+    unlink(path_.c_str());
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::thread thread_;
+};
+
+std::string Listing(const std::string& dir, int deferred) {
+  return "mailhealth-spool-stat 1\nqueue_directory " + dir +
+         "\nqueue maildrop 0 0 0\nqueue incoming 0 0 0\nqueue active 0 0 0\n"
+         "queue deferred " +
+         std::to_string(deferred) +
+         " 10 1\nqueue hold 0 0 0\nqueue corrupt 0 0 0\nskipped 0\n"
+         "vanished 0\ntime btime\nend\n";
+}
+
+TEST_F(SpoolMethodTest, SocketListingIsUsedWhenTheSocketExists) {
+  std::string sock = master_.dir() + "/spool-stat.sock";
+  ListingServer server(sock, Listing(master_.dir(), 42));
+  QueueConfig cfg;
+  cfg.spool_stat_socket = sock;
+  cfg.spool_stat = "/nonexistent/mailhealth-spool-stat";
+  // auto: the direct walk works here, so make it fail first.
+  std::system(("rm -rf " + master_.dir() + "/active").c_str());
+  auto c = MakeSpool({{Exited(0), kTwoMessages}}, cfg);
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  EXPECT_EQ(Flatten(r.families)["mailhealth_queue_messages{queue=deferred}"],
+            42);
+}
+
+TEST_F(SpoolMethodTest, SocketListingOfAnotherQueueDirectoryIsRefused) {
+  std::string sock = master_.dir() + "/spool-stat.sock";
+  ListingServer server(sock, Listing("/var/spool/postfix-other", 42));
+  QueueConfig cfg;
+  cfg.method = "spool";
+  cfg.spool_stat_socket = sock;
+  auto c = MakeSpool({{Exited(0), kTwoMessages}}, cfg);
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_NE(r.status.message().find("lists /var/spool/postfix-other, not "
+                                    "queue_directory"),
+            std::string::npos)
+      << r.status.message();
 }
 
 // --- config
@@ -849,6 +930,10 @@ INSTANTIATE_TEST_SUITE_P(
                    "collectors.queue.detail_interval: must be at least 1s"},
         ConfigCase{"bad_detail_interval", "{detail_interval: often}",
                    "collectors.queue.detail_interval"},
+        ConfigCase{"relative_spool_stat_socket",
+                   "{spool_stat_socket: run/spool-stat.sock}",
+                   "collectors.queue.spool_stat_socket: must be empty or an "
+                   "absolute path"},
         ConfigCase{"relative_spool_stat", "{spool_stat: spool-stat}",
                    "collectors.queue.spool_stat: must be empty or an "
                    "absolute path"}),

@@ -436,6 +436,7 @@ TEST_F(QueueIntegrationTest, SpoolWalkMatchesPostqueue) {
     QueueConfig cfg;
     cfg.method = "spool";
     cfg.spool_stat = "";
+    cfg.spool_stat_socket = "";
     auto c = MakeQueueCollector(cfg, Millis(30000), MakeProcessRunner());
     CollectResult r = c->Collect(Clock::now() + seconds(60));
     ASSERT_TRUE(r.status.ok()) << r.status.message();

@@ -191,6 +191,7 @@ void CollectAsNobody(gid_t group, const std::string& helper, bool want_ok) {
   QueueConfig cfg;
   cfg.method = "spool";
   cfg.spool_stat = helper;
+  cfg.spool_stat_socket = "";
   cfg.queue_directory = QueueDirectory();
   cfg.detail_interval = Millis(3600000);
   cfg.postqueue = "/bin/false";  // the detail is not what is tested here
