@@ -7,6 +7,7 @@
 // own /etc, so the test group and user changes stay there), as root.
 #include <grp.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -215,6 +216,57 @@ TEST_F(SpoolStatHelperTest, CollectorAsUnprivilegedUserWalksOnlyThroughHelper) {
               "");
   EXPECT_EXIT(CollectAsNobody(gid_, "", false), ::testing::ExitedWithCode(0),
               "");
+}
+
+// The unit mailhealth-spool-stat@.service, as far as it can be run without
+// systemd as PID 1: systemd-socket-activate hands each connection to the
+// helper as stdin/stdout (StandardInput=/StandardOutput=socket), and setpriv
+// starts it as an unprivileged user under no_new_privs with the capability
+// as an ambient one (AmbientCapabilities=): the collector, connecting as
+// the exporter does, gets the listing. The same helper without the ambient
+// capability gives no listing, and the collector says where to look.
+TEST_F(SpoolStatHelperTest, SocketActivatedHelperServesTheCollector) {
+  if (std::system("command -v systemd-socket-activate >/dev/null") != 0) {
+    GTEST_SKIP() << "no systemd-socket-activate";
+  }
+  struct Case {
+    const char* caps;
+    bool want_ok;
+  };
+  for (Case k : {Case{"--inh-caps=+dac_read_search "
+                      "--ambient-caps=+dac_read_search",
+                      true},
+                 Case{"", false}}) {
+    SCOPED_TRACE(k.caps);
+    std::string sock = dir_ + "/spool-stat.sock";
+    std::string pidfile = dir_ + "/activate.pid";
+    std::string cmd = "systemd-socket-activate --accept --inetd -l " + sock +
+                      " setpriv --reuid=nobody --regid=nogroup "
+                      "--clear-groups --no-new-privs " +
+                      k.caps + " " + SPOOL_STAT_BIN +
+                      " >/dev/null 2>&1 & echo $! > " + pidfile;
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    for (int i = 0; i < 100 && !fs::exists(sock); ++i) usleep(20000);
+    ASSERT_TRUE(fs::exists(sock));
+    QueueConfig cfg;
+    cfg.method = "spool";
+    cfg.spool_stat = "";
+    cfg.spool_stat_socket = sock;
+    cfg.queue_directory = queue_dir_;
+    cfg.detail_interval = Millis(3600000);
+    cfg.postqueue = "/bin/false";
+    auto c = MakeQueueCollector(cfg, Millis(30000), MakeProcessRunner());
+    CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(20));
+    pid_t pid = 0;
+    std::ifstream(pidfile) >> pid;
+    if (pid > 0) kill(pid, SIGTERM);
+    fs::remove(sock);
+    EXPECT_EQ(r.status.ok(), k.want_ok) << r.status.message();
+    if (!k.want_ok) {
+      EXPECT_NE(r.status.message().find("no listing"), std::string::npos)
+          << r.status.message();
+    }
+  }
 }
 
 }  // namespace
