@@ -111,8 +111,10 @@ for n in "$@"; do
   find_wall=$(wall find_deferred)
   find_n=$(find_deferred)
   if [ -x "$HELPER" ]; then
-    helper_wall=$(wall "$HELPER")
-    helper_n=$("$HELPER" | awk '$1 == "queue" && $2 == "deferred" {print $3}')
+    # As the collector runs it: the queue directory named, so the walk
+    # overlaps the helper's postconf check.
+    helper_wall=$(wall "$HELPER" "$SPOOL")
+    helper_n=$("$HELPER" "$SPOOL" | awk '$1 == "queue" && $2 == "deferred" {print $3}')
     helper="${helper_wall}s ($(ratio "$helper_wall" "$find_wall"))"
     [ "$helper_n" = "$find_n" ] || helper="$helper COUNT $helper_n != find $find_n"
   else
