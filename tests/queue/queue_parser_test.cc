@@ -375,6 +375,9 @@ TEST(JsonScannerTest, SameAsTheDomParserOnEdgeCases) {
       "\xEF\xBB\xBF" + head + "}",
       "  \t" + head + "}  \r",
       head + "} x",
+      head + std::string("}\t\0\"queue_name\": x", 18),  // fuzz_postqueue_json
+      head + std::string("}\0", 2),
+      std::string("\0", 1) + head + "}",
       head + "}}",
       head + ",}",
       head + ", }",
