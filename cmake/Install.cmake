@@ -4,12 +4,18 @@
 # install(TARGETS) is in cmd/CMakeLists.txt), the systemd unit, the
 # example config as the conffile /etc/mailhealth/mailhealth.yml, and the
 # Prometheus rules, Alertmanager routing and Grafana dashboard under
-# /usr/share/mailhealth-exporter/. The postinst creates the "mailhealth"
-# system user (groups adm, systemd-journal, postdrop) and enables the unit.
+# /usr/share/mailhealth-exporter/, and the queue helper
+# /usr/lib/mailhealth/mailhealth-spool-stat (its install(TARGETS) is in
+# collectors/queue/spool_stat/) with its socket-activated units. The
+# postinst creates the "mailhealth" system user (groups adm,
+# systemd-journal, postdrop), gives the helper to root:mailhealth 0750 with
+# cap_dac_read_search, and enables the units.
 set(_mh_share share/mailhealth-exporter)
 
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/systemd/mailhealth-exporter.service
     ${PROJECT_SOURCE_DIR}/deploy/systemd/mailhealth-exporter.socket
+    ${PROJECT_SOURCE_DIR}/deploy/systemd/mailhealth-spool-stat.socket
+    ${PROJECT_SOURCE_DIR}/deploy/systemd/mailhealth-spool-stat@.service
   DESTINATION /lib/systemd/system)
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/mailhealth.yml
   DESTINATION /etc/mailhealth)
@@ -60,7 +66,10 @@ set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
 # libsystemd0, libprometheus-cpp, ...) found by dpkg-shlibdeps.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser | passwd")
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "postfix")
+# libcap2-bin: setcap, for the helper's file capability (postinst; without
+# it the helper runs only through its systemd socket, or the queue
+# collector uses postqueue).
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "postfix, libcap2-bin")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "prometheus, prometheus-alertmanager")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${PROJECT_SOURCE_DIR}/deploy/debian/conffiles

@@ -4,13 +4,19 @@
 #   bench/queue/run.sh [COUNT...]        (default: 10000 50000; run as root)
 #
 # For each COUNT it puts COUNT deferred messages into the loopback-only
-# Postfix of scripts/setup-postfix and prints, side by side:
-#   - `postqueue -j > /dev/null` alone (the floor): wall time, max RSS;
-#   - bench_queue, one collector run: wall time, CPU, peak RSS of the
-#     collector and of postqueue;
+# Postfix of scripts/setup-postfix and prints, side by side, in one run
+# (medians of RUNS; wall times from date +%s%N around each command):
+#   - `find QUEUE_DIR/deferred -type f | wc -l`: the floor of a directory walk;
+#   - mailhealth-spool-stat (the helper; its walk lists and stats all six
+#     queues), and its ratio to find (target: within 2x);
+#   - `postqueue -j > /dev/null` alone: the floor of the postqueue path;
+#   - bench_queue --method postqueue, one collector run through postqueue:
+#     wall time, CPU, peak RSS of the collector and of postqueue, and its
+#     ratio to postqueue -j alone (target: within 1.1x);
 #   - Debian's prometheus-postfix-exporter (if installed), which reads the
 #     queue through the showq socket at scrape time: scrape time, RSS;
-#   - mailhealth_exporter with only the queue collector: scrape time, RSS.
+#   - mailhealth_exporter with only the queue collector (method auto, so
+#     the spool walk as root): scrape time, RSS.
 # Filling takes minutes (tests/tools/fill-queue, ~100 msg/s), so the
 # filled spool (deferred/ and defer/) is cached as a tarball in
 # $CACHE and restored on later runs; the restored messages are removed
@@ -23,6 +29,7 @@ SRC=$(cd "$HERE/../.." && pwd)
 # machine's Postfix and its queue are never touched.
 [ "${MAILHEALTH_ISOLATED:-}" = 1 ] || exec "$SRC/tests/tools/isolate" "$0" "$@"
 BUILD=${BUILD:-$SRC/build-release}
+HELPER=$BUILD/collectors/queue/spool_stat/mailhealth-spool-stat
 CACHE=${CACHE:-/var/tmp/mailhealth-bench}
 RUNS=${RUNS:-3}
 FILL=${FILL:-$SRC/tests/tools/fill-queue}
@@ -38,6 +45,19 @@ mkdir -p "$CACHE"
 "$SRC/scripts/setup-postfix" start
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# wall CMD...: prints the median wall time (s, ms resolution) of RUNS runs.
+wall() {
+  i=0
+  while [ $i -lt "$RUNS" ]; do
+    s=$(date +%s%N)
+    "$@" >/dev/null
+    e=$(date +%s%N)
+    echo "$(( (e - s) / 1000 ))" | awk '{printf "%.4f\n", $1 / 1e6}'
+    i=$((i + 1))
+  done | median
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2fx", a / b; else print "-"}'; }
+find_deferred() { find "$SPOOL/deferred" -type f | wc -l; }
 hwm_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 scrape_times() {  # URL -> one time_total per line
   i=0
@@ -71,38 +91,38 @@ restore() {  # COUNT: fill once, then restore from the cache
   fi
 }
 
-# fill-queue's senders are all @mail.bench.test; our tests use other
-# senders. Queue IDs present before the restore are left alone.
-bench_ids() {
-  postqueue -j | python3 -c '
-import json, sys
-keep = set(open(sys.argv[1]).read().split()) if len(sys.argv) > 1 else set()
-for line in sys.stdin:
-    try:
-        m = json.loads(line)
-    except ValueError:
-        continue
-    if m.get("sender", "").endswith("@mail.bench.test") and m["queue_id"] not in keep:
-        print(m["queue_id"])
-' "$@"
+# run.sh always runs in its own Postfix (tests/tools/isolate, above), whose
+# queue holds nothing but what restore() put there: remove it all. (The
+# restored files' names no longer match their inodes, so going by queue ID
+# with postsuper -d - left some behind.)
+remove() {
+  postsuper -d ALL >/dev/null 2>&1 || true
+  (cd "$SPOOL" && find deferred defer -type f -delete) 2>/dev/null || true
 }
 
-remove() {  # delete the restored messages again (file names may have been
-            # renamed by postsuper's inode check, so go by postqueue)
-  bench_ids "$CACHE/before.ids" | postsuper -d - >/dev/null 2>&1 || true
-}
-
-printf '%-8s %-34s %-40s %-30s %-30s\n' messages "postqueue -j >/dev/null" \
-  "collector run (wall/cpu/rss/postqueue rss)" "prometheus-postfix-exporter" "mailhealth_exporter scrape"
+printf '%-8s | %-10s | %-20s | %-16s | %-48s | %-28s | %-28s\n' messages "find|wc -l" \
+  "spool-stat (vs find)" "postqueue -j" "collector, postqueue path (vs -j; cpu; rss; pq rss)" \
+  "prometheus-postfix-exporter" "mailhealth_exporter scrape"
 for n in "$@"; do
-  bench_ids > "$CACHE/before.ids"
+  remove
   restore "$n"
   trap 'remove '"$n" EXIT
   postqueue -j > /dev/null  # warm the page cache
-  pq=$(for i in $(seq "$RUNS"); do /usr/bin/time -f '%e %M' sh -c 'postqueue -j >/dev/null' 2>&1 | tail -1; done)
-  pq_wall=$(echo "$pq" | awk '{print $1}' | median)
-  pq_rss=$(echo "$pq" | awk '{print $2}' | median)
-  col=$("$BENCH" --runs "$RUNS")
+  find_wall=$(wall find_deferred)
+  find_n=$(find_deferred)
+  if [ -x "$HELPER" ]; then
+    # As the collector runs it: the queue directory named, so the walk
+    # overlaps the helper's postconf check.
+    helper_wall=$(wall "$HELPER" "$SPOOL")
+    helper_n=$("$HELPER" "$SPOOL" | awk '$1 == "queue" && $2 == "deferred" {print $3}')
+    helper="${helper_wall}s ($(ratio "$helper_wall" "$find_wall"))"
+    [ "$helper_n" = "$find_n" ] || helper="$helper COUNT $helper_n != find $find_n"
+  else
+    helper="not built"
+  fi
+  pq_wall=$(wall postqueue -j)
+  pq_rss=$( /usr/bin/time -f '%M' sh -c 'postqueue -j >/dev/null' 2>&1 | tail -1)
+  col=$("$BENCH" --runs "$RUNS" --method postqueue)
   col_msgs=$(echo "$col" | sed 's/.*"messages": \([0-9]*\).*/\1/')
   col_wall=$(echo "$col" | sed 's/.*"wall_median_s": \([0-9.]*\).*/\1/')
   col_cpu=$(echo "$col" | sed 's/.*"self_cpu_s": \([0-9.]*\).*/\1/')
@@ -130,7 +150,7 @@ for n in "$@"; do
     cfg=$(mktemp --suffix=.yml)
     cat > "$cfg" <<CFG
 collectors:
-  queue: { enabled: true, interval: 60s, timeout: 55s }
+  queue: { enabled: true, interval: 60s, timeout: 55s, spool_stat: "$HELPER" }
   log: { enabled: false }
   dns: { enabled: false }
   smtp: { enabled: false }
@@ -147,8 +167,10 @@ CFG
     kill "$our_pid" 2>/dev/null || true; wait "$our_pid" 2>/dev/null || true
     rm -f "$cfg"
   fi
-  printf '%-8s %-34s %-40s %-30s %-30s\n' "$col_msgs" "${pq_wall}s, ${pq_rss} KiB" \
-    "${col_wall}s / ${col_cpu}s cpu / ${col_rss} KiB / ${col_krss} KiB" "$ppe" "$ours"
+  printf '%-8s | %-10s | %-20s | %-16s | %-48s | %-28s | %-28s\n' "$col_msgs" "${find_wall}s" \
+    "$helper" "${pq_wall}s, ${pq_rss} KiB" \
+    "${col_wall}s ($(ratio "$col_wall" "$pq_wall")); ${col_cpu}s; ${col_rss} KiB; ${col_krss} KiB" \
+    "$ppe" "$ours"
   remove "$n"
   trap - EXIT
 done

@@ -6,7 +6,9 @@
 //   - argv[0] is an absolute path, executed directly: no shell, no PATH
 //     search, no string-built command line;
 //   - stdin is /dev/null; stdout is handed to `on_stdout` chunk by chunk as
-//     it arrives (nothing is accumulated); stderr is kept up to kMaxStderr;
+//     it arrives (nothing is accumulated; the pipe holds up to 1 MiB, so
+//     the child writes ahead while a chunk is parsed); stderr is kept up
+//     to kMaxStderr;
 //   - the child is the leader of a new process group. When the child exits,
 //     whatever it left running in its group is killed (SIGKILL); at
 //     `deadline` the whole group is killed. Either way the child is reaped

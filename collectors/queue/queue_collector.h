@@ -1,9 +1,15 @@
-// The queue collector: Postfix queue sizes, ages and deferral reasons
-// (postqueue -j / -p), and whether Postfix runs at all.
+// The queue collector: Postfix queue sizes, ages and deferral reasons, and
+// whether Postfix runs at all.
 //
-// Each run spawns `postqueue` (through a ProcessRunner), parses its output
-// as a stream into QueueStats, and builds the families; see docs/queue.md
-// for the metrics, the config keys and the reason classes.
+// Two sources (docs/queue.md): with method postqueue each run spawns
+// `postqueue -j` (or -p) through a ProcessRunner and parses its output as a
+// stream into QueueStats. With method spool each run walks the queue
+// directories (the helper mailhealth-spool-stat through the same runner, or
+// directly when the exporter may read the spool) for the counts, bytes and
+// oldest ages, and `postqueue -j` runs on its own detail_interval, on a
+// worker thread, at most one at a time, for the reasons, the domains and
+// the age histogram. method auto (the default) picks spool when a walk
+// works and postqueue otherwise, and logs its choice once.
 #pragma once
 
 #include <ctime>
@@ -30,6 +36,14 @@ struct QueueConfig {
   std::string queue_directory = "/var/spool/postfix";
   std::vector<std::string> domains;
   std::vector<std::string> local_services = {"127.0.0.1:10024"};
+  std::string method = "auto";  // auto | postqueue | spool
+  Millis detail_interval{300000};
+  // "" = no helper: walk the spool directly (needs read access to it).
+  std::string spool_stat = "/usr/lib/mailhealth/mailhealth-spool-stat";
+  // The same helper behind systemd's socket activation
+  // (deploy/systemd/mailhealth-spool-stat.socket), used when it exists;
+  // "" = never.
+  std::string spool_stat_socket = "/run/mailhealth-spool-stat.sock";
 };
 
 // Reads and validates the collector's keys (errors recorded on `section`);

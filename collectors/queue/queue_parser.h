@@ -85,8 +85,31 @@ class QueueListingParser {
   uint64_t messages_ = 0;
 };
 
-// `postqueue -j`.
+// `postqueue -j`: a scanner for its one object per line (no DOM; the
+// recipients' strings are views into the line unless they had escapes).
 class JsonQueueParser : public QueueListingParser {
+ public:
+  using QueueListingParser::QueueListingParser;
+
+ protected:
+  void ParseLine(std::string_view line) override;
+
+ private:
+  bool ParseObject(std::string_view line);
+  struct Rcpt {
+    std::string_view address, reason;
+    std::string address_buf, reason_buf;  // for strings with escapes
+    bool address_in_buf = false, reason_in_buf = false;
+  };
+  QueueMessage message_;
+  std::vector<Rcpt> rcpt_;  // reused across lines
+  std::string key_buf_, queue_buf_;
+};
+
+// The same through a DOM (nlohmann::json): the former parser, kept as the
+// reference the tests and the fuzz target compare JsonQueueParser with, and
+// for the before/after figure of bench_queue_parse.
+class JsonDomQueueParser : public QueueListingParser {
  public:
   using QueueListingParser::QueueListingParser;
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 
 #include "exporter/metric_builder.h"
 
@@ -111,60 +112,116 @@ void QueueStats::OnMessage(const QueueMessage& m) {
     by_domain_[i] += seen_domain_[i];
 }
 
-void QueueStats::AppendFamilies(Families& out, Millis interval) const {
+namespace {
+
+std::string From(std::string_view text, std::string_view source) {
+  return std::string(text) + " From " + std::string(source) + ".";
+}
+
+void AppendCounts(
+    Families& out, Millis interval, std::string_view source,
+    const std::function<void(QueueName, double*, double*, double*)>& get) {
   auto messages = Gauge(
-      kMessages, SampledHelp("Messages in each Postfix queue.", interval));
+      kMessages,
+      SampledHelp(From("Messages in each Postfix queue.", source), interval));
   auto bytes = Gauge(
       kBytes,
-      SampledHelp("Total size of the messages in each Postfix queue, in bytes.",
-                  interval));
+      SampledHelp(
+          From("Total size of the messages in each Postfix queue, in bytes.",
+               source),
+          interval));
   auto oldest = Gauge(
       kOldest,
-      SampledHelp(
-          "Age of the oldest message in each Postfix queue (0 when empty).",
-          interval));
+      SampledHelp(From("Age of the oldest message in each Postfix queue (0 "
+                       "when empty).",
+                       source),
+                  interval));
+  for (QueueName qn : AllQueues()) {
+    double n = 0, b = 0, age = 0;
+    get(qn, &n, &b, &age);
+    Labels l = {{"queue", std::string(QueueNameLabel(qn))}};
+    AddSample(messages, l, n);
+    AddSample(bytes, l, b);
+    AddSample(oldest, l, age);
+  }
+  out.push_back(std::move(messages));
+  out.push_back(std::move(bytes));
+  out.push_back(std::move(oldest));
+}
+
+}  // namespace
+
+void QueueStats::AppendCountFamilies(Families& out, Millis interval,
+                                     std::string_view source) const {
+  AppendCounts(out, interval, source,
+               [&](QueueName qn, double* n, double* b, double* age) {
+                 const QueueCounts& q = queue(qn);
+                 *n = static_cast<double>(q.messages);
+                 *b = static_cast<double>(q.bytes);
+                 *age = q.oldest_arrival == 0
+                            ? 0.0
+                            : static_cast<double>(std::max<int64_t>(
+                                  0, now_ - q.oldest_arrival));
+               });
+}
+
+void QueueStats::AppendDetailFamilies(Families& out, Millis interval,
+                                      std::string_view source) const {
   auto ages = Histogram(
       kAge,
-      SampledHelp("Ages of the messages in each Postfix queue.", interval));
+      SampledHelp(From("Ages of the messages in each Postfix queue.", source),
+                  interval));
   for (QueueName qn : AllQueues()) {
     const QueueCounts& q = queue(qn);
     Labels l = {{"queue", std::string(QueueNameLabel(qn))}};
-    AddSample(messages, l, static_cast<double>(q.messages));
-    AddSample(bytes, l, static_cast<double>(q.bytes));
-    AddSample(oldest, l,
-              q.oldest_arrival == 0 ? 0.0
-                                    : static_cast<double>(std::max<int64_t>(
-                                          0, now_ - q.oldest_arrival)));
     AddHistogram(ages, l, QueueAgeBuckets(), q.age_counts, q.age_sum);
   }
-  auto by_reason =
-      Gauge(kByReason,
-            SampledHelp(
-                "Deferred messages by class of deferral reason (a message with "
-                "recipients in several classes counts in each).",
-                interval));
+  auto by_reason = Gauge(
+      kByReason,
+      SampledHelp(
+          From("Deferred messages by class of deferral reason (a message with "
+               "recipients in several classes counts in each).",
+               source),
+          interval));
   for (DeferralReason r : AllDeferralReasons()) {
     AddSample(by_reason, {{"reason", std::string(DeferralReasonName(r))}},
               static_cast<double>(deferred_by_reason(r)));
   }
   auto by_domain = Gauge(
       kByDomain,
-      SampledHelp(
-          "Deferred messages by recipient domain (the configured domains, "
-          "plus other).",
-          interval));
+      SampledHelp(From("Deferred messages by recipient domain (the configured "
+                       "domains, plus other).",
+                       source),
+                  interval));
   for (size_t i = 0; i < domains_.size(); ++i) {
     AddSample(by_domain, {{"domain", domains_[i]}},
               static_cast<double>(by_domain_[i]));
   }
   AddSample(by_domain, {{"domain", "other"}},
             static_cast<double>(by_domain_.back()));
-  out.push_back(std::move(messages));
-  out.push_back(std::move(bytes));
-  out.push_back(std::move(oldest));
   out.push_back(std::move(ages));
   out.push_back(std::move(by_reason));
   out.push_back(std::move(by_domain));
+}
+
+void QueueStats::AppendFamilies(Families& out, Millis interval) const {
+  AppendCountFamilies(out, interval, kPostqueueSource);
+  AppendDetailFamilies(out, interval, kPostqueueSource);
+}
+
+void AppendSpoolFamilies(Families& out, const SpoolWalkResult& walk,
+                         int64_t now, Millis interval,
+                         std::string_view source) {
+  AppendCounts(
+      out, interval, source,
+      [&](QueueName qn, double* n, double* b, double* age) {
+        const SpoolQueueCounts& q = walk.queues[static_cast<size_t>(qn)];
+        *n = static_cast<double>(q.files);
+        *b = static_cast<double>(q.bytes);
+        *age = q.oldest == 0
+                   ? 0.0
+                   : static_cast<double>(std::max<int64_t>(0, now - q.oldest));
+      });
 }
 
 }  // namespace mailhealth

@@ -16,6 +16,7 @@
 
 #include "collectors/queue/deferral_reason.h"
 #include "collectors/queue/queue_parser.h"
+#include "collectors/queue/spool_walk.h"
 #include "exporter/collector.h"
 
 namespace mailhealth {
@@ -55,8 +56,14 @@ class QueueStats : public QueueMessageSink {
   uint64_t deferred_by_domain(size_t i) const { return by_domain_[i]; }
   uint64_t deferred_other_domain() const { return by_domain_.back(); }
 
-  // Appends the queue families (not postfix_up / parse errors).
+  // Appends the queue families (not postfix_up / parse errors): the counts
+  // (messages, bytes, oldest age) and the detail (age histogram, by reason,
+  // by domain). HELP texts end "From SOURCE." and say the interval.
   void AppendFamilies(Families& out, Millis interval) const;
+  void AppendCountFamilies(Families& out, Millis interval,
+                           std::string_view source) const;
+  void AppendDetailFamilies(Families& out, Millis interval,
+                            std::string_view source) const;
 
  private:
   DeferralReason Classify(std::string_view reason);
@@ -71,5 +78,13 @@ class QueueStats : public QueueMessageSink {
   std::unordered_map<std::string, DeferralReason> reason_cache_;
   std::vector<char> seen_domain_;  // per message scratch
 };
+
+inline constexpr char kPostqueueSource[] = "postqueue";
+
+// The count families (messages, bytes, oldest age per queue) from a spool
+// walk: the files of each queue directory, their st_size, and the age of
+// the oldest file (birth time) at `now` (Unix seconds).
+void AppendSpoolFamilies(Families& out, const SpoolWalkResult& walk,
+                         int64_t now, Millis interval, std::string_view source);
 
 }  // namespace mailhealth

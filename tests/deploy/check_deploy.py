@@ -22,6 +22,10 @@
       `systemd-analyze verify` prints nothing on the socket unit (beside its
       service, ExecStart pointed at BINARY with --web.systemd-socket), and
       it listens on 9732 for the service.
+  check_deploy.py spool-stat-units SOCKET SERVICE BINARY
+      the queue helper's socket and per-connection service: verify, the
+      capability from systemd (AmbientCapabilities, bounding set), its
+      sandbox lines, exposure level at most 3.0.
   check_deploy.py launchd PLIST
       the plist parses and has the keys launchd needs.
   check_deploy.py dashboard JSON
@@ -321,6 +325,48 @@ def cmd_systemd_socket(args):
     return fail(errors)
 
 
+def cmd_spool_stat_units(args):
+    """The helper's socket and per-connection service: verify, the
+    capability given by systemd (not by the file), and an exposure level no
+    worse than the exporter's limit."""
+    sock, service, binary = args[0], args[1], os.path.abspath(args[2])
+    text = open(service, encoding="utf-8").read()
+    stext = open(sock, encoding="utf-8").read()
+    errors = []
+    for r in ["ListenStream=/run/mailhealth-spool-stat.sock", "SocketGroup=mailhealth",
+              "SocketMode=0660", "Accept=yes", "WantedBy=sockets.target"]:
+        if not re.search(r"^" + re.escape(r) + r"$", stext, re.M):
+            errors.append(f"socket: missing line: {r}")
+    for r in ["ExecStart=/usr/lib/mailhealth/mailhealth-spool-stat",
+              "StandardInput=socket", "StandardOutput=socket", "User=mailhealth",
+              "AmbientCapabilities=CAP_DAC_READ_SEARCH",
+              "CapabilityBoundingSet=CAP_DAC_READ_SEARCH", "NoNewPrivileges=yes",
+              "ProtectSystem=strict", "PrivateNetwork=yes"]:
+        if not re.search(r"^" + re.escape(r) + r"$", text, re.M):
+            errors.append(f"service: missing line: {r}")
+    with tempfile.TemporaryDirectory() as d:
+        svc = os.path.join(d, os.path.basename(service))
+        with open(svc, "w", encoding="utf-8") as f:
+            f.write(text.replace("/usr/lib/mailhealth/mailhealth-spool-stat", binary))
+        copy = os.path.join(d, os.path.basename(sock))
+        with open(copy, "w", encoding="utf-8") as f:
+            f.write(stext)
+        r = subprocess.run(["systemd-analyze", "verify", copy, svc],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=d)
+        if r.returncode != 0 or r.stdout.strip():
+            errors.append("systemd-analyze verify: " + r.stdout.strip())
+        r = subprocess.run(["systemd-analyze", "security", "--offline=yes", svc],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=d)
+        m = re.search(r"Overall exposure level for \S+: ([0-9.]+)", r.stdout)
+        if not m:
+            errors.append("systemd-analyze security gave no exposure level: " + r.stdout[-300:])
+        else:
+            print("systemd-analyze security exposure:", m.group(1))
+            if float(m.group(1)) > 3.0:
+                errors.append(f"exposure level {m.group(1)} above 3.0")
+    return fail(errors)
+
+
 def cmd_launchd(args):
     (path,) = args
     errors = []
@@ -383,6 +429,7 @@ def main(argv):
         "metrics-contract": cmd_metrics_contract,
         "systemd": cmd_systemd,
         "systemd-socket": cmd_systemd_socket,
+        "spool-stat-units": cmd_spool_stat_units,
         "launchd": cmd_launchd,
         "dashboard": cmd_dashboard,
     }

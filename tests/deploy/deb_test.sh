@@ -58,6 +58,14 @@ objdump -p "$build/cmd/mailhealth_exporter" | grep -q 'NEEDED.*libssl\.so\.3' ||
   fail "the binary does not link libssl.so.3"
 grep -q " ./lib/systemd/system/mailhealth-exporter.socket\$" "$work/contents" ||
   fail "socket unit not in the package"
+for f in ./usr/lib/mailhealth/mailhealth-spool-stat \
+         ./lib/systemd/system/mailhealth-spool-stat.socket \
+         ./lib/systemd/system/mailhealth-spool-stat@.service; do
+  grep -q " $f\$" "$work/contents" || fail "$f not in the package"
+done
+# Not executable by others even before the postinst gives it its group.
+grep " ./usr/lib/mailhealth/mailhealth-spool-stat\$" "$work/contents" |
+  grep -q '^-rwxr-x--- ' || fail "helper is not mode 0750 in the package"
 
 # --- install, check, run, purge ----------------------------------------------
 if [ "$(id -u)" != 0 ]; then echo "not root: install part skipped"; exit 77; fi
@@ -87,6 +95,32 @@ cmp /lib/systemd/system/mailhealth-exporter.service "$(dirname "$0")/../../deplo
   fail "unit not enabled"
 /usr/bin/mailhealth_exporter --config.file=/etc/mailhealth/mailhealth.yml --config.check ||
   fail "shipped config does not pass --config.check"
+[ -L /etc/systemd/system/sockets.target.wants/mailhealth-spool-stat.socket ] ||
+  fail "helper socket unit not enabled"
+
+# The queue helper: root:mailhealth 0750, cap_dac_read_search where the file
+# system takes it; mailhealth may run it, others may not; under
+# no_new_privs (the exporter's unit) the file capability is ignored.
+helper=/usr/lib/mailhealth/mailhealth-spool-stat
+[ "$(stat -c '%U:%G %a' "$helper")" = "root:mailhealth 750" ] ||
+  fail "helper is $(stat -c '%U:%G %a' "$helper"), not root:mailhealth 750"
+if getcap "$helper" | grep -q cap_dac_read_search; then
+  setpriv --reuid=mailhealth --regid=mailhealth --init-groups \
+    /bin/sh -c 'exec "$0"' "$helper" >"$work/spool-stat" 2>&1 ||
+    { cat "$work/spool-stat"; fail "helper fails for user mailhealth"; }
+  grep -q '^queue deferred ' "$work/spool-stat" || fail "helper printed no listing"
+  if setpriv --reuid=mailhealth --regid=mailhealth --init-groups --no-new-privs \
+      /bin/sh -c 'exec "$0"' "$helper" >/dev/null 2>&1; then
+    fail "helper listed the queue under no_new_privs (file capability honoured?)"
+  fi
+  echo "helper: cap_dac_read_search set, works for mailhealth, not under no_new_privs"
+else
+  echo "helper: no file capability here (postinst said why)"
+fi
+if setpriv --reuid=nobody --regid=nogroup --clear-groups /bin/sh -c 'exec "$0"' "$helper" \
+    >/dev/null 2>&1; then
+  fail "helper runs for nobody"
+fi
 
 # Run it as the unit would: user mailhealth with its groups, no_new_privs
 # (so postqueue's setgid bit is ignored and group postdrop must come from

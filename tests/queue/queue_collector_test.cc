@@ -5,14 +5,19 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cstring>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "collectors/queue/queue_stats.h"
 
@@ -175,6 +180,8 @@ class QueueCollectorTest : public ::testing::Test {
   std::unique_ptr<Collector> Make(std::vector<FakeRunner::Step> steps,
                                   QueueConfig cfg = QueueConfig()) {
     cfg.queue_directory = master_.dir();
+    // These are tests of method postqueue (the spool method's are below).
+    if (cfg.method == "auto") cfg.method = "postqueue";
     return MakeQueueCollector(
         cfg, Millis(30000),
         std::make_unique<FakeRunner>(std::move(steps), &calls_, postconf_),
@@ -284,6 +291,30 @@ TEST_F(QueueCollectorTest, LocalDeliveryEndpointsComeFromPostconfEachRun) {
   EXPECT_EQ(postconf.calls.size(), 2u);
   EXPECT_EQ(s[kLocal], 0);
   EXPECT_EQ(s[kRefused], 1);
+}
+
+// postconf only reads main.cf: it is run again only when main.cf changed
+// (a postfix reload after an edit), not on every run.
+TEST_F(QueueCollectorTest, PostconfRunsAgainOnlyWhenMainCfChanged) {
+  master_.Start();
+  FakePostconf postconf;
+  postconf.stdout_text = "mailbox_transport = lmtp:inet:127.0.0.1:24\n";
+  postconf_ = &postconf;
+  std::string conf = master_.dir() + "/etc";
+  mkdir(conf.c_str(), 0755);
+  std::ofstream(conf + "/main.cf")
+      << "mailbox_transport = lmtp:inet:127.0.0.1:24\n";
+  QueueConfig cfg;
+  cfg.config_directory = conf;
+  auto c = Make({{Exited(0), ""}}, cfg);
+  for (int i = 0; i < 3; ++i)
+    c->Collect(Clock::now() + std::chrono::seconds(5));
+  EXPECT_EQ(postconf.calls.size(), 1u);
+  std::ofstream(conf + "/main.cf", std::ios::app) << "# edited\n";
+  c->Collect(Clock::now() + std::chrono::seconds(5));
+  EXPECT_EQ(postconf.calls.size(), 2u);
+  c->Collect(Clock::now() + std::chrono::seconds(5));
+  EXPECT_EQ(postconf.calls.size(), 2u);
 }
 
 TEST_F(QueueCollectorTest, FailingPostconfKeepsTheCollectorWorking) {
@@ -478,7 +509,12 @@ TEST_F(QueueCollectorTest, HangingPostqueueIsKilledWithItsGrandchild) {
   }
   chmod(script.c_str(), 0755);
   QueueConfig cfg;
+  cfg.method = "postqueue";
   cfg.postqueue = script;
+  // The whole 500 ms for the script: a real postconf run first took a good
+  // part of it on a loaded machine, and the script was killed before it
+  // had written its pids (seen once in the full suite).
+  cfg.postconf = "";
   cfg.queue_directory = master_.dir();
   auto c = MakeQueueCollector(cfg, Millis(30000), MakeProcessRunner(),
                               [this] { return now_; });
@@ -515,6 +551,7 @@ void CollectAsNobody(const std::string& dir, ProcessOutcome outcome,
   if (setgid(65534) != 0 || setuid(65534) != 0) _exit(3);
   std::vector<std::vector<std::string>> calls;
   QueueConfig cfg;
+  cfg.method = "postqueue";
   cfg.queue_directory = dir;
   auto c = MakeQueueCollector(
       cfg, Millis(30000),
@@ -537,6 +574,301 @@ TEST_F(QueueCollectorTest, UnreadablePidFileLeavesTheVerdictToPostqueue) {
                              "mail system is down\n"),
                       "", 0),
       ::testing::ExitedWithCode(0), "");
+}
+
+// --- method spool: counts from the walk, detail from postqueue
+
+std::string HelpOf(const Families& fams, const std::string& name) {
+  for (const auto& f : fams) {
+    if (f.name == name) return f.help;
+  }
+  return "";
+}
+
+class SpoolMethodTest : public QueueCollectorTest {
+ protected:
+  void SetUp() override {
+    master_.Start();
+    for (const char* d : {"active", "deferred", "deferred/A", "hold",
+                          "incoming", "maildrop", "corrupt"}) {
+      mkdir((master_.dir() + "/" + d).c_str(), 0700);
+    }
+    for (const char* f :
+         {"deferred/A/A1", "deferred/A/A2", "deferred/TOP", "hold/H1"}) {
+      std::ofstream(master_.dir() + "/" + f) << std::string(100, 'x');
+    }
+  }
+  std::unique_ptr<Collector> MakeSpool(std::vector<FakeRunner::Step> steps,
+                                       QueueConfig cfg = QueueConfig()) {
+    cfg.queue_directory = master_.dir();
+    if (cfg.spool_stat == QueueConfig().spool_stat) cfg.spool_stat = "";
+    if (cfg.spool_stat_socket == QueueConfig().spool_stat_socket)
+      cfg.spool_stat_socket = "";
+    return MakeQueueCollector(
+        cfg, Millis(30000),
+        std::make_unique<FakeRunner>(std::move(steps), &calls_, postconf_),
+        [this] { return now_; });
+  }
+};
+
+TEST_F(SpoolMethodTest, CountsFromTheWalkDetailFromPostqueue) {
+  QueueConfig cfg;
+  cfg.method = "spool";
+  cfg.domains = {"example.com"};
+  auto c = MakeSpool({{Exited(0), kTwoMessages}}, cfg);
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  Samples s = Flatten(r.families);
+  EXPECT_EQ(s["mailhealth_postfix_up"], 1);
+  // The walk: 3 deferred files (one at the top, two hashed), 1 held.
+  EXPECT_EQ(s["mailhealth_queue_messages{queue=deferred}"], 3);
+  EXPECT_EQ(s["mailhealth_queue_size_bytes{queue=deferred}"], 300);
+  EXPECT_EQ(s["mailhealth_queue_messages{queue=hold}"], 1);
+  EXPECT_EQ(s["mailhealth_queue_messages{queue=corrupt}"], 0);
+  // postqueue's listing: the reasons, domains and ages of its 2 messages.
+  EXPECT_EQ(
+      s["mailhealth_queue_deferred_messages_by_reason{reason=local_service}"],
+      1);
+  EXPECT_EQ(
+      s["mailhealth_queue_deferred_messages_by_domain{domain=example.com}"], 1);
+  EXPECT_EQ(s["mailhealth_queue_message_age_seconds{queue=hold}_count"], 1);
+  EXPECT_EQ(s["mailhealth_queue_detail_last_success_timestamp_seconds"],
+            static_cast<double>(now_));
+  EXPECT_NE(HelpOf(r.families, "mailhealth_queue_messages").find("spool walk"),
+            std::string::npos);
+  EXPECT_NE(HelpOf(r.families, "mailhealth_queue_deferred_messages_by_reason")
+                .find("postqueue -j, run every detail_interval"),
+            std::string::npos);
+  EXPECT_NE(HelpOf(r.families, "mailhealth_queue_deferred_messages_by_reason")
+                .find("Sampled every 5m"),
+            std::string::npos);
+}
+
+TEST_F(SpoolMethodTest, PostqueueRunsOnItsOwnInterval) {
+  QueueConfig cfg;
+  cfg.method = "spool";
+  cfg.detail_interval = Millis(3600000);
+  auto c = MakeSpool({{Exited(0), kTwoMessages}}, cfg);
+  for (int i = 0; i < 3; ++i) {
+    CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+    ASSERT_TRUE(r.status.ok()) << r.status.message();
+    // The detail of the first run stays published.
+    EXPECT_EQ(Flatten(r.families)["mailhealth_queue_deferred_messages_by_"
+                                  "domain{domain=other}"],
+              1);
+  }
+  EXPECT_EQ(calls_.size(), 1u);  // one postqueue in three runs
+  cfg.detail_interval = Millis(1000);
+  calls_.clear();
+  auto c2 = MakeSpool({{Exited(0), kTwoMessages}}, cfg);
+  c2->Collect(Clock::now() + std::chrono::seconds(5));
+  usleep(1100 * 1000);
+  c2->Collect(Clock::now() + std::chrono::seconds(5));
+  EXPECT_EQ(calls_.size(), 2u);
+}
+
+TEST_F(SpoolMethodTest, FailingDetailKeepsTheCountsAndTheLastTimestamp) {
+  QueueConfig cfg;
+  cfg.method = "spool";
+  auto c = MakeSpool({{Exited(1, "postqueue: fatal: no\n"), ""}}, cfg);
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  EXPECT_TRUE(r.status.ok()) << r.status.message();
+  Samples s = Flatten(r.families);
+  EXPECT_EQ(s["mailhealth_queue_messages{queue=deferred}"], 3);
+  EXPECT_EQ(s["mailhealth_queue_detail_last_success_timestamp_seconds"], 0);
+  EXPECT_EQ(
+      s.count("mailhealth_queue_deferred_messages_by_reason{reason=other}"),
+      0u);
+  EXPECT_NE(r.detail.find("postqueue: fatal: no"), std::string::npos)
+      << r.detail;
+}
+
+TEST_F(SpoolMethodTest, AutoWalksWhenItCanElseUsesPostqueue) {
+  auto c = MakeSpool({{Exited(0), kTwoMessages}});  // method auto
+  Samples s =
+      Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
+  EXPECT_EQ(s["mailhealth_queue_messages{queue=deferred}"], 3);  // the walk
+  // Not a queue directory (no active/, deferred/), no helper: postqueue.
+  std::system(("rm -rf " + master_.dir() + "/active").c_str());
+  auto c2 = MakeSpool({{Exited(0), kTwoMessages}});
+  CollectResult r = c2->Collect(Clock::now() + std::chrono::seconds(5));
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  Samples s2 = Flatten(r.families);
+  EXPECT_EQ(s2["mailhealth_queue_messages{queue=deferred}"], 1);  // postqueue
+  EXPECT_NE(HelpOf(r.families, "mailhealth_queue_messages").find("postqueue"),
+            std::string::npos);
+}
+
+TEST_F(SpoolMethodTest, ExplicitSpoolFailsWhenTheWalkFails) {
+  std::system(("rm -rf " + master_.dir() + "/deferred").c_str());
+  QueueConfig cfg;
+  cfg.method = "spool";
+  auto c = MakeSpool({{Exited(0), kTwoMessages}}, cfg);
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_NE(r.status.message().find("deferred: No such directory"),
+            std::string::npos)
+      << r.status.message();
+  EXPECT_EQ(Flatten(r.families)["mailhealth_postfix_up"], 0);
+}
+
+// The helper's listing through the runner (here a fake answering for it).
+class HelperRunner : public ProcessRunner {
+ public:
+  explicit HelperRunner(ProcessOutcome o, std::string out)
+      : o_(std::move(o)), out_(std::move(out)) {}
+  ProcessOutcome Run(const std::vector<std::string>& argv, Clock::time_point,
+                     const OutputFn& on_stdout) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls.push_back(argv);
+    if (argv[0].ends_with("mailhealth-spool-stat")) {
+      on_stdout(out_);
+      return o_;
+    }
+    return Exited(0);  // postconf, postqueue: an empty queue
+  }
+  std::mutex mu_;
+  std::vector<std::vector<std::string>> calls;
+
+ private:
+  ProcessOutcome o_;
+  std::string out_;
+};
+
+TEST_F(SpoolMethodTest, HelperListingIsParsedAndCheckedByTheCollector) {
+  std::string listing =
+      "mailhealth-spool-stat 1\nqueue_directory /var/spool/postfix\n"
+      "queue maildrop 0 0 0\nqueue incoming 0 0 0\nqueue active 2 20 0\n"
+      "queue deferred 7 700 " +
+      std::to_string(now_ - 600) +
+      "\nqueue hold 0 0 0\nqueue corrupt 1 5 0\nskipped 0\nvanished 0\n"
+      "time btime\nmaster_pid 1\nend\n";
+  QueueConfig cfg;
+  cfg.method = "spool";
+  cfg.spool_stat_socket = "";
+  cfg.queue_directory = master_.dir();
+  cfg.config_directory = "/etc/postfix-out";
+  auto runner = std::make_unique<HelperRunner>(Exited(0), listing);
+  HelperRunner* raw = runner.get();
+  auto c = MakeQueueCollector(cfg, Millis(30000), std::move(runner),
+                              [this] { return now_; });
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  Samples s = Flatten(r.families);
+  EXPECT_EQ(s["mailhealth_queue_messages{queue=deferred}"], 7);
+  EXPECT_EQ(s["mailhealth_queue_oldest_message_age_seconds{queue=deferred}"],
+            600);
+  EXPECT_EQ(s["mailhealth_queue_messages{queue=corrupt}"], 1);
+  // master_pid 1 is not a Postfix master.
+  EXPECT_EQ(s["mailhealth_postfix_up"], 0);
+  std::vector<std::string> want = {cfg.spool_stat, "-c", "/etc/postfix-out",
+                                   master_.dir()};
+  std::lock_guard<std::mutex> lock(raw->mu_);
+  EXPECT_NE(std::find(raw->calls.begin(), raw->calls.end(), want),
+            raw->calls.end());
+}
+
+TEST_F(SpoolMethodTest, TruncatedOrFailingHelperIsACollectorFailure) {
+  struct Case {
+    ProcessOutcome o;
+    std::string out, error_part;
+  };
+  std::vector<Case> cases = {
+      {Exited(0), "mailhealth-spool-stat 1\nqueue active 1 1 1\n",
+       "unexpected output"},
+      {Exited(1, "mailhealth-spool-stat: deferred: Permission denied\n"), "",
+       "exited with status 1: mailhealth-spool-stat: deferred: Permission "
+       "denied"},
+  };
+  for (const auto& k : cases) {
+    QueueConfig cfg;
+    cfg.method = "spool";
+    cfg.spool_stat_socket = "";
+    cfg.queue_directory = master_.dir();
+    auto c = MakeQueueCollector(cfg, Millis(30000),
+                                std::make_unique<HelperRunner>(k.o, k.out),
+                                [this] { return now_; });
+    CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+    EXPECT_FALSE(r.status.ok());
+    EXPECT_NE(r.status.message().find(k.error_part), std::string::npos)
+        << r.status.message();
+    EXPECT_EQ(
+        Flatten(r.families).count("mailhealth_queue_messages{queue=deferred}"),
+        0u);
+  }
+}
+
+// The helper behind a socket (systemd's socket activation): a listener of
+// the test's own answers one connection with a listing.
+class ListingServer {
+ public:
+  ListingServer(const std::string& path, std::string listing) : path_(path) {
+    fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(listen(fd_, 4), 0);
+    thread_ = std::thread([this, listing] {
+      while (true) {  // one listing per connection, as systemd's Accept=yes
+        int c = accept(fd_, nullptr, nullptr);
+        if (c < 0) return;
+        EXPECT_EQ(write(c, listing.data(), listing.size()),
+                  static_cast<ssize_t>(listing.size()));
+        close(c);
+      }
+    });
+  }
+  ~ListingServer() {
+    shutdown(fd_, SHUT_RDWR);
+    thread_.join();
+    close(fd_);
+    unlink(path_.c_str());
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::thread thread_;
+};
+
+std::string Listing(const std::string& dir, int deferred) {
+  return "mailhealth-spool-stat 1\nqueue_directory " + dir +
+         "\nqueue maildrop 0 0 0\nqueue incoming 0 0 0\nqueue active 0 0 0\n"
+         "queue deferred " +
+         std::to_string(deferred) +
+         " 10 1\nqueue hold 0 0 0\nqueue corrupt 0 0 0\nskipped 0\n"
+         "vanished 0\ntime btime\nend\n";
+}
+
+TEST_F(SpoolMethodTest, SocketListingIsUsedWhenTheSocketExists) {
+  std::string sock = master_.dir() + "/spool-stat.sock";
+  ListingServer server(sock, Listing(master_.dir(), 42));
+  QueueConfig cfg;
+  cfg.spool_stat_socket = sock;
+  cfg.spool_stat = "/nonexistent/mailhealth-spool-stat";
+  // auto: the direct walk works here, so make it fail first.
+  std::system(("rm -rf " + master_.dir() + "/active").c_str());
+  auto c = MakeSpool({{Exited(0), kTwoMessages}}, cfg);
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  EXPECT_EQ(Flatten(r.families)["mailhealth_queue_messages{queue=deferred}"],
+            42);
+}
+
+TEST_F(SpoolMethodTest, SocketListingOfAnotherQueueDirectoryIsRefused) {
+  std::string sock = master_.dir() + "/spool-stat.sock";
+  ListingServer server(sock, Listing("/var/spool/postfix-other", 42));
+  QueueConfig cfg;
+  cfg.method = "spool";
+  cfg.spool_stat_socket = sock;
+  auto c = MakeSpool({{Exited(0), kTwoMessages}}, cfg);
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_NE(r.status.message().find("lists /var/spool/postfix-other, not "
+                                    "queue_directory"),
+            std::string::npos)
+      << r.status.message();
 }
 
 // --- config
@@ -590,7 +922,25 @@ INSTANTIATE_TEST_SUITE_P(
         ConfigCase{"address_as_domain", "{domains: [a@example.com]}",
                    "is not a domain name"},
         ConfigCase{"duplicate_domain", "{domains: [example.com, EXAMPLE.com]}",
-                   "duplicate domain"}),
+                   "duplicate domain"},
+        ConfigCase{"spool",
+                   "{method: spool, detail_interval: 10m, "
+                   "spool_stat: /usr/local/lib/mh-spool-stat}",
+                   ""},
+        ConfigCase{"spool_direct", "{method: spool, spool_stat: ''}", ""},
+        ConfigCase{"bad_method", "{method: find}",
+                   "x.yml:1: collectors.queue.method"},
+        ConfigCase{"short_detail_interval", "{detail_interval: 10ms}",
+                   "collectors.queue.detail_interval: must be at least 1s"},
+        ConfigCase{"bad_detail_interval", "{detail_interval: often}",
+                   "collectors.queue.detail_interval"},
+        ConfigCase{"relative_spool_stat_socket",
+                   "{spool_stat_socket: run/spool-stat.sock}",
+                   "collectors.queue.spool_stat_socket: must be empty or an "
+                   "absolute path"},
+        ConfigCase{"relative_spool_stat", "{spool_stat: spool-stat}",
+                   "collectors.queue.spool_stat: must be empty or an "
+                   "absolute path"}),
     [](const auto& p) { return std::string(p.param.name); });
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -30,6 +31,8 @@
 #include "collectors/queue/deferral_reason.h"
 #include "collectors/queue/queue_collector.h"
 #include "collectors/queue/queue_stats.h"
+#include "collectors/queue/spool_stat_parser.h"
+#include "collectors/queue/spool_walk.h"
 #include "tests/testutil/isolation.h"
 
 namespace mailhealth {
@@ -294,6 +297,7 @@ class QueueIntegrationTest : public ::testing::Test {
 
   std::unique_ptr<Collector> MakeCollector() {
     QueueConfig cfg;
+    cfg.method = "postqueue";  // every gauge from postqueue, as compared
     cfg.domains = kDomains;
     return MakeQueueCollector(cfg, Millis(30000), MakeProcessRunner(), [] {
       return g_now ? g_now : std::time(nullptr);
@@ -380,6 +384,72 @@ TEST_F(QueueIntegrationTest, EveryGaugeMatchesPostqueue) {
         << d;
   }
   EXPECT_EQ(s.at("mailhealth_queue_parse_errors_total"), 0);
+}
+
+// The spool walk (through the helper binary, and the collector's direct
+// walk) against postqueue -j on the same queue at rest: equal counts per
+// queue (deferred, which Postfix hashes one level deep by default, hold and
+// active), and the oldest message's age within a second (the birth time of
+// its queue file against the arrival time in its envelope).
+TEST_F(QueueIntegrationTest, SpoolWalkMatchesPostqueue) {
+  ASSERT_TRUE(WaitSettled(seconds(120)))
+      << "our messages did not settle in deferred/hold";
+  bool compared = false;
+  for (int attempt = 0; attempt < 5 && !compared; ++attempt) {
+    Listing before = PostqueueJ();
+    std::string out = mailhealth::Run(std::string(SPOOL_STAT_BIN));
+    Listing after = PostqueueJ();
+    if (before.key != after.key) continue;
+    compared = true;
+    SpoolStatReport rep = ParseSpoolStat(out);
+    ASSERT_TRUE(rep.ok) << rep.error << "\n" << out;
+    std::map<std::string, size_t> count;
+    std::map<std::string, int64_t> oldest;
+    for (const auto& m : after.messages) {
+      std::string q = m.value("queue_name", "");
+      int64_t at = m.value("arrival_time", int64_t{0});
+      count[q] += 1;
+      if (oldest[q] == 0 || at < oldest[q]) oldest[q] = at;
+    }
+    for (size_t i = 0; i < kSpoolQueues.size(); ++i) {
+      std::string q(kSpoolQueues[i]);
+      if (q == "corrupt" || q == "maildrop" || q == "incoming") continue;
+      SCOPED_TRACE(q);
+      EXPECT_EQ(rep.walk.queues[i].files, count[q]);
+      if (count[q] > 0) {
+        EXPECT_LE(std::abs(rep.walk.queues[i].oldest - oldest[q]), 1)
+            << "walk " << rep.walk.queues[i].oldest << " postqueue "
+            << oldest[q];
+      }
+    }
+    EXPECT_GE(rep.walk.queues[3].files, 270u);  // deferred
+    EXPECT_TRUE(rep.walk.all_btime);
+    EXPECT_GT(rep.walk.master_pid, 1);
+    // Hashed: the deferred files sit one directory level down.
+    EXPECT_EQ(mailhealth::Run("/usr/sbin/postconf -h hash_queue_depth"), "1\n");
+    EXPECT_EQ(mailhealth::Run(
+                  "find /var/spool/postfix/deferred -mindepth 2 -type f | "
+                  "wc -l"),
+              std::to_string(rep.walk.queues[3].files) + "\n");
+
+    // The collector's spool method (root walks directly) agrees too.
+    QueueConfig cfg;
+    cfg.method = "spool";
+    cfg.spool_stat = "";
+    cfg.spool_stat_socket = "";
+    auto c = MakeQueueCollector(cfg, Millis(30000), MakeProcessRunner());
+    CollectResult r = c->Collect(Clock::now() + seconds(60));
+    ASSERT_TRUE(r.status.ok()) << r.status.message();
+    Samples smp = Flatten(r.families);
+    EXPECT_EQ(smp.at("mailhealth_postfix_up"), 1);
+    EXPECT_EQ(smp.at("mailhealth_queue_messages|deferred"),
+              static_cast<double>(count["deferred"]));
+    EXPECT_EQ(smp.at("mailhealth_queue_messages|hold"),
+              static_cast<double>(count["hold"]));
+    EXPECT_GT(smp.at("mailhealth_queue_detail_last_success_timestamp_seconds"),
+              0);
+  }
+  EXPECT_TRUE(compared) << "the queue kept changing under us";
 }
 
 TEST_F(QueueIntegrationTest, StoppedPostfixIsUpZeroAndRecovers) {

@@ -312,6 +312,109 @@ INSTANTIATE_TEST_SUITE_P(
             R"({"queue_name": "deferred", "arrival_time": 1, "message_size": -5})"}),
     [](const auto& p) { return std::string(p.param.name); });
 
+// The scanner against the former DOM parser (nlohmann::json), line by
+// line: the same messages (every field) and the same parse errors, on the
+// corpus and on lines made to hit every branch of the scanner.
+void ExpectSameAsDom(const std::string& text) {
+  Recorder fast, dom;
+  JsonQueueParser a(&fast);
+  JsonDomQueueParser b(&dom);
+  a.Feed(text);
+  a.Finish();
+  b.Feed(text);
+  b.Finish();
+  EXPECT_EQ(a.parse_errors(), b.parse_errors()) << text;
+  ASSERT_EQ(fast.messages.size(), dom.messages.size()) << text;
+  for (size_t i = 0; i < fast.messages.size(); ++i) {
+    EXPECT_EQ(fast.messages[i].queue, dom.messages[i].queue) << text;
+    EXPECT_EQ(fast.messages[i].arrival, dom.messages[i].arrival) << text;
+    EXPECT_EQ(fast.messages[i].size, dom.messages[i].size) << text;
+    EXPECT_EQ(fast.messages[i].recipients, dom.messages[i].recipients) << text;
+  }
+}
+
+TEST(JsonScannerTest, SameAsTheDomParserOnTheCorpus) {
+  for (const char* f :
+       {"postqueue/postqf-qdata.jsonl", "postqueue-j-captured.jsonl"}) {
+    ExpectSameAsDom(Corpus(f));
+  }
+}
+
+TEST(JsonScannerTest, SameAsTheDomParserOnEdgeCases) {
+  const std::string head =
+      R"({"queue_name": "deferred", "arrival_time": 5, "message_size": 7)";
+  std::vector<std::string> lines = {
+      head + "}",
+      head + R"(, "recipients": []})",
+      head + R"(, "recipients": {}})",
+      head + R"(, "recipients": [1, "x", null, [], {}]})",
+      head + R"(, "recipients": [{"address": 5, "delay_reason": null}]})",
+      head +
+          R"(, "recipients": [{"address": "a\"b\\c\/d\u00e9\ud83d\ude00@x", "delay_reason": "tab\there\nnl"}]})",
+      head + R"(, "recipients": [{"address": "a@x", "address": "b@y"}]})",
+      head + R"(, "recipients": [{"address": "a@x", "address": 1}]})",
+      head + R"(, "recipients": [{"address": "a@x"}], "recipients": 3})",
+      head +
+          R"(, "recipients": [{"address": "\u0061@x"}, {"address": "b@x", "delay_reason": "\u0041"}, {"address": "c\u00e9@x"}]})",
+      head +
+          R"(, "x": {"a": [1, 2, {"b": [true, false, null]}], "c": -1.5e-3}})",
+      head + R"(, "x": [[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]})",
+      head + R"(, "queue_name": "hold"})",
+      head + R"(, "queue_name": 1})",
+      head + R"(, "arrival_time": 1.0})",
+      head + R"(, "arrival_time": -0})",
+      head + R"(, "arrival_time": -1})",
+      head + R"(, "arrival_time": 9223372036854775807})",
+      head + R"(, "arrival_time": 9223372036854775808})",
+      head + R"(, "arrival_time": 1e2})",
+      head + R"(, "arrival_time": 01})",
+      head + R"(, "arrival_time": 1.})",
+      head + R"(, "arrival_time": .1})",
+      head + R"(, "arrival_time": +1})",
+      R"({"queue\u005fname": "active", "arrival_time": 1, "message_size": 1})",
+      "\xEF\xBB\xBF" + head + "}",
+      "  \t" + head + "}  \r",
+      head + "} x",
+      head + std::string("}\t\0\"queue_name\": x", 18),  // fuzz_postqueue_json
+      head + std::string("}\0", 2),
+      std::string("\0", 1) + head + "}",
+      head + "}}",
+      head + ",}",
+      head + ", }",
+      head,
+      head + R"(, "s": "\x"})",
+      head + R"(, "s": "\u12"})",
+      head + R"(, "s": "\ud800"})",
+      head + R"(, "s": "\udc00"})",
+      head + R"(, "s": "\ud800\u0041"})",
+      head + ", \"s\": \"ctl\x01\"}",
+      head + ", \"s\": \"bad\xff\"}",
+      head + ", \"s\": \"overlong\xc0\xaf\"}",
+      head + ", \"s\": \"surrogate\xed\xa0\x80\"}",
+      head + ", \"s\": \"cut\xe2\x82\"}",
+      head + ", \"s\": \"ok\xe2\x82\xac\xf0\x9f\x98\x80\"}",
+      head + R"(, "t": tru})",
+      head + R"(, "t": nul})",
+      head + R"(, "t": [1 2]})",
+      head + R"(, "t": {"a" 1}})",
+      head + R"(, "t": {1: 1}})",
+      "{}",
+      "[]",
+      "\"string\"",
+      "{\"queue_name\": \"deferred\", \"arrival_time\": 1, \"message_size\": "
+      "1, "
+      "\"recipients\": [{\"address\": \"" +
+          std::string(70, 'a') + "\\u0040" + std::string(70, 'b') +
+          "\"}, {\"address\": \"" + std::string(40, 'c') + "\\n\"}, " +
+          "{\"address\": \"d\\n\"}, {\"address\": \"e\\n\"}, "
+          "{\"address\": \"f\\n\"}]}",
+  };
+  for (const auto& l : lines) {
+    SCOPED_TRACE(l);
+    ExpectSameAsDom(l + "\n");
+  }
+}
+
 TEST(JsonParserTest, NewerFieldsAreIgnored) {
   Recorder rec;
   JsonQueueParser p(&rec);

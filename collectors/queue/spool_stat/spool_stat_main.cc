@@ -1,0 +1,293 @@
+// mailhealth-spool-stat: lists and stats the Postfix queue directories and
+// prints, per queue, the number of files, their bytes and the oldest file's
+// time (the format of FormatSpoolStat in spool_walk.h).
+//
+//   mailhealth-spool-stat [-c CONFIG_DIRECTORY] [QUEUE_DIRECTORY]
+//
+// Meant to run with the file capability cap_dac_read_search, executable only
+// by the exporter's group, so the exporter itself needs no access to mail.
+// What it does with that capability is therefore kept to the least:
+//   - the queue directory is Postfix's own: `postconf -h queue_directory`
+//     (the postconf of the build, MAILHEALTH_SPOOL_STAT_POSTCONF, run with
+//     an empty environment, so MAIL_CONFIG or PATH cannot redirect it). A
+//     QUEUE_DIRECTORY argument must be that same directory (compared after
+//     resolving both); any other is refused (exit 2);
+//   - `-c DIR` (another Postfix instance) is accepted only when the default
+//     main.cf names DIR in config_directory, alternate_config_directories or
+//     multi_instance_directories, as postqueue and postdrop require of
+//     unprivileged users;
+//   - no queue file is opened or read; no symlink is followed (spool_walk.h);
+//   - nothing is written but stdout and stderr.
+// Exit status: 0 listed; 1 could not list (postconf failed, a queue
+// directory unreadable); 2 usage error or a refused directory.
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "collectors/queue/spool_walk.h"
+
+namespace {
+
+constexpr char kPostconf[] = MAILHEALTH_SPOOL_STAT_POSTCONF;
+constexpr char kUsage[] =
+    "usage: mailhealth-spool-stat [-c CONFIG_DIRECTORY] [QUEUE_DIRECTORY]\n";
+
+int Fail(int status, const std::string& msg) {
+  std::fprintf(stderr, "mailhealth-spool-stat: %s\n", msg.c_str());
+  return status;
+}
+
+// postconf with ARGS and an empty environment, started (Start) and then
+// read to its end and reaped (Finish): the walk runs in between.
+struct PostconfRun {
+  pid_t pid = -1;
+  int fd = -1;
+  std::string last_arg;
+};
+
+bool StartPostconf(const std::vector<std::string>& args, PostconfRun* run,
+                   std::string* err) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) {
+    *err = std::string("pipe: ") + std::strerror(errno);
+    return false;
+  }
+  std::vector<std::string> argv_s = {kPostconf};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  char path_env[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+  char* envp[] = {path_env, nullptr};
+  pid_t pid = fork();
+  if (pid < 0) {
+    *err = std::string("fork: ") + std::strerror(errno);
+    close(p[0]);
+    close(p[1]);
+    return false;
+  }
+  if (pid == 0) {
+    dup2(p[1], 1);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    execve(kPostconf, argv.data(), envp);
+    _exit(127);
+  }
+  close(p[1]);
+  run->pid = pid;
+  run->fd = p[0];
+  run->last_arg = args.back();
+  return true;
+}
+
+bool FinishPostconf(PostconfRun* run, std::string* out, std::string* err) {
+  char buf[4096];
+  while (true) {
+    ssize_t n = read(run->fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (out->size() < 65536) out->append(buf, static_cast<size_t>(n));
+  }
+  close(run->fd);
+  int status = 0;
+  while (waitpid(run->pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    *err = std::string(kPostconf) + " " + run->last_arg + " failed" +
+           (WIFEXITED(status) && WEXITSTATUS(status) == 127 ? " (cannot run it)"
+                                                            : "");
+    return false;
+  }
+  return true;
+}
+
+bool Postconf(const std::vector<std::string>& args, std::string* out,
+              std::string* err) {
+  PostconfRun run;
+  return StartPostconf(args, &run, err) && FinishPostconf(&run, out, err);
+}
+
+// Every one-character directory level is walked, whatever hash_queue_depth
+// says: Postfix's own queue scan descends into them the same way, and after
+// a change of hash_queue_depth files sit at both depths for a while.
+constexpr int kAllLevels = 16;
+
+int Threads() {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n >= 2 ? 2 : 1;
+}
+
+std::vector<std::string> Lines(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t nl = s.find('\n', start);
+    if (nl == std::string::npos) nl = s.size();
+    if (nl > start || nl < s.size()) out.push_back(s.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return out;
+}
+
+std::vector<std::string> Words(const std::string& s) {
+  std::vector<std::string> out;
+  std::string w;
+  for (char c : s) {
+    if (c == ',' || c == ' ' || c == '\t') {
+      if (!w.empty()) out.push_back(w);
+      w.clear();
+    } else {
+      w += c;
+    }
+  }
+  if (!w.empty()) out.push_back(w);
+  return out;
+}
+
+std::string Resolve(const std::string& p) {
+  char buf[PATH_MAX];
+  if (realpath(p.c_str(), buf) == nullptr) return "";
+  return buf;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_dir, wanted_dir;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (a == "-c" && i + 1 < argc && config_dir.empty()) {
+      config_dir = argv[++i];
+    } else if (!a.empty() && a[0] != '-' && wanted_dir.empty()) {
+      wanted_dir = a;
+    } else {
+      std::fputs(kUsage, stderr);
+      return 2;
+    }
+  }
+  if (!config_dir.empty() && config_dir[0] != '/')
+    return Fail(2, "-c " + config_dir + ": not an absolute path");
+  if (!wanted_dir.empty() && wanted_dir[0] != '/')
+    return Fail(2, wanted_dir + ": not an absolute path");
+
+  std::string out, err;
+  if (!config_dir.empty()) {
+    // Which configuration directories may be named, by the default main.cf.
+    if (!Postconf({"-h", "config_directory", "alternate_config_directories",
+                   "multi_instance_directories"},
+                  &out, &err)) {
+      return Fail(1, err);
+    }
+    std::vector<std::string> lines = Lines(out);
+    std::vector<std::string> allowed;
+    for (const auto& l : lines) {
+      for (auto& w : Words(l)) allowed.push_back(w);
+    }
+    std::string want = Resolve(config_dir);
+    bool ok = false;
+    for (const auto& a : allowed)
+      ok = ok || (!want.empty() && Resolve(a) == want);
+    if (!ok) {
+      return Fail(2, "refused: -c " + config_dir +
+                         " is not the default config_directory nor listed "
+                         "in alternate_config_directories or "
+                         "multi_instance_directories");
+    }
+    out.clear();
+  }
+  std::vector<std::string> args;
+  if (!config_dir.empty()) {
+    args.push_back("-c");
+    args.push_back(config_dir);
+  }
+  args.insert(args.end(), {"-h", "queue_directory"});
+  PostconfRun pc;
+  if (!StartPostconf(args, &pc, &err)) return Fail(1, err);
+
+  // With a directory named, it is walked while postconf runs (postconf is
+  // most of the time on a small queue), and the result is printed only
+  // once the directory walked (its device and inode, not its name) is
+  // found to be Postfix's queue directory; otherwise nothing of the walk
+  // is shown.
+  int fd = -1;
+  int open_errno = 0;
+  mailhealth::SpoolWalkResult result;
+  bool walked = false;
+  if (!wanted_dir.empty()) {
+    fd = open(wanted_dir.c_str(),
+              O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+      open_errno = errno;
+    } else {
+      walked = true;
+      bool ok =
+          mailhealth::WalkSpool(fd, kAllLevels, &result, nullptr, Threads());
+      if (ok) result.master_pid = mailhealth::ReadMasterPid(fd);
+      if (!ok && result.error.empty()) result.error = "walk failed";
+    }
+  }
+  if (!FinishPostconf(&pc, &out, &err)) {
+    if (fd >= 0) close(fd);
+    return Fail(1, err);
+  }
+  std::vector<std::string> lines = Lines(out);
+  if (lines.empty() || lines[0].empty() || lines[0][0] != '/') {
+    if (fd >= 0) close(fd);
+    return Fail(1, "postconf gave no absolute queue_directory");
+  }
+  std::string queue_dir = lines[0];
+  struct stat want {};
+  if (stat(queue_dir.c_str(), &want) != 0) {
+    int e = errno;
+    if (fd >= 0) close(fd);
+    return Fail(1, "queue_directory " + queue_dir + ": " + std::strerror(e));
+  }
+  if (!wanted_dir.empty()) {
+    struct stat got {};
+    bool same = fd >= 0 && fstat(fd, &got) == 0 && got.st_dev == want.st_dev &&
+                got.st_ino == want.st_ino;
+    if (!same) {
+      if (fd >= 0) close(fd);
+      if (fd < 0 && Resolve(wanted_dir) == Resolve(queue_dir)) {
+        return Fail(1, wanted_dir + ": " + std::strerror(open_errno));
+      }
+      return Fail(2, "refused: " + wanted_dir + " is not the queue directory " +
+                         queue_dir + " (postconf -h queue_directory)");
+    }
+  }
+  if (!walked) {
+    if (fd < 0) {
+      fd = open(queue_dir.c_str(),
+                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+      if (fd < 0) {
+        return Fail(
+            1, "queue_directory " + queue_dir + ": " + std::strerror(errno));
+      }
+    }
+    bool ok =
+        mailhealth::WalkSpool(fd, kAllLevels, &result, nullptr, Threads());
+    if (ok) result.master_pid = mailhealth::ReadMasterPid(fd);
+    if (!ok && result.error.empty()) result.error = "walk failed";
+  }
+  close(fd);
+  if (!result.error.empty()) return Fail(1, queue_dir + "/" + result.error);
+  std::string text = mailhealth::FormatSpoolStat(result, queue_dir);
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() ||
+      std::fflush(stdout) != 0) {
+    return 1;
+  }
+  return 0;
+}
