@@ -364,6 +364,9 @@ def exporter_config(log_path, dns_port, dns_port2):
     # 20,000 queued messages on (docs/queue.md).
     interval: 2s
     timeout: 1900ms
+    # The deferral reasons come from postqueue -j every detail_interval
+    # (default 5m): short here, as a small queue allows.
+    detail_interval: 2s
   log:
     enabled: true
     interval: 1s

@@ -50,6 +50,9 @@ def exporter_config(dns_port):
     enabled: true
     interval: 2s
     timeout: 1900ms
+    # The deferral reasons come from postqueue -j every detail_interval
+    # (default 5m): short here, as a small queue allows.
+    detail_interval: 2s
   log:
     enabled: true
     interval: 1s
