@@ -1,0 +1,314 @@
+// DANE (RFC 7672) against real servers on loopback, inside
+// tests/tools/isolate: a zone signed here with dnssec-keygen and
+// dnssec-signzone and an unsigned one, both served by BIND
+// (tests/testutil/dns_server.h), behind a real unbound on a free loopback
+// port that holds the signed zone's key as its trust anchor (so it answers
+// AD=1 for the signed zone and AD=0 for the other), and the real Postfix on
+// 127.0.0.1:25 (scripts/setup-postfix: STARTTLS with the snakeoil
+// certificate). The TLSA records are computed here from that certificate
+// with openssl: matching ones (3 1 1, 3 0 2, 2 0 1, 3 1 0), a stale one, a
+// host without records. Exact values for every case. RESOURCE_LOCK postfix.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "collectors/mailauth/mailauth_collector.h"
+#include "collectors/mailauth/mailauth_lookup.h"
+#include "exporter/metric_builder.h"
+#include "tests/testutil/dns_server.h"
+#include "tests/testutil/family_value.h"
+#include "tests/testutil/isolation.h"
+
+namespace mailhealth::mailauth {
+namespace {
+
+using mailhealth::testing::DnsServer;
+using namespace std::chrono_literals;
+
+constexpr char kSnakeoil[] = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+
+std::string Output(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  ::pclose(p);
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' '))
+    out.pop_back();
+  return out;
+}
+
+// "SHA2-256(stdin)= ab12..." -> "ab12..."
+std::string Digest(const std::string& cmd) {
+  std::string out = Output(cmd);
+  size_t eq = out.rfind("= ");
+  return eq == std::string::npos ? "" : out.substr(eq + 2);
+}
+
+class DaneIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!IsolatedFromMachine()) GTEST_SKIP() << kNotIsolated;
+  }
+  static void SetUpTestSuite() {
+    if (!IsolatedFromMachine()) return;
+    was_running_ = std::system("postfix status >/dev/null 2>&1") == 0;
+    const std::string setup =
+        std::string(MAILHEALTH_SOURCE_DIR) + "/scripts/setup-postfix start";
+    ASSERT_EQ(std::system((setup + " >/dev/null 2>&1").c_str()), 0) << setup;
+    char tmpl[] = "/tmp/dane-it-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    const std::string d = dir_;
+    const std::string cert = kSnakeoil;
+    // The association data, from the certificate Postfix presents.
+    spki_sha256_ = Digest("openssl x509 -in " + cert +
+                          " -noout -pubkey | openssl pkey -pubin -outform DER"
+                          " | openssl dgst -sha256");
+    spki_hex_ = Output("openssl x509 -in " + cert +
+                       " -noout -pubkey | openssl pkey -pubin -outform DER"
+                       " | od -An -v -tx1 | tr -d ' \\n'");
+    cert_sha256_ = Digest("openssl x509 -in " + cert +
+                          " -outform DER | openssl dgst -sha256");
+    cert_sha512_ = Digest("openssl x509 -in " + cert +
+                          " -outform DER | openssl dgst -sha512");
+    // A key Postfix does not have: the record left behind by a rotation.
+    stale_sha256_ = Digest(
+        "openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:P-256 "
+        "2>/dev/null | openssl pkey -pubout -outform DER | openssl dgst "
+        "-sha256");
+    ASSERT_EQ(spki_sha256_.size(), 64u);
+    ASSERT_EQ(stale_sha256_.size(), 64u);
+    ASSERT_EQ(cert_sha512_.size(), 128u);
+    ASSERT_GT(spki_hex_.size(), 100u);
+
+    std::string z =
+        "$TTL 300\n$ORIGIN signed.test.\n"
+        "@ IN SOA ns hostmaster 1 3600 600 86400 300\n"
+        "@ IN NS ns\nns IN A 127.0.0.1\n"
+        "@ MX 10 mx1\n@ MX 20 mx2\n@ MX 30 mx3\n@ MX 40 mx4\n@ MX 50 mx5\n"
+        "@ MX 60 mx6\n";
+    for (int i = 1; i <= 6; ++i)
+      z += "mx" + std::to_string(i) + " A 127.0.0.1\n";
+    z += "_25._tcp.mx1 TLSA 3 1 1 " + spki_sha256_ + "\n";   // matches
+    z += "_25._tcp.mx2 TLSA 3 1 1 " + stale_sha256_ + "\n";  // stale
+    z += "_25._tcp.mx3 TLSA 3 1 1 " + stale_sha256_ + "\n";  // rotated:
+    z += "_25._tcp.mx3 TLSA 3 0 2 " + cert_sha512_ + "\n";   // new one too
+    z += "_25._tcp.mx4 TLSA 2 0 1 " + cert_sha256_ + "\n";   // TA in chain
+    z += "_25._tcp.mx6 TLSA 3 1 0 " + spki_hex_ + "\n";      // exact SPKI
+    // mx5: no TLSA records (a securely denied name).
+    std::ofstream(d + "/signed.test.zone") << z;
+    const std::string sign =
+        "cd " + d +
+        " && dnssec-keygen -q -a ECDSAP256SHA256 -f KSK signed.test > "
+        "ksk.name && dnssec-keygen -q -a ECDSAP256SHA256 signed.test > "
+        "zsk.name && cat $(cat ksk.name).key $(cat zsk.name).key >> "
+        "signed.test.zone && dnssec-signzone -q -o signed.test -k $(cat "
+        "ksk.name) -f signed.test.zone.signed signed.test.zone $(cat "
+        "zsk.name) && cp $(cat ksk.name).key anchor.key";
+    ASSERT_EQ(std::system(("(" + sign + ") >" + d + "/sign.log 2>&1").c_str()),
+              0)
+        << Output("cat " + d + "/sign.log");
+
+    std::string u = "@ MX 10 mx1\nmx1 A 127.0.0.1\n";
+    u += "_25._tcp.mx1 TLSA 3 1 1 " + spki_sha256_ + "\n";  // matches
+    bind_ = DnsServer::Start(
+                {{"signed.test", "", false, d + "/signed.test.zone.signed"},
+                 {"unsigned.test", u}})
+                .release();
+    ASSERT_NE(bind_, nullptr) << DnsServer::last_error();
+
+    unbound_port_ = testing::FreeLoopbackPort();
+    std::ofstream conf(d + "/unbound.conf");
+    const std::string stub =
+        "  stub-addr: 127.0.0.1@" + std::to_string(bind_->port()) + "\n";
+    conf << "server:\n"
+         << "  interface: 127.0.0.1\n  port: " << unbound_port_ << "\n"
+         << "  do-ip6: no\n  do-daemonize: no\n  use-syslog: no\n"
+         << "  username: \"\"\n  chroot: \"\"\n  directory: \"" << d << "\"\n"
+         << "  pidfile: \"" << d << "/unbound.pid\"\n"
+         << "  logfile: \"" << d << "/unbound.log\"\n"
+         << "  verbosity: 1\n  val-log-level: 2\n"
+         << "  access-control: 127.0.0.0/8 allow\n"
+         << "  do-not-query-localhost: no\n"
+         << "  module-config: \"validator iterator\"\n"
+         << "  trust-anchor-file: \"" << d << "/anchor.key\"\n"
+         << "  local-zone: \"test.\" nodefault\n"
+         // Every other name to BIND too (which refuses it): unbound never
+         // primes from the public root servers.
+         << "stub-zone:\n  name: \".\"\n"
+         << stub << "stub-zone:\n  name: \"signed.test\"\n"
+         << stub << "stub-zone:\n  name: \"unsigned.test\"\n"
+         << stub;
+    conf.close();
+    unbound_pid_ = fork();
+    if (unbound_pid_ == 0) {
+      const std::string c = d + "/unbound.conf";
+      execlp("unbound", "unbound", "-d", "-c", c.c_str(),
+             static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    // Ready when it answers (and validates) the signed zone's SOA.
+    for (int i = 0; i < 50; ++i) {
+      std::string r =
+          Output("dig +tries=1 +time=1 -p " + std::to_string(unbound_port_) +
+                 " @127.0.0.1 signed.test SOA +adflag 2>/dev/null");
+      if (r.find("status: NOERROR") != std::string::npos) break;
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+  static void TearDownTestSuite() {
+    if (unbound_pid_ > 0) {
+      ::kill(unbound_pid_, SIGTERM);
+      ::waitpid(unbound_pid_, nullptr, 0);
+    }
+    delete bind_;
+    if (IsolatedFromMachine() && !was_running_)
+      std::system("postfix stop >/dev/null 2>&1");
+    if (!dir_.empty()) std::system(("rm -rf '" + dir_ + "'").c_str());
+  }
+
+  static MailauthConfig Config() {
+    MailauthConfig c;
+    c.resolvers = {
+        *ParseResolverAddress("127.0.0.1:" + std::to_string(unbound_port_))};
+    c.smtp_port = 25;
+    for (const char* n : {"signed.test", "unsigned.test"}) {
+      DomainConfig d;
+      d.name = n;
+      d.spf = d.dkim = d.dmarc = d.tlsrpt = d.mta_sts = false;
+      c.domains.push_back(d);
+    }
+    return c;
+  }
+
+  static std::string dir_, spki_sha256_, spki_hex_, cert_sha256_, cert_sha512_,
+      stale_sha256_;
+  static DnsServer* bind_;
+  static uint16_t unbound_port_;
+  static pid_t unbound_pid_;
+  static bool was_running_;
+};
+bool DaneIntegrationTest::was_running_ = false;
+std::string DaneIntegrationTest::dir_, DaneIntegrationTest::spki_sha256_,
+    DaneIntegrationTest::spki_hex_, DaneIntegrationTest::cert_sha256_,
+    DaneIntegrationTest::cert_sha512_, DaneIntegrationTest::stale_sha256_;
+DnsServer* DaneIntegrationTest::bind_ = nullptr;
+uint16_t DaneIntegrationTest::unbound_port_ = 0;
+pid_t DaneIntegrationTest::unbound_pid_ = -1;
+
+// The resolver path itself, checked with dig: unbound validates the
+// signed zone (AD) and not the unsigned one, and BIND alone never sets AD.
+TEST_F(DaneIntegrationTest, UnboundValidatesOnlyTheSignedZone) {
+  auto flags = [](uint16_t port, const char* name) {
+    std::string r = Output("dig +tries=1 +time=2 -p " + std::to_string(port) +
+                           " @127.0.0.1 " + name + " TLSA +adflag");
+    size_t f = r.find(";; flags:");
+    return f == std::string::npos ? r : r.substr(f, r.find(';', f + 3) - f);
+  };
+  EXPECT_NE(flags(unbound_port_, "_25._tcp.mx1.signed.test").find(" ad"),
+            std::string::npos)
+      << Output("cat " + dir_ + "/unbound.log");
+  EXPECT_EQ(flags(unbound_port_, "_25._tcp.mx1.unsigned.test").find(" ad"),
+            std::string::npos);
+  EXPECT_EQ(flags(bind_->port(), "_25._tcp.mx1.signed.test").find(" ad"),
+            std::string::npos);
+}
+
+TEST_F(DaneIntegrationTest, ExactValuesForEveryCase) {
+  auto col = MakeMailauthCollector(Config());
+  CollectResult r = col->Collect(Clock::now() + 20s);
+  ASSERT_TRUE(r.status.ok());
+  const Families& f = r.families;
+  auto v = [&](const char* metric, const char* domain, const char* mx) {
+    auto x = Value(f, metric, {{"domain", domain}, {"exchange", mx}});
+    return x ? *x : -1;
+  };
+  auto records = [&](const char* d, const char* mx) {
+    return v("mailhealth_dane_tlsa_records", d, mx);
+  };
+  auto validated = [&](const char* d, const char* mx) {
+    return v("mailhealth_dane_dnssec_validated", d, mx);
+  };
+  auto matches = [&](const char* d, const char* mx) {
+    return v("mailhealth_dane_tlsa_matches", d, mx);
+  };
+  const char* s = "signed.test";
+  // mx1: 3 1 1 of Postfix's key.
+  EXPECT_EQ(records(s, "mx1.signed.test"), 1) << r.detail;
+  EXPECT_EQ(validated(s, "mx1.signed.test"), 1)
+      << Output("cat " + dir_ + "/unbound.log");
+  EXPECT_EQ(matches(s, "mx1.signed.test"), 1);
+  // mx2: only a stale record: the page.
+  EXPECT_EQ(records(s, "mx2.signed.test"), 1);
+  EXPECT_EQ(validated(s, "mx2.signed.test"), 1);
+  EXPECT_EQ(matches(s, "mx2.signed.test"), 0);
+  // mx3: the stale record and 3 0 2 (SHA-512 of the whole certificate).
+  EXPECT_EQ(records(s, "mx3.signed.test"), 2);
+  EXPECT_EQ(validated(s, "mx3.signed.test"), 1);
+  EXPECT_EQ(matches(s, "mx3.signed.test"), 1);
+  // mx4: 2 0 1, the (self-signed) snakeoil certificate as trust anchor.
+  EXPECT_EQ(records(s, "mx4.signed.test"), 1);
+  EXPECT_EQ(matches(s, "mx4.signed.test"), 1);
+  // mx5: no records, the denial validated; no match series.
+  EXPECT_EQ(records(s, "mx5.signed.test"), 0);
+  EXPECT_EQ(validated(s, "mx5.signed.test"), 1);
+  EXPECT_EQ(matches(s, "mx5.signed.test"), -1);
+  // mx6: 3 1 0, the SubjectPublicKeyInfo itself.
+  EXPECT_EQ(records(s, "mx6.signed.test"), 1);
+  EXPECT_EQ(matches(s, "mx6.signed.test"), 1);
+  // The unsigned zone: a matching record, but not validated.
+  EXPECT_EQ(records("unsigned.test", "mx1.unsigned.test"), 1);
+  EXPECT_EQ(validated("unsigned.test", "mx1.unsigned.test"), 0);
+  EXPECT_EQ(matches("unsigned.test", "mx1.unsigned.test"), 1);
+  EXPECT_EQ(r.detail.find("failed"), std::string::npos) << r.detail;
+}
+
+// The same records straight from BIND (not a validating resolver): found,
+// never validated, matched all the same.
+TEST_F(DaneIntegrationTest, WithoutAValidatingResolverNothingIsValidated) {
+  MailauthConfig c = Config();
+  c.resolvers = {*ParseResolverAddress(bind_->resolver())};
+  MailauthRun run = RunMailauth(c, Clock::now() + 20s);
+  ASSERT_EQ(run.domains.size(), 2u);
+  const DomainOutcome& d = run.domains[0];
+  ASSERT_TRUE(d.dane_checked);
+  ASSERT_EQ(d.dane.size(), 6u);
+  std::map<std::string, const DaneHost*> by;
+  for (const DaneHost& h : d.dane) {
+    EXPECT_FALSE(h.validated) << h.exchange;
+    by[h.exchange] = &h;
+  }
+  ASSERT_EQ(by.size(), 6u);
+  EXPECT_TRUE(by["mx1.signed.test"]->matches);
+  EXPECT_EQ(by["mx1.signed.test"]->probed, 1u);
+  EXPECT_FALSE(by["mx2.signed.test"]->matches);
+  EXPECT_EQ(by["mx2.signed.test"]->probed, 1u);
+  EXPECT_EQ(by["mx2.signed.test"]->matched, 0u);
+  EXPECT_EQ(by["mx5.signed.test"]->probed, 0u);  // no records: no probe
+}
+
+// skip: [dane] turns the check off: no lookups, no series.
+TEST_F(DaneIntegrationTest, SkipDaneExportsNothing) {
+  MailauthConfig c = Config();
+  for (DomainConfig& d : c.domains) d.dane = false;
+  auto col = MakeMailauthCollector(c);
+  CollectResult r = col->Collect(Clock::now() + 20s);
+  ASSERT_TRUE(r.status.ok());
+  for (const auto& fam : r.families)
+    if (fam.name.rfind("mailhealth_dane_", 0) == 0) {
+      EXPECT_TRUE(fam.metric.empty()) << fam.name;
+    }
+}
+
+}  // namespace
+}  // namespace mailhealth::mailauth
