@@ -7,7 +7,8 @@
 // 127.0.0.1:25 (scripts/setup-postfix: STARTTLS with the snakeoil
 // certificate). The TLSA records are computed here from that certificate
 // with openssl: matching ones (3 1 1, 3 0 2, 2 0 1, 3 1 0), a stale one, a
-// host without records. Exact values for every case. RESOURCE_LOCK postfix.
+// host without records, one whose signature is broken (bogus). Exact values for
+// every case. RESOURCE_LOCK postfix.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -96,8 +97,8 @@ class DaneIntegrationTest : public ::testing::Test {
         "@ IN SOA ns hostmaster 1 3600 600 86400 300\n"
         "@ IN NS ns\nns IN A 127.0.0.1\n"
         "@ MX 10 mx1\n@ MX 20 mx2\n@ MX 30 mx3\n@ MX 40 mx4\n@ MX 50 mx5\n"
-        "@ MX 60 mx6\n";
-    for (int i = 1; i <= 6; ++i)
+        "@ MX 60 mx6\n@ MX 70 mx7\n";
+    for (int i = 1; i <= 7; ++i)
       z += "mx" + std::to_string(i) + " A 127.0.0.1\n";
     z += "_25._tcp.mx1 TLSA 3 1 1 " + spki_sha256_ + "\n";   // matches
     z += "_25._tcp.mx2 TLSA 3 1 1 " + stale_sha256_ + "\n";  // stale
@@ -105,6 +106,7 @@ class DaneIntegrationTest : public ::testing::Test {
     z += "_25._tcp.mx3 TLSA 3 0 2 " + cert_sha512_ + "\n";   // new one too
     z += "_25._tcp.mx4 TLSA 2 0 1 " + cert_sha256_ + "\n";   // TA in chain
     z += "_25._tcp.mx6 TLSA 3 1 0 " + spki_hex_ + "\n";      // exact SPKI
+    z += "_25._tcp.mx7 TLSA 3 1 1 " + spki_sha256_ + "\n";   // bogus: below
     // mx5: no TLSA records (a securely denied name).
     std::ofstream(d + "/signed.test.zone") << z;
     const std::string sign =
@@ -113,8 +115,15 @@ class DaneIntegrationTest : public ::testing::Test {
         "ksk.name && dnssec-keygen -q -a ECDSAP256SHA256 signed.test > "
         "zsk.name && cat $(cat ksk.name).key $(cat zsk.name).key >> "
         "signed.test.zone && dnssec-signzone -q -o signed.test -k $(cat "
-        "ksk.name) -f signed.test.zone.signed signed.test.zone $(cat "
-        "zsk.name) && cp $(cat ksk.name).key anchor.key";
+        "ksk.name) -O full -f signed.test.zone.full signed.test.zone $(cat "
+        "zsk.name) && cp $(cat ksk.name).key anchor.key"
+        // The signature over mx7's TLSA records broken (its first bytes
+        // zeroed): a validating resolver answers SERVFAIL (bogus).
+        " && awk '$1 == \"_25._tcp.mx7.signed.test.\" && $4 == \"RRSIG\" && "
+        "$5 == \"TLSA\" { $NF = \"AAAAAAAA\" substr($NF, 9) } { print }' "
+        "signed.test.zone.full > signed.test.zone.signed"
+        " && test $(diff signed.test.zone.full signed.test.zone.signed | "
+        "grep -c '^>') = 1";
     ASSERT_EQ(std::system(("(" + sign + ") >" + d + "/sign.log 2>&1").c_str()),
               0)
         << Output("cat " + d + "/sign.log");
@@ -270,7 +279,12 @@ TEST_F(DaneIntegrationTest, ExactValuesForEveryCase) {
   EXPECT_EQ(records("unsigned.test", "mx1.unsigned.test"), 1);
   EXPECT_EQ(validated("unsigned.test", "mx1.unsigned.test"), 0);
   EXPECT_EQ(matches("unsigned.test", "mx1.unsigned.test"), 1);
-  EXPECT_EQ(r.detail.find("failed"), std::string::npos) << r.detail;
+  // mx7: the signature is bogus: unbound answers SERVFAIL, as it does to
+  // every DANE sender; no series, one failed lookup in the detail.
+  EXPECT_EQ(records(s, "mx7.signed.test"), -1);
+  EXPECT_EQ(validated(s, "mx7.signed.test"), -1);
+  EXPECT_EQ(matches(s, "mx7.signed.test"), -1);
+  EXPECT_NE(r.detail.find(", 1 lookups failed"), std::string::npos) << r.detail;
 }
 
 // The same records straight from BIND (not a validating resolver): found,
@@ -282,13 +296,14 @@ TEST_F(DaneIntegrationTest, WithoutAValidatingResolverNothingIsValidated) {
   ASSERT_EQ(run.domains.size(), 2u);
   const DomainOutcome& d = run.domains[0];
   ASSERT_TRUE(d.dane_checked);
-  ASSERT_EQ(d.dane.size(), 6u);
+  ASSERT_EQ(d.dane.size(), 7u);  // BIND serves mx7's records as they are
   std::map<std::string, const DaneHost*> by;
   for (const DaneHost& h : d.dane) {
     EXPECT_FALSE(h.validated) << h.exchange;
     by[h.exchange] = &h;
   }
-  ASSERT_EQ(by.size(), 6u);
+  ASSERT_EQ(by.size(), 7u);
+  EXPECT_TRUE(by["mx7.signed.test"]->matches);
   EXPECT_TRUE(by["mx1.signed.test"]->matches);
   EXPECT_EQ(by["mx1.signed.test"]->probed, 1u);
   EXPECT_FALSE(by["mx2.signed.test"]->matches);
