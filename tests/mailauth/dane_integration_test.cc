@@ -7,8 +7,10 @@
 // 127.0.0.1:25 (scripts/setup-postfix: STARTTLS with the snakeoil
 // certificate). The TLSA records are computed here from that certificate
 // with openssl: matching ones (3 1 1, 3 0 2, 2 0 1, 3 1 0), a stale one, a
-// host without records, one whose signature is broken (bogus). Exact values for
-// every case. RESOURCE_LOCK postfix.
+// host without records, one whose signature is broken (bogus); and a
+// python STARTTLS server on 127.0.0.2:25 presenting a leaf and the test CA
+// that signed it (2 0 1 of the CA matches, 3 0 1 of it does not). Exact values
+// for every case. RESOURCE_LOCK postfix.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -56,6 +58,44 @@ std::string Digest(const std::string& cmd) {
   return eq == std::string::npos ? "" : out.substr(eq + 2);
 }
 
+// A minimal ESMTP server with STARTTLS on 127.0.0.2:25 that presents a
+// leaf signed by a test CA and the CA certificate after it (Postfix
+// presents a self-signed certificate alone).
+const char* kCaServer = R"(import socketserver, ssl, sys
+d = sys.argv[1]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(d + "/chain.pem", d + "/leaf.key")
+class H(socketserver.BaseRequestHandler):
+    def handle(self):
+        s = self.request
+        f = s.makefile("rb")
+        s.sendall(b"220 ca.signed.test ESMTP\r\n")
+        tls = False
+        while True:
+            line = f.readline()
+            if not line:
+                return
+            cmd = line.strip().upper()
+            if cmd.startswith(b"EHLO"):
+                s.sendall(b"250-ca.signed.test\r\n" + (b"" if tls else b"250-STARTTLS\r\n") + b"250 8BITMIME\r\n")
+            elif cmd == b"STARTTLS" and not tls:
+                s.sendall(b"220 2.0.0 ready\r\n")
+                s = ctx.wrap_socket(s, server_side=True)
+                f = s.makefile("rb")
+                tls = True
+            elif cmd == b"QUIT":
+                s.sendall(b"221 2.0.0 bye\r\n")
+                return
+            else:
+                s.sendall(b"502 5.5.2 no\r\n")
+class S(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+srv = S(("127.0.0.2", 25), H)
+print("ready", flush=True)
+srv.serve_forever()
+)";
+
 class DaneIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -91,15 +131,52 @@ class DaneIntegrationTest : public ::testing::Test {
     ASSERT_EQ(stale_sha256_.size(), 64u);
     ASSERT_EQ(cert_sha512_.size(), 128u);
     ASSERT_GT(spki_hex_.size(), 100u);
+    // A test CA and a leaf it signed, for the server on 127.0.0.2.
+    const std::string pki =
+        "cd " + d +
+        " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
+        "-nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=dane-test-ca"
+        " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+        "-keyout leaf.key -out leaf.csr -subj /CN=mx8.signed.test"
+        " && openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key "
+        "-CAcreateserial -out leaf.pem -days 1 && cat leaf.pem ca.pem > "
+        "chain.pem";
+    ASSERT_EQ(std::system(("(" + pki + ") >/dev/null 2>&1").c_str()), 0);
+    ca_sha256_ = Digest("openssl x509 -in " + d +
+                        "/ca.pem -outform DER | openssl dgst -sha256");
+    ASSERT_EQ(ca_sha256_.size(), 64u);
+    std::ofstream(d + "/ca_server.py") << kCaServer;
+    ca_server_pid_ = fork();
+    if (ca_server_pid_ == 0) {
+      const std::string out = d + "/ca_server.out";
+      FILE* o = std::freopen(out.c_str(), "w", stdout);
+      if (o == nullptr || !std::freopen(out.c_str(), "a", stderr)) _exit(126);
+      const std::string py = d + "/ca_server.py";
+      execlp("python3", "python3", py.c_str(), d.c_str(),
+             static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 100; ++i) {
+      if (Output("cat " + d + "/ca_server.out").find("ready") !=
+          std::string::npos)
+        break;
+      std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_NE(Output("cat " + d + "/ca_server.out").find("ready"),
+              std::string::npos)
+        << Output("cat " + d + "/ca_server.out");
 
     std::string z =
         "$TTL 300\n$ORIGIN signed.test.\n"
         "@ IN SOA ns hostmaster 1 3600 600 86400 300\n"
         "@ IN NS ns\nns IN A 127.0.0.1\n"
         "@ MX 10 mx1\n@ MX 20 mx2\n@ MX 30 mx3\n@ MX 40 mx4\n@ MX 50 mx5\n"
-        "@ MX 60 mx6\n@ MX 70 mx7\n";
+        "@ MX 60 mx6\n@ MX 70 mx7\n@ MX 80 mx8\n@ MX 90 mx9\n";
     for (int i = 1; i <= 7; ++i)
       z += "mx" + std::to_string(i) + " A 127.0.0.1\n";
+    z += "mx8 A 127.0.0.2\nmx9 A 127.0.0.2\n";  // the CA-signed server
+    z += "_25._tcp.mx8 TLSA 2 0 1 " + ca_sha256_ + "\n";     // the CA: matches
+    z += "_25._tcp.mx9 TLSA 3 0 1 " + ca_sha256_ + "\n";     // not the leaf
     z += "_25._tcp.mx1 TLSA 3 1 1 " + spki_sha256_ + "\n";   // matches
     z += "_25._tcp.mx2 TLSA 3 1 1 " + stale_sha256_ + "\n";  // stale
     z += "_25._tcp.mx3 TLSA 3 1 1 " + stale_sha256_ + "\n";  // rotated:
@@ -176,6 +253,10 @@ class DaneIntegrationTest : public ::testing::Test {
     }
   }
   static void TearDownTestSuite() {
+    if (ca_server_pid_ > 0) {
+      ::kill(ca_server_pid_, SIGTERM);
+      ::waitpid(ca_server_pid_, nullptr, 0);
+    }
     if (unbound_pid_ > 0) {
       ::kill(unbound_pid_, SIGTERM);
       ::waitpid(unbound_pid_, nullptr, 0);
@@ -205,9 +286,13 @@ class DaneIntegrationTest : public ::testing::Test {
   static DnsServer* bind_;
   static uint16_t unbound_port_;
   static pid_t unbound_pid_;
+  static pid_t ca_server_pid_;
+  static std::string ca_sha256_;
   static bool was_running_;
 };
 bool DaneIntegrationTest::was_running_ = false;
+pid_t DaneIntegrationTest::ca_server_pid_ = -1;
+std::string DaneIntegrationTest::ca_sha256_;
 std::string DaneIntegrationTest::dir_, DaneIntegrationTest::spki_sha256_,
     DaneIntegrationTest::spki_hex_, DaneIntegrationTest::cert_sha256_,
     DaneIntegrationTest::cert_sha512_, DaneIntegrationTest::stale_sha256_;
@@ -279,6 +364,13 @@ TEST_F(DaneIntegrationTest, ExactValuesForEveryCase) {
   EXPECT_EQ(records("unsigned.test", "mx1.unsigned.test"), 1);
   EXPECT_EQ(validated("unsigned.test", "mx1.unsigned.test"), 0);
   EXPECT_EQ(matches("unsigned.test", "mx1.unsigned.test"), 1);
+  // mx8: 2 0 1 of the test CA, which the server sends after its leaf.
+  EXPECT_EQ(records(s, "mx8.signed.test"), 1);
+  EXPECT_EQ(validated(s, "mx8.signed.test"), 1);
+  EXPECT_EQ(matches(s, "mx8.signed.test"), 1);
+  // mx9: the same data as 3 0 1: usage 3 is the leaf only.
+  EXPECT_EQ(records(s, "mx9.signed.test"), 1);
+  EXPECT_EQ(matches(s, "mx9.signed.test"), 0);
   // mx7: the signature is bogus: unbound answers SERVFAIL, as it does to
   // every DANE sender; no series, one failed lookup in the detail.
   EXPECT_EQ(records(s, "mx7.signed.test"), -1);
@@ -296,13 +388,13 @@ TEST_F(DaneIntegrationTest, WithoutAValidatingResolverNothingIsValidated) {
   ASSERT_EQ(run.domains.size(), 2u);
   const DomainOutcome& d = run.domains[0];
   ASSERT_TRUE(d.dane_checked);
-  ASSERT_EQ(d.dane.size(), 7u);  // BIND serves mx7's records as they are
+  ASSERT_EQ(d.dane.size(), 9u);  // BIND serves mx7's records as they are
   std::map<std::string, const DaneHost*> by;
   for (const DaneHost& h : d.dane) {
     EXPECT_FALSE(h.validated) << h.exchange;
     by[h.exchange] = &h;
   }
-  ASSERT_EQ(by.size(), 7u);
+  ASSERT_EQ(by.size(), 9u);
   EXPECT_TRUE(by["mx7.signed.test"]->matches);
   EXPECT_TRUE(by["mx1.signed.test"]->matches);
   EXPECT_EQ(by["mx1.signed.test"]->probed, 1u);
