@@ -1,5 +1,6 @@
 #include "collectors/mailauth/mailauth_lookup.h"
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -158,20 +159,24 @@ void CheckDane(const DomainConfig& d, SpfDns& dns, const DaneOptions& opt,
   smtp::SmtpProbeOptions po;
   po.helo = opt.helo;
   po.starttls = true;
-  po.deadline = deadline;
+  po.deadline = std::min(deadline, Clock::now() + opt.probe_timeout);
   std::vector<smtp::SmtpProbeResult> res = smtp::RunSmtpProbes(reqs, po);
   for (size_t i = 0; i < res.size(); ++i) {
     DaneHost& h = o->dane[owner[i]];
     ++h.probed;
     if (!res[i].tls.done) {
       h.problem = reqs[i].address + ": no TLS (" + res[i].detail + ")";
-    } else if (AnyTlsaMatches(h.records, res[i].tls.chain_der)) {
+      continue;
+    }
+    ++h.tls_done;
+    if (AnyTlsaMatches(h.records, res[i].tls.chain_der)) {
       ++h.matched;
     } else {
       h.problem = reqs[i].address + ": no TLSA record matches the chain";
     }
   }
-  for (DaneHost& h : o->dane) h.matches = h.probed > 0 && h.matched == h.probed;
+  for (DaneHost& h : o->dane)
+    h.matches = h.tls_done > 0 && h.matched == h.tls_done;
 }
 
 DomainOutcome CheckDomain(const DomainConfig& d, SpfDns& dns,

@@ -29,9 +29,12 @@ struct DaneHost {
   std::string exchange;
   std::vector<TlsaRecord> records;  // at _25._tcp.EXCHANGE
   bool validated = false;           // AD bit of the TLSA answer
-  // Only with records: addresses probed, and those whose STARTTLS chain
-  // matched a record. matches = probed > 0 && matched == probed.
+  // Only with records: addresses probed, those that completed the TLS
+  // handshake after STARTTLS, and those whose chain matched a record.
+  // matches = tls_done > 0 && matched == tls_done; with no handshake at all
+  // (port 25 filtered, no STARTTLS) nothing is known about a match.
   size_t probed = 0;
+  size_t tls_done = 0;
   size_t matched = 0;
   bool matches = false;
   std::string problem;  // why not all matched, for the debug log
@@ -40,6 +43,10 @@ struct DaneHost {
 struct DaneOptions {
   uint16_t port = 25;  // tests probe another port
   std::string helo = "localhost";
+  // Each domain's STARTTLS probes end by then at the latest (and by the
+  // run's deadline): where outbound port 25 is filtered a probe would
+  // otherwise hold the worker until the run's deadline.
+  Millis probe_timeout{10000};
 };
 
 struct DomainOutcome {

@@ -111,10 +111,10 @@ Families BuildMailauthFamilies(const MailauthRun& run, Millis interval) {
            "records."));
   auto dane_matches = Gauge(
       kDaneMatches,
-      help("Only with TLSA records: 1 when the chain every address of the MX "
-           "host presents in STARTTLS matches a record (usage 2 or 3, "
-           "selector 0 or 1, matching type 0, 1 or 2); 0: DANE senders "
-           "defer mail to it."));
+      help("Only with TLSA records and a completed STARTTLS handshake: 1 "
+           "when the chain every such address of the MX host presents "
+           "matches a record (usage 2 or 3, selector 0 or 1, matching type "
+           "0, 1 or 2); 0: DANE senders defer mail to it."));
   for (const DomainOutcome& d : run.domains) {
     const Labels dl = {{"domain", d.domain}};
     if (d.spf_checked) {
@@ -165,7 +165,8 @@ Families BuildMailauthFamilies(const MailauthRun& run, Millis interval) {
       const Labels hl = {{"domain", d.domain}, {"exchange", h.exchange}};
       AddSample(dane_records, hl, static_cast<double>(h.records.size()));
       AddSample(dane_validated, hl, B(h.validated));
-      if (!h.records.empty()) AddSample(dane_matches, hl, B(h.matches));
+      if (!h.records.empty() && h.tls_done > 0)
+        AddSample(dane_matches, hl, B(h.matches));
     }
   }
   Families f;

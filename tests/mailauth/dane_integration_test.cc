@@ -175,6 +175,9 @@ class DaneIntegrationTest : public ::testing::Test {
     for (int i = 1; i <= 7; ++i)
       z += "mx" + std::to_string(i) + " A 127.0.0.1\n";
     z += "mx8 A 127.0.0.2\nmx9 A 127.0.0.2\n";  // the CA-signed server
+    // mx10: a matching record, but nothing listens on 127.0.0.3:25.
+    z += "@ MX 100 mx10\nmx10 A 127.0.0.3\n";
+    z += "_25._tcp.mx10 TLSA 3 1 1 " + spki_sha256_ + "\n";
     z += "_25._tcp.mx8 TLSA 2 0 1 " + ca_sha256_ + "\n";     // the CA: matches
     z += "_25._tcp.mx9 TLSA 3 0 1 " + ca_sha256_ + "\n";     // not the leaf
     z += "_25._tcp.mx1 TLSA 3 1 1 " + spki_sha256_ + "\n";   // matches
@@ -371,6 +374,11 @@ TEST_F(DaneIntegrationTest, ExactValuesForEveryCase) {
   // mx9: the same data as 3 0 1: usage 3 is the leaf only.
   EXPECT_EQ(records(s, "mx9.signed.test"), 1);
   EXPECT_EQ(matches(s, "mx9.signed.test"), 0);
+  // mx10: records, validated, but no handshake: no match series (port 25
+  // filtered is not a mismatch).
+  EXPECT_EQ(records(s, "mx10.signed.test"), 1);
+  EXPECT_EQ(validated(s, "mx10.signed.test"), 1);
+  EXPECT_EQ(matches(s, "mx10.signed.test"), -1);
   // mx7: the signature is bogus: unbound answers SERVFAIL, as it does to
   // every DANE sender; no series, one failed lookup in the detail.
   EXPECT_EQ(records(s, "mx7.signed.test"), -1);
@@ -388,13 +396,16 @@ TEST_F(DaneIntegrationTest, WithoutAValidatingResolverNothingIsValidated) {
   ASSERT_EQ(run.domains.size(), 2u);
   const DomainOutcome& d = run.domains[0];
   ASSERT_TRUE(d.dane_checked);
-  ASSERT_EQ(d.dane.size(), 9u);  // BIND serves mx7's records as they are
+  ASSERT_EQ(d.dane.size(), 10u);  // BIND serves mx7's records as they are
   std::map<std::string, const DaneHost*> by;
   for (const DaneHost& h : d.dane) {
     EXPECT_FALSE(h.validated) << h.exchange;
     by[h.exchange] = &h;
   }
-  ASSERT_EQ(by.size(), 9u);
+  ASSERT_EQ(by.size(), 10u);
+  EXPECT_EQ(by["mx10.signed.test"]->probed, 1u);
+  EXPECT_EQ(by["mx10.signed.test"]->tls_done, 0u);
+  EXPECT_FALSE(by["mx10.signed.test"]->matches);
   EXPECT_TRUE(by["mx7.signed.test"]->matches);
   EXPECT_TRUE(by["mx1.signed.test"]->matches);
   EXPECT_EQ(by["mx1.signed.test"]->probed, 1u);
