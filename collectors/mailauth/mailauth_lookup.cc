@@ -119,10 +119,14 @@ void CheckDane(const DomainConfig& d, SpfDns& dns, const DaneOptions& opt,
                Clock::time_point deadline, DomainOutcome* o) {
   LookupResult mx = dns.Lookup(d.name, kTypeMx);
   if (mx.status != DnsStatus::kNoError) {
-    if (mx.status != DnsStatus::kNxDomain)
-      o->errors.push_back("MX " + d.name + ": " + DnsStatusName(mx.status));
-    else
+    if (mx.status == DnsStatus::kNxDomain) {
       o->dane_checked = true;
+      return;
+    }
+    // The MTA-STS check may have noted the same (cached) failure.
+    const std::string e = "MX " + d.name + ": " + DnsStatusName(mx.status);
+    if (std::find(o->errors.begin(), o->errors.end(), e) == o->errors.end())
+      o->errors.push_back(e);
     return;
   }
   o->dane_checked = true;

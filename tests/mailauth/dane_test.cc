@@ -11,6 +11,10 @@
 #include <fstream>
 #include <iterator>
 
+#include "collectors/mailauth/mailauth_lookup.h"
+#include "collectors/mailauth/mailauth_metrics.h"
+#include "tests/testutil/family_value.h"
+
 namespace mailhealth::mailauth {
 namespace {
 
@@ -134,6 +138,45 @@ TEST_F(DaneMatchTest, AnyRecordMatchingIsEnough) {
   EXPECT_FALSE(AnyTlsaMatches({stale}, Chain()));
   EXPECT_TRUE(AnyTlsaMatches({stale, R(2, 0, 1, "ca")}, Chain()));
   EXPECT_FALSE(AnyTlsaMatches({}, Chain()));
+}
+
+// The families from a constructed run: the match series only for hosts
+// with records and a completed handshake.
+TEST(DaneFamiliesTest, MatchSeriesOnlyWithRecordsAndAHandshake) {
+  MailauthRun run;
+  DomainOutcome d;
+  d.domain = "a.test";
+  d.dane_checked = true;
+  auto host = [](const char* n, size_t records, bool validated, size_t tls_done,
+                 bool matches) {
+    DaneHost h;
+    h.exchange = n;
+    h.records.resize(records);
+    h.validated = validated;
+    h.probed = records ? 1 : 0;
+    h.tls_done = tls_done;
+    h.matched = matches ? tls_done : 0;
+    h.matches = matches;
+    return h;
+  };
+  d.dane = {host("mx1.a.test", 2, true, 1, true),
+            host("mx2.a.test", 1, true, 1, false),
+            host("mx3.a.test", 0, true, 0, false),
+            host("mx4.a.test", 1, false, 0, false)};
+  run.domains.push_back(d);
+  Families f = BuildMailauthFamilies(run, Millis(600000));
+  auto v = [&](const char* m, const char* mx) {
+    auto x = Value(f, m, {{"domain", "a.test"}, {"exchange", mx}});
+    return x ? *x : -1;
+  };
+  EXPECT_EQ(v("mailhealth_dane_tlsa_records", "mx1.a.test"), 2);
+  EXPECT_EQ(v("mailhealth_dane_dnssec_validated", "mx1.a.test"), 1);
+  EXPECT_EQ(v("mailhealth_dane_tlsa_matches", "mx1.a.test"), 1);
+  EXPECT_EQ(v("mailhealth_dane_tlsa_matches", "mx2.a.test"), 0);
+  EXPECT_EQ(v("mailhealth_dane_tlsa_records", "mx3.a.test"), 0);
+  EXPECT_EQ(v("mailhealth_dane_tlsa_matches", "mx3.a.test"), -1);
+  EXPECT_EQ(v("mailhealth_dane_dnssec_validated", "mx4.a.test"), 0);
+  EXPECT_EQ(v("mailhealth_dane_tlsa_matches", "mx4.a.test"), -1);
 }
 
 TEST(TlsaNameTest, PortAndProtocolLabels) {
