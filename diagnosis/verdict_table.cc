@@ -659,6 +659,24 @@ std::vector<Rule> BuildRules() {
                     "-servername mta-sts.{domain} </dev/null | openssl x509 "
                     "-noout -enddate"}});
 
+  add({.alert = "MailhealthDaneTlsaMismatch",
+       .section = Section::kMailauth,
+       .verdict = Verdict::kFail,
+       .condition = {"mailhealth_dane_tlsa_matches == 0",
+                     "mailhealth_dane_dnssec_validated == 1"},
+       .metric = "mailhealth_dane_tlsa_matches",
+       .threshold = "0",
+       .and_metric = "mailhealth_dane_dnssec_validated",
+       .and_value = 1,
+       .title = "TLSA record does not match the MX certificate",
+       .evidence = "no DNSSEC-validated TLSA record at _25._tcp.{exchange} "
+                   "matches the certificate it presents (DANE senders "
+                   "defer)",
+       .commands = {"dig +short TLSA _25._tcp.{exchange}",
+                    "openssl s_client -starttls smtp -connect {exchange}:25 "
+                    "</dev/null | openssl x509 -pubkey -noout | openssl pkey "
+                    "-pubin -outform DER | openssl dgst -sha256"}});
+
   // --- 7. The exporter
   // ---------------------------------------------------------------
   add({.alert = "MailhealthCollectorFailing",

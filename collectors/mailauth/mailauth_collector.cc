@@ -26,6 +26,12 @@ class MailauthCollector : public Collector {
         LogDebug(
             "mailauth lookup failed",
             {{"collector", "mailauth"}, {"domain", d.domain}, {"error", e}});
+      for (const DaneHost& h : d.dane)
+        if (!h.problem.empty())
+          LogDebug("mailauth DANE mismatch", {{"collector", "mailauth"},
+                                              {"domain", d.domain},
+                                              {"exchange", h.exchange},
+                                              {"error", h.problem}});
       for (const SelectorOutcome& s : d.dkim) {
         if (!s.local_error.empty() && !warned_key_) {
           LogWarn("cannot read a DKIM private key file",
@@ -63,8 +69,8 @@ CollectorInfo MailauthCollectorInfo() {
   CollectorInfo info;
   info.name = "mailauth";
   info.description =
-      "SPF (evaluated, lookups counted), DKIM keys, DMARC and TLS-RPT "
-      "records of our domains";
+      "SPF (evaluated, lookups counted), DKIM keys, DMARC, TLS-RPT, MTA-STS "
+      "and DANE records of our domains";
   info.default_enabled = false;
   info.default_interval = Millis(10 * 60 * 1000);
   info.default_timeout = Millis(30000);

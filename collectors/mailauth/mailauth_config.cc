@@ -83,9 +83,14 @@ DomainConfig ParseDomain(ConfigNode& d, std::set<std::string>& seen) {
       dc.dmarc = false;
     } else if (k == "tlsrpt") {
       dc.tlsrpt = false;
+    } else if (k == "mta_sts") {
+      dc.mta_sts = false;
+    } else if (k == "dane") {
+      dc.dane = false;
     } else {
       d.Error("skip",
-              "unknown check \"" + k + "\" (one of spf, dkim, dmarc, tlsrpt)");
+              "unknown check \"" + k +
+                  "\" (one of spf, dkim, dmarc, tlsrpt, mta_sts, dane)");
     }
   }
   return dc;

@@ -29,7 +29,8 @@ struct DomainConfig {
   std::vector<std::string> sending_addresses;
   std::vector<SelectorConfig> dkim_selectors;
   // Checks to run (the `skip` list turns them off).
-  bool spf = true, dkim = true, dmarc = true, tlsrpt = true, mta_sts = true;
+  bool spf = true, dkim = true, dmarc = true, tlsrpt = true, mta_sts = true,
+       dane = true;
 };
 
 struct MailauthConfig {
@@ -44,6 +45,8 @@ struct MailauthConfig {
   size_t workers = 4;
   // Not a config key: tests serve the MTA-STS policy on another port.
   uint16_t mta_sts_port = 443;
+  // Not a config key: tests probe the MX hosts' SMTP (DANE) on another port.
+  uint16_t smtp_port = 25;
 };
 
 MailauthConfig ParseMailauthConfig(ConfigNode& section,

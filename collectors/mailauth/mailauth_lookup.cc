@@ -1,9 +1,12 @@
 #include "collectors/mailauth/mailauth_lookup.h"
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
 #include <thread>
+
+#include "collectors/smtpprobe/smtp_probe.h"
 
 namespace mailhealth::mailauth {
 
@@ -36,6 +39,7 @@ LookupResult BatchDns::Lookup(const std::string& name, uint16_t qtype) {
   }
   DnsBatchOptions o;
   o.failover = true;  // the first resolver that answers
+  o.request_ad = qtype == kTypeTlsa;
   auto batch = DnsBatch::Create({impl_->resolvers}, o);
   if (!batch.ok()) {
     out.status = DnsStatus::kOther;
@@ -108,9 +112,80 @@ void CheckMtaSts(const DomainConfig& d, SpfDns& dns, const FetchOptions& fetch,
   }
 }
 
+// RFC 7672: per MX host, the TLSA records at _25._tcp.HOST (AD asked
+// for), and with records the chain each of its addresses presents in
+// STARTTLS, matched against them.
+void CheckDane(const DomainConfig& d, SpfDns& dns, const DaneOptions& opt,
+               Clock::time_point deadline, DomainOutcome* o) {
+  LookupResult mx = dns.Lookup(d.name, kTypeMx);
+  if (mx.status != DnsStatus::kNoError) {
+    if (mx.status == DnsStatus::kNxDomain) {
+      o->dane_checked = true;
+      return;
+    }
+    // The MTA-STS check may have noted the same (cached) failure.
+    const std::string e = "MX " + d.name + ": " + DnsStatusName(mx.status);
+    if (std::find(o->errors.begin(), o->errors.end(), e) == o->errors.end())
+      o->errors.push_back(e);
+    return;
+  }
+  o->dane_checked = true;
+  std::vector<smtp::SmtpProbeRequest> reqs;
+  std::vector<size_t> owner;  // index into o->dane of each request
+  for (const MxRecord& m : mx.answer.mx) {
+    if (m.exchange == ".") continue;
+    const std::string name = TlsaName(m.exchange);
+    LookupResult t = dns.Lookup(name, kTypeTlsa);
+    if (t.status != DnsStatus::kNoError && t.status != DnsStatus::kNxDomain) {
+      // A validating resolver answers SERVFAIL for a bogus signature:
+      // senders that do DANE defer mail to this host.
+      o->errors.push_back("TLSA " + name + ": " + DnsStatusName(t.status));
+      continue;
+    }
+    DaneHost h;
+    h.exchange = m.exchange;
+    h.records = t.answer.tlsa;
+    h.validated = t.answered && t.answer.authenticated;
+    o->dane.push_back(std::move(h));
+    if (o->dane.back().records.empty()) continue;
+    std::vector<std::string> addrs = Addresses(dns, m.exchange);
+    if (addrs.empty()) o->dane.back().problem = "no address";
+    for (const std::string& a : addrs) {
+      smtp::SmtpProbeRequest r;
+      r.address = a;
+      r.port = opt.port;
+      r.tls_name = m.exchange;
+      reqs.push_back(std::move(r));
+      owner.push_back(o->dane.size() - 1);
+    }
+  }
+  if (reqs.empty()) return;
+  smtp::SmtpProbeOptions po;
+  po.helo = opt.helo;
+  po.starttls = true;
+  po.deadline = std::min(deadline, Clock::now() + opt.probe_timeout);
+  std::vector<smtp::SmtpProbeResult> res = smtp::RunSmtpProbes(reqs, po);
+  for (size_t i = 0; i < res.size(); ++i) {
+    DaneHost& h = o->dane[owner[i]];
+    ++h.probed;
+    if (!res[i].tls.done) {
+      h.problem = reqs[i].address + ": no TLS (" + res[i].detail + ")";
+      continue;
+    }
+    ++h.tls_done;
+    if (AnyTlsaMatches(h.records, res[i].tls.chain_der)) {
+      ++h.matched;
+    } else {
+      h.problem = reqs[i].address + ": no TLSA record matches the chain";
+    }
+  }
+  for (DaneHost& h : o->dane)
+    h.matches = h.tls_done > 0 && h.matched == h.tls_done;
+}
+
 DomainOutcome CheckDomain(const DomainConfig& d, SpfDns& dns,
-                          const FetchOptions& fetch,
-                          Clock::time_point deadline) {
+                          const FetchOptions& fetch, Clock::time_point deadline,
+                          const DaneOptions& dane) {
   DomainOutcome o;
   o.domain = d.name;
   if (d.spf) {
@@ -152,6 +227,7 @@ DomainOutcome CheckDomain(const DomainConfig& d, SpfDns& dns,
     if (o.tlsrpt_checked) o.tlsrpt = ParseTlsRptRecords(txt);
   }
   if (d.mta_sts) CheckMtaSts(d, dns, fetch, deadline, &o);
+  if (d.dane) CheckDane(d, dns, dane, deadline, &o);
   return o;
 }
 
@@ -165,8 +241,10 @@ MailauthRun RunMailauth(const MailauthConfig& cfg, Clock::time_point deadline) {
     FetchOptions fetch;
     fetch.ca_file = cfg.ca_file;
     fetch.port = cfg.mta_sts_port;
+    DaneOptions dane;
+    dane.port = cfg.smtp_port;
     for (size_t i = next++; i < cfg.domains.size(); i = next++)
-      run.domains[i] = CheckDomain(cfg.domains[i], dns, fetch, deadline);
+      run.domains[i] = CheckDomain(cfg.domains[i], dns, fetch, deadline, dane);
     std::lock_guard<std::mutex> l(mu);
     run.queries += dns.queries();
   };

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "collectors/mailauth/dane.h"
 #include "collectors/mailauth/mailauth_config.h"
 #include "collectors/mailauth/mta_sts.h"
 #include "collectors/mailauth/records.h"
@@ -21,6 +22,31 @@ struct SelectorOutcome {
   DkimKey key;
   std::optional<bool> matches_local;  // only with private_key_file
   std::string local_error;            // the key file could not be used
+};
+
+// DANE state of one MX host.
+struct DaneHost {
+  std::string exchange;
+  std::vector<TlsaRecord> records;  // at _25._tcp.EXCHANGE
+  bool validated = false;           // AD bit of the TLSA answer
+  // Only with records: addresses probed, those that completed the TLS
+  // handshake after STARTTLS, and those whose chain matched a record.
+  // matches = tls_done > 0 && matched == tls_done; with no handshake at all
+  // (port 25 filtered, no STARTTLS) nothing is known about a match.
+  size_t probed = 0;
+  size_t tls_done = 0;
+  size_t matched = 0;
+  bool matches = false;
+  std::string problem;  // why not all matched, for the debug log
+};
+
+struct DaneOptions {
+  uint16_t port = 25;  // tests probe another port
+  std::string helo = "localhost";
+  // Each domain's STARTTLS probes end by then at the latest (and by the
+  // run's deadline): where outbound port 25 is filtered a probe would
+  // otherwise hold the worker until the run's deadline.
+  Millis probe_timeout{10000};
 };
 
 struct DomainOutcome {
@@ -41,6 +67,8 @@ struct DomainOutcome {
   // Each MX host of the domain and whether a policy mx pattern matches it
   // (only when a valid policy was fetched).
   std::vector<std::pair<std::string, bool>> sts_mx;
+  bool dane_checked = false;
+  std::vector<DaneHost> dane;  // per MX host whose TLSA lookup answered
   // Records looked up but not answered (timeout, SERVFAIL...): "TXT
   // _dmarc.example.com: timeout".
   std::vector<std::string> errors;
@@ -53,7 +81,9 @@ struct MailauthRun {
 
 // An SpfDns over a DnsBatch of `resolvers`, answering repeated questions
 // from a cache for the life of the object. Lookups after `deadline`
-// report a timeout.
+// report a timeout. TLSA queries are sent with the AD bit set
+// (DnsBatchOptions::request_ad) so that a validating resolver says whether
+// it validated the answer.
 class BatchDns : public SpfDns {
  public:
   BatchDns(const std::vector<ResolverAddress>& resolvers,
@@ -72,8 +102,10 @@ MailauthRun RunMailauth(const MailauthConfig& config,
                         Clock::time_point deadline);
 
 // The checks of one domain over `dns` (exposed for tests).
-DomainOutcome CheckDomain(
-    const DomainConfig& d, SpfDns& dns, const FetchOptions& fetch = {},
-    Clock::time_point deadline = Clock::now() + std::chrono::seconds(10));
+DomainOutcome CheckDomain(const DomainConfig& d, SpfDns& dns,
+                          const FetchOptions& fetch = {},
+                          Clock::time_point deadline = Clock::now() +
+                                                       std::chrono::seconds(10),
+                          const DaneOptions& dane = {});
 
 }  // namespace mailhealth::mailauth

@@ -23,6 +23,9 @@ constexpr char kStsMode[] = "mailhealth_mta_sts_mode";
 constexpr char kStsMx[] = "mailhealth_mta_sts_mx_covered";
 constexpr char kStsNotAfter[] =
     "mailhealth_mta_sts_cert_not_after_timestamp_seconds";
+constexpr char kDaneRecords[] = "mailhealth_dane_tlsa_records";
+constexpr char kDaneValidated[] = "mailhealth_dane_dnssec_validated";
+constexpr char kDaneMatches[] = "mailhealth_dane_tlsa_matches";
 
 double B(bool b) { return b ? 1 : 0; }
 
@@ -97,6 +100,21 @@ Families BuildMailauthFamilies(const MailauthRun& run, Millis interval) {
       Gauge(kStsNotAfter,
             help("notAfter (Unix seconds) of the certificate mta-sts.DOMAIN "
                  "presented, exported also when it does not validate."));
+  auto dane_records = Gauge(
+      kDaneRecords,
+      help("TLSA records at _25._tcp.EXCHANGE of the domain's MX host (DANE, "
+           "RFC 7672)."));
+  auto dane_validated = Gauge(
+      kDaneValidated,
+      help("1 when the resolver validated the TLSA answer (or its denial) "
+           "with DNSSEC (the AD bit); without it senders ignore the "
+           "records."));
+  auto dane_matches = Gauge(
+      kDaneMatches,
+      help("Only with TLSA records and a completed STARTTLS handshake: 1 "
+           "when the chain every such address of the MX host presents "
+           "matches a record (usage 2 or 3, selector 0 or 1, matching type "
+           "0, 1 or 2); 0: DANE senders defer mail to it."));
   for (const DomainOutcome& d : run.domains) {
     const Labels dl = {{"domain", d.domain}};
     if (d.spf_checked) {
@@ -143,12 +161,21 @@ Families BuildMailauthFamilies(const MailauthRun& run, Millis interval) {
         AddSample(sts_not_after, dl,
                   static_cast<double>(d.sts_fetch.cert_not_after));
     }
+    for (const DaneHost& h : d.dane) {
+      const Labels hl = {{"domain", d.domain}, {"exchange", h.exchange}};
+      AddSample(dane_records, hl, static_cast<double>(h.records.size()));
+      AddSample(dane_validated, hl, B(h.validated));
+      if (!h.records.empty() && h.tls_done > 0)
+        AddSample(dane_matches, hl, B(h.matches));
+    }
   }
   Families f;
-  for (auto* fam : {&spf_result, &spf_valid, &spf_records, &spf_lookups,
-                    &spf_void, &dkim_valid, &dkim_bits, &dkim_local,
-                    &dmarc_valid, &dmarc_policy, &dmarc_pct, &dmarc_rua,
-                    &tlsrpt, &sts_valid, &sts_mode, &sts_mx, &sts_not_after})
+  for (auto* fam :
+       {&spf_result,    &spf_valid,    &spf_records,    &spf_lookups,
+        &spf_void,      &dkim_valid,   &dkim_bits,      &dkim_local,
+        &dmarc_valid,   &dmarc_policy, &dmarc_pct,      &dmarc_rua,
+        &tlsrpt,        &sts_valid,    &sts_mode,       &sts_mx,
+        &sts_not_after, &dane_records, &dane_validated, &dane_matches})
     f.push_back(std::move(*fam));
   return f;
 }

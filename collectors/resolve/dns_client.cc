@@ -149,8 +149,26 @@ void DnsBatch::Query(size_t slot, const std::string& name, uint16_t qtype,
 void DnsBatch::Send(Pending* p) {
   ++impl_->in_flight[p->slot];
   p->start = Clock::now();  // the duration excludes time spent waiting
-  ares_query(impl_->channels[p->slot].get(), p->name.c_str(), 1 /* C_IN */,
-             p->qtype, &DnsBatch::OnReply, p);
+  ares_channel ch = impl_->channels[p->slot].get();
+  if (!impl_->options.request_ad) {
+    ares_query(ch, p->name.c_str(), 1 /* C_IN */, p->qtype, &DnsBatch::OnReply,
+               p);
+    return;
+  }
+  // c-ares 1.18 has no flag for AD: build the query as ares_query() would
+  // (RD set, no EDNS), set AD (byte 3, 0x20) and send it as it is;
+  // ares_send() gives it a fresh ID.
+  unsigned char* q = nullptr;
+  int qlen = 0;
+  int rc = ares_create_query(p->name.c_str(), 1 /* C_IN */, p->qtype, 0,
+                             /*rd=*/1, &q, &qlen, /*max_udp_size=*/0);
+  if (rc != ARES_SUCCESS) {
+    OnReply(p, rc, 0, nullptr, 0);
+    return;
+  }
+  q[3] |= 0x20;
+  ares_send(ch, q, qlen, &DnsBatch::OnReply, p);
+  ares_free_string(q);
 }
 
 void DnsBatch::Pump(size_t slot) {

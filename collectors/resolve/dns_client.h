@@ -59,6 +59,11 @@ struct DnsBatchOptions {
   // SO_RCVBUF of the UDP sockets (0: the system default), for bursts of
   // answers.
   int receive_buffer_bytes = 1 << 20;
+  // true: queries are sent with the AD bit set (RFC 6840 5.7), asking a
+  // validating resolver to report in the reply's AD bit whether it
+  // validated the answer with DNSSEC (DnsAnswer::authenticated). No EDNS
+  // and no DO bit: the signatures themselves are not wanted.
+  bool request_ad = false;
 };
 
 class DnsBatch {

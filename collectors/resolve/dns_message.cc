@@ -138,6 +138,7 @@ Result<DnsAnswer> ParseDnsResponse(const unsigned char* buf, size_t len,
   DnsAnswer a;
   a.truncated = (buf[2] & 0x02) != 0;
   a.rcode = buf[3] & 0x0f;
+  a.authenticated = (buf[3] & 0x20) != 0;
   if ((buf[2] & 0x80) == 0) return Status::Error("not a response (QR=0)");
   const unsigned qdcount = Get16(buf + 4);
   const unsigned ancount = Get16(buf + 6);
@@ -202,6 +203,14 @@ Result<DnsAnswer> ParseDnsResponse(const unsigned char* buf, size_t len,
         return Status::Error("malformed MX exchange");
       }
       a.mx.push_back(std::move(mx));
+    } else if (type == kTypeTlsa) {
+      if (rdlen < 3) return Status::Error("short TLSA record");
+      TlsaRecord t;
+      t.usage = rd[0];
+      t.selector = rd[1];
+      t.matching_type = rd[2];
+      t.data.assign(reinterpret_cast<const char*>(rd + 3), rdlen - 3);
+      a.tlsa.push_back(std::move(t));
     } else if (type == kTypeA || type == kTypeAaaa) {
       const int family = type == kTypeA ? AF_INET : AF_INET6;
       const size_t want = type == kTypeA ? 4 : 16;

@@ -37,6 +37,7 @@ inline constexpr uint16_t kTypePtr = 12;
 inline constexpr uint16_t kTypeMx = 15;
 inline constexpr uint16_t kTypeTxt = 16;
 inline constexpr uint16_t kTypeAaaa = 28;
+inline constexpr uint16_t kTypeTlsa = 52;  // RFC 6698
 // "A", "MX", "AAAA", "CNAME", "PTR", "TXT", "OTHER"
 const char* QTypeName(uint16_t qtype);
 
@@ -46,9 +47,24 @@ struct MxRecord {
   bool operator==(const MxRecord&) const = default;
 };
 
+// A TLSA record (RFC 6698 2.1): certificate usage, selector, matching type
+// and the certificate association data (raw bytes).
+struct TlsaRecord {
+  uint8_t usage = 0;
+  uint8_t selector = 0;
+  uint8_t matching_type = 0;
+  std::string data;
+  bool operator==(const TlsaRecord&) const = default;
+};
+
 struct DnsAnswer {
   int rcode = 0;           // header RCODE (0 NOERROR, 3 NXDOMAIN, ...)
   bool truncated = false;  // TC bit (c-ares retries over TCP before this)
+  // AD bit (RFC 4035 3.2.3): the resolver validated the answer with
+  // DNSSEC. Only meaningful from a validating resolver the path to which is
+  // trusted; resolvers set it only when the query had AD or DO set
+  // (DnsBatchOptions::request_ad).
+  bool authenticated = false;
   // Records of the asked type in the answer section, in packet order.
   std::vector<MxRecord> mx;              // qtype MX
   std::vector<std::string> addresses;    // qtype A/AAAA, canonical text
@@ -56,11 +72,13 @@ struct DnsAnswer {
   std::vector<std::string> names;        // qtype PTR: lower case, no dot
   std::vector<std::string> texts;  // qtype TXT: the strings of each record
                                    // joined, one entry per record
+  std::vector<TlsaRecord> tlsa;    // qtype TLSA
   // The smallest TTL (seconds) of the records of the asked type; 0 when
   // there are none (callers caching an answer take their own floor).
   uint32_t min_ttl = 0;
   size_t count() const {
-    return mx.size() + addresses.size() + names.size() + texts.size();
+    return mx.size() + addresses.size() + names.size() + texts.size() +
+           tlsa.size();
   }
 };
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "collectors/smtp/smtp_protocol.h"
+#include "collectors/smtpprobe/smtp_protocol.h"
 #include "exporter/collector.h"
 #include "exporter/config_node.h"
 

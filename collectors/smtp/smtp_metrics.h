@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "collectors/smtp/smtp_probe.h"
+#include "collectors/smtpprobe/smtp_probe.h"
 #include "exporter/duration.h"
 #include "exporter/metric_builder.h"
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "collectors/smtp/smtp_metrics.h"
-#include "collectors/smtp/smtp_protocol.h"
+#include "collectors/smtpprobe/smtp_protocol.h"
 #include "exporter/metric_builder.h"
 #include "exporter/status.h"
 

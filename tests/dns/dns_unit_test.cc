@@ -4,15 +4,20 @@
 #include <ares.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "collectors/dns/dns_check.h"
 #include "collectors/dns/dns_collector.h"
 #include "collectors/dns/dns_config.h"
 #include "collectors/dns/dns_metrics.h"
+#include "collectors/resolve/dns_client.h"
 #include "collectors/resolve/dns_message.h"
 #include "collectors/resolve/domain_name.h"
 #include "collectors/resolve/resolver_address.h"
@@ -249,6 +254,122 @@ TEST(DnsMessageTest, RejectsBadAddressLength) {
   Packet p(kTypeA, 0);
   p.Rr(kTypeA, {10, 0, 0});
   EXPECT_FALSE(Parse(p, kTypeA).ok());
+}
+
+TEST(DnsMessageTest, ParsesTlsaRecords) {
+  Packet p(kTypeTlsa, 0);
+  p.Rr(kTypeTlsa, {3, 1, 1, 0xde, 0xad, 0xbe, 0xef})
+      .Rr(kTypeTlsa, {2, 0, 0})  // empty association data
+      .Rr(kTypeTxt, {1, 'x'});
+  auto a = Parse(p, kTypeTlsa);
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  ASSERT_EQ(a->tlsa.size(), 2u);
+  EXPECT_EQ(a->tlsa[0], (TlsaRecord{3, 1, 1, "\xde\xad\xbe\xef"}));
+  EXPECT_EQ(a->tlsa[1], (TlsaRecord{2, 0, 0, ""}));
+  EXPECT_EQ(a->count(), 2u);
+  EXPECT_TRUE(a->texts.empty());
+}
+
+TEST(DnsMessageTest, RejectsShortTlsaRecord) {
+  Packet p(kTypeTlsa, 0);
+  p.Rr(kTypeTlsa, {3, 1});
+  EXPECT_FALSE(Parse(p, kTypeTlsa).ok());
+}
+
+TEST(DnsMessageTest, ReadsTheAdBit) {
+  auto bytes = Packet(kTypeTlsa, 0).bytes();
+  auto a = ParseDnsResponse(bytes.data(), bytes.size(), kTypeTlsa);
+  ASSERT_TRUE(a.ok());
+  EXPECT_FALSE(a->authenticated);  // 0x80 in byte 3 is RA, not AD
+  bytes[3] |= 0x20;
+  a = ParseDnsResponse(bytes.data(), bytes.size(), kTypeTlsa);
+  ASSERT_TRUE(a.ok());
+  EXPECT_TRUE(a->authenticated);
+  EXPECT_EQ(a->rcode, 0);
+}
+
+// A one-shot UDP responder on 127.0.0.1: records the query it got and
+// answers it with the AD bit set, echoing ID and question.
+class OneShotResponder {
+ public:
+  OneShotResponder() {
+    fd_ = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t l = sizeof a;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &l);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      unsigned char buf[512];
+      sockaddr_in from{};
+      socklen_t fl = sizeof from;
+      ssize_t n = recvfrom(fd_, buf, sizeof buf, 0,
+                           reinterpret_cast<sockaddr*>(&from), &fl);
+      if (n < 12) return;
+      query_.assign(buf, buf + n);
+      buf[2] |= 0x80;  // QR
+      buf[3] = 0x20;   // AD, NOERROR
+      sendto(fd_, buf, static_cast<size_t>(n), 0,
+             reinterpret_cast<sockaddr*>(&from), fl);
+    });
+  }
+  ~OneShotResponder() {
+    shutdown(fd_, SHUT_RDWR);
+    thread_.join();
+    close(fd_);
+  }
+  uint16_t port() const { return port_; }
+  std::vector<unsigned char> TakeQuery() {
+    thread_.join();
+    thread_ = std::thread([] {});
+    return query_;
+  }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::thread thread_;
+  std::vector<unsigned char> query_;
+};
+
+LookupResult QueryLoopback(uint16_t port, bool request_ad) {
+  auto addr = ParseResolverAddress("127.0.0.1:" + std::to_string(port));
+  EXPECT_TRUE(addr.ok());
+  DnsBatchOptions o;
+  o.request_ad = request_ad;
+  o.tries = 1;
+  auto batch = DnsBatch::Create({{*addr}}, o);
+  EXPECT_TRUE(batch.ok());
+  LookupResult out;
+  (*batch)->Query(0, "_25._tcp.mx.example.test", kTypeTlsa,
+                  [&](const LookupResult& r) { out = r; });
+  (*batch)->Run(Clock::now() + std::chrono::seconds(3));
+  return out;
+}
+
+TEST(DnsBatchAdTest, RequestAdSetsTheBitInTheQueryAndReadsItInTheReply) {
+  OneShotResponder server;
+  LookupResult r = QueryLoopback(server.port(), true);
+  auto q = server.TakeQuery();
+  ASSERT_GE(q.size(), 12u);
+  EXPECT_EQ(q[2] & 0x81, 0x01);  // a query (QR=0) with RD
+  EXPECT_EQ(q[3] & 0x20, 0x20);  // AD
+  EXPECT_EQ(q[11], 0);           // ARCOUNT: no EDNS
+  ASSERT_TRUE(r.answered) << r.error;
+  EXPECT_TRUE(r.answer.authenticated);
+  EXPECT_EQ(r.status, DnsStatus::kNoError);
+}
+
+TEST(DnsBatchAdTest, DefaultQueriesLeaveAdClear) {
+  OneShotResponder server;
+  LookupResult r = QueryLoopback(server.port(), false);
+  auto q = server.TakeQuery();
+  ASSERT_GE(q.size(), 12u);
+  EXPECT_EQ(q[2] & 0x81, 0x01);
+  EXPECT_EQ(q[3] & 0x20, 0);
+  ASSERT_TRUE(r.answered) << r.error;
 }
 
 struct RcodeCase {

@@ -42,7 +42,7 @@ domains:
     dkim_selectors:
       - s1
       - {name: s2, private_key_file: /etc/opendkim/keys/s2.private}
-    skip: [tlsrpt]
+    skip: [tlsrpt, mta_sts, dane]
   - name: example.net
 )");
   ASSERT_TRUE(l->config) << l->errors.Joined();
@@ -61,6 +61,11 @@ domains:
             "/etc/opendkim/keys/s2.private");
   EXPECT_TRUE(d.spf && d.dkim && d.dmarc);
   EXPECT_FALSE(d.tlsrpt);
+  EXPECT_FALSE(d.mta_sts);
+  EXPECT_FALSE(d.dane);
+  const DomainConfig& n = c.domains[1];  // every check on by default
+  EXPECT_TRUE(n.spf && n.dkim && n.dmarc && n.tlsrpt && n.mta_sts && n.dane);
+  EXPECT_EQ(c.smtp_port, 25);
   EXPECT_EQ(c.interval, Millis(600000));
 }
 

@@ -6,7 +6,7 @@
 
 #include <map>
 
-#include "collectors/smtp/smtp_probe.h"
+#include "collectors/smtpprobe/smtp_probe.h"
 #include "exporter/config.h"
 #include "tests/smtp/fake_smtp_server.h"
 

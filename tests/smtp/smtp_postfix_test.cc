@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "collectors/smtp/smtp_collector.h"
-#include "collectors/smtp/smtp_probe.h"
+#include "collectors/smtpprobe/smtp_probe.h"
 #include "tests/testutil/isolation.h"
 
 namespace mailhealth::smtp {
@@ -114,6 +114,30 @@ TEST_F(PostfixSmtpTest, SnakeoilCertificateIsNotVerified) {
   ASSERT_TRUE(r.tls.have_cert) << r.detail;
   EXPECT_FALSE(r.tls.verified);
   EXPECT_TRUE(r.success());
+}
+
+std::string Hex(const std::string& bytes) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  }
+  return out;
+}
+
+// The chain the probe reports is what Postfix presents: the snakeoil
+// certificate alone (self-signed), byte for byte as openssl writes it.
+TEST_F(PostfixSmtpTest, PresentedChainIsTheSnakeoilCertificate) {
+  std::string expected =
+      smtp::Run(std::string("openssl x509 -outform DER -in ") + kSnakeoil +
+                " | od -An -v -tx1 | tr -d ' \\n'");
+  ASSERT_GT(expected.size(), 100u);
+  SmtpProbeResult r = Probe();
+  ASSERT_TRUE(r.tls.done) << r.detail;
+  ASSERT_EQ(r.tls.chain_der.size(), 1u);
+  EXPECT_EQ(Hex(r.tls.chain_der[0]), expected);
+  EXPECT_TRUE(Probe(false).tls.chain_der.empty());
 }
 
 TEST_F(PostfixSmtpTest, StarttlsDisabledStillSeesItAdvertised) {

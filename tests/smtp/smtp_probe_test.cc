@@ -1,6 +1,6 @@
 // The probe engine against fake peers on 127.0.0.1 (ephemeral ports): one
 // behaviour per test, for what a real Postfix cannot show.
-#include "collectors/smtp/smtp_probe.h"
+#include "collectors/smtpprobe/smtp_probe.h"
 
 #include <gtest/gtest.h>
 

@@ -103,6 +103,10 @@ std::unique_ptr<DnsServer> DnsServer::Start(const std::vector<TestZone>& zones,
         zf << "this is not a zone file !!!\n";
         continue;
       }
+      if (!z.file.empty()) {
+        zf << ReadFile(z.file);
+        continue;
+      }
       zf << "$TTL 300\n$ORIGIN " << z.name << ".\n"
          << "@ IN SOA ns." << z.name << ". hostmaster." << z.name
          << ". 1 3600 600 86400 300\n"

@@ -32,6 +32,9 @@ struct TestZone {
   std::string name;  // "example.test"
   std::string body;  // zone file lines, relative names allowed
   bool broken = false;
+  // A complete zone file (with its own SOA and NS, e.g. one signed by
+  // dnssec-signzone), served as it is; `body` is then ignored.
+  std::string file;
 };
 
 class DnsServer {

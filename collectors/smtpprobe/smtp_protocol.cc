@@ -1,4 +1,4 @@
-#include "collectors/smtp/smtp_protocol.h"
+#include "collectors/smtpprobe/smtp_protocol.h"
 
 #include <arpa/inet.h>
 

@@ -1,4 +1,4 @@
-#include "collectors/smtp/smtp_probe.h"
+#include "collectors/smtpprobe/smtp_probe.h"
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -400,6 +400,17 @@ class Probe : public std::enable_shared_from_this<Probe> {
       long v = SSL_get_verify_result(ssl);
       t.verified = v == X509_V_OK;
       t.verify_error = X509_verify_cert_error_string(v);
+    }
+    // On the client side the peer chain starts with the leaf.
+    if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl)) {
+      for (int i = 0; i < sk_X509_num(chain); ++i) {
+        unsigned char* der = nullptr;
+        int n = i2d_X509(sk_X509_value(chain, i), &der);
+        if (n <= 0) continue;
+        t.chain_der.emplace_back(reinterpret_cast<char*>(der),
+                                 static_cast<size_t>(n));
+        OPENSSL_free(der);
+      }
     }
   }
 

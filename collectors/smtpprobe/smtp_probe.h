@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "collectors/smtp/smtp_protocol.h"
+#include "collectors/smtpprobe/smtp_protocol.h"
 #include "exporter/collector.h"
 
 namespace mailhealth::smtp {
@@ -82,6 +82,9 @@ struct SmtpTlsInfo {
   int64_t not_after = 0;     // Unix seconds
   bool verified = false;     // chain to a trusted CA and name match
   std::string verify_error;  // X509_verify_cert_error_string, for logs
+  // The certificates the server presented, DER, leaf first, in the order
+  // sent (for DANE: usage 3 matches the leaf, usage 2 any of them).
+  std::vector<std::string> chain_der;
 };
 
 struct SmtpProbeResult {
