@@ -369,6 +369,59 @@ def dashboard():
                 "thresholds": {"mode": "absolute", "steps": [
                     {"color": "red", "value": None}, {"color": "green", "value": 1}]}}),
     ])
+    panels += row("Log signals: postscreen, SASL, TLS", [
+        timeseries("postscreen verdicts per minute", [target(
+            per_minute(f"mailhealth_log_postscreen_events_total{{{INST}}}",
+                       "instance, postfix_instance, event"),
+            "{{instance}} {{postfix_instance}} {{event}}")], stack=True,
+            description="pregreet, dnsbl, *listed, hangup and the command "
+                        "limits are rejects; pass_new/pass_old are clients "
+                        "let through."),
+        timeseries("SMTP AUTH per minute: failed and successful", [
+            target(per_minute(f"mailhealth_log_sasl_auth_failures_total{{{INST}}}",
+                              "instance, postfix_instance, service"),
+                   "failed {{instance}} {{postfix_instance}}/{{service}}"),
+            target(per_minute(f"mailhealth_log_sasl_auth_successes_total{{{INST}}}",
+                              "instance, postfix_instance, service"),
+                   "ok {{instance}} {{postfix_instance}}/{{service}}", ref="B")],
+            description="Many failures with few successes is a password-guessing "
+                        "run (MailhealthSaslBruteForce)."),
+        timeseries("TLS failures per minute by direction and reason", [target(
+            per_minute(f"mailhealth_log_tls_failures_total{{{INST}}}",
+                       "instance, direction, reason"),
+            "{{instance}} {{direction}} {{reason}}")], stack=True),
+        timeseries("TLS connections per minute by version", [target(
+            per_minute(f"mailhealth_log_tls_connections_total{{{INST}}}",
+                       "instance, direction, version"),
+            "{{instance}} {{direction}} {{version}}")], stack=True),
+    ])
+    panels += row("Mail authentication: SPF, DKIM, DMARC, MTA-STS, DANE", [
+        table("SPF results other than pass (per sending address)",
+              f'mailhealth_spf_result{{{INST},result!="pass"}} == 1',
+              exclude=("Time", "__name__", "job", "Value"),
+              description="permerror: the record is broken for every receiver; "
+                          "fail/softfail: the address is not in the policy."),
+        stat("SPF DNS lookups (limit 10)", [target(
+            f"mailhealth_spf_dns_lookups{{{INST}}}", "{{domain}}")], 8, defaults={
+                "color": {"mode": "thresholds"}, "mappings": [],
+                "thresholds": {"mode": "absolute", "steps": [
+                    {"color": "green", "value": None}, {"color": "orange", "value": 9},
+                    {"color": "red", "value": 11}]}}),
+        table("DKIM keys invalid or not the signer's",
+              f"mailhealth_dkim_key_valid{{{INST}}} == 0 or "
+              f"mailhealth_dkim_key_matches_local{{{INST}}} == 0",
+              exclude=("Time", "job", "Value")),
+        table("DMARC policy", f"mailhealth_dmarc_policy{{{INST}}} == 1",
+              exclude=("Time", "__name__", "job", "Value")),
+        table("MTA-STS: MX hosts the policy does not cover",
+              f"mailhealth_mta_sts_mx_covered{{{INST}}} == 0",
+              exclude=("Time", "__name__", "job", "Value"),
+              description="Under mode enforce, senders that honour MTA-STS defer "
+                          "mail for these hosts."),
+        table("DANE: MX hosts whose TLSA records do not match",
+              f"mailhealth_dane_tlsa_matches{{{INST}}} == 0",
+              exclude=("Time", "__name__", "job", "Value")),
+    ])
     panels += row("The exporter", [
         timeseries("Collector run duration", [target(
             f"mailhealth_scrape_collector_duration_seconds{{{INST}}}",
