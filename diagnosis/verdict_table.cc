@@ -763,7 +763,7 @@ const char* SectionTitle(Section s) {
     case Section::kReputation:
       return "Reputation";
     case Section::kMailauth:
-      return "SPF, DKIM, DMARC, MTA-STS";
+      return "SPF, DKIM, DMARC, MTA-STS, DANE";
     case Section::kExporter:
       return "Exporter";
   }
