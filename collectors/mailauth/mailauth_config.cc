@@ -50,6 +50,8 @@ DomainConfig ParseDomain(ConfigNode& d, std::set<std::string>& seen) {
     d.Error("sending_addresses", "too many addresses, at most " +
                                      std::to_string(kMaxSendingAddresses));
   }
+  dc.from_mx = d.Bool("from_mx", false);
+  dc.from_postfix = d.Bool("from_postfix", false);
   std::set<std::string> selectors;
   for (ConfigNode& s : d.List("dkim_selectors", true)) {
     SelectorConfig sc;

@@ -27,6 +27,11 @@ struct DomainConfig {
   std::string name;  // lower case, no trailing dot
   // Addresses SPF is evaluated for (canonical text).
   std::vector<std::string> sending_addresses;
+  // Also these (as the reputation collector's address sources): the
+  // addresses of the domain's MX hosts, resolved each run; Postfix's
+  // smtp_bind_address / smtp_bind_address6 (`postconf -h`).
+  bool from_mx = false;
+  bool from_postfix = false;
   std::vector<SelectorConfig> dkim_selectors;
   // Checks to run (the `skip` list turns them off).
   bool spf = true, dkim = true, dmarc = true, tlsrpt = true, mta_sts = true,
@@ -47,6 +52,8 @@ struct MailauthConfig {
   uint16_t mta_sts_port = 443;
   // Not a config key: tests probe the MX hosts' SMTP (DANE) on another port.
   uint16_t smtp_port = 25;
+  // Not a config key: tests point it elsewhere.
+  std::string postconf = "/usr/sbin/postconf";
 };
 
 MailauthConfig ParseMailauthConfig(ConfigNode& section,

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include "collectors/postconf/postconf_reader.h"
 #include "collectors/smtpprobe/smtp_probe.h"
 
 namespace mailhealth::mailauth {
@@ -185,13 +186,33 @@ void CheckDane(const DomainConfig& d, SpfDns& dns, const DaneOptions& opt,
 
 DomainOutcome CheckDomain(const DomainConfig& d, SpfDns& dns,
                           const FetchOptions& fetch, Clock::time_point deadline,
-                          const DaneOptions& dane) {
+                          const DaneOptions& dane,
+                          const std::vector<std::string>& postfix_addresses) {
   DomainOutcome o;
   o.domain = d.name;
   if (d.spf) {
     o.spf_checked = true;
     o.spf_walk = WalkPolicy(d.name, dns);
-    for (const std::string& ip : d.sending_addresses) {
+    // The configured addresses, then Postfix's bind addresses, then the
+    // MX hosts' addresses; each once, at most kMaxSendingAddresses.
+    std::vector<std::string> addrs;
+    auto add = [&](const std::string& a) {
+      if (addrs.size() < kMaxSendingAddresses &&
+          std::find(addrs.begin(), addrs.end(), a) == addrs.end())
+        addrs.push_back(a);
+    };
+    for (const std::string& a : d.sending_addresses) add(a);
+    if (d.from_postfix)
+      for (const std::string& a : postfix_addresses) add(a);
+    if (d.from_mx) {
+      LookupResult mx = dns.Lookup(d.name, kTypeMx);
+      if (mx.status != DnsStatus::kNoError && mx.status != DnsStatus::kNxDomain)
+        o.errors.push_back("MX " + d.name + ": " + DnsStatusName(mx.status));
+      for (const MxRecord& m : mx.answer.mx)
+        if (m.exchange != ".")
+          for (const std::string& a : Addresses(dns, m.exchange)) add(a);
+    }
+    for (const std::string& ip : addrs) {
       SpfRequest req;
       req.ip = ip;
       req.domain = d.name;
@@ -234,6 +255,26 @@ DomainOutcome CheckDomain(const DomainConfig& d, SpfDns& dns,
 MailauthRun RunMailauth(const MailauthConfig& cfg, Clock::time_point deadline) {
   MailauthRun run;
   run.domains.resize(cfg.domains.size());
+  // Postfix's sending addresses, read once for the domains that use them,
+  // with at most a quarter of the run.
+  std::vector<std::string> postfix_addresses;
+  std::string postfix_error;
+  if (std::any_of(
+          cfg.domains.begin(), cfg.domains.end(),
+          [](const DomainConfig& d) { return d.from_postfix && d.spf; })) {
+    const Clock::time_point now = Clock::now();
+    auto params = postconf::ReadPostconf(
+        cfg.postconf, {"smtp_bind_address", "smtp_bind_address6"},
+        now + std::max(deadline - now, Clock::duration::zero()) / 4);
+    if (!params.ok()) {
+      postfix_error = "from_postfix: " + params.status().message();
+    } else {
+      postfix_addresses = postconf::BindAddresses(*params);
+      if (postfix_addresses.empty())
+        postfix_error =
+            "from_postfix: smtp_bind_address and smtp_bind_address6 are empty";
+    }
+  }
   std::atomic<size_t> next{0};
   std::mutex mu;
   auto worker = [&] {
@@ -243,8 +284,12 @@ MailauthRun RunMailauth(const MailauthConfig& cfg, Clock::time_point deadline) {
     fetch.port = cfg.mta_sts_port;
     DaneOptions dane;
     dane.port = cfg.smtp_port;
-    for (size_t i = next++; i < cfg.domains.size(); i = next++)
-      run.domains[i] = CheckDomain(cfg.domains[i], dns, fetch, deadline, dane);
+    for (size_t i = next++; i < cfg.domains.size(); i = next++) {
+      run.domains[i] = CheckDomain(cfg.domains[i], dns, fetch, deadline, dane,
+                                   postfix_addresses);
+      if (cfg.domains[i].from_postfix && !postfix_error.empty())
+        run.domains[i].errors.push_back(postfix_error);
+    }
     std::lock_guard<std::mutex> l(mu);
     run.queries += dns.queries();
   };

@@ -102,10 +102,10 @@ MailauthRun RunMailauth(const MailauthConfig& config,
                         Clock::time_point deadline);
 
 // The checks of one domain over `dns` (exposed for tests).
-DomainOutcome CheckDomain(const DomainConfig& d, SpfDns& dns,
-                          const FetchOptions& fetch = {},
-                          Clock::time_point deadline = Clock::now() +
-                                                       std::chrono::seconds(10),
-                          const DaneOptions& dane = {});
+DomainOutcome CheckDomain(
+    const DomainConfig& d, SpfDns& dns, const FetchOptions& fetch = {},
+    Clock::time_point deadline = Clock::now() + std::chrono::seconds(10),
+    const DaneOptions& dane = {},
+    const std::vector<std::string>& postfix_addresses = {});
 
 }  // namespace mailhealth::mailauth

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include "collectors/reputation/postconf_reader.h"
+#include "collectors/postconf/postconf_reader.h"
 #include "collectors/reputation/reputation_lookup.h"
 #include "collectors/reputation/reputation_metrics.h"
 #include "collectors/resolve/mx_resolver.h"
@@ -105,7 +105,7 @@ class ReputationCollector : public Collector {
     };
     for (const std::string& a : cfg_.addresses) add(a);
     if (cfg_.from_postfix) {
-      auto params = ReadPostconf(
+      auto params = postconf::ReadPostconf(
           cfg_.postconf,
           {"smtp_bind_address", "smtp_bind_address6", "myhostname"}, deadline);
       if (!params.ok()) {
@@ -114,7 +114,7 @@ class ReputationCollector : public Collector {
                 params.status().message());
       } else {
         postconf_failed_ = false;
-        std::vector<std::string> bind = BindAddresses(*params);
+        std::vector<std::string> bind = postconf::BindAddresses(*params);
         if (bind.empty()) {
           problems->push_back(
               "from_postfix: smtp_bind_address and smtp_bind_address6 are "

@@ -39,6 +39,8 @@ workers: 2
 domains:
   - name: Example.COM.
     sending_addresses: ["192.0.2.25", "2001:DB8::25"]
+    from_mx: true
+    from_postfix: true
     dkim_selectors:
       - s1
       - {name: s2, private_key_file: /etc/opendkim/keys/s2.private}
@@ -54,6 +56,10 @@ domains:
   const DomainConfig& d = c.domains[0];
   EXPECT_EQ(d.name, "example.com");
   EXPECT_THAT(d.sending_addresses, ElementsAre("192.0.2.25", "2001:db8::25"));
+  EXPECT_TRUE(d.from_mx);
+  EXPECT_TRUE(d.from_postfix);
+  EXPECT_FALSE(c.domains[1].from_mx);
+  EXPECT_FALSE(c.domains[1].from_postfix);
   ASSERT_EQ(d.dkim_selectors.size(), 2u);
   EXPECT_EQ(d.dkim_selectors[0].name, "s1");
   EXPECT_EQ(d.dkim_selectors[0].private_key_file, "");

@@ -116,6 +116,12 @@ std::string Zone(const std::string& pub_a, const std::string& pub_b) {
   z += "_dmarc.dup TXT \"v=DMARC1; p=none\"\n_dmarc.dup TXT \"v=DMARC1; "
        "p=reject\"\n";
   z += "_dmarc.badp TXT \"v=DMARC1; p=block\"\n";
+  // from_mx: the MX hosts' addresses are the sending addresses; one is
+  // in the policy, one is not.
+  z += "frommx TXT \"v=spf1 ip4:198.18.0.110 -all\"\n";
+  z += "frommx MX 10 mx1.frommx.auth.test.\nfrommx MX 20 "
+       "mx2.frommx.auth.test.\n";
+  z += "mx1.frommx A 198.18.0.110\nmx2.frommx A 198.18.0.111\n";
   return z;
 }
 
@@ -289,6 +295,50 @@ TEST_F(MailauthIntegrationTest, ExactValuesForEveryCase) {
   // Skipped checks export nothing.
   EXPECT_EQ(dom("mailhealth_spf_records", "dk.auth.test"), -1);
   EXPECT_EQ(dom("mailhealth_dmarc_record_valid", "chain10.auth.test"), -1);
+}
+
+// The reputation collector's address sources: from_mx (the MX hosts'
+// addresses, resolved each run) and from_postfix (the real postconf
+// reading a main.cf of the test's own through MAIL_CONFIG, never the
+// machine's).
+TEST_F(MailauthIntegrationTest, AddressSourcesFromMxAndFromPostfix) {
+  if (access("/usr/sbin/postconf", X_OK) != 0)
+    GTEST_SKIP() << "no /usr/sbin/postconf";
+  const std::string conf = dir_ + "/postfix";
+  ASSERT_EQ(std::system(("mkdir -p " + conf).c_str()), 0);
+  std::ofstream(conf + "/main.cf") << "smtp_bind_address = 198.18.0.10\n"
+                                      "smtp_bind_address6 = 2001:db8::25\n";
+  std::ofstream(conf + "/master.cf") << "";
+  const char* before = std::getenv("MAIL_CONFIG");
+  const std::string saved = before ? before : "";
+  setenv("MAIL_CONFIG", conf.c_str(), 1);
+  MailauthConfig c;
+  c.resolvers = {*ParseResolverAddress(dns_->resolver())};
+  DomainConfig mx;
+  mx.name = "frommx.auth.test";
+  mx.from_mx = true;
+  mx.dkim = mx.dmarc = mx.tlsrpt = mx.mta_sts = mx.dane = false;
+  DomainConfig pf;
+  pf.name = "chain10.auth.test";
+  pf.from_postfix = true;
+  pf.sending_addresses = {"198.18.0.11"};
+  pf.dkim = pf.dmarc = pf.tlsrpt = pf.mta_sts = pf.dane = false;
+  c.domains = {mx, pf};
+  CollectResult r = MakeMailauthCollector(c)->Collect(Clock::now() +
+                                                      std::chrono::seconds(15));
+  if (before) {
+    setenv("MAIL_CONFIG", saved.c_str(), 1);
+  } else {
+    unsetenv("MAIL_CONFIG");
+  }
+  ASSERT_TRUE(r.status.ok());
+  EXPECT_EQ(ResultOf(r.families, "frommx.auth.test", "198.18.0.110"), "pass");
+  EXPECT_EQ(ResultOf(r.families, "frommx.auth.test", "198.18.0.111"), "fail");
+  // Configured first, then Postfix's bind addresses.
+  EXPECT_EQ(ResultOf(r.families, "chain10.auth.test", "198.18.0.11"), "fail");
+  EXPECT_EQ(ResultOf(r.families, "chain10.auth.test", "198.18.0.10"), "pass");
+  EXPECT_EQ(ResultOf(r.families, "chain10.auth.test", "2001:db8::25"), "fail");
+  EXPECT_EQ(r.detail.find("lookups failed"), std::string::npos) << r.detail;
 }
 
 // Every SPF case, case by case, against pyspf.

@@ -9,8 +9,8 @@
 #include <fstream>
 #include <optional>
 
+#include "collectors/postconf/postconf_reader.h"
 #include "collectors/reputation/dnsbl.h"
-#include "collectors/reputation/postconf_reader.h"
 #include "collectors/reputation/reputation_collector.h"
 #include "collectors/reputation/reputation_config.h"
 #include "collectors/reputation/reputation_lookup.h"
@@ -634,13 +634,13 @@ TEST(ReputationFamiliesTest, SeriesPerAddressCoversWhatIsBuilt) {
 // ---------- postconf ----------
 
 TEST(PostconfTest, BindAddresses) {
-  EXPECT_THAT(BindAddresses({{"smtp_bind_address", "192.0.2.25"},
-                             {"smtp_bind_address6", "2001:DB8::25"},
-                             {"myhostname", "mail.example.com"}}),
+  EXPECT_THAT(postconf::BindAddresses({{"smtp_bind_address", "192.0.2.25"},
+                                       {"smtp_bind_address6", "2001:DB8::25"},
+                                       {"myhostname", "mail.example.com"}}),
               ElementsAre("192.0.2.25", "2001:db8::25"));
-  EXPECT_TRUE(
-      BindAddresses({{"smtp_bind_address", ""}, {"smtp_bind_address6", ""}})
-          .empty());
+  EXPECT_TRUE(postconf::BindAddresses(
+                  {{"smtp_bind_address", ""}, {"smtp_bind_address6", ""}})
+                  .empty());
 }
 
 std::string WriteScript(const std::string& name, const std::string& body) {
@@ -655,9 +655,9 @@ TEST(PostconfTest, ReadsValuesInOrder) {
       WriteScript("postconf-ok",
                   "[ \"$1\" = -h ] || exit 3\n"
                   "echo 192.0.2.25\necho\necho mail.example.com\n");
-  auto r =
-      ReadPostconf(p, {"smtp_bind_address", "smtp_bind_address6", "myhostname"},
-                   Clock::now() + std::chrono::seconds(5));
+  auto r = postconf::ReadPostconf(
+      p, {"smtp_bind_address", "smtp_bind_address6", "myhostname"},
+      Clock::now() + std::chrono::seconds(5));
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->at("smtp_bind_address"), "192.0.2.25");
   EXPECT_EQ(r->at("smtp_bind_address6"), "");
@@ -669,8 +669,8 @@ TEST(PostconfTest, ReportsFailureWithStderr) {
       WriteScript("postconf-fail",
                   "echo 'postconf: fatal: open /etc/postfix/main.cf' >&2\n"
                   "exit 1\n");
-  auto r =
-      ReadPostconf(p, {"myhostname"}, Clock::now() + std::chrono::seconds(5));
+  auto r = postconf::ReadPostconf(p, {"myhostname"},
+                                  Clock::now() + std::chrono::seconds(5));
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.status().message(), HasSubstr("fatal: open /etc/postfix"));
 }
@@ -678,16 +678,16 @@ TEST(PostconfTest, ReportsFailureWithStderr) {
 TEST(PostconfTest, KilledAtTheDeadline) {
   const std::string p = WriteScript("postconf-hang", "exec sleep 30\n");
   const auto start = Clock::now();
-  auto r = ReadPostconf(p, {"myhostname"},
-                        Clock::now() + std::chrono::milliseconds(300));
+  auto r = postconf::ReadPostconf(
+      p, {"myhostname"}, Clock::now() + std::chrono::milliseconds(300));
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.status().message(), HasSubstr("did not finish in time"));
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(2));
 }
 
 TEST(PostconfTest, MissingProgram) {
-  auto r = ReadPostconf("/nonexistent/postconf", {"myhostname"},
-                        Clock::now() + std::chrono::seconds(5));
+  auto r = postconf::ReadPostconf("/nonexistent/postconf", {"myhostname"},
+                                  Clock::now() + std::chrono::seconds(5));
   EXPECT_FALSE(r.ok());
 }
 

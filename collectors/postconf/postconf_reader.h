@@ -1,7 +1,8 @@
 // Reads Postfix parameters with `postconf -h NAME...` (no shell, argv[0]
-// an absolute path), killed at `deadline`. The one process the reputation
-// collector runs; it does not link the queue collector's process runner
-// (collectors do not depend on each other).
+// an absolute path), killed at `deadline`. A library shared by the
+// collectors that read Postfix's sending addresses (reputation, mailauth);
+// it does not link the queue collector's process runner (collectors do not
+// depend on each other).
 #pragma once
 
 #include <map>
@@ -11,7 +12,7 @@
 #include "exporter/collector.h"
 #include "exporter/status.h"
 
-namespace mailhealth::reputation {
+namespace mailhealth::postconf {
 
 // name -> value ("" for an empty parameter). Fails when postconf cannot be
 // run, exits non-zero (its stderr in the message) or misses the deadline.
@@ -25,4 +26,4 @@ Result<std::map<std::string, std::string>> ReadPostconf(
 std::vector<std::string> BindAddresses(
     const std::map<std::string, std::string>& params);
 
-}  // namespace mailhealth::reputation
+}  // namespace mailhealth::postconf

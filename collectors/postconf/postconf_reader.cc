@@ -1,4 +1,4 @@
-#include "collectors/reputation/postconf_reader.h"
+#include "collectors/postconf/postconf_reader.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -10,7 +10,7 @@
 
 #include "collectors/resolve/resolver_address.h"
 
-namespace mailhealth::reputation {
+namespace mailhealth::postconf {
 namespace {
 
 struct Fd {
@@ -136,4 +136,4 @@ std::vector<std::string> BindAddresses(
   return out;
 }
 
-}  // namespace mailhealth::reputation
+}  // namespace mailhealth::postconf
