@@ -17,27 +17,13 @@
 #include <memory>
 
 #include "collectors/mailauth/records.h"
+#include "exporter/strings.h"
 
 namespace mailhealth::mailauth {
 namespace {
 
 using std::string;
 using std::string_view;
-
-string Lower(string_view s) {
-  string o(s);
-  for (char& c : o)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return o;
-}
-
-string_view Trim(string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
-    s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
-    s.remove_suffix(1);
-  return s;
-}
 
 int RemainingMs(Clock::time_point deadline) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
@@ -167,14 +153,14 @@ StsPolicy ParseStsPolicy(string_view text) {
     string_view line = text.substr(0, nl);
     text = nl == string_view::npos ? string_view() : text.substr(nl + 1);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (Trim(line).empty()) continue;
+    if (TrimSpace(line).empty()) continue;
     size_t colon = line.find(':');
     if (colon == string_view::npos) {
       p.problem = "line without a key: \"" + string(line) + "\"";
       return p;
     }
-    const string key = Lower(Trim(line.substr(0, colon)));
-    const string_view value = Trim(line.substr(colon + 1));
+    const string key = AsciiLower(TrimSpace(line.substr(0, colon)));
+    const string_view value = TrimSpace(line.substr(colon + 1));
     if (key == "version") {
       if (value != "STSv1") {
         p.problem = "version is not STSv1";
@@ -206,7 +192,7 @@ StsPolicy ParseStsPolicy(string_view text) {
       p.max_age = v;
       have_age = true;
     } else if (key == "mx") {
-      string m = Lower(value);
+      string m = AsciiLower(value);
       while (!m.empty() && m.back() == '.') m.pop_back();
       if (m.empty()) {
         p.problem = "empty mx pattern";
@@ -233,7 +219,7 @@ StsPolicy ParseStsPolicy(string_view text) {
 string CheckStsRecord(const std::vector<string>& records) {
   std::vector<const string*> sts;
   for (const string& r : records) {
-    string_view t = Trim(r);
+    string_view t = TrimSpace(r);
     if (t.substr(0, 8) == "v=STSv1;" || t == "v=STSv1" ||
         (t.substr(0, 7) == "v=STSv1" && t.size() > 7 &&
          std::isspace(static_cast<unsigned char>(t[7]))))
@@ -255,7 +241,7 @@ string CheckStsRecord(const std::vector<string>& records) {
 }
 
 bool StsMxMatches(string_view pattern, string_view host) {
-  string p = Lower(pattern), h = Lower(host);
+  string p = AsciiLower(pattern), h = AsciiLower(host);
   while (!h.empty() && h.back() == '.') h.pop_back();
   if (p.rfind("*.", 0) != 0) return p == h;
   const string suffix = p.substr(1);  // ".example.com"
@@ -354,8 +340,8 @@ HttpsFetch FetchStsPolicy(const string& host,
     pos = eol + 2;
     size_t c = h.find(':');
     if (c == string_view::npos) continue;
-    const string name = Lower(Trim(h.substr(0, c)));
-    const string value = Lower(Trim(h.substr(c + 1)));
+    const string name = AsciiLower(TrimSpace(h.substr(0, c)));
+    const string value = AsciiLower(TrimSpace(h.substr(c + 1)));
     if (name == "content-type") f.content_type = value;
     if (name == "transfer-encoding" && value.find("chunked") != string::npos)
       chunked = true;

@@ -10,26 +10,13 @@
 #include <cstdio>
 #include <memory>
 
+#include "exporter/strings.h"
+
 namespace mailhealth::mailauth {
 namespace {
 
 using std::string;
 using std::string_view;
-
-string Lower(string_view s) {
-  string o(s);
-  for (char& c : o)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return o;
-}
-
-string_view Trim(string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
-    s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
-    s.remove_suffix(1);
-  return s;
-}
 
 const string* Tag(const std::vector<std::pair<string, string>>& tags,
                   const char* name) {
@@ -58,16 +45,16 @@ struct PkeyFree {
 
 bool StartsWithTag(string_view rec, string_view v) {
   // "v=DMARC1" then ';' or the end, spaces allowed around '='.
-  rec = Trim(rec);
+  rec = TrimSpace(rec);
   if (rec.size() < 2 || (rec[0] != 'v' && rec[0] != 'V')) return false;
   rec.remove_prefix(1);
-  rec = Trim(rec);
+  rec = TrimSpace(rec);
   if (rec.empty() || rec[0] != '=') return false;
   rec.remove_prefix(1);
-  rec = Trim(rec);
+  rec = TrimSpace(rec);
   if (rec.substr(0, v.size()) != v) return false;
   rec.remove_prefix(v.size());
-  rec = Trim(rec);
+  rec = TrimSpace(rec);
   return rec.empty() || rec[0] == ';';
 }
 
@@ -80,7 +67,7 @@ std::optional<std::vector<std::pair<string, string>>> ParseTagList(
   while (pos <= text.size()) {
     size_t semi = text.find(';', pos);
     if (semi == string_view::npos) semi = text.size();
-    string_view spec = Trim(text.substr(pos, semi - pos));
+    string_view spec = TrimSpace(text.substr(pos, semi - pos));
     pos = semi + 1;
     if (spec.empty()) {
       if (semi >= text.size()) break;
@@ -88,12 +75,12 @@ std::optional<std::vector<std::pair<string, string>>> ParseTagList(
     }
     size_t eq = spec.find('=');
     if (eq == string_view::npos) return std::nullopt;
-    string name = Lower(Trim(spec.substr(0, eq)));
+    string name = AsciiLower(TrimSpace(spec.substr(0, eq)));
     if (name.empty()) return std::nullopt;
     for (char c : name)
       if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_')
         return std::nullopt;
-    string value(Trim(spec.substr(eq + 1)));
+    string value(TrimSpace(spec.substr(eq + 1)));
     if (strip_value_whitespace) {
       string v;
       for (char c : value)
@@ -135,7 +122,7 @@ DkimKey ParseDkimRecords(const std::vector<string>& records) {
     }
   }
   const string* kt = Tag(*tags, "k");
-  k.key_type = kt ? Lower(*kt) : "rsa";
+  k.key_type = kt ? AsciiLower(*kt) : "rsa";
   const string* p = Tag(*tags, "p");
   if (!p) {
     k.problem = "no p= tag";
@@ -252,7 +239,7 @@ Dmarc ParseDmarcRecords(const std::vector<string>& records) {
     d.problem = "no p= tag";
     return d;
   }
-  const string pl = Lower(*p);
+  const string pl = AsciiLower(*p);
   if (pl == "none") {
     d.policy = DmarcPolicy::kNone;
   } else if (pl == "quarantine") {
@@ -274,7 +261,7 @@ Dmarc ParseDmarcRecords(const std::vector<string>& records) {
     }
     d.pct = v;
   }
-  if (const string* rua = Tag(*tags, "rua")) d.rua = !Trim(*rua).empty();
+  if (const string* rua = Tag(*tags, "rua")) d.rua = !TrimSpace(*rua).empty();
   d.valid = true;
   return d;
 }
@@ -298,7 +285,7 @@ TlsRpt ParseTlsRptRecords(const std::vector<string>& records) {
     return t;
   }
   const string* rua = Tag(*tags, "rua");
-  if (!rua || Trim(*rua).empty()) {
+  if (!rua || TrimSpace(*rua).empty()) {
     t.problem = "no rua= tag";
     return t;
   }
@@ -306,7 +293,7 @@ TlsRpt ParseTlsRptRecords(const std::vector<string>& records) {
   string_view v = *rua;
   while (!v.empty()) {
     size_t comma = v.find(',');
-    string uri = Lower(Trim(v.substr(0, comma)));
+    string uri = AsciiLower(TrimSpace(v.substr(0, comma)));
     if (uri.rfind("mailto:", 0) != 0 && uri.rfind("https:", 0) != 0) {
       t.problem = "rua URI \"" + uri + "\" is neither mailto: nor https:";
       return t;

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "collectors/resolve/domain_name.h"
+#include "exporter/strings.h"
 
 namespace mailhealth::mailauth {
 namespace {
@@ -46,15 +47,8 @@ bool PrefixMatch(const Ip& a, const Ip& b, int bits) {
          (b.b[static_cast<size_t>(full)] & mask);
 }
 
-string Lower(string_view s) {
-  string o(s);
-  for (char& c : o)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return o;
-}
-
 bool StartsWithI(string_view s, string_view p) {
-  return s.size() >= p.size() && Lower(s.substr(0, p.size())) == p;
+  return s.size() >= p.size() && AsciiLower(s.substr(0, p.size())) == p;
 }
 
 enum class Mech { kAll, kInclude, kA, kMx, kPtr, kIp4, kIp6, kExists };
@@ -123,7 +117,7 @@ bool ParseRecord(string_view rec, Record* out, string* why) {
     size_t eq = term.find('=');
     size_t colon = term.find_first_of(":/");
     if (eq != string_view::npos && (colon == string_view::npos || eq < colon)) {
-      string name = Lower(term.substr(0, eq));
+      string name = AsciiLower(term.substr(0, eq));
       if (!ValidModifierName(name)) {
         *why = "bad modifier \"" + string(term) + "\"";
         return false;
@@ -148,7 +142,7 @@ bool ParseRecord(string_view rec, Record* out, string* why) {
       term.remove_prefix(1);
     }
     size_t split = term.find_first_of(":/");
-    string name = Lower(term.substr(0, split));
+    string name = AsciiLower(term.substr(0, split));
     string_view arg =
         split == string_view::npos ? string_view() : term.substr(split);
     auto need_colon_spec = [&](bool required) -> bool {
@@ -263,7 +257,7 @@ string TrimDomain(string d) {
     if (dot == string::npos) return d;
     d.erase(0, dot + 1);
   }
-  return Lower(d);
+  return AsciiLower(d);
 }
 
 class Evaluator {
@@ -657,7 +651,8 @@ SpfOutcome CheckHost(const SpfRequest& req, SpfDns& dns) {
     return o;
   }
   Evaluator e(dns, false);
-  o.result = e.Check(ip, Lower(req.domain), ContextOf(req, ip.v6), &o.records);
+  o.result =
+      e.Check(ip, AsciiLower(req.domain), ContextOf(req, ip.v6), &o.records);
   o.dns_lookups = e.lookups();
   o.void_lookups = e.voids();
   if (o.result == SpfResult::kPermError || o.result == SpfResult::kTempError)
@@ -673,7 +668,7 @@ SpfOutcome WalkPolicy(const std::string& domain, SpfDns& dns) {
   req.ip = "192.0.2.0";
   req.domain = domain;
   Evaluator e(dns, true);
-  o.result = e.Check(ip, Lower(domain), ContextOf(req, false), &o.records);
+  o.result = e.Check(ip, AsciiLower(domain), ContextOf(req, false), &o.records);
   o.dns_lookups = e.lookups();
   o.void_lookups = e.voids();
   if (o.result == SpfResult::kPermError || o.result == SpfResult::kTempError)

@@ -26,6 +26,7 @@
 #include "collectors/mailauth/mailauth_collector.h"
 #include "collectors/mailauth/mailauth_lookup.h"
 #include "exporter/metric_builder.h"
+#include "tests/mailauth/mailauth_test_util.h"
 #include "tests/testutil/dns_server.h"
 #include "tests/testutil/family_value.h"
 #include "tests/testutil/isolation.h"
@@ -38,18 +39,7 @@ using namespace std::chrono_literals;
 
 constexpr char kSnakeoil[] = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
 
-std::string Output(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' '))
-    out.pop_back();
-  return out;
-}
+using testutil::Output;
 
 // "SHA2-256(stdin)= ab12..." -> "ab12..."
 std::string Digest(const std::string& cmd) {

@@ -13,22 +13,13 @@
 
 #include "collectors/mailauth/mailauth_lookup.h"
 #include "collectors/mailauth/mailauth_metrics.h"
+#include "tests/mailauth/mailauth_test_util.h"
 #include "tests/testutil/family_value.h"
 
 namespace mailhealth::mailauth {
 namespace {
 
-std::string Output(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
+using testutil::Output;
 
 std::string Bytes(const std::string& hex) {
   std::string out;

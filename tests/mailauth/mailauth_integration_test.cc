@@ -20,6 +20,7 @@
 #include "collectors/mailauth/mailauth_collector.h"
 #include "collectors/mailauth/mailauth_lookup.h"
 #include "exporter/metric_builder.h"
+#include "tests/mailauth/mailauth_test_util.h"
 #include "tests/testutil/dns_server.h"
 #include "tests/testutil/family_value.h"
 
@@ -28,17 +29,7 @@ namespace {
 
 using mailhealth::testing::DnsServer;
 
-std::string Output(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
+using testutil::Output;
 
 // A TXT value as zone-file strings of at most 255 bytes each.
 std::string TxtStrings(const std::string& v) {

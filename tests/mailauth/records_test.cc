@@ -10,21 +10,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/mailauth/mailauth_test_util.h"
+
 namespace mailhealth::mailauth {
 namespace {
 
-std::string Output(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
-    out.pop_back();
-  return out;
-}
+using testutil::Output;
 
 class DkimKeyTest : public ::testing::Test {
  protected:
