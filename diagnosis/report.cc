@@ -162,6 +162,7 @@ std::string RenderHtml(const Report& rep, const PageInfo& page) {
       "table{border-collapse:collapse;width:100%;font-size:0.9em;"
       "background:#fff}td,th{border:1px solid #ddd;padding:0.25em "
       "0.4em;text-align:left;vertical-align:top;overflow-wrap:anywhere}\n"
+      "th{white-space:nowrap;overflow-wrap:normal}\n"
       "@media (max-width:40em){table,tr,td,th{display:block;width:auto}"
       "tr{margin-bottom:0.5em}th{display:none}td{border:none;"
       "padding:0.1em 0.3em}}\n"
