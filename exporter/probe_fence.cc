@@ -7,6 +7,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "exporter/strings.h"
+
 namespace mailhealth {
 namespace {
 
@@ -15,24 +17,6 @@ std::string Lower(std::string s) {
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   while (!s.empty() && s.back() == '.') s.pop_back();
   return s;
-}
-
-bool ValidName(const std::string& s) {
-  if (s.empty() || s.size() > 253) return false;
-  size_t label = 0;
-  for (char c : s) {
-    if (c == '.') {
-      if (label == 0) return false;
-      label = 0;
-      continue;
-    }
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
-          c == '_')) {
-      return false;
-    }
-    if (++label > 63) return false;
-  }
-  return label > 0;
 }
 
 // Parses an IP literal into 4 or 16 bytes; returns the family or 0.
@@ -143,7 +127,7 @@ Result<ProbeFence::Entry> ParseFenceEntry(const std::string& text) {
   if (slash != std::string::npos)
     return bad("\"" + ip + "\" is not an IP address");
   e.domain = Lower(host);
-  if (!ValidName(e.domain))
+  if (!ValidDomainName(e.domain))
     return bad("not a domain, host name, address or CIDR");
   return e;
 }

@@ -17,6 +17,24 @@ bool ContainsI(std::string_view hay, std::string_view needle_lower) {
   return it != hay.end();
 }
 
+bool ValidDomainName(std::string_view n) {
+  if (n.empty() || n == "." || n.size() > 253) return false;
+  size_t label = 0;
+  for (char c : n) {
+    if (c == '.') {
+      if (label == 0) return false;
+      label = 0;
+      continue;
+    }
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+          c == '_')) {
+      return false;
+    }
+    if (++label > 63) return false;
+  }
+  return label > 0;
+}
+
 bool ParsePort(std::string_view s, uint16_t* port) {
   if (s.empty() || s.size() > 5) return false;
   unsigned v = 0;

@@ -39,6 +39,12 @@ inline std::string_view TrimSpace(std::string_view s) {
 // ASCII case-insensitive substring search; `needle_lower` must be lower case.
 bool ContainsI(std::string_view hay, std::string_view needle_lower);
 
+// A domain name as written in a config (a mail domain, an MX host, a
+// blocklist zone, a fence entry): dot-separated labels of letters, digits,
+// '-' and '_', each 1 to 63 characters, 253 at most in all, without the
+// trailing root dot. The one such check of the framework and the collectors.
+bool ValidDomainName(std::string_view name);
+
 // A TCP/UDP port, 1-65535, decimal digits only ("25", not "+25" or "025x").
 bool ParsePort(std::string_view s, uint16_t* port);
 

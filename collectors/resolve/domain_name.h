@@ -1,14 +1,12 @@
-// Domain names as written in the config (a mail domain, an MX host, a
-// blocklist zone): dot-separated labels of letters, digits, '-' and '_',
-// each 1 to 63 characters, 253 at most in all, written without the
-// trailing root dot.
-// The one check every collector that resolves names uses. Pure, no I/O.
+// Domain names as written in the config: resolve::ValidDomainName is the
+// framework's ValidDomainName (exporter/strings.h), the one check every
+// collector that resolves names and the /probe fence use.
 #pragma once
 
-#include <string_view>
+#include "exporter/strings.h"
 
 namespace mailhealth::resolve {
 
-bool ValidDomainName(std::string_view name);
+using ::mailhealth::ValidDomainName;
 
 }  // namespace mailhealth::resolve
