@@ -707,9 +707,9 @@ bool IsReturnValue(string_view t) {
 }
 }  // namespace
 
-bool LineProcessor::Signals(std::string_view program, std::string_view pid,
-                            Process p, Severity sev, std::string_view body,
-                            LogCounters* c) {
+bool LineProcessor::Signals(std::string_view program, std::string_view daemon,
+                            std::string_view pid, Process p, Severity sev,
+                            std::string_view body, LogCounters* c) {
   const bool library =
       sev == Severity::kWarning && StartsWith(body, "TLS library problem: ");
   if (tls_.active && program == tls_.program && pid == tls_.pid) {
@@ -723,9 +723,6 @@ bool LineProcessor::Signals(std::string_view program, std::string_view pid,
     Flush(c);
     tls_.active = false;
   }
-  const size_t slash = program.rfind('/');
-  const string_view daemon =
-      slash == string_view::npos ? program : program.substr(slash + 1);
   TlsDirection dir = TlsDirection::kInbound;
   const bool tls_daemon = TlsDirectionOf(p, daemon, &dir);
   if (sev == Severity::kWarning) {
@@ -860,7 +857,7 @@ void LineProcessor::Classify(std::string_view program, std::string_view pid,
       if (!probe) ++c->traffic;
     }
   }
-  const bool signal = Signals(program, pid, p, sev, body, c);
+  const bool signal = Signals(program, daemon, pid, p, sev, body, c);
   if (sev == Severity::kWarning) {
     WarningEvents(p, body, c);
     return;

@@ -222,8 +222,10 @@ class LineProcessor {
   void Classify(std::string_view program, std::string_view pid,
                 std::string_view message, LogCounters* c);
   // Signals of log_signals.h; true when the line was one.
-  bool Signals(std::string_view program, std::string_view pid, Process p,
-               Severity sev, std::string_view body, LogCounters* c);
+  // `daemon` is the last part of `program`, as Classify() found it.
+  bool Signals(std::string_view program, std::string_view daemon,
+               std::string_view pid, Process p, Severity sev,
+               std::string_view body, LogCounters* c);
   void CountTlsFailure(std::string_view instance, TlsDirection d,
                        TlsFailureReason r, LogCounters* c);
   void MatchRules(std::string_view daemon, std::string_view message,
