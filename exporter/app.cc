@@ -118,11 +118,14 @@ void AddHandlers(HttpServer& server, const Flags& flags, Exposition& exposition,
     probes.Handle(req, std::move(respond));
   });
   server.Handle(flags.telemetry_path, [&](const HttpRequest& req) {
-    // The server gzips it when the client asks (Accept-Encoding).
-    (void)req;
+    // Rendered (and gzipped) once per change of the snapshots, not per
+    // scrape: see Exposition::RenderCached.
+    const bool gzip = AcceptsGzip(req.accept_encoding);
     HttpResponse r;
     r.content_type = kTextContentType;
-    r.body = exposition.Render();
+    r.body = *exposition.RenderCached(gzip, std::chrono::system_clock::now());
+    r.headers.push_back({"Vary", "Accept-Encoding"});
+    if (gzip) r.headers.push_back({"Content-Encoding", "gzip"});
     return r;
   });
   server.Handle("/", [&](const HttpRequest&) {

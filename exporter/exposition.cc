@@ -5,10 +5,17 @@
 #include <algorithm>
 #include <sstream>
 
+#include "exporter/http_server.h"  // Gzip
 #include "exporter/metric_builder.h"
 
 namespace mailhealth {
 namespace {
+
+// Data older than 3 intervals is dropped: stale must not look fresh.
+bool Fresh(const Snapshot& s, std::chrono::system_clock::time_point now) {
+  return s.data_time.time_since_epoch().count() != 0 &&
+         now - s.data_time <= 3 * s.interval;
+}
 
 double ToSeconds(std::chrono::system_clock::time_point t) {
   if (t.time_since_epoch().count() == 0) return 0;
@@ -53,9 +60,7 @@ std::vector<prometheus::MetricFamily> Exposition::CollectAt(
     std::vector<prometheus::MetricFamily> data;
     for (const auto& s : snaps) {
       const Labels l = {{"collector", s->collector}};
-      // Data older than 3 intervals is dropped: stale must not look fresh.
-      const bool fresh = s->data_time.time_since_epoch().count() != 0 &&
-                         now - s->data_time <= 3 * s->interval;
+      const bool fresh = Fresh(*s, now);
       AddSample(success, l, s->success && fresh ? 1 : 0);
       AddSample(duration, l, s->duration_seconds);
       AddSample(last_ok, l, ToSeconds(s->last_success));
@@ -95,6 +100,48 @@ std::string Exposition::Render() const {
   } catch (...) {
   }
   return os.str();
+}
+
+Exposition::RenderKey Exposition::KeyAt(
+    std::chrono::system_clock::time_point now) const {
+  RenderKey k;
+  k.snapshots = store_->GetAll();
+  std::sort(k.snapshots.begin(), k.snapshots.end(),
+            [](const auto& a, const auto& b) {
+              return a->collector < b->collector;
+            });
+  for (const auto& s : k.snapshots) k.fresh.push_back(Fresh(*s, now));
+  k.reload_ok = config_->last_reload_successful.load();
+  k.reload_seconds = config_->last_reload_success_seconds.load();
+  return k;
+}
+
+std::shared_ptr<const std::string> Exposition::RenderCached(
+    bool gzip, std::chrono::system_clock::time_point now) const {
+  RenderKey key = KeyAt(now);
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  if (!cached_ || !(key == cache_key_)) {
+    std::ostringstream os;
+    try {
+      prometheus::TextSerializer().Serialize(os, CollectAt(now));
+    } catch (...) {
+    }
+    cache_text_ = std::make_shared<const std::string>(os.str());
+    cache_gzip_.reset();
+    cache_key_ = std::move(key);
+    cached_ = true;
+    ++renders_;
+  }
+  if (!gzip) return cache_text_;
+  if (!cache_gzip_) {
+    cache_gzip_ = std::make_shared<const std::string>(Gzip(*cache_text_));
+  }
+  return cache_gzip_;
+}
+
+uint64_t Exposition::renders() const {
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  return renders_;
 }
 
 }  // namespace mailhealth

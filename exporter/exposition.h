@@ -12,6 +12,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -43,11 +45,38 @@ class Exposition : public prometheus::Collectable {
   // Serialises Collect() in the text format 0.0.4.
   std::string Render() const;
 
+  // The rendered body (gzip-compressed when `gzip`), at `now`. Rendered
+  // once per change of what the body is made of: which snapshot each
+  // collector has, whether it is still fresh, and the reload state. Until
+  // one of those changes every scrape gets the same bytes, so a scrape
+  // costs a copy, not a serialisation (and a hundred scrapers cost one).
+  std::shared_ptr<const std::string> RenderCached(
+      bool gzip, std::chrono::system_clock::time_point now) const;
+  // How many times RenderCached() serialised (for tests).
+  uint64_t renders() const;
+
  private:
+  // What the body depends on besides the snapshots' contents (which never
+  // change: a new run publishes a new snapshot).
+  struct RenderKey {
+    std::vector<std::shared_ptr<const Snapshot>> snapshots;  // held: no reuse
+    std::vector<bool> fresh;
+    bool reload_ok = true;
+    double reload_seconds = 0;
+    bool operator==(const RenderKey&) const = default;
+  };
+  RenderKey KeyAt(std::chrono::system_clock::time_point now) const;
+
   const SnapshotStore* store_;
   const ConfigState* config_;
   std::string version_;
   std::string revision_;
+
+  mutable std::mutex cache_mu_;
+  mutable bool cached_ = false;
+  mutable RenderKey cache_key_;
+  mutable std::shared_ptr<const std::string> cache_text_, cache_gzip_;
+  mutable uint64_t renders_ = 0;
 };
 
 // Content-Type of the text exposition format (Prometheus 3 wants the

@@ -209,27 +209,31 @@ class Session : public ConnBase {
   using Stream = std::conditional_t<kTls, net::ssl::stream<beast::tcp_stream>,
                                     beast::tcp_stream>;
 
-  Session(HttpServer::Impl* impl, tcp::socket&& socket) requires(!kTls)
-      : impl_(impl), stream_(std::move(socket)), buffer_(BufferLimit(impl)) {}
-  Session(HttpServer::Impl* impl, tcp::socket&& socket) requires(kTls)
+  // Until its first byte a connection holds only its socket and a timer:
+  // the read buffer, the parser and, with TLS, the OpenSSL session and
+  // asio's two 17 KB record buffers (about 90 KB in all) are made when the
+  // client sends something, so thousands of silent or stalled clients cost
+  // little memory.
+  Session(HttpServer::Impl* impl, tcp::socket&& socket)
       : impl_(impl),
-        stream_(std::move(socket), *impl->opts.tls_context),
+        ex_(socket.get_executor()),
+        pending_(std::move(socket)),
+        first_byte_timer_(ex_),
         buffer_(BufferLimit(impl)) {}
   ~Session() override { impl_->Unregister(this); }
 
   void Run() {
-    net::dispatch(stream_.get_executor(), [self = Self()] { self->Begin(); });
+    net::dispatch(ex_, [self = Self()] { self->Begin(); });
   }
 
   void Shed() override {
-    net::post(stream_.get_executor(), [self = Self()] { self->Close(); });
+    net::post(ex_, [self = Self()] { self->Close(); });
   }
 
   void PostResponse(HttpResponse r) override {
-    net::post(stream_.get_executor(),
-              [self = Self(), r = std::move(r)]() mutable {
-                self->Respond(std::move(r));
-              });
+    net::post(ex_, [self = Self(), r = std::move(r)]() mutable {
+      self->Respond(std::move(r));
+    });
   }
 
  private:
@@ -240,25 +244,64 @@ class Session : public ConnBase {
   std::shared_ptr<Session> Self() {
     return std::static_pointer_cast<Session>(shared_from_this());
   }
-  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(*stream_); }
   void Deadline(int ms) {
     Lowest().expires_after(std::chrono::milliseconds(ms));
   }
   const HttpOptions& opts() const { return impl_->opts; }
 
+  // A new connection: waits (without a buffer) until the client sends its
+  // first byte or the deadline for it passes (the TLS handshake's, else
+  // the request head's), then makes the stream.
   void Begin() {
     if (state == kClosing) return Close();
+    state = kTls ? kHandshake : kIdle;
+    const int ms =
+        kTls ? opts().tls_handshake_timeout_ms : opts().request_timeout_ms;
+    first_byte_timer_.expires_after(std::chrono::milliseconds(ms));
+    first_byte_timer_.async_wait([self = Self()](beast::error_code ec) {
+      if (!ec) self->Close();
+    });
+    pending_->async_wait(tcp::socket::wait_read,
+                         [self = Self(), ms](beast::error_code ec) {
+                           self->OnFirstByte(ec, ms);
+                         });
+  }
+
+  void OnFirstByte(beast::error_code ec, int ms) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        first_byte_timer_.expiry() - std::chrono::steady_clock::now());
+    first_byte_timer_.cancel();
+    if (ec || state == kClosing || !pending_) return Close();
     if constexpr (kTls) {
-      state = kHandshake;
-      Deadline(opts().tls_handshake_timeout_ms);
-      stream_.async_handshake(net::ssl::stream_base::server,
-                              [self = Self()](beast::error_code ec) {
-                                if (ec) return self->Close();
-                                self->WaitForRequest(true);
-                              });
+      stream_.emplace(std::move(*pending_), *opts().tls_context);
     } else {
-      WaitForRequest(true);
+      stream_.emplace(std::move(*pending_));
     }
+    pending_.reset();
+    // The deadline still runs from the connection's start.
+    Deadline(std::max<int>(1, std::min<int>(ms, static_cast<int>(left.count()))));
+    if constexpr (kTls) {
+      stream_->async_handshake(net::ssl::stream_base::server,
+                               [self = Self()](beast::error_code e) {
+                                 if (e) return self->Close();
+                                 self->WaitForRequest(true);
+                               });
+    } else {
+      ReadFirst();
+    }
+  }
+
+  // Reads what the client sent so far (the first request's head has its
+  // deadline set already).
+  void ReadFirst() {
+    state = kIdle;
+    stream_->async_read_some(buffer_.prepare(kFirstRead),
+                             [self = Self()](beast::error_code ec, size_t n) {
+                               if (ec) return self->Close();
+                               self->buffer_.commit(n);
+                               self->ReadHead();
+                             });
   }
 
   // Idle: waits for the first byte of a request (a new connection: up to
@@ -268,7 +311,7 @@ class Session : public ConnBase {
     if (buffer_.size() > 0) return ReadHead();  // pipelined
     state = kIdle;
     Deadline(first ? opts().request_timeout_ms : opts().keep_alive_timeout_ms);
-    stream_.async_read_some(buffer_.prepare(4096),
+    stream_->async_read_some(buffer_.prepare(kFirstRead),
                             [self = Self()](beast::error_code ec, size_t n) {
                               if (ec) return self->Close();
                               self->buffer_.commit(n);
@@ -285,7 +328,7 @@ class Session : public ConnBase {
     // One deadline for the whole head, from its first byte.
     Deadline(opts().request_timeout_ms);
     bhttp::async_read_header(
-        stream_, buffer_, *parser_,
+        *stream_, buffer_, *parser_,
         [self = Self()](beast::error_code ec, size_t) { self->OnHead(ec); });
   }
 
@@ -317,7 +360,7 @@ class Session : public ConnBase {
     }
     if (parser_->is_done()) return Dispatch();
     Deadline(opts().body_timeout_ms);
-    bhttp::async_read(stream_, buffer_, *parser_,
+    bhttp::async_read(*stream_, buffer_, *parser_,
                       [self = Self()](beast::error_code e, size_t) {
                         if (self->Failed(e)) return;
                         self->Dispatch();
@@ -402,11 +445,13 @@ class Session : public ConnBase {
     Deadline(opts().write_timeout_ms);
     std::array<net::const_buffer, 2> bufs = {net::buffer(head_),
                                              net::buffer(body_)};
-    net::async_write(stream_, bufs,
+    net::async_write(*stream_, bufs,
                      [self = Self()](beast::error_code ec, size_t) {
                        if (ec) return self->Close();
-                       self->head_.clear();
-                       self->body_.clear();
+                       // Freed, not kept: an idle keep-alive connection
+                       // holds no copy of the last body.
+                       std::string().swap(self->head_);
+                       std::string().swap(self->body_);
                        if (!self->keep_alive_) return self->Linger();
                        self->WaitForRequest(false);
                      });
@@ -422,7 +467,7 @@ class Session : public ConnBase {
     if (ec) return Close();
     buffer_.clear();
     Lowest().expires_after(std::chrono::milliseconds(500));
-    Lowest().async_read_some(buffer_.prepare(4096),
+    Lowest().async_read_some(buffer_.prepare(kFirstRead),
                              [self = Self()](beast::error_code e, size_t) {
                                if (e) return self->Close();
                                self->buffer_.clear();
@@ -433,12 +478,26 @@ class Session : public ConnBase {
   void Close() {
     state = kClosing;
     beast::error_code ec;
+    first_byte_timer_.cancel();
+    if (pending_) {
+      pending_->shutdown(tcp::socket::shutdown_both, ec);
+      pending_->close(ec);
+      return;
+    }
+    if (!stream_) return;
     Lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
     Lowest().close();
   }
 
+  // What one read asks for: a whole ordinary request head (Prometheus
+  // sends about 250 bytes); a longer one is read on in further reads.
+  static constexpr size_t kFirstRead = 1024;
+
   HttpServer::Impl* impl_;
-  Stream stream_;
+  net::any_io_executor ex_;               // the connection's strand
+  std::optional<tcp::socket> pending_;    // until the first byte
+  net::steady_timer first_byte_timer_;
+  std::optional<Stream> stream_;          // from the first byte on
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::string head_, body_;

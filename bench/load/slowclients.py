@@ -3,7 +3,8 @@
 
 Opens CONNS connections to 127.0.0.1:PORT that are slow on purpose, then,
 while all of them are open, runs SCRAPES sequential scrapes of /metrics
-(a new connection each, like a Prometheus that does not keep alive), and
+(a new connection each, like a Prometheus that does not keep alive) from
+a separate process, and
 finally waits until the server has cut every slow connection.
 
   --mode slowloris   each sends "GET /metrics HTTP/1.1\\r\\n" and then one
@@ -127,13 +128,21 @@ async def main_async(args):
     await asyncio.sleep(0.5)
     open_before = state["open"]
     mem_held = rss(args.pid)
-    loop = asyncio.get_running_loop()
-    times, fails = [], 0
-    for _ in range(args.scrapes):
-        dt, ok = await loop.run_in_executor(
-            None, scrape, args.port, args.https, args.cafile, args.auth)
-        times.append(dt)
-        fails += 0 if ok else 1
+    # The scrapes run in a process of their own: in a thread of this one
+    # they would wait for the interpreter lock behind the 5,000 slow
+    # clients' coroutines, and the tail would measure Python, not the
+    # server.
+    cmd = [sys.executable, __file__, "--scrape-only", "--port", str(args.port),
+           "--pid", str(args.pid), "--scrapes", str(args.scrapes)]
+    if args.https:
+        cmd += ["--https", "--cafile", args.cafile]
+    if args.auth:
+        cmd += ["--auth", args.auth]
+    proc = await asyncio.create_subprocess_exec(
+        *cmd, stdout=asyncio.subprocess.PIPE)
+    out, _ = await proc.communicate()
+    scraped = json.loads(out)
+    times, fails = scraped["times"], scraped["fails"]
     open_after = state["open"]
     mem_after_scrapes = rss(args.pid)
     await asyncio.wait(tasks, timeout=args.wait)
@@ -184,7 +193,17 @@ def main():
     ap.add_argument("--auth")
     ap.add_argument("--wait", type=float, default=30.0,
                     help="seconds to wait for the server to cut them all")
+    ap.add_argument("--scrape-only", action="store_true",
+                    help="(internal) only the sequential scrapes; prints JSON")
     args = ap.parse_args()
+    if args.scrape_only:
+        times, fails = [], 0
+        for _ in range(args.scrapes):
+            dt, ok = scrape(args.port, args.https, args.cafile, args.auth)
+            times.append(dt)
+            fails += 0 if ok else 1
+        print(json.dumps({"times": times, "fails": fails}))
+        return 0
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return asyncio.run(main_async(args))

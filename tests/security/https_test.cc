@@ -2,11 +2,14 @@
 // checked with the real curl.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include <thread>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <thread>
 
 #include "exporter/http_server.h"
 #include "exporter/web_config.h"
@@ -210,6 +213,35 @@ TEST_F(HttpsTest, StalledHandshakeIsCutAtItsDeadline) {
   }
   EXPECT_GE(std::chrono::steady_clock::now() - t0,
             std::chrono::milliseconds(900));  // at the deadline, not before
+}
+
+// The TLS session is made at the client's first byte, but the handshake
+// deadline still runs from the connect: a client that sends one byte of a
+// ClientHello late and then stalls is cut at the deadline counted from
+// its connect, not a full deadline after that byte.
+TEST_F(HttpsTest, HandshakeDeadlineRunsFromTheConnectNotTheFirstByte) {
+  HttpOptions opts;
+  opts.tls_handshake_timeout_ms = 1000;
+  ASSERT_TRUE(Start(kServerTls, opts).ok());
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port_));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  const char handshake_record = 0x16;  // a TLS record's first byte
+  ASSERT_EQ(send(fd, &handshake_record, 1, 0), 1);
+  char c;
+  EXPECT_LE(recv(fd, &c, 1, 0), 0);  // closed by the server
+  const auto cut = std::chrono::steady_clock::now() - t0;
+  close(fd);
+  EXPECT_GE(cut, std::chrono::milliseconds(900));
+  EXPECT_LT(cut, std::chrono::milliseconds(1500));  // not 700 ms + 1 s
+  EXPECT_EQ(Code(Curl("--cacert ca.crt")), "200");
 }
 
 TEST_F(HttpsTest, BadWebConfigFailsBeforeListening) {
