@@ -7,7 +7,7 @@
 
 #include "cmd/builtin_collectors.h"
 #include "diagnosis/check_command.h"
-#include "exporter/app.h"
+#include "daemon/app.h"
 
 // `mailhealth_exporter [flags]` runs the daemon (its "/" is the
 // diagnosis); `mailhealth_exporter check [flags]` runs every collector once

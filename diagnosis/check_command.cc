@@ -8,11 +8,11 @@
 
 #include "diagnosis/diagnosis.h"
 #include "diagnosis/report.h"
-#include "exporter/config.h"
-#include "exporter/exposition.h"
-#include "exporter/flags.h"
+#include "daemon/config.h"
+#include "daemon/exposition.h"
+#include "daemon/flags.h"
 #include "exporter/logging.h"
-#include "exporter/scheduler.h"
+#include "daemon/scheduler.h"
 #include "exporter/version.h"
 
 namespace mailhealth::diagnosis {

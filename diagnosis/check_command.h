@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "exporter/app.h"
+#include "daemon/app.h"
 #include "exporter/collector_registry.h"
 
 namespace mailhealth::diagnosis {

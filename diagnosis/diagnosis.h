@@ -18,7 +18,7 @@
 
 #include "diagnosis/verdict_table.h"
 #include "exporter/collector.h"
-#include "exporter/snapshot_store.h"
+#include "daemon/snapshot_store.h"
 
 namespace mailhealth::diagnosis {
 

@@ -4,7 +4,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
-#include "exporter/landing_page.h"
+#include "daemon/landing_page.h"
 
 namespace mailhealth::diagnosis {
 namespace {

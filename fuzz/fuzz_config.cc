@@ -6,7 +6,7 @@
 
 #include "cmd/builtin_collectors.h"
 #include "exporter/collector_registry.h"
-#include "exporter/config.h"
+#include "daemon/config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static mailhealth::CollectorRegistry* registry = [] {

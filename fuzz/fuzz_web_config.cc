@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string>
 
-#include "exporter/web_config.h"
+#include "daemon/web_config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string in(reinterpret_cast<const char*>(data), size);

@@ -8,7 +8,7 @@ set(MAILHEALTH_FUZZ_TARGETS
   fuzz_postqueue_text fuzz_deferral_reason fuzz_smtp_reply fuzz_dns_response
   fuzz_spool_stat)
 set(MAILHEALTH_FUZZ_LIBS_fuzz_config mailhealth::app mailhealth::builtin)
-set(MAILHEALTH_FUZZ_LIBS_fuzz_web_config mailhealth::core)
+set(MAILHEALTH_FUZZ_LIBS_fuzz_web_config mailhealth::daemon)
 set(MAILHEALTH_FUZZ_LIBS_fuzz_log_line mailhealth_collector_log)
 set(MAILHEALTH_FUZZ_LIBS_fuzz_postqueue_json mailhealth_collector_queue)
 set(MAILHEALTH_FUZZ_LIBS_fuzz_postqueue_text mailhealth_collector_queue)

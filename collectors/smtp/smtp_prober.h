@@ -3,7 +3,7 @@
 // (smtp_run.h) and metric builder (smtp_metrics.h), so the answer carries
 // the collector's series with the same names and labels.
 //
-// Module keys besides the common ones (exporter/probe_config.h): helo,
+// Module keys besides the common ones (daemon/probe_config.h): helo,
 // starttls, resolvers, as in the collector. Every address a name resolves
 // to passes the module's fence before any connection.
 #pragma once

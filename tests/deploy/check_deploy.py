@@ -8,7 +8,7 @@
   check_deploy.py metric-names SOURCE_DIR METRICS_MD FILE...
       every metric name used by the PromQL in FILE (rules .yml or Grafana
       .json) is one the exporter exports: listed in METRICS_MD or a
-      "mailhealth_..." string constant in the exporter/collector sources.
+      "mailhealth_..." string constant in the exporter/daemon/collector sources.
       With --code-only, only names found in the sources count.
   check_deploy.py metrics-contract SOURCE_DIR METRICS_MD
       docs/metrics.md and the code agree: every "mailhealth_..." name the
@@ -157,7 +157,7 @@ def dashboard_exprs(path):
 
 def known_metrics(source_dir, metrics_md, code_only):
     names = set()
-    for sub in ("exporter", "collectors", "cmd", "diagnosis"):
+    for sub in ("exporter", "daemon", "collectors", "cmd", "diagnosis"):
         for root, _, files in os.walk(os.path.join(source_dir, sub)):
             for f in files:
                 if f.endswith((".cc", ".h")):

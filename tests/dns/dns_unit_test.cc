@@ -21,7 +21,7 @@
 #include "collectors/resolve/dns_message.h"
 #include "collectors/resolve/domain_name.h"
 #include "collectors/resolve/resolver_address.h"
-#include "exporter/config.h"
+#include "daemon/config.h"
 #include "exporter/metric_builder.h"
 #include "tests/testutil/family_value.h"
 

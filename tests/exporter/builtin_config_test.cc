@@ -2,7 +2,7 @@
 
 #include "cmd/builtin_collectors.h"
 #include "exporter/collector_registry.h"
-#include "exporter/config.h"
+#include "daemon/config.h"
 
 namespace mailhealth {
 namespace {

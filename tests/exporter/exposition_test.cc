@@ -1,4 +1,4 @@
-#include "exporter/exposition.h"
+#include "daemon/exposition.h"
 
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>

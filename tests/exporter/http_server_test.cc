@@ -3,7 +3,7 @@
 // their deadlines, shedding at the connection cap, the slow-handler pool.
 // The assertions are about correctness (what is answered, what is closed),
 // not about how fast.
-#include "exporter/http_server.h"
+#include "daemon/http_server.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -21,7 +21,7 @@
 #include <set>
 #include <thread>
 
-#include "exporter/exposition.h"
+#include "daemon/exposition.h"
 
 namespace mailhealth {
 namespace {

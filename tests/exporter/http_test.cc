@@ -5,8 +5,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "exporter/exposition.h"
-#include "exporter/http_server.h"
+#include "daemon/exposition.h"
+#include "daemon/http_server.h"
 
 namespace mailhealth {
 namespace {

@@ -1,5 +1,5 @@
 // The landing page: each collector's status, error and state detail.
-#include "exporter/landing_page.h"
+#include "daemon/landing_page.h"
 
 #include <gtest/gtest.h>
 

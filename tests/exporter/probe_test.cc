@@ -8,10 +8,10 @@
 #include <future>
 #include <mutex>
 
-#include "exporter/config.h"
+#include "daemon/config.h"
 #include "exporter/metric_builder.h"
 #include "exporter/probe_fence.h"
-#include "exporter/probe_service.h"
+#include "daemon/probe_service.h"
 
 namespace mailhealth {
 namespace {

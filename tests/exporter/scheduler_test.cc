@@ -1,4 +1,4 @@
-#include "exporter/scheduler.h"
+#include "daemon/scheduler.h"
 
 #include <gtest/gtest.h>
 

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <thread>
 
-#include "exporter/config.h"
+#include "daemon/config.h"
 #include "exporter/logging.h"
 #include "tests/log/log_test_util.h"
 

@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "collectors/log/log_collector.h"
-#include "exporter/config.h"
+#include "daemon/config.h"
 #include "tests/testutil/isolation.h"
 
 namespace mailhealth {

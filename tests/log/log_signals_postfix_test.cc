@@ -26,7 +26,7 @@
 #include <thread>
 
 #include "collectors/log/log_collector.h"
-#include "exporter/config.h"
+#include "daemon/config.h"
 #include "exporter/metric_builder.h"
 #include "tests/testutil/dns_server.h"
 #include "tests/testutil/isolation.h"

@@ -8,8 +8,8 @@
 #include <future>
 
 #include "cmd/builtin_collectors.h"
-#include "exporter/config.h"
-#include "exporter/probe_service.h"
+#include "daemon/config.h"
+#include "daemon/probe_service.h"
 #include "tests/smtp/fake_smtp_server.h"
 #include "tests/testutil/dns_server.h"
 

@@ -15,7 +15,7 @@
 #include "collectors/reputation/reputation_config.h"
 #include "collectors/reputation/reputation_lookup.h"
 #include "collectors/reputation/reputation_metrics.h"
-#include "exporter/config.h"
+#include "daemon/config.h"
 #include "tests/testutil/family_value.h"
 
 namespace mailhealth::reputation {

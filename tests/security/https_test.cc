@@ -11,8 +11,8 @@
 #include <chrono>
 #include <thread>
 
-#include "exporter/http_server.h"
-#include "exporter/web_config.h"
+#include "daemon/http_server.h"
+#include "daemon/web_config.h"
 #include "tests/security/sec_util.h"
 
 namespace mailhealth {

@@ -10,7 +10,7 @@
 #include <chrono>
 #include <thread>
 
-#include "exporter/http_server.h"
+#include "daemon/http_server.h"
 
 namespace mailhealth {
 namespace {

@@ -1,4 +1,4 @@
-#include "exporter/web_config.h"
+#include "daemon/web_config.h"
 
 #include <gtest/gtest.h>
 

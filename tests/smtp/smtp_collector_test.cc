@@ -7,7 +7,7 @@
 #include <map>
 
 #include "collectors/smtpprobe/smtp_probe.h"
-#include "exporter/config.h"
+#include "daemon/config.h"
 #include "tests/smtp/fake_smtp_server.h"
 
 namespace mailhealth::smtp {

@@ -1,4 +1,4 @@
-#include "exporter/snapshot_store.h"
+#include "daemon/snapshot_store.h"
 
 #include <algorithm>
 

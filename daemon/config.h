@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "exporter/collector_registry.h"
-#include "exporter/probe_config.h"
-#include "exporter/scheduler.h"
+#include "daemon/probe_config.h"
+#include "daemon/scheduler.h"
 #include "exporter/status.h"
 
 namespace mailhealth {

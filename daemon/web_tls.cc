@@ -1,7 +1,7 @@
 // TLS server context from the web config's tls_server_config (see
 // web_tls.h): certificates, client certificate policy, versions, ciphers,
 // curves, on an OpenSSL context owned by a boost::asio::ssl::context.
-#include "exporter/web_tls.h"
+#include "daemon/web_tls.h"
 
 #include <arpa/inet.h>
 #include <openssl/err.h>

@@ -1,4 +1,4 @@
-#include "exporter/scheduler.h"
+#include "daemon/scheduler.h"
 
 #include <condition_variable>
 #include <exception>

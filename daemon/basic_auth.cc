@@ -1,6 +1,6 @@
 // Basic auth for the web config's basic_auth_users (see basic_auth.h):
 // bcrypt via libxcrypt, a cache of successful checks.
-#include "exporter/basic_auth.h"
+#include "daemon/basic_auth.h"
 
 #include <crypt.h>
 #include <openssl/crypto.h>

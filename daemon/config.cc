@@ -1,4 +1,4 @@
-#include "exporter/config.h"
+#include "daemon/config.h"
 
 #include <yaml-cpp/yaml.h>
 

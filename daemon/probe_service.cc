@@ -1,4 +1,4 @@
-#include "exporter/probe_service.h"
+#include "daemon/probe_service.h"
 
 #include <prometheus/text_serializer.h>
 
@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "exporter/exposition.h"
+#include "daemon/exposition.h"
 #include "exporter/logging.h"
 #include "exporter/metric_builder.h"
 

@@ -1,4 +1,4 @@
-#include "exporter/probe_config.h"
+#include "daemon/probe_config.h"
 
 #include <cctype>
 

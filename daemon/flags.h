@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "exporter/config.h"
+#include "daemon/config.h"
 #include "exporter/status.h"
 
 namespace mailhealth {

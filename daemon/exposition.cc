@@ -1,11 +1,11 @@
-#include "exporter/exposition.h"
+#include "daemon/exposition.h"
 
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
 #include <sstream>
 
-#include "exporter/http_server.h"  // Gzip
+#include "daemon/http_server.h"  // Gzip
 #include "exporter/metric_builder.h"
 
 namespace mailhealth {

@@ -1,4 +1,4 @@
-#include "exporter/flags.h"
+#include "daemon/flags.h"
 
 #include "exporter/logging.h"
 

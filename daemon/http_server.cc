@@ -1,4 +1,4 @@
-#include "exporter/http_server.h"
+#include "daemon/http_server.h"
 
 #include <sys/socket.h>
 #include <zlib.h>

@@ -1,4 +1,4 @@
-#include "exporter/app.h"
+#include "daemon/app.h"
 
 #include <signal.h>
 #include <systemd/sd-daemon.h>
@@ -11,17 +11,17 @@
 #include <memory>
 
 #include "exporter/collector_registry.h"
-#include "exporter/config.h"
-#include "exporter/exposition.h"
-#include "exporter/flags.h"
-#include "exporter/http_server.h"
-#include "exporter/landing_page.h"
+#include "daemon/config.h"
+#include "daemon/exposition.h"
+#include "daemon/flags.h"
+#include "daemon/http_server.h"
+#include "daemon/landing_page.h"
 #include "exporter/logging.h"
-#include "exporter/privileges.h"
-#include "exporter/probe_service.h"
-#include "exporter/scheduler.h"
+#include "daemon/privileges.h"
+#include "daemon/probe_service.h"
+#include "daemon/scheduler.h"
 #include "exporter/version.h"
-#include "exporter/web_config.h"
+#include "daemon/web_config.h"
 
 namespace mailhealth {
 namespace {

@@ -1,4 +1,4 @@
-#include "exporter/privileges.h"
+#include "daemon/privileges.h"
 
 #include <grp.h>
 #include <pwd.h>

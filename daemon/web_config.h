@@ -30,10 +30,10 @@
 #include <utility>
 #include <vector>
 
-#include "exporter/basic_auth.h"
-#include "exporter/http_server.h"
+#include "daemon/basic_auth.h"
+#include "daemon/http_server.h"
 #include "exporter/status.h"
-#include "exporter/web_tls.h"
+#include "daemon/web_tls.h"
 
 namespace mailhealth {
 

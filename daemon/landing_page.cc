@@ -1,4 +1,4 @@
-#include "exporter/landing_page.h"
+#include "daemon/landing_page.h"
 
 #include <algorithm>
 #include <ctime>

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "exporter/collector.h"
-#include "exporter/snapshot_store.h"
+#include "daemon/snapshot_store.h"
 
 namespace mailhealth {
 

@@ -29,8 +29,8 @@
 #include <thread>
 #include <vector>
 
-#include "exporter/http_server.h"
-#include "exporter/probe_config.h"
+#include "daemon/http_server.h"
+#include "daemon/probe_config.h"
 
 namespace mailhealth {
 

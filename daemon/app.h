@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "exporter/collector_registry.h"
-#include "exporter/snapshot_store.h"
+#include "daemon/snapshot_store.h"
 
 namespace mailhealth {
 

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "exporter/snapshot_store.h"
+#include "daemon/snapshot_store.h"
 
 namespace mailhealth {
 
