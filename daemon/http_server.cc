@@ -442,6 +442,12 @@ class Session : public ConnBase {
     }
     head_ += "\r\n";
     body_ = head_only_ ? std::string() : std::move(r.body);
+    if constexpr (kTls) {
+      // asio's TLS stream encrypts one buffer per record: the head in a
+      // record of its own would cost a record and a write of its own.
+      head_ += body_;
+      std::string().swap(body_);
+    }
     Deadline(opts().write_timeout_ms);
     std::array<net::const_buffer, 2> bufs = {net::buffer(head_),
                                              net::buffer(body_)};
