@@ -45,7 +45,7 @@ PostfixInstance ReadInstance(const std::string& postconf,
   }
   const auto& v = *values;
   const std::string& mi_name = v.at("multi_instance_name");
-  inst.name = is_default          ? kDefaultName
+  inst.name = is_default        ? kDefaultName
               : mi_name.empty() ? Basename(dir)
                                 : mi_name;
   inst.queue_directory = v.at("queue_directory");

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "collectors/queue/deferral_reason.h"
+#include "collectors/queue/queue_instance.h"
 #include "collectors/queue/queue_parser.h"
 #include "collectors/queue/queue_stats.h"
 #include "collectors/queue/spool_stat_parser.h"
@@ -365,9 +366,11 @@ struct Walk {
   uint64_t parse_errors = 0;  // of the helper's output
 };
 
-class QueueCollector : public Collector {
+// One Postfix instance's queue (its config_directory and queue_directory
+// in cfg); the postfix_instance label is added by the caller.
+class InstanceCollector : public Collector {
  public:
-  QueueCollector(QueueConfig cfg, Millis interval,
+  InstanceCollector(QueueConfig cfg, Millis interval,
                  std::shared_ptr<ProcessRunner> runner,
                  std::function<std::time_t()> wall_clock)
       : cfg_(std::move(cfg)),
@@ -801,6 +804,34 @@ class QueueCollector : public Collector {
 
 bool IsAbsolute(const std::string& p) { return !p.empty() && p[0] == '/'; }
 
+// `instances: auto` or a list of absolute config directories.
+void ReadInstances(ConfigNode& s, QueueConfig& c) {
+  if (!s.IsSequence("instances")) {
+    std::string v = s.String("instances", "auto");
+    if (v != "auto") {
+      s.Error("instances",
+              "must be auto or a list of absolute config directories, got \"" +
+                  v + "\"");
+    }
+    return;
+  }
+  c.instances_auto = false;
+  c.instances = s.StringList("instances", {});
+  if (c.instances.empty()) {
+    s.Error("instances", "must be auto or a non-empty list");
+  }
+  std::vector<std::string> seen;
+  for (std::string d : c.instances) {
+    while (d.size() > 1 && d.back() == '/') d.pop_back();
+    if (!IsAbsolute(d)) {
+      s.Error("instances", "\"" + d + "\" is not an absolute path");
+    } else if (std::find(seen.begin(), seen.end(), d) != seen.end()) {
+      s.Error("instances", "duplicate config directory \"" + d + "\"");
+    }
+    seen.push_back(d);
+  }
+}
+
 }  // namespace
 
 std::optional<QueueConfig> ReadQueueConfig(ConfigNode& s) {
@@ -811,6 +842,7 @@ std::optional<QueueConfig> ReadQueueConfig(ConfigNode& s) {
   c.format = s.Enum("format", c.format, {"auto", "json", "text"});
   c.config_directory = s.String("config_directory", c.config_directory);
   c.queue_directory = s.String("queue_directory", c.queue_directory);
+  ReadInstances(s, c);
   c.domains = s.StringList("domains", c.domains);
   c.local_services = s.StringList("local_services", c.local_services);
   c.method = s.Enum("method", c.method, {"auto", "postqueue", "spool"});
@@ -872,12 +904,11 @@ std::optional<QueueConfig> ReadQueueConfig(ConfigNode& s) {
   return c;
 }
 
-std::unique_ptr<Collector> MakeQueueCollector(
-    QueueConfig config, Millis interval, std::unique_ptr<ProcessRunner> runner,
+std::unique_ptr<Collector> MakeInstanceCollector(
+    QueueConfig config, Millis interval, std::shared_ptr<ProcessRunner> runner,
     std::function<std::time_t()> wall_clock) {
-  return std::make_unique<QueueCollector>(
-      std::move(config), interval,
-      std::shared_ptr<ProcessRunner>(std::move(runner)), std::move(wall_clock));
+  return std::make_unique<InstanceCollector>(
+      std::move(config), interval, std::move(runner), std::move(wall_clock));
 }
 
 CollectorInfo QueueCollectorInfo() {
@@ -892,8 +923,10 @@ CollectorInfo QueueCollectorInfo() {
                     ConfigNode& s) -> std::unique_ptr<Collector> {
     auto cfg = ReadQueueConfig(s);
     if (!cfg) return nullptr;
+    InstanceDiscovery discover = PostconfDiscovery(*cfg);
     return MakeQueueCollector(std::move(*cfg), ctx.settings.interval,
-                              MakeProcessRunner());
+                              MakeProcessRunner(), nullptr,
+                              std::move(discover));
   };
   return info;
 }

@@ -28,27 +28,34 @@ Clock::time_point Soon() { return Clock::now() + std::chrono::seconds(5); }
 // from a table per config dir, records every call in $LOG, and fails for
 // /etc/postfix-broken.
 std::string FakePostconf(const std::string& name, const std::string& dirs) {
-  const std::string log = std::string(::testing::TempDir()) + "/" + name + ".log";
+  const std::string log =
+      std::string(::testing::TempDir()) + "/" + name + ".log";
   std::remove(log.c_str());
   return WriteScript(
       name,
-      "echo \"$@\" >> " + log + "\n"
-      "dir=/etc/postfix\n"
-      "if [ \"$1\" = -c ]; then dir=$2; shift 2; fi\n"
-      "[ \"$1\" = -x ] && shift\n"
-      "[ \"$1\" = -h ] || exit 3\n"
-      "shift\n"
-      "case $dir in /etc/postfix-broken) echo \"postconf: fatal: open $dir/main.cf: No such file\" >&2; exit 1;; esac\n"
-      "base=${dir##*/}\n"
-      "for p in \"$@\"; do case $p in\n"
-      "  config_directory) echo $dir;;\n"
-      "  queue_directory) echo /var/spool/$base;;\n"
-      "  syslog_name) echo $base;;\n"
-      "  multi_instance_name) [ $dir = /etc/postfix-null ] && echo || { [ $dir = /etc/postfix ] && echo || echo mi-$base; };;\n"
-      "  multi_instance_enable) [ $dir = /etc/postfix-out ] && echo yes || echo no;;\n"
-      "  multi_instance_directories) [ $dir = /etc/postfix ] && echo '" + dirs + "' || echo;;\n"
-      "  *) exit 4;;\n"
-      "esac; done\n");
+      "echo \"$@\" >> " + log +
+          "\n"
+          "dir=/etc/postfix\n"
+          "if [ \"$1\" = -c ]; then dir=$2; shift 2; fi\n"
+          "[ \"$1\" = -x ] && shift\n"
+          "[ \"$1\" = -h ] || exit 3\n"
+          "shift\n"
+          "case $dir in /etc/postfix-broken) echo \"postconf: fatal: open "
+          "$dir/main.cf: No such file\" >&2; exit 1;; esac\n"
+          "base=${dir##*/}\n"
+          "for p in \"$@\"; do case $p in\n"
+          "  config_directory) echo $dir;;\n"
+          "  queue_directory) echo /var/spool/$base;;\n"
+          "  syslog_name) echo $base;;\n"
+          "  multi_instance_name) [ $dir = /etc/postfix-null ] && echo || { [ "
+          "$dir = /etc/postfix ] && echo || echo mi-$base; };;\n"
+          "  multi_instance_enable) [ $dir = /etc/postfix-out ] && echo yes || "
+          "echo no;;\n"
+          "  multi_instance_directories) [ $dir = /etc/postfix ] && echo '" +
+          dirs +
+          "' || echo;;\n"
+          "  *) exit 4;;\n"
+          "esac; done\n");
 }
 
 std::string CallLog(const std::string& name) {
@@ -112,7 +119,8 @@ TEST(DiscoverInstancesTest, AutoFindsEveryListedInstance) {
   const PostfixInstance& null = r->at(2);
   EXPECT_EQ(null.name, "postfix-null");  // no multi_instance_name: basename
   EXPECT_FALSE(null.enabled);
-  EXPECT_THAT(CallLog("postconf-auto"), HasSubstr("-c /etc/postfix-null -x -h"));
+  EXPECT_THAT(CallLog("postconf-auto"),
+              HasSubstr("-c /etc/postfix-null -x -h"));
 }
 
 TEST(DiscoverInstancesTest, DefaultConfigDirGivesMinusC) {
@@ -140,8 +148,8 @@ TEST(DiscoverInstancesTest, FailingInstanceIsMarkedNotDropped) {
 }
 
 TEST(DiscoverInstancesTest, DefaultFailingIsTheOnlyInstance) {
-  const std::string p =
-      WriteScript("postconf-dead", "echo 'postconf: fatal: boom' >&2\nexit 1\n");
+  const std::string p = WriteScript(
+      "postconf-dead", "echo 'postconf: fatal: boom' >&2\nexit 1\n");
   auto r = DiscoverInstances(p, "", {}, Soon());
   ASSERT_TRUE(r.ok()) << r.status().message();
   ASSERT_EQ(r->size(), 1u);
@@ -152,8 +160,8 @@ TEST(DiscoverInstancesTest, DefaultFailingIsTheOnlyInstance) {
 TEST(DiscoverInstancesTest, ExplicitListIsExactlyThose) {
   const std::string p =
       FakePostconf("postconf-explicit", "/etc/postfix-out /etc/postfix-null");
-  auto r = DiscoverInstances(p, "", {"/etc/postfix-null", "/etc/postfix/"},
-                             Soon());
+  auto r =
+      DiscoverInstances(p, "", {"/etc/postfix-null", "/etc/postfix/"}, Soon());
   ASSERT_TRUE(r.ok()) << r.status().message();
   ASSERT_EQ(r->size(), 2u);
   EXPECT_EQ(r->at(0).name, "postfix-null");
@@ -169,7 +177,8 @@ TEST(DiscoverInstancesTest, SeesAnInstanceAddedLater) {
   const std::string p = WriteScript(
       "postconf-grow",
       "[ \"$1\" = -c ] && { echo /q$2; echo n; echo; echo yes; exit 0; }\n"
-      "echo /var/spool/postfix; echo postfix; echo; echo no; cat " + dirs + "; echo\n");
+      "echo /var/spool/postfix; echo postfix; echo; echo no; cat " +
+          dirs + "; echo\n");
   auto before = DiscoverInstances(p, "", {}, Soon());
   ASSERT_TRUE(before.ok());
   EXPECT_EQ(before->size(), 1u);
