@@ -146,7 +146,9 @@ class PostqueueReader {
     PostqueueRun run = RunPostqueue(deadline, now);
     if (!text_fallback_reason_.empty()) {
       LogWarn("postqueue -j not supported, using postqueue -p",
-              {{"collector", "queue"}, {"err", text_fallback_reason_}});
+              {{"collector", "queue"},
+               {"postfix_instance", cfg_.instance_name},
+               {"err", text_fallback_reason_}});
       text_fallback_reason_.clear();
       use_text_ = true;
       run = RunPostqueue(deadline, now);
@@ -199,6 +201,7 @@ class PostqueueReader {
             "cannot read the local delivery endpoints with postconf; "
             "local_delivery is recognised by its texts only",
             {{"collector", "queue"},
+             {"postfix_instance", cfg_.instance_name},
              {"err", o.started ? FirstLine(o.stderr_text) : o.error}});
         warned_postconf_ = true;
       }
@@ -371,8 +374,8 @@ struct Walk {
 class InstanceCollector : public Collector {
  public:
   InstanceCollector(QueueConfig cfg, Millis interval,
-                 std::shared_ptr<ProcessRunner> runner,
-                 std::function<std::time_t()> wall_clock)
+                    std::shared_ptr<ProcessRunner> runner,
+                    std::function<std::time_t()> wall_clock)
       : cfg_(std::move(cfg)),
         interval_(interval),
         runner_(std::move(runner)),
@@ -430,22 +433,30 @@ class InstanceCollector : public Collector {
     switch (method_) {
       case Method::kSpoolDirect:
         LogInfo("queue method: spool, walked directly",
-                {{"collector", "queue"}, {"dir", cfg_.queue_directory}});
+                {{"collector", "queue"},
+                 {"postfix_instance", cfg_.instance_name},
+                 {"dir", cfg_.queue_directory}});
         break;
       case Method::kSpoolSocket:
         LogInfo("queue method: spool, through the helper's socket",
-                {{"collector", "queue"}, {"socket", cfg_.spool_stat_socket}});
+                {{"collector", "queue"},
+                 {"postfix_instance", cfg_.instance_name},
+                 {"socket", cfg_.spool_stat_socket}});
         break;
       case Method::kSpoolHelper:
         LogInfo("queue method: spool, through the helper",
-                {{"collector", "queue"}, {"helper", cfg_.spool_stat}});
+                {{"collector", "queue"},
+                 {"postfix_instance", cfg_.instance_name},
+                 {"helper", cfg_.spool_stat}});
         break;
       default:
         LogInfo(
             "queue method: postqueue (the spool cannot be walked; for the "
             "spool walk install mailhealth-spool-stat with "
             "cap_dac_read_search, see docs/queue.md)",
-            {{"collector", "queue"}, {"err", why_not}});
+            {{"collector", "queue"},
+             {"postfix_instance", cfg_.instance_name},
+             {"err", why_not}});
         break;
     }
   }
@@ -628,7 +639,9 @@ class InstanceCollector : public Collector {
           LogWarn(
               "postqueue detail failed; the detail series keep their "
               "last values",
-              {{"collector", "queue"}, {"err", detail_error_}});
+              {{"collector", "queue"},
+               {"postfix_instance", cfg_.instance_name},
+               {"err", detail_error_}});
           warned_detail_ = true;
         }
       }
@@ -686,10 +699,12 @@ class InstanceCollector : public Collector {
   void NoteUp(bool up, Master master) {
     if (up != last_up_) {
       if (up) {
-        LogInfo("postfix is up", {{"collector", "queue"}});
+        LogInfo("postfix is up", {{"collector", "queue"},
+                                  {"postfix_instance", cfg_.instance_name}});
       } else {
         LogWarn("postfix is down",
                 {{"collector", "queue"},
+                 {"postfix_instance", cfg_.instance_name},
                  {"master_running", std::string(MasterName(master))}});
       }
       last_up_ = up;
@@ -723,6 +738,7 @@ class InstanceCollector : public Collector {
           "cannot read the master's pid file; postfix_up follows postqueue "
           "alone",
           {{"collector", "queue"},
+           {"postfix_instance", cfg_.instance_name},
            {"pid_file", cfg_.queue_directory + "/pid/master.pid"}});
       noted_unreadable_pid_ = true;
     }
@@ -743,6 +759,7 @@ class InstanceCollector : public Collector {
             "postqueue answered but no live master process is named by "
             "the pid file; check queue_directory",
             {{"collector", "queue"},
+             {"postfix_instance", cfg_.instance_name},
              {"pid_file", cfg_.queue_directory + "/pid/master.pid"}});
       }
       warned_no_master_ = master == Master::kGone;
@@ -767,6 +784,7 @@ class InstanceCollector : public Collector {
       if (unreadable && !warned_corrupt_) {
         LogDebug("corrupt queue directory not readable; reported as empty",
                  {{"collector", "queue"},
+                  {"postfix_instance", cfg_.instance_name},
                   {"dir", cfg_.queue_directory + "/corrupt"}});
         warned_corrupt_ = true;
       }

@@ -42,6 +42,9 @@ struct QueueConfig {
   // config directories (the default one, if listed, is "postfix").
   bool instances_auto = true;
   std::vector<std::string> instances;
+  // Not a key: the postfix_instance this config is collected as (in the
+  // log lines of its instance).
+  std::string instance_name = "postfix";
   std::vector<std::string> domains;
   std::vector<std::string> local_services = {"127.0.0.1:10024"};
   std::string method = "auto";  // auto | postqueue | spool

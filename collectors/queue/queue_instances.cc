@@ -98,6 +98,7 @@ class QueueCollector : public Collector {
           std::any_of(out.begin(), out.end(),
                       [&](const Target& o) { return o.name == t.name; });
       if (taken) t.name = inst.config_directory;
+      t.cfg.instance_name = t.name;
       out.push_back(std::move(t));
     }
     NoteDiscoveryError(default_error);

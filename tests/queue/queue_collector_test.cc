@@ -210,24 +210,40 @@ TEST_F(QueueCollectorTest, BuildsEveryFamilyFromTheListing) {
   ASSERT_TRUE(r.status.ok()) << r.status.message();
   Samples s = Flatten(r.families);
   EXPECT_EQ(s["mailhealth_postfix_up{postfix_instance=postfix}"], 1);
-  EXPECT_EQ(s["mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"], 1);
-  EXPECT_EQ(s["mailhealth_queue_messages{postfix_instance=postfix,queue=hold}"], 1);
-  EXPECT_EQ(s["mailhealth_queue_size_bytes{postfix_instance=postfix,queue=deferred}"], 1000);
-  EXPECT_EQ(s["mailhealth_queue_oldest_message_age_seconds{postfix_instance=postfix,queue=deferred}"],
+  EXPECT_EQ(
+      s["mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"],
+      1);
+  EXPECT_EQ(s["mailhealth_queue_messages{postfix_instance=postfix,queue=hold}"],
+            1);
+  EXPECT_EQ(
+      s["mailhealth_queue_size_bytes{postfix_instance=postfix,queue=deferred}"],
+      1000);
+  EXPECT_EQ(s["mailhealth_queue_oldest_message_age_seconds{postfix_instance="
+              "postfix,queue=deferred}"],
             600);
-  EXPECT_EQ(s["mailhealth_queue_oldest_message_age_seconds{postfix_instance=postfix,queue=hold}"], 7200);
-  EXPECT_EQ(s["mailhealth_queue_message_age_seconds{postfix_instance=postfix,queue=hold}_sum"], 7200);
-  EXPECT_EQ(
-      s["mailhealth_queue_deferred_messages_by_reason{postfix_instance=postfix,reason=local_service}"],
-      1);
-  EXPECT_EQ(
-      s["mailhealth_queue_deferred_messages_by_reason{postfix_instance=postfix,reason=mailbox_full}"],
-      1);
-  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_reason{postfix_instance=postfix,reason=other}"], 0);
-  EXPECT_EQ(
-      s["mailhealth_queue_deferred_messages_by_domain{postfix_instance=postfix,domain=example.com}"], 1);
-  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_domain{postfix_instance=postfix,domain=other}"], 1);
-  EXPECT_EQ(s["mailhealth_queue_parse_errors_total{postfix_instance=postfix}"], 0);
+  EXPECT_EQ(s["mailhealth_queue_oldest_message_age_seconds{postfix_instance="
+              "postfix,queue=hold}"],
+            7200);
+  EXPECT_EQ(s["mailhealth_queue_message_age_seconds{postfix_instance=postfix,"
+              "queue=hold}_sum"],
+            7200);
+  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_reason{postfix_instance="
+              "postfix,reason=local_service}"],
+            1);
+  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_reason{postfix_instance="
+              "postfix,reason=mailbox_full}"],
+            1);
+  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_reason{postfix_instance="
+              "postfix,reason=other}"],
+            0);
+  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_domain{postfix_instance="
+              "postfix,domain=example.com}"],
+            1);
+  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_domain{postfix_instance="
+              "postfix,domain=other}"],
+            1);
+  EXPECT_EQ(s["mailhealth_queue_parse_errors_total{postfix_instance=postfix}"],
+            0);
   ASSERT_EQ(calls_.size(), 1u);
   EXPECT_EQ(calls_[0], (std::vector<std::string>{"/usr/sbin/postqueue", "-j"}));
 }
@@ -249,13 +265,14 @@ TEST_F(QueueCollectorTest, EveryFixedLabelValueIsExportedWhenEmpty) {
         << q;
   }
   for (auto r : AllDeferralReasons()) {
-    EXPECT_EQ(s.count("mailhealth_queue_deferred_messages_by_reason{postfix_instance=postfix,reason=" +
+    EXPECT_EQ(s.count("mailhealth_queue_deferred_messages_by_reason{postfix_"
+                      "instance=postfix,reason=" +
                       std::string(DeferralReasonName(r)) + "}"),
               1u);
   }
-  EXPECT_EQ(
-      s.count("mailhealth_queue_deferred_messages_by_domain{postfix_instance=postfix,domain=other}"),
-      1u);
+  EXPECT_EQ(s.count("mailhealth_queue_deferred_messages_by_domain{postfix_"
+                    "instance=postfix,domain=other}"),
+            1u);
 }
 
 TEST_F(QueueCollectorTest, LocalDeliveryEndpointsComeFromPostconfEachRun) {
@@ -274,9 +291,11 @@ TEST_F(QueueCollectorTest, LocalDeliveryEndpointsComeFromPostconfEachRun) {
   cfg.config_directory = "/etc/postfix-in";
   auto c = Make({{Exited(0), kListing}}, cfg);
   const std::string kRefused =
-      "mailhealth_queue_deferred_messages_by_reason{postfix_instance=postfix,reason=connection_refused}";
+      "mailhealth_queue_deferred_messages_by_reason{postfix_instance=postfix,"
+      "reason=connection_refused}";
   const std::string kLocal =
-      "mailhealth_queue_deferred_messages_by_reason{postfix_instance=postfix,reason=local_delivery}";
+      "mailhealth_queue_deferred_messages_by_reason{postfix_instance=postfix,"
+      "reason=local_delivery}";
   Samples s =
       Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
   EXPECT_EQ(s[kLocal], 1);
@@ -353,7 +372,10 @@ TEST_F(QueueCollectorTest, MailSystemDownIsDataNotFailure) {
   EXPECT_TRUE(r.status.ok()) << r.status.message();
   Samples s = Flatten(r.families);
   EXPECT_EQ(s["mailhealth_postfix_up{postfix_instance=postfix}"], 0);
-  EXPECT_EQ(s.count("mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"), 0u)
+  EXPECT_EQ(
+      s.count(
+          "mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"),
+      0u)
       << "no misleading zeros when the queue cannot be read";
 }
 
@@ -363,7 +385,9 @@ TEST_F(QueueCollectorTest, NoLiveMasterMeansDown) {
   auto c = Make({{Exited(0), kTwoMessages}});
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
   EXPECT_TRUE(r.status.ok());
-  EXPECT_EQ(Flatten(r.families)["mailhealth_postfix_up{postfix_instance=postfix}"], 0);
+  EXPECT_EQ(
+      Flatten(r.families)["mailhealth_postfix_up{postfix_instance=postfix}"],
+      0);
 }
 
 TEST_F(QueueCollectorTest, StalePidFileMeansDown) {
@@ -372,7 +396,9 @@ TEST_F(QueueCollectorTest, StalePidFileMeansDown) {
   auto c = Make({{Exited(1, "postqueue: fatal: Connection refused\n"), ""}});
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
   EXPECT_TRUE(r.status.ok());
-  EXPECT_EQ(Flatten(r.families)["mailhealth_postfix_up{postfix_instance=postfix}"], 0);
+  EXPECT_EQ(
+      Flatten(r.families)["mailhealth_postfix_up{postfix_instance=postfix}"],
+      0);
 }
 
 TEST_F(QueueCollectorTest, MissingPostqueueIsACollectorFailure) {
@@ -386,7 +412,9 @@ TEST_F(QueueCollectorTest, MissingPostqueueIsACollectorFailure) {
       r.status.message().find("cannot run /usr/sbin/postqueue: No such file"),
       std::string::npos)
       << r.status.message();
-  EXPECT_EQ(Flatten(r.families)["mailhealth_postfix_up{postfix_instance=postfix}"], 0);
+  EXPECT_EQ(
+      Flatten(r.families)["mailhealth_postfix_up{postfix_instance=postfix}"],
+      0);
 }
 
 TEST_F(QueueCollectorTest, MissingPostqueueIsAFailureEvenWithoutAMaster) {
@@ -395,7 +423,9 @@ TEST_F(QueueCollectorTest, MissingPostqueueIsAFailureEvenWithoutAMaster) {
   auto c = Make({{o, ""}});
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
   EXPECT_FALSE(r.status.ok());
-  EXPECT_EQ(Flatten(r.families)["mailhealth_postfix_up{postfix_instance=postfix}"], 0);
+  EXPECT_EQ(
+      Flatten(r.families)["mailhealth_postfix_up{postfix_instance=postfix}"],
+      0);
 }
 
 TEST_F(QueueCollectorTest, FailingPostqueueIsACollectorFailureWithItsMessage) {
@@ -439,7 +469,10 @@ TEST_F(QueueCollectorTest, AutoFallsBackToTextAndRemembers) {
                  {Exited(0), text}});
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
   ASSERT_TRUE(r.status.ok()) << r.status.message();
-  EXPECT_EQ(Flatten(r.families)["mailhealth_queue_messages{postfix_instance=postfix,queue=hold}"], 1);
+  EXPECT_EQ(
+      Flatten(r.families)
+          ["mailhealth_queue_messages{postfix_instance=postfix,queue=hold}"],
+      1);
   c->Collect(Clock::now() + std::chrono::seconds(5));
   ASSERT_EQ(calls_.size(), 3u);
   EXPECT_EQ(calls_[0].back(), "-j");
@@ -463,8 +496,11 @@ TEST_F(QueueCollectorTest, ParseErrorsAccumulateAcrossRuns) {
   c->Collect(Clock::now() + std::chrono::seconds(5));
   Samples s =
       Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
-  EXPECT_EQ(s["mailhealth_queue_parse_errors_total{postfix_instance=postfix}"], 4);
-  EXPECT_EQ(s["mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"], 1);
+  EXPECT_EQ(s["mailhealth_queue_parse_errors_total{postfix_instance=postfix}"],
+            4);
+  EXPECT_EQ(
+      s["mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"],
+      1);
 }
 
 TEST_F(QueueCollectorTest, CapturedQueueReasonsAddUp) {
@@ -474,25 +510,31 @@ TEST_F(QueueCollectorTest, CapturedQueueReasonsAddUp) {
   auto c = Make({{Exited(0), j}});
   Samples s =
       Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
-  double deferred = s["mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"];
+  double deferred =
+      s["mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"];
   double by_reason = 0;
   for (auto r : AllDeferralReasons()) {
-    by_reason += s["mailhealth_queue_deferred_messages_by_reason{postfix_instance=postfix,reason=" +
-                   std::string(DeferralReasonName(r)) + "}"];
+    by_reason +=
+        s["mailhealth_queue_deferred_messages_by_reason{postfix_instance="
+          "postfix,reason=" +
+          std::string(DeferralReasonName(r)) + "}"];
   }
   // One message has recipients in two classes (bench-anchors.md).
   EXPECT_EQ(by_reason, deferred + 1);
-  EXPECT_EQ(s["mailhealth_queue_messages{postfix_instance=postfix,queue=hold}"], 1);
-  EXPECT_GT(
-      s["mailhealth_queue_deferred_messages_by_reason{postfix_instance=postfix,reason=local_service}"],
-      0);
-  EXPECT_GT(s["mailhealth_queue_deferred_messages_by_reason{postfix_instance=postfix,reason=connection_"
+  EXPECT_EQ(s["mailhealth_queue_messages{postfix_instance=postfix,queue=hold}"],
+            1);
+  EXPECT_GT(s["mailhealth_queue_deferred_messages_by_reason{postfix_instance="
+              "postfix,reason=local_service}"],
+            0);
+  EXPECT_GT(s["mailhealth_queue_deferred_messages_by_reason{postfix_instance="
+              "postfix,reason=connection_"
               "refused}"],
             0);
-  EXPECT_GT(
-      s["mailhealth_queue_deferred_messages_by_reason{postfix_instance=postfix,reason=mailbox_full}"],
-      0);
-  EXPECT_GT(s["mailhealth_queue_deferred_messages_by_reason{postfix_instance=postfix,reason=remote_"
+  EXPECT_GT(s["mailhealth_queue_deferred_messages_by_reason{postfix_instance="
+              "postfix,reason=mailbox_full}"],
+            0);
+  EXPECT_GT(s["mailhealth_queue_deferred_messages_by_reason{postfix_instance="
+              "postfix,reason=remote_"
               "temporary}"],
             0);
 }
@@ -561,7 +603,11 @@ void CollectAsNobody(const std::string& dir, ProcessOutcome outcome,
           std::vector<FakeRunner::Step>{{outcome, out}}, &calls));
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
   if (!r.status.ok()) _exit(2);
-  _exit(Flatten(r.families)["mailhealth_postfix_up{postfix_instance=postfix}"] == want_up ? 0 : 1);
+  _exit(
+      Flatten(r.families)["mailhealth_postfix_up{postfix_instance=postfix}"] ==
+              want_up
+          ? 0
+          : 1);
 }
 
 TEST_F(QueueCollectorTest, UnreadablePidFileLeavesTheVerdictToPostqueue) {
@@ -623,18 +669,29 @@ TEST_F(SpoolMethodTest, CountsFromTheWalkDetailFromPostqueue) {
   Samples s = Flatten(r.families);
   EXPECT_EQ(s["mailhealth_postfix_up{postfix_instance=postfix}"], 1);
   // The walk: 3 deferred files (one at the top, two hashed), 1 held.
-  EXPECT_EQ(s["mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"], 3);
-  EXPECT_EQ(s["mailhealth_queue_size_bytes{postfix_instance=postfix,queue=deferred}"], 300);
-  EXPECT_EQ(s["mailhealth_queue_messages{postfix_instance=postfix,queue=hold}"], 1);
-  EXPECT_EQ(s["mailhealth_queue_messages{postfix_instance=postfix,queue=corrupt}"], 0);
+  EXPECT_EQ(
+      s["mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"],
+      3);
+  EXPECT_EQ(
+      s["mailhealth_queue_size_bytes{postfix_instance=postfix,queue=deferred}"],
+      300);
+  EXPECT_EQ(s["mailhealth_queue_messages{postfix_instance=postfix,queue=hold}"],
+            1);
+  EXPECT_EQ(
+      s["mailhealth_queue_messages{postfix_instance=postfix,queue=corrupt}"],
+      0);
   // postqueue's listing: the reasons, domains and ages of its 2 messages.
-  EXPECT_EQ(
-      s["mailhealth_queue_deferred_messages_by_reason{postfix_instance=postfix,reason=local_service}"],
-      1);
-  EXPECT_EQ(
-      s["mailhealth_queue_deferred_messages_by_domain{postfix_instance=postfix,domain=example.com}"], 1);
-  EXPECT_EQ(s["mailhealth_queue_message_age_seconds{postfix_instance=postfix,queue=hold}_count"], 1);
-  EXPECT_EQ(s["mailhealth_queue_detail_last_success_timestamp_seconds{postfix_instance=postfix}"],
+  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_reason{postfix_instance="
+              "postfix,reason=local_service}"],
+            1);
+  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_domain{postfix_instance="
+              "postfix,domain=example.com}"],
+            1);
+  EXPECT_EQ(s["mailhealth_queue_message_age_seconds{postfix_instance=postfix,"
+              "queue=hold}_count"],
+            1);
+  EXPECT_EQ(s["mailhealth_queue_detail_last_success_timestamp_seconds{postfix_"
+              "instance=postfix}"],
             static_cast<double>(now_));
   EXPECT_NE(HelpOf(r.families, "mailhealth_queue_messages").find("spool walk"),
             std::string::npos);
@@ -655,9 +712,10 @@ TEST_F(SpoolMethodTest, PostqueueRunsOnItsOwnInterval) {
     CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
     ASSERT_TRUE(r.status.ok()) << r.status.message();
     // The detail of the first run stays published.
-    EXPECT_EQ(Flatten(r.families)["mailhealth_queue_deferred_messages_by_"
-                                  "domain{postfix_instance=postfix,domain=other}"],
-              1);
+    EXPECT_EQ(
+        Flatten(r.families)["mailhealth_queue_deferred_messages_by_"
+                            "domain{postfix_instance=postfix,domain=other}"],
+        1);
   }
   EXPECT_EQ(calls_.size(), 1u);  // one postqueue in three runs
   cfg.detail_interval = Millis(1000);
@@ -676,11 +734,15 @@ TEST_F(SpoolMethodTest, FailingDetailKeepsTheCountsAndTheLastTimestamp) {
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
   EXPECT_TRUE(r.status.ok()) << r.status.message();
   Samples s = Flatten(r.families);
-  EXPECT_EQ(s["mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"], 3);
-  EXPECT_EQ(s["mailhealth_queue_detail_last_success_timestamp_seconds{postfix_instance=postfix}"], 0);
   EXPECT_EQ(
-      s.count("mailhealth_queue_deferred_messages_by_reason{postfix_instance=postfix,reason=other}"),
-      0u);
+      s["mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"],
+      3);
+  EXPECT_EQ(s["mailhealth_queue_detail_last_success_timestamp_seconds{postfix_"
+              "instance=postfix}"],
+            0);
+  EXPECT_EQ(s.count("mailhealth_queue_deferred_messages_by_reason{postfix_"
+                    "instance=postfix,reason=other}"),
+            0u);
   EXPECT_NE(r.detail.find("postqueue: fatal: no"), std::string::npos)
       << r.detail;
 }
@@ -689,14 +751,18 @@ TEST_F(SpoolMethodTest, AutoWalksWhenItCanElseUsesPostqueue) {
   auto c = MakeSpool({{Exited(0), kTwoMessages}});  // method auto
   Samples s =
       Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
-  EXPECT_EQ(s["mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"], 3);  // the walk
+  EXPECT_EQ(
+      s["mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"],
+      3);  // the walk
   // Not a queue directory (no active/, deferred/), no helper: postqueue.
   std::system(("rm -rf " + master_.dir() + "/active").c_str());
   auto c2 = MakeSpool({{Exited(0), kTwoMessages}});
   CollectResult r = c2->Collect(Clock::now() + std::chrono::seconds(5));
   ASSERT_TRUE(r.status.ok()) << r.status.message();
   Samples s2 = Flatten(r.families);
-  EXPECT_EQ(s2["mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"], 1);  // postqueue
+  EXPECT_EQ(
+      s2["mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"],
+      1);  // postqueue
   EXPECT_NE(HelpOf(r.families, "mailhealth_queue_messages").find("postqueue"),
             std::string::npos);
 }
@@ -711,7 +777,9 @@ TEST_F(SpoolMethodTest, ExplicitSpoolFailsWhenTheWalkFails) {
   EXPECT_NE(r.status.message().find("deferred: No such directory"),
             std::string::npos)
       << r.status.message();
-  EXPECT_EQ(Flatten(r.families)["mailhealth_postfix_up{postfix_instance=postfix}"], 0);
+  EXPECT_EQ(
+      Flatten(r.families)["mailhealth_postfix_up{postfix_instance=postfix}"],
+      0);
 }
 
 // The helper's listing through the runner (here a fake answering for it).
@@ -757,10 +825,15 @@ TEST_F(SpoolMethodTest, HelperListingIsParsedAndCheckedByTheCollector) {
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
   ASSERT_TRUE(r.status.ok()) << r.status.message();
   Samples s = Flatten(r.families);
-  EXPECT_EQ(s["mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"], 7);
-  EXPECT_EQ(s["mailhealth_queue_oldest_message_age_seconds{postfix_instance=postfix,queue=deferred}"],
+  EXPECT_EQ(
+      s["mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"],
+      7);
+  EXPECT_EQ(s["mailhealth_queue_oldest_message_age_seconds{postfix_instance="
+              "postfix,queue=deferred}"],
             600);
-  EXPECT_EQ(s["mailhealth_queue_messages{postfix_instance=postfix,queue=corrupt}"], 1);
+  EXPECT_EQ(
+      s["mailhealth_queue_messages{postfix_instance=postfix,queue=corrupt}"],
+      1);
   // master_pid 1 is not a Postfix master.
   EXPECT_EQ(s["mailhealth_postfix_up{postfix_instance=postfix}"], 0);
   std::vector<std::string> want = {cfg.spool_stat, "-c", "/etc/postfix-out",
@@ -794,9 +867,10 @@ TEST_F(SpoolMethodTest, TruncatedOrFailingHelperIsACollectorFailure) {
     EXPECT_FALSE(r.status.ok());
     EXPECT_NE(r.status.message().find(k.error_part), std::string::npos)
         << r.status.message();
-    EXPECT_EQ(
-        Flatten(r.families).count("mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"),
-        0u);
+    EXPECT_EQ(Flatten(r.families)
+                  .count("mailhealth_queue_messages{postfix_instance=postfix,"
+                         "queue=deferred}"),
+              0u);
   }
 }
 
@@ -854,7 +928,8 @@ TEST_F(SpoolMethodTest, SocketListingIsUsedWhenTheSocketExists) {
   auto c = MakeSpool({{Exited(0), kTwoMessages}}, cfg);
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
   ASSERT_TRUE(r.status.ok()) << r.status.message();
-  EXPECT_EQ(Flatten(r.families)["mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"],
+  EXPECT_EQ(Flatten(r.families)["mailhealth_queue_messages{postfix_instance="
+                                "postfix,queue=deferred}"],
             42);
 }
 
@@ -1024,10 +1099,11 @@ class InstanceRunner : public ProcessRunner {
 std::string Deferred(int n, const std::string& id_prefix) {
   std::string out;
   for (int i = 0; i < n; ++i) {
-    out += R"({"queue_name": "deferred", "queue_id": ")" + id_prefix +
-           std::to_string(i) +
-           R"(", "arrival_time": 1795571400, "message_size": 100, "recipients": [{"address": "x@example.net", "delay_reason": "Mailbox full"}]})"
-           "\n";
+    out +=
+        R"({"queue_name": "deferred", "queue_id": ")" + id_prefix +
+        std::to_string(i) +
+        R"(", "arrival_time": 1795571400, "message_size": 100, "recipients": [{"address": "x@example.net", "delay_reason": "Mailbox full"}]})"
+        "\n";
   }
   return out;
 }
@@ -1039,19 +1115,20 @@ class MultiInstanceTest : public ::testing::Test {
   // /etc/postfix-out).
   Instances Two() {
     return {{"postfix", "", main_.dir(), "postfix", true, ""},
-            {"postfix-out", "/etc/postfix-out", out_.dir(), "postfix-out",
-             true, ""}};
+            {"postfix-out", "/etc/postfix-out", out_.dir(), "postfix-out", true,
+             ""}};
   }
-  std::unique_ptr<Collector> Make(std::map<std::string, InstanceRunner::Answer> a,
-                                  InstanceDiscovery discover) {
+  std::unique_ptr<Collector> Make(
+      std::map<std::string, InstanceRunner::Answer> a,
+      InstanceDiscovery discover) {
     QueueConfig cfg;
     cfg.method = "postqueue";
     cfg.queue_directory = main_.dir();
     auto runner = std::make_unique<InstanceRunner>(std::move(a));
     runner_ = runner.get();
-    return MakeQueueCollector(cfg, Millis(30000), std::move(runner),
-                              [] { return std::time_t{1795572000}; },
-                              std::move(discover));
+    return MakeQueueCollector(
+        cfg, Millis(30000), std::move(runner),
+        [] { return std::time_t{1795572000}; }, std::move(discover));
   }
   static InstanceDiscovery Fixed(Instances list) {
     return [list](Clock::time_point) -> Result<Instances> { return list; };
@@ -1124,13 +1201,13 @@ TEST_F(MultiInstanceTest, OneInstanceFailingIsDataNotACollectorFailure) {
 
 TEST_F(MultiInstanceTest, StoppedInstanceIsDownTheOtherUp) {
   main_.Start();  // postfix-out's master does not run
-  auto c = Make(
-      {{"", {Exited(0), Deferred(1, "M")}},
-       {"/etc/postfix-out",
-        {Exited(69, "postqueue: fatal: Queue report unavailable - mail "
-                    "system is down"),
-         ""}}},
-      Fixed(Two()));
+  auto c = Make({{"", {Exited(0), Deferred(1, "M")}},
+                 {"/etc/postfix-out",
+                  {Exited(69,
+                          "postqueue: fatal: Queue report unavailable - mail "
+                          "system is down"),
+                   ""}}},
+                Fixed(Two()));
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
   ASSERT_TRUE(r.status.ok()) << r.status.message();
   Samples s = Flatten(r.families);
@@ -1188,18 +1265,20 @@ TEST_F(MultiInstanceTest, InstancesAddedLaterAppearGoneOnesDisappear) {
   out_.Start();
   auto list = std::make_shared<Instances>(Two());
   list->pop_back();
-  auto c = Make({{"", {Exited(0), Deferred(1, "M")}},
-                 {"/etc/postfix-out", {Exited(0), Deferred(3, "O")}}},
-                [list](Clock::time_point) -> Result<Instances> {
-                  return *list;
-                });
-  Samples s1 = Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
+  auto c =
+      Make({{"", {Exited(0), Deferred(1, "M")}},
+            {"/etc/postfix-out", {Exited(0), Deferred(3, "O")}}},
+           [list](Clock::time_point) -> Result<Instances> { return *list; });
+  Samples s1 =
+      Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
   EXPECT_EQ(s1.count(kUpOut), 0u);
   *list = Two();
-  Samples s2 = Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
+  Samples s2 =
+      Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
   EXPECT_EQ(s2[kDeferredOut], 3);
   list->pop_back();
-  Samples s3 = Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
+  Samples s3 =
+      Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
   EXPECT_EQ(s3.count(kUpOut), 0u);
   EXPECT_EQ(s3[kDeferredMain], 1);
 }
@@ -1210,15 +1289,18 @@ TEST_F(MultiInstanceTest, PostconfDiscoveryFindsTheSecondInstance) {
   main_.Start();
   out_.Start();
   const std::string script = out_.dir() + "/postconf";
-  std::ofstream(script)
-      << "#!/bin/sh\n"
-         "if [ \"$1\" = -c ]; then\n"
-         "  echo " << out_.dir() << "; echo postfix-out; echo postfix-out;"
-         " echo yes\n"
-         "else\n"
-         "  echo " << main_.dir() << "; echo postfix; echo; echo no;"
-         " echo /etc/postfix-out\n"
-         "fi\n";
+  std::ofstream(script) << "#!/bin/sh\n"
+                           "if [ \"$1\" = -c ]; then\n"
+                           "  echo "
+                        << out_.dir()
+                        << "; echo postfix-out; echo postfix-out;"
+                           " echo yes\n"
+                           "else\n"
+                           "  echo "
+                        << main_.dir()
+                        << "; echo postfix; echo; echo no;"
+                           " echo /etc/postfix-out\n"
+                           "fi\n";
   chmod(script.c_str(), 0755);
   QueueConfig cfg;
   cfg.postconf = script;
@@ -1253,7 +1335,6 @@ TEST(MergeInstanceFamiliesTest, LabelsFirstAndMergesByName) {
   EXPECT_EQ(out[0].metric[1].label[1].name, "queue");
   EXPECT_EQ(out[0].metric[1].gauge.value, 2);
 }
-
 
 }  // namespace
 }  // namespace mailhealth

@@ -70,10 +70,9 @@ std::map<std::string, int> Counts(const std::string& conf) {
 
 bool Send(const std::string& conf, int n, const std::string& subject) {
   for (int i = 0; i < n; ++i) {
-    std::string cmd = "/usr/sbin/sendmail" +
-                      (conf.empty() ? std::string() : " -C " + conf) +
-                      " -i -f " + Sender() + " r" + std::to_string(i) +
-                      "@example.com";
+    std::string cmd =
+        "/usr/sbin/sendmail" + (conf.empty() ? std::string() : " -C " + conf) +
+        " -i -f " + Sender() + " r" + std::to_string(i) + "@example.com";
     FILE* p = popen(cmd.c_str(), "w");
     if (!p) return false;
     std::fprintf(p, "From: <%s>\nSubject: %s\n\nbody\n", Sender().c_str(),
@@ -123,13 +122,13 @@ class QueueMultiInstanceTest : public ::testing::Test {
   }
   static void SetUpTestSuite() {
     if (!IsolatedFromMachine() || geteuid() != 0) return;
-    ASSERT_EQ(Sh(std::string(MAILHEALTH_SOURCE_DIR) +
-                 "/scripts/setup-postfix start"),
-              0);
+    ASSERT_EQ(
+        Sh(std::string(MAILHEALTH_SOURCE_DIR) + "/scripts/setup-postfix start"),
+        0);
     ASSERT_EQ(Sh("postmulti -e init"), 0);
-    ASSERT_EQ(Sh(std::string("mkdir -p ") + kOutBase + " && chmod 755 " +
-                 kOutBase),
-              0);
+    ASSERT_EQ(
+        Sh(std::string("mkdir -p ") + kOutBase + " && chmod 755 " + kOutBase),
+        0);
     ASSERT_EQ(Sh(std::string("postmulti -I postfix-out -G mta -e create "
                              "config_directory=") +
                  kOutConf + " queue_directory=" + kOutQueue +
@@ -208,9 +207,10 @@ class QueueMultiInstanceTest : public ::testing::Test {
       }
       for (const char* q : {"deferred", "hold", "active", "incoming"}) {
         SCOPED_TRACE(method + " " + q);
-        EXPECT_EQ(s["mailhealth_queue_messages{postfix_instance=postfix,queue=" +
-                    std::string(q) + "}"],
-                  after_main[q]);
+        EXPECT_EQ(
+            s["mailhealth_queue_messages{postfix_instance=postfix,queue=" +
+              std::string(q) + "}"],
+            after_main[q]);
         EXPECT_EQ(s["mailhealth_queue_messages{postfix_instance=postfix-out,"
                     "queue=" +
                     std::string(q) + "}"],
@@ -245,8 +245,8 @@ TEST_F(QueueMultiInstanceTest, PerInstanceCountsThroughTheSpoolHelper) {
 }
 
 TEST_F(QueueMultiInstanceTest, DiscoveryReadsTheRealInstance) {
-  auto found = postconf::DiscoverInstances("/usr/sbin/postconf", "", {},
-                                           Clock::now() + std::chrono::seconds(5));
+  auto found = postconf::DiscoverInstances(
+      "/usr/sbin/postconf", "", {}, Clock::now() + std::chrono::seconds(5));
   ASSERT_TRUE(found.ok());
   ASSERT_EQ(found->size(), 2u);
   EXPECT_EQ(found->at(0).name, "postfix");
@@ -270,8 +270,7 @@ TEST_F(QueueMultiInstanceTest, SpoolHelperTakesOnlyListedInstances) {
   EXPECT_EQ(rep.queue_directory, kOutQueue);
   EXPECT_EQ(Sh(bin + " -c " + kOutConf + " " + kOutQueue + " >/dev/null"), 0);
   // Its -c with the default instance's queue: refused.
-  EXPECT_EQ(Sh(bin + " -c " + kOutConf + " /var/spool/postfix 2>/dev/null"),
-            2);
+  EXPECT_EQ(Sh(bin + " -c " + kOutConf + " /var/spool/postfix 2>/dev/null"), 2);
   // An instance directory that the default main.cf does not list.
   Sh("rm -rf /etc/postfix-other && cp -a /etc/postfix-out /etc/postfix-other");
   std::string err =
