@@ -41,6 +41,14 @@ bool ConfigNode::Has(const std::string& key) const {
   return false;
 }
 
+bool ConfigNode::IsSequence(const std::string& key) const {
+  if (!present() || !valid_map_) return false;
+  for (const auto& kv : node_) {
+    if (kv.first.Scalar() == key) return kv.second.IsSequence();
+  }
+  return false;
+}
+
 std::string ConfigNode::KeyPath(const std::string& key) const {
   if (key.empty()) return path_;
   if (path_.empty()) return key;

@@ -56,6 +56,10 @@ class ConfigNode {
   ConfigErrors* errors() const { return errors_; }
   bool present() const { return node_.IsDefined() && !node_.IsNull(); }
   bool Has(const std::string& key) const;
+  // Whether `key` holds a sequence (for a key that is a word or a list,
+  // e.g. the queue collector's `instances: auto | [DIR...]`). Not a getter:
+  // the key still needs one.
+  bool IsSequence(const std::string& key) const;
 
   std::string String(const std::string& key, const std::string& def);
   // A string that must be an absolute path ("must be an absolute path, got

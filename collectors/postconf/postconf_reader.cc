@@ -32,11 +32,26 @@ std::string Trim(std::string s) {
   return b == std::string::npos ? "" : s.substr(b);
 }
 
+// postconf [-c DIR] [-x] -h NAME...
+std::vector<std::string> Arguments(const std::string& postconf,
+                                   const std::vector<std::string>& names,
+                                   const PostconfOptions& options) {
+  std::vector<std::string> args = {postconf};
+  if (!options.config_dir.empty()) {
+    args.push_back("-c");
+    args.push_back(options.config_dir);
+  }
+  if (options.expand) args.push_back("-x");
+  args.push_back("-h");
+  args.insert(args.end(), names.begin(), names.end());
+  return args;
+}
+
 }  // namespace
 
 Result<std::map<std::string, std::string>> ReadPostconf(
     const std::string& postconf, const std::vector<std::string>& names,
-    Clock::time_point deadline) {
+    Clock::time_point deadline, const PostconfOptions& options) {
   if (postconf.empty() || postconf.front() != '/') {
     return Status::Error("postconf must be an absolute path");
   }
@@ -46,8 +61,7 @@ Result<std::map<std::string, std::string>> ReadPostconf(
   if (pipe2(err_pipe, O_CLOEXEC) != 0) return Status::Error("pipe failed");
   Fd err_r(err_pipe[0]), err_w(err_pipe[1]);
 
-  std::vector<std::string> args = {postconf, "-h"};
-  args.insert(args.end(), names.begin(), names.end());
+  std::vector<std::string> args = Arguments(postconf, names, options);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

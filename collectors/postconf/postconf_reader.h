@@ -14,11 +14,20 @@
 
 namespace mailhealth::postconf {
 
+// How to call postconf: `-c config_dir` when not empty (another Postfix
+// instance), `-x` to expand `$name` references (syslog_name's default is
+// `${multi_instance_name?{$multi_instance_name}:{postfix}}`).
+struct PostconfOptions {
+  std::string config_dir;
+  bool expand = false;
+};
+
 // name -> value ("" for an empty parameter). Fails when postconf cannot be
 // run, exits non-zero (its stderr in the message) or misses the deadline.
+// Runs `postconf [-c DIR] [-x] -h NAME...`.
 Result<std::map<std::string, std::string>> ReadPostconf(
     const std::string& postconf, const std::vector<std::string>& names,
-    Clock::time_point deadline);
+    Clock::time_point deadline, const PostconfOptions& options = {});
 
 // The addresses of smtp_bind_address / smtp_bind_address6 values
 // (Postfix allows one address each; a value that is not an IP literal is

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "collectors/queue/deferral_reason.h"
+#include "collectors/queue/queue_instance.h"
 #include "collectors/queue/queue_parser.h"
 #include "collectors/queue/queue_stats.h"
 #include "collectors/queue/spool_stat_parser.h"
@@ -145,7 +146,9 @@ class PostqueueReader {
     PostqueueRun run = RunPostqueue(deadline, now);
     if (!text_fallback_reason_.empty()) {
       LogWarn("postqueue -j not supported, using postqueue -p",
-              {{"collector", "queue"}, {"err", text_fallback_reason_}});
+              {{"collector", "queue"},
+               {"postfix_instance", cfg_.instance_name},
+               {"err", text_fallback_reason_}});
       text_fallback_reason_.clear();
       use_text_ = true;
       run = RunPostqueue(deadline, now);
@@ -198,6 +201,7 @@ class PostqueueReader {
             "cannot read the local delivery endpoints with postconf; "
             "local_delivery is recognised by its texts only",
             {{"collector", "queue"},
+             {"postfix_instance", cfg_.instance_name},
              {"err", o.started ? FirstLine(o.stderr_text) : o.error}});
         warned_postconf_ = true;
       }
@@ -365,11 +369,13 @@ struct Walk {
   uint64_t parse_errors = 0;  // of the helper's output
 };
 
-class QueueCollector : public Collector {
+// One Postfix instance's queue (its config_directory and queue_directory
+// in cfg); the postfix_instance label is added by the caller.
+class InstanceCollector : public Collector {
  public:
-  QueueCollector(QueueConfig cfg, Millis interval,
-                 std::shared_ptr<ProcessRunner> runner,
-                 std::function<std::time_t()> wall_clock)
+  InstanceCollector(QueueConfig cfg, Millis interval,
+                    std::shared_ptr<ProcessRunner> runner,
+                    std::function<std::time_t()> wall_clock)
       : cfg_(std::move(cfg)),
         interval_(interval),
         runner_(std::move(runner)),
@@ -427,22 +433,30 @@ class QueueCollector : public Collector {
     switch (method_) {
       case Method::kSpoolDirect:
         LogInfo("queue method: spool, walked directly",
-                {{"collector", "queue"}, {"dir", cfg_.queue_directory}});
+                {{"collector", "queue"},
+                 {"postfix_instance", cfg_.instance_name},
+                 {"dir", cfg_.queue_directory}});
         break;
       case Method::kSpoolSocket:
         LogInfo("queue method: spool, through the helper's socket",
-                {{"collector", "queue"}, {"socket", cfg_.spool_stat_socket}});
+                {{"collector", "queue"},
+                 {"postfix_instance", cfg_.instance_name},
+                 {"socket", cfg_.spool_stat_socket}});
         break;
       case Method::kSpoolHelper:
         LogInfo("queue method: spool, through the helper",
-                {{"collector", "queue"}, {"helper", cfg_.spool_stat}});
+                {{"collector", "queue"},
+                 {"postfix_instance", cfg_.instance_name},
+                 {"helper", cfg_.spool_stat}});
         break;
       default:
         LogInfo(
             "queue method: postqueue (the spool cannot be walked; for the "
             "spool walk install mailhealth-spool-stat with "
             "cap_dac_read_search, see docs/queue.md)",
-            {{"collector", "queue"}, {"err", why_not}});
+            {{"collector", "queue"},
+             {"postfix_instance", cfg_.instance_name},
+             {"err", why_not}});
         break;
     }
   }
@@ -625,7 +639,9 @@ class QueueCollector : public Collector {
           LogWarn(
               "postqueue detail failed; the detail series keep their "
               "last values",
-              {{"collector", "queue"}, {"err", detail_error_}});
+              {{"collector", "queue"},
+               {"postfix_instance", cfg_.instance_name},
+               {"err", detail_error_}});
           warned_detail_ = true;
         }
       }
@@ -683,10 +699,12 @@ class QueueCollector : public Collector {
   void NoteUp(bool up, Master master) {
     if (up != last_up_) {
       if (up) {
-        LogInfo("postfix is up", {{"collector", "queue"}});
+        LogInfo("postfix is up", {{"collector", "queue"},
+                                  {"postfix_instance", cfg_.instance_name}});
       } else {
         LogWarn("postfix is down",
                 {{"collector", "queue"},
+                 {"postfix_instance", cfg_.instance_name},
                  {"master_running", std::string(MasterName(master))}});
       }
       last_up_ = up;
@@ -720,6 +738,7 @@ class QueueCollector : public Collector {
           "cannot read the master's pid file; postfix_up follows postqueue "
           "alone",
           {{"collector", "queue"},
+           {"postfix_instance", cfg_.instance_name},
            {"pid_file", cfg_.queue_directory + "/pid/master.pid"}});
       noted_unreadable_pid_ = true;
     }
@@ -740,6 +759,7 @@ class QueueCollector : public Collector {
             "postqueue answered but no live master process is named by "
             "the pid file; check queue_directory",
             {{"collector", "queue"},
+             {"postfix_instance", cfg_.instance_name},
              {"pid_file", cfg_.queue_directory + "/pid/master.pid"}});
       }
       warned_no_master_ = master == Master::kGone;
@@ -764,6 +784,7 @@ class QueueCollector : public Collector {
       if (unreadable && !warned_corrupt_) {
         LogDebug("corrupt queue directory not readable; reported as empty",
                  {{"collector", "queue"},
+                  {"postfix_instance", cfg_.instance_name},
                   {"dir", cfg_.queue_directory + "/corrupt"}});
         warned_corrupt_ = true;
       }
@@ -801,6 +822,34 @@ class QueueCollector : public Collector {
 
 bool IsAbsolute(const std::string& p) { return !p.empty() && p[0] == '/'; }
 
+// `instances: auto` or a list of absolute config directories.
+void ReadInstances(ConfigNode& s, QueueConfig& c) {
+  if (!s.IsSequence("instances")) {
+    std::string v = s.String("instances", "auto");
+    if (v != "auto") {
+      s.Error("instances",
+              "must be auto or a list of absolute config directories, got \"" +
+                  v + "\"");
+    }
+    return;
+  }
+  c.instances_auto = false;
+  c.instances = s.StringList("instances", {});
+  if (c.instances.empty()) {
+    s.Error("instances", "must be auto or a non-empty list");
+  }
+  std::vector<std::string> seen;
+  for (std::string d : c.instances) {
+    while (d.size() > 1 && d.back() == '/') d.pop_back();
+    if (!IsAbsolute(d)) {
+      s.Error("instances", "\"" + d + "\" is not an absolute path");
+    } else if (std::find(seen.begin(), seen.end(), d) != seen.end()) {
+      s.Error("instances", "duplicate config directory \"" + d + "\"");
+    }
+    seen.push_back(d);
+  }
+}
+
 }  // namespace
 
 std::optional<QueueConfig> ReadQueueConfig(ConfigNode& s) {
@@ -811,6 +860,7 @@ std::optional<QueueConfig> ReadQueueConfig(ConfigNode& s) {
   c.format = s.Enum("format", c.format, {"auto", "json", "text"});
   c.config_directory = s.String("config_directory", c.config_directory);
   c.queue_directory = s.String("queue_directory", c.queue_directory);
+  ReadInstances(s, c);
   c.domains = s.StringList("domains", c.domains);
   c.local_services = s.StringList("local_services", c.local_services);
   c.method = s.Enum("method", c.method, {"auto", "postqueue", "spool"});
@@ -872,12 +922,11 @@ std::optional<QueueConfig> ReadQueueConfig(ConfigNode& s) {
   return c;
 }
 
-std::unique_ptr<Collector> MakeQueueCollector(
-    QueueConfig config, Millis interval, std::unique_ptr<ProcessRunner> runner,
+std::unique_ptr<Collector> MakeInstanceCollector(
+    QueueConfig config, Millis interval, std::shared_ptr<ProcessRunner> runner,
     std::function<std::time_t()> wall_clock) {
-  return std::make_unique<QueueCollector>(
-      std::move(config), interval,
-      std::shared_ptr<ProcessRunner>(std::move(runner)), std::move(wall_clock));
+  return std::make_unique<InstanceCollector>(
+      std::move(config), interval, std::move(runner), std::move(wall_clock));
 }
 
 CollectorInfo QueueCollectorInfo() {
@@ -892,8 +941,10 @@ CollectorInfo QueueCollectorInfo() {
                     ConfigNode& s) -> std::unique_ptr<Collector> {
     auto cfg = ReadQueueConfig(s);
     if (!cfg) return nullptr;
+    InstanceDiscovery discover = PostconfDiscovery(*cfg);
     return MakeQueueCollector(std::move(*cfg), ctx.settings.interval,
-                              MakeProcessRunner());
+                              MakeProcessRunner(), nullptr,
+                              std::move(discover));
   };
   return info;
 }

@@ -150,7 +150,7 @@ if postfix status >/dev/null 2>&1; then
   grep -q '^mailhealth_scrape_collector_success{collector="queue"} 1' "$work/metrics" ||
     { cat "$work/exporter.log"; fail "queue collector fails as user mailhealth"; }
   # ... and Postfix must be seen as up by the unprivileged service user.
-  grep -q '^mailhealth_postfix_up 1' "$work/metrics" ||
+  grep -q '^mailhealth_postfix_up{postfix_instance="postfix"} 1' "$work/metrics" ||
     { grep postfix_up "$work/metrics"; cat "$work/exporter.log";
       fail "mailhealth_postfix_up is not 1 for user mailhealth while Postfix runs"; }
 fi

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -20,6 +21,7 @@
 #include <thread>
 
 #include "collectors/queue/queue_stats.h"
+#include "exporter/metric_builder.h"
 
 extern char** environ;
 
@@ -207,25 +209,41 @@ TEST_F(QueueCollectorTest, BuildsEveryFamilyFromTheListing) {
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
   ASSERT_TRUE(r.status.ok()) << r.status.message();
   Samples s = Flatten(r.families);
-  EXPECT_EQ(s["mailhealth_postfix_up"], 1);
-  EXPECT_EQ(s["mailhealth_queue_messages{queue=deferred}"], 1);
-  EXPECT_EQ(s["mailhealth_queue_messages{queue=hold}"], 1);
-  EXPECT_EQ(s["mailhealth_queue_size_bytes{queue=deferred}"], 1000);
-  EXPECT_EQ(s["mailhealth_queue_oldest_message_age_seconds{queue=deferred}"],
+  EXPECT_EQ(s["mailhealth_postfix_up{postfix_instance=postfix}"], 1);
+  EXPECT_EQ(
+      s["mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"],
+      1);
+  EXPECT_EQ(s["mailhealth_queue_messages{postfix_instance=postfix,queue=hold}"],
+            1);
+  EXPECT_EQ(
+      s["mailhealth_queue_size_bytes{postfix_instance=postfix,queue=deferred}"],
+      1000);
+  EXPECT_EQ(s["mailhealth_queue_oldest_message_age_seconds{postfix_instance="
+              "postfix,queue=deferred}"],
             600);
-  EXPECT_EQ(s["mailhealth_queue_oldest_message_age_seconds{queue=hold}"], 7200);
-  EXPECT_EQ(s["mailhealth_queue_message_age_seconds{queue=hold}_sum"], 7200);
-  EXPECT_EQ(
-      s["mailhealth_queue_deferred_messages_by_reason{reason=local_service}"],
-      1);
-  EXPECT_EQ(
-      s["mailhealth_queue_deferred_messages_by_reason{reason=mailbox_full}"],
-      1);
-  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_reason{reason=other}"], 0);
-  EXPECT_EQ(
-      s["mailhealth_queue_deferred_messages_by_domain{domain=example.com}"], 1);
-  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_domain{domain=other}"], 1);
-  EXPECT_EQ(s["mailhealth_queue_parse_errors_total"], 0);
+  EXPECT_EQ(s["mailhealth_queue_oldest_message_age_seconds{postfix_instance="
+              "postfix,queue=hold}"],
+            7200);
+  EXPECT_EQ(s["mailhealth_queue_message_age_seconds{postfix_instance=postfix,"
+              "queue=hold}_sum"],
+            7200);
+  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_reason{postfix_instance="
+              "postfix,reason=local_service}"],
+            1);
+  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_reason{postfix_instance="
+              "postfix,reason=mailbox_full}"],
+            1);
+  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_reason{postfix_instance="
+              "postfix,reason=other}"],
+            0);
+  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_domain{postfix_instance="
+              "postfix,domain=example.com}"],
+            1);
+  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_domain{postfix_instance="
+              "postfix,domain=other}"],
+            1);
+  EXPECT_EQ(s["mailhealth_queue_parse_errors_total{postfix_instance=postfix}"],
+            0);
   ASSERT_EQ(calls_.size(), 1u);
   EXPECT_EQ(calls_[0], (std::vector<std::string>{"/usr/sbin/postqueue", "-j"}));
 }
@@ -237,7 +255,7 @@ TEST_F(QueueCollectorTest, EveryFixedLabelValueIsExportedWhenEmpty) {
       Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
   for (const char* q :
        {"maildrop", "incoming", "active", "deferred", "hold", "corrupt"}) {
-    std::string l = std::string("{queue=") + q + "}";
+    std::string l = std::string("{postfix_instance=postfix,queue=") + q + "}";
     EXPECT_EQ(s.count("mailhealth_queue_messages" + l), 1u) << q;
     EXPECT_EQ(s.count("mailhealth_queue_size_bytes" + l), 1u) << q;
     EXPECT_EQ(s.count("mailhealth_queue_oldest_message_age_seconds" + l), 1u)
@@ -247,13 +265,14 @@ TEST_F(QueueCollectorTest, EveryFixedLabelValueIsExportedWhenEmpty) {
         << q;
   }
   for (auto r : AllDeferralReasons()) {
-    EXPECT_EQ(s.count("mailhealth_queue_deferred_messages_by_reason{reason=" +
+    EXPECT_EQ(s.count("mailhealth_queue_deferred_messages_by_reason{postfix_"
+                      "instance=postfix,reason=" +
                       std::string(DeferralReasonName(r)) + "}"),
               1u);
   }
-  EXPECT_EQ(
-      s.count("mailhealth_queue_deferred_messages_by_domain{domain=other}"),
-      1u);
+  EXPECT_EQ(s.count("mailhealth_queue_deferred_messages_by_domain{postfix_"
+                    "instance=postfix,domain=other}"),
+            1u);
 }
 
 TEST_F(QueueCollectorTest, LocalDeliveryEndpointsComeFromPostconfEachRun) {
@@ -272,9 +291,11 @@ TEST_F(QueueCollectorTest, LocalDeliveryEndpointsComeFromPostconfEachRun) {
   cfg.config_directory = "/etc/postfix-in";
   auto c = Make({{Exited(0), kListing}}, cfg);
   const std::string kRefused =
-      "mailhealth_queue_deferred_messages_by_reason{reason=connection_refused}";
+      "mailhealth_queue_deferred_messages_by_reason{postfix_instance=postfix,"
+      "reason=connection_refused}";
   const std::string kLocal =
-      "mailhealth_queue_deferred_messages_by_reason{reason=local_delivery}";
+      "mailhealth_queue_deferred_messages_by_reason{postfix_instance=postfix,"
+      "reason=local_delivery}";
   Samples s =
       Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
   EXPECT_EQ(s[kLocal], 1);
@@ -350,8 +371,11 @@ TEST_F(QueueCollectorTest, MailSystemDownIsDataNotFailure) {
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
   EXPECT_TRUE(r.status.ok()) << r.status.message();
   Samples s = Flatten(r.families);
-  EXPECT_EQ(s["mailhealth_postfix_up"], 0);
-  EXPECT_EQ(s.count("mailhealth_queue_messages{queue=deferred}"), 0u)
+  EXPECT_EQ(s["mailhealth_postfix_up{postfix_instance=postfix}"], 0);
+  EXPECT_EQ(
+      s.count(
+          "mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"),
+      0u)
       << "no misleading zeros when the queue cannot be read";
 }
 
@@ -361,7 +385,9 @@ TEST_F(QueueCollectorTest, NoLiveMasterMeansDown) {
   auto c = Make({{Exited(0), kTwoMessages}});
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
   EXPECT_TRUE(r.status.ok());
-  EXPECT_EQ(Flatten(r.families)["mailhealth_postfix_up"], 0);
+  EXPECT_EQ(
+      Flatten(r.families)["mailhealth_postfix_up{postfix_instance=postfix}"],
+      0);
 }
 
 TEST_F(QueueCollectorTest, StalePidFileMeansDown) {
@@ -370,7 +396,9 @@ TEST_F(QueueCollectorTest, StalePidFileMeansDown) {
   auto c = Make({{Exited(1, "postqueue: fatal: Connection refused\n"), ""}});
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
   EXPECT_TRUE(r.status.ok());
-  EXPECT_EQ(Flatten(r.families)["mailhealth_postfix_up"], 0);
+  EXPECT_EQ(
+      Flatten(r.families)["mailhealth_postfix_up{postfix_instance=postfix}"],
+      0);
 }
 
 TEST_F(QueueCollectorTest, MissingPostqueueIsACollectorFailure) {
@@ -384,7 +412,9 @@ TEST_F(QueueCollectorTest, MissingPostqueueIsACollectorFailure) {
       r.status.message().find("cannot run /usr/sbin/postqueue: No such file"),
       std::string::npos)
       << r.status.message();
-  EXPECT_EQ(Flatten(r.families)["mailhealth_postfix_up"], 0);
+  EXPECT_EQ(
+      Flatten(r.families)["mailhealth_postfix_up{postfix_instance=postfix}"],
+      0);
 }
 
 TEST_F(QueueCollectorTest, MissingPostqueueIsAFailureEvenWithoutAMaster) {
@@ -393,7 +423,9 @@ TEST_F(QueueCollectorTest, MissingPostqueueIsAFailureEvenWithoutAMaster) {
   auto c = Make({{o, ""}});
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
   EXPECT_FALSE(r.status.ok());
-  EXPECT_EQ(Flatten(r.families)["mailhealth_postfix_up"], 0);
+  EXPECT_EQ(
+      Flatten(r.families)["mailhealth_postfix_up{postfix_instance=postfix}"],
+      0);
 }
 
 TEST_F(QueueCollectorTest, FailingPostqueueIsACollectorFailureWithItsMessage) {
@@ -437,7 +469,10 @@ TEST_F(QueueCollectorTest, AutoFallsBackToTextAndRemembers) {
                  {Exited(0), text}});
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
   ASSERT_TRUE(r.status.ok()) << r.status.message();
-  EXPECT_EQ(Flatten(r.families)["mailhealth_queue_messages{queue=hold}"], 1);
+  EXPECT_EQ(
+      Flatten(r.families)
+          ["mailhealth_queue_messages{postfix_instance=postfix,queue=hold}"],
+      1);
   c->Collect(Clock::now() + std::chrono::seconds(5));
   ASSERT_EQ(calls_.size(), 3u);
   EXPECT_EQ(calls_[0].back(), "-j");
@@ -461,8 +496,11 @@ TEST_F(QueueCollectorTest, ParseErrorsAccumulateAcrossRuns) {
   c->Collect(Clock::now() + std::chrono::seconds(5));
   Samples s =
       Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
-  EXPECT_EQ(s["mailhealth_queue_parse_errors_total"], 4);
-  EXPECT_EQ(s["mailhealth_queue_messages{queue=deferred}"], 1);
+  EXPECT_EQ(s["mailhealth_queue_parse_errors_total{postfix_instance=postfix}"],
+            4);
+  EXPECT_EQ(
+      s["mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"],
+      1);
 }
 
 TEST_F(QueueCollectorTest, CapturedQueueReasonsAddUp) {
@@ -472,25 +510,31 @@ TEST_F(QueueCollectorTest, CapturedQueueReasonsAddUp) {
   auto c = Make({{Exited(0), j}});
   Samples s =
       Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
-  double deferred = s["mailhealth_queue_messages{queue=deferred}"];
+  double deferred =
+      s["mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"];
   double by_reason = 0;
   for (auto r : AllDeferralReasons()) {
-    by_reason += s["mailhealth_queue_deferred_messages_by_reason{reason=" +
-                   std::string(DeferralReasonName(r)) + "}"];
+    by_reason +=
+        s["mailhealth_queue_deferred_messages_by_reason{postfix_instance="
+          "postfix,reason=" +
+          std::string(DeferralReasonName(r)) + "}"];
   }
   // One message has recipients in two classes (bench-anchors.md).
   EXPECT_EQ(by_reason, deferred + 1);
-  EXPECT_EQ(s["mailhealth_queue_messages{queue=hold}"], 1);
-  EXPECT_GT(
-      s["mailhealth_queue_deferred_messages_by_reason{reason=local_service}"],
-      0);
-  EXPECT_GT(s["mailhealth_queue_deferred_messages_by_reason{reason=connection_"
+  EXPECT_EQ(s["mailhealth_queue_messages{postfix_instance=postfix,queue=hold}"],
+            1);
+  EXPECT_GT(s["mailhealth_queue_deferred_messages_by_reason{postfix_instance="
+              "postfix,reason=local_service}"],
+            0);
+  EXPECT_GT(s["mailhealth_queue_deferred_messages_by_reason{postfix_instance="
+              "postfix,reason=connection_"
               "refused}"],
             0);
-  EXPECT_GT(
-      s["mailhealth_queue_deferred_messages_by_reason{reason=mailbox_full}"],
-      0);
-  EXPECT_GT(s["mailhealth_queue_deferred_messages_by_reason{reason=remote_"
+  EXPECT_GT(s["mailhealth_queue_deferred_messages_by_reason{postfix_instance="
+              "postfix,reason=mailbox_full}"],
+            0);
+  EXPECT_GT(s["mailhealth_queue_deferred_messages_by_reason{postfix_instance="
+              "postfix,reason=remote_"
               "temporary}"],
             0);
 }
@@ -559,7 +603,11 @@ void CollectAsNobody(const std::string& dir, ProcessOutcome outcome,
           std::vector<FakeRunner::Step>{{outcome, out}}, &calls));
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
   if (!r.status.ok()) _exit(2);
-  _exit(Flatten(r.families)["mailhealth_postfix_up"] == want_up ? 0 : 1);
+  _exit(
+      Flatten(r.families)["mailhealth_postfix_up{postfix_instance=postfix}"] ==
+              want_up
+          ? 0
+          : 1);
 }
 
 TEST_F(QueueCollectorTest, UnreadablePidFileLeavesTheVerdictToPostqueue) {
@@ -619,20 +667,31 @@ TEST_F(SpoolMethodTest, CountsFromTheWalkDetailFromPostqueue) {
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
   ASSERT_TRUE(r.status.ok()) << r.status.message();
   Samples s = Flatten(r.families);
-  EXPECT_EQ(s["mailhealth_postfix_up"], 1);
+  EXPECT_EQ(s["mailhealth_postfix_up{postfix_instance=postfix}"], 1);
   // The walk: 3 deferred files (one at the top, two hashed), 1 held.
-  EXPECT_EQ(s["mailhealth_queue_messages{queue=deferred}"], 3);
-  EXPECT_EQ(s["mailhealth_queue_size_bytes{queue=deferred}"], 300);
-  EXPECT_EQ(s["mailhealth_queue_messages{queue=hold}"], 1);
-  EXPECT_EQ(s["mailhealth_queue_messages{queue=corrupt}"], 0);
+  EXPECT_EQ(
+      s["mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"],
+      3);
+  EXPECT_EQ(
+      s["mailhealth_queue_size_bytes{postfix_instance=postfix,queue=deferred}"],
+      300);
+  EXPECT_EQ(s["mailhealth_queue_messages{postfix_instance=postfix,queue=hold}"],
+            1);
+  EXPECT_EQ(
+      s["mailhealth_queue_messages{postfix_instance=postfix,queue=corrupt}"],
+      0);
   // postqueue's listing: the reasons, domains and ages of its 2 messages.
-  EXPECT_EQ(
-      s["mailhealth_queue_deferred_messages_by_reason{reason=local_service}"],
-      1);
-  EXPECT_EQ(
-      s["mailhealth_queue_deferred_messages_by_domain{domain=example.com}"], 1);
-  EXPECT_EQ(s["mailhealth_queue_message_age_seconds{queue=hold}_count"], 1);
-  EXPECT_EQ(s["mailhealth_queue_detail_last_success_timestamp_seconds"],
+  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_reason{postfix_instance="
+              "postfix,reason=local_service}"],
+            1);
+  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_domain{postfix_instance="
+              "postfix,domain=example.com}"],
+            1);
+  EXPECT_EQ(s["mailhealth_queue_message_age_seconds{postfix_instance=postfix,"
+              "queue=hold}_count"],
+            1);
+  EXPECT_EQ(s["mailhealth_queue_detail_last_success_timestamp_seconds{postfix_"
+              "instance=postfix}"],
             static_cast<double>(now_));
   EXPECT_NE(HelpOf(r.families, "mailhealth_queue_messages").find("spool walk"),
             std::string::npos);
@@ -653,9 +712,10 @@ TEST_F(SpoolMethodTest, PostqueueRunsOnItsOwnInterval) {
     CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
     ASSERT_TRUE(r.status.ok()) << r.status.message();
     // The detail of the first run stays published.
-    EXPECT_EQ(Flatten(r.families)["mailhealth_queue_deferred_messages_by_"
-                                  "domain{domain=other}"],
-              1);
+    EXPECT_EQ(
+        Flatten(r.families)["mailhealth_queue_deferred_messages_by_"
+                            "domain{postfix_instance=postfix,domain=other}"],
+        1);
   }
   EXPECT_EQ(calls_.size(), 1u);  // one postqueue in three runs
   cfg.detail_interval = Millis(1000);
@@ -674,11 +734,15 @@ TEST_F(SpoolMethodTest, FailingDetailKeepsTheCountsAndTheLastTimestamp) {
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
   EXPECT_TRUE(r.status.ok()) << r.status.message();
   Samples s = Flatten(r.families);
-  EXPECT_EQ(s["mailhealth_queue_messages{queue=deferred}"], 3);
-  EXPECT_EQ(s["mailhealth_queue_detail_last_success_timestamp_seconds"], 0);
   EXPECT_EQ(
-      s.count("mailhealth_queue_deferred_messages_by_reason{reason=other}"),
-      0u);
+      s["mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"],
+      3);
+  EXPECT_EQ(s["mailhealth_queue_detail_last_success_timestamp_seconds{postfix_"
+              "instance=postfix}"],
+            0);
+  EXPECT_EQ(s.count("mailhealth_queue_deferred_messages_by_reason{postfix_"
+                    "instance=postfix,reason=other}"),
+            0u);
   EXPECT_NE(r.detail.find("postqueue: fatal: no"), std::string::npos)
       << r.detail;
 }
@@ -687,14 +751,18 @@ TEST_F(SpoolMethodTest, AutoWalksWhenItCanElseUsesPostqueue) {
   auto c = MakeSpool({{Exited(0), kTwoMessages}});  // method auto
   Samples s =
       Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
-  EXPECT_EQ(s["mailhealth_queue_messages{queue=deferred}"], 3);  // the walk
+  EXPECT_EQ(
+      s["mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"],
+      3);  // the walk
   // Not a queue directory (no active/, deferred/), no helper: postqueue.
   std::system(("rm -rf " + master_.dir() + "/active").c_str());
   auto c2 = MakeSpool({{Exited(0), kTwoMessages}});
   CollectResult r = c2->Collect(Clock::now() + std::chrono::seconds(5));
   ASSERT_TRUE(r.status.ok()) << r.status.message();
   Samples s2 = Flatten(r.families);
-  EXPECT_EQ(s2["mailhealth_queue_messages{queue=deferred}"], 1);  // postqueue
+  EXPECT_EQ(
+      s2["mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"],
+      1);  // postqueue
   EXPECT_NE(HelpOf(r.families, "mailhealth_queue_messages").find("postqueue"),
             std::string::npos);
 }
@@ -709,7 +777,9 @@ TEST_F(SpoolMethodTest, ExplicitSpoolFailsWhenTheWalkFails) {
   EXPECT_NE(r.status.message().find("deferred: No such directory"),
             std::string::npos)
       << r.status.message();
-  EXPECT_EQ(Flatten(r.families)["mailhealth_postfix_up"], 0);
+  EXPECT_EQ(
+      Flatten(r.families)["mailhealth_postfix_up{postfix_instance=postfix}"],
+      0);
 }
 
 // The helper's listing through the runner (here a fake answering for it).
@@ -755,12 +825,17 @@ TEST_F(SpoolMethodTest, HelperListingIsParsedAndCheckedByTheCollector) {
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
   ASSERT_TRUE(r.status.ok()) << r.status.message();
   Samples s = Flatten(r.families);
-  EXPECT_EQ(s["mailhealth_queue_messages{queue=deferred}"], 7);
-  EXPECT_EQ(s["mailhealth_queue_oldest_message_age_seconds{queue=deferred}"],
+  EXPECT_EQ(
+      s["mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}"],
+      7);
+  EXPECT_EQ(s["mailhealth_queue_oldest_message_age_seconds{postfix_instance="
+              "postfix,queue=deferred}"],
             600);
-  EXPECT_EQ(s["mailhealth_queue_messages{queue=corrupt}"], 1);
+  EXPECT_EQ(
+      s["mailhealth_queue_messages{postfix_instance=postfix,queue=corrupt}"],
+      1);
   // master_pid 1 is not a Postfix master.
-  EXPECT_EQ(s["mailhealth_postfix_up"], 0);
+  EXPECT_EQ(s["mailhealth_postfix_up{postfix_instance=postfix}"], 0);
   std::vector<std::string> want = {cfg.spool_stat, "-c", "/etc/postfix-out",
                                    master_.dir()};
   std::lock_guard<std::mutex> lock(raw->mu_);
@@ -792,9 +867,10 @@ TEST_F(SpoolMethodTest, TruncatedOrFailingHelperIsACollectorFailure) {
     EXPECT_FALSE(r.status.ok());
     EXPECT_NE(r.status.message().find(k.error_part), std::string::npos)
         << r.status.message();
-    EXPECT_EQ(
-        Flatten(r.families).count("mailhealth_queue_messages{queue=deferred}"),
-        0u);
+    EXPECT_EQ(Flatten(r.families)
+                  .count("mailhealth_queue_messages{postfix_instance=postfix,"
+                         "queue=deferred}"),
+              0u);
   }
 }
 
@@ -852,7 +928,8 @@ TEST_F(SpoolMethodTest, SocketListingIsUsedWhenTheSocketExists) {
   auto c = MakeSpool({{Exited(0), kTwoMessages}}, cfg);
   CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
   ASSERT_TRUE(r.status.ok()) << r.status.message();
-  EXPECT_EQ(Flatten(r.families)["mailhealth_queue_messages{queue=deferred}"],
+  EXPECT_EQ(Flatten(r.families)["mailhealth_queue_messages{postfix_instance="
+                                "postfix,queue=deferred}"],
             42);
 }
 
@@ -940,8 +1017,324 @@ INSTANTIATE_TEST_SUITE_P(
                    "absolute path"},
         ConfigCase{"relative_spool_stat", "{spool_stat: spool-stat}",
                    "collectors.queue.spool_stat: must be empty or an "
-                   "absolute path"}),
+                   "absolute path"},
+        ConfigCase{"instances_auto", "{instances: auto}", ""},
+        ConfigCase{"instances_list",
+                   "{instances: [/etc/postfix, /etc/postfix-out]}", ""},
+        ConfigCase{"instances_word",
+                   "{postqueue: /usr/sbin/postqueue,\n instances: all}",
+                   "x.yml:2: collectors.queue.instances: must be auto or a "
+                   "list of absolute config directories, got \"all\""},
+        ConfigCase{"instances_relative", "{instances: [etc/postfix-out]}",
+                   "x.yml:1: collectors.queue.instances: \"etc/postfix-out\" "
+                   "is not an absolute path"},
+        ConfigCase{"instances_empty", "{instances: []}",
+                   "collectors.queue.instances: must be auto or a non-empty "
+                   "list"},
+        ConfigCase{"instances_duplicate",
+                   "{instances: [/etc/postfix-out, /etc/postfix-out/]}",
+                   "duplicate config directory \"/etc/postfix-out\""},
+        ConfigCase{"instances_not_strings", "{instances: [{dir: /etc/x}]}",
+                   "collectors.queue.instances: expected a list of strings"}),
     [](const auto& p) { return std::string(p.param.name); });
+
+TEST(QueueConfigInstancesTest, AutoByDefaultElseTheList) {
+  ConfigErrors errors;
+  ConfigNode dflt(YAML::Load("{}"), "collectors.queue", "x.yml", &errors);
+  auto a = ReadQueueConfig(dflt);
+  ASSERT_TRUE(a.has_value());
+  EXPECT_TRUE(a->instances_auto);
+  EXPECT_TRUE(a->instances.empty());
+  ConfigNode list(YAML::Load("{instances: [/etc/postfix-out, /etc/postfix]}"),
+                  "collectors.queue", "x.yml", &errors);
+  auto l = ReadQueueConfig(list);
+  ASSERT_TRUE(l.has_value()) << errors.Joined();
+  EXPECT_FALSE(l->instances_auto);
+  EXPECT_EQ(l->instances,
+            (std::vector<std::string>{"/etc/postfix-out", "/etc/postfix"}));
+}
+
+// --- several Postfix instances (issue #15)
+
+// postqueue answered per instance (its -c DIR, "" for the default), from
+// several threads at once; postconf (local delivery) is not there.
+class InstanceRunner : public ProcessRunner {
+ public:
+  struct Answer {
+    ProcessOutcome outcome;
+    std::string stdout_text;
+    Millis delay{0};
+  };
+  explicit InstanceRunner(std::map<std::string, Answer> answers)
+      : answers_(std::move(answers)) {}
+  ProcessOutcome Run(const std::vector<std::string>& argv, Clock::time_point,
+                     const OutputFn& on_stdout) override {
+    if (argv[0].ends_with("/postconf")) {
+      ProcessOutcome o;
+      o.error = "No such file or directory";
+      return o;
+    }
+    const std::string dir = argv.size() > 2 && argv[1] == "-c" ? argv[2] : "";
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      calls_.push_back(argv);
+    }
+    auto it = answers_.find(dir);
+    if (it == answers_.end()) return Exited(1, "postqueue: fatal: no " + dir);
+    std::this_thread::sleep_for(it->second.delay);
+    on_stdout(it->second.stdout_text);
+    return it->second.outcome;
+  }
+  std::vector<std::vector<std::string>> calls() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return calls_;
+  }
+
+ private:
+  std::map<std::string, Answer> answers_;
+  std::mutex mu_;
+  std::vector<std::vector<std::string>> calls_;
+};
+
+std::string Deferred(int n, const std::string& id_prefix) {
+  std::string out;
+  for (int i = 0; i < n; ++i) {
+    out +=
+        R"({"queue_name": "deferred", "queue_id": ")" + id_prefix +
+        std::to_string(i) +
+        R"(", "arrival_time": 1795571400, "message_size": 100, "recipients": [{"address": "x@example.net", "delay_reason": "Mailbox full"}]})"
+        "\n";
+  }
+  return out;
+}
+
+class MultiInstanceTest : public ::testing::Test {
+ protected:
+  using Instances = std::vector<postconf::PostfixInstance>;
+  // The default instance in main_, postfix-out in out_ (its config dir
+  // /etc/postfix-out).
+  Instances Two() {
+    return {{"postfix", "", main_.dir(), "postfix", true, ""},
+            {"postfix-out", "/etc/postfix-out", out_.dir(), "postfix-out", true,
+             ""}};
+  }
+  std::unique_ptr<Collector> Make(
+      std::map<std::string, InstanceRunner::Answer> a,
+      InstanceDiscovery discover) {
+    QueueConfig cfg;
+    cfg.method = "postqueue";
+    cfg.queue_directory = main_.dir();
+    auto runner = std::make_unique<InstanceRunner>(std::move(a));
+    runner_ = runner.get();
+    return MakeQueueCollector(
+        cfg, Millis(30000), std::move(runner),
+        [] { return std::time_t{1795572000}; }, std::move(discover));
+  }
+  static InstanceDiscovery Fixed(Instances list) {
+    return [list](Clock::time_point) -> Result<Instances> { return list; };
+  }
+  FakeMaster main_, out_;
+  InstanceRunner* runner_ = nullptr;
+};
+
+constexpr char kUpMain[] = "mailhealth_postfix_up{postfix_instance=postfix}";
+constexpr char kUpOut[] = "mailhealth_postfix_up{postfix_instance=postfix-out}";
+constexpr char kDeferredMain[] =
+    "mailhealth_queue_messages{postfix_instance=postfix,queue=deferred}";
+constexpr char kDeferredOut[] =
+    "mailhealth_queue_messages{postfix_instance=postfix-out,queue=deferred}";
+
+TEST_F(MultiInstanceTest, EachInstanceHasItsOwnCountsAndUp) {
+  main_.Start();
+  out_.Start();
+  auto c = Make({{"", {Exited(0), Deferred(2, "M")}},
+                 {"/etc/postfix-out", {Exited(0), Deferred(5, "O")}}},
+                Fixed(Two()));
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  Samples s = Flatten(r.families);
+  EXPECT_EQ(s[kUpMain], 1);
+  EXPECT_EQ(s[kUpOut], 1);
+  EXPECT_EQ(s[kDeferredMain], 2);
+  EXPECT_EQ(s[kDeferredOut], 5);
+  EXPECT_EQ(s["mailhealth_queue_deferred_messages_by_reason{postfix_instance="
+              "postfix-out,reason=mailbox_full}"],
+            5);
+  EXPECT_EQ(s.count("mailhealth_queue_parse_errors_total{postfix_instance="
+                    "postfix-out}"),
+            1u);
+  // One family per name, both instances' samples in it.
+  size_t up_families = 0;
+  for (const auto& f : r.families) {
+    if (f.name == "mailhealth_postfix_up") {
+      ++up_families;
+      EXPECT_EQ(f.metric.size(), 2u);
+    }
+  }
+  EXPECT_EQ(up_families, 1u);
+  auto calls = runner_->calls();
+  std::sort(calls.begin(), calls.end());
+  EXPECT_EQ(calls, (std::vector<std::vector<std::string>>{
+                       {"/usr/sbin/postqueue", "-c", "/etc/postfix-out", "-j"},
+                       {"/usr/sbin/postqueue", "-j"}}));
+}
+
+TEST_F(MultiInstanceTest, OneInstanceFailingIsDataNotACollectorFailure) {
+  main_.Start();
+  out_.Start();
+  auto c = Make({{"", {Exited(0), Deferred(2, "M")}},
+                 {"/etc/postfix-out",
+                  {Exited(69, "postqueue: fatal: bad permissions"), ""}}},
+                Fixed(Two()));
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  Samples s = Flatten(r.families);
+  EXPECT_EQ(s[kUpMain], 1);
+  EXPECT_EQ(s[kUpOut], 0);
+  EXPECT_EQ(s[kDeferredMain], 2);
+  EXPECT_EQ(s.count(kDeferredOut), 0u);
+  EXPECT_NE(r.detail.find("postfix-out: /usr/sbin/postqueue -j exited with "
+                          "status 69: postqueue: fatal: bad permissions"),
+            std::string::npos)
+      << r.detail;
+}
+
+TEST_F(MultiInstanceTest, StoppedInstanceIsDownTheOtherUp) {
+  main_.Start();  // postfix-out's master does not run
+  auto c = Make({{"", {Exited(0), Deferred(1, "M")}},
+                 {"/etc/postfix-out",
+                  {Exited(69,
+                          "postqueue: fatal: Queue report unavailable - mail "
+                          "system is down"),
+                   ""}}},
+                Fixed(Two()));
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  Samples s = Flatten(r.families);
+  EXPECT_EQ(s[kUpMain], 1);
+  EXPECT_EQ(s[kUpOut], 0);
+}
+
+TEST_F(MultiInstanceTest, EveryInstanceFailingIsACollectorFailure) {
+  main_.Start();  // masters run: postqueue failing is a failure
+  out_.Start();
+  auto c = Make({}, Fixed(Two()));
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_NE(r.status.message().find("postfix: "), std::string::npos);
+  EXPECT_NE(r.status.message().find("postfix-out: "), std::string::npos)
+      << r.status.message();
+}
+
+TEST_F(MultiInstanceTest, InstanceWhosePostconfFailedIsDown) {
+  main_.Start();
+  Instances list = Two();
+  list[1].queue_directory = "";
+  list[1].error = "postconf: fatal: open /etc/postfix-out/main.cf";
+  auto c = Make({{"", {Exited(0), Deferred(1, "M")}}}, Fixed(list));
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  Samples s = Flatten(r.families);
+  EXPECT_EQ(s[kUpMain], 1);
+  EXPECT_EQ(s.count(kUpOut), 1u);
+  EXPECT_EQ(s[kUpOut], 0);
+  EXPECT_NE(r.detail.find("fatal: open /etc/postfix-out/main.cf"),
+            std::string::npos)
+      << r.detail;
+  for (const auto& call : runner_->calls()) {
+    EXPECT_EQ(std::find(call.begin(), call.end(), "/etc/postfix-out"),
+              call.end());
+  }
+}
+
+TEST_F(MultiInstanceTest, InstancesRunInParallel) {
+  main_.Start();
+  out_.Start();
+  auto c = Make({{"", {Exited(0), "", Millis(600)}},
+                 {"/etc/postfix-out", {Exited(0), "", Millis(600)}}},
+                Fixed(Two()));
+  const auto start = Clock::now();
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  EXPECT_LT(Clock::now() - start, Millis(1100));
+  EXPECT_EQ(runner_->calls().size(), 2u);
+}
+
+TEST_F(MultiInstanceTest, InstancesAddedLaterAppearGoneOnesDisappear) {
+  main_.Start();
+  out_.Start();
+  auto list = std::make_shared<Instances>(Two());
+  list->pop_back();
+  auto c =
+      Make({{"", {Exited(0), Deferred(1, "M")}},
+            {"/etc/postfix-out", {Exited(0), Deferred(3, "O")}}},
+           [list](Clock::time_point) -> Result<Instances> { return *list; });
+  Samples s1 =
+      Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
+  EXPECT_EQ(s1.count(kUpOut), 0u);
+  *list = Two();
+  Samples s2 =
+      Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
+  EXPECT_EQ(s2[kDeferredOut], 3);
+  list->pop_back();
+  Samples s3 =
+      Flatten(c->Collect(Clock::now() + std::chrono::seconds(5)).families);
+  EXPECT_EQ(s3.count(kUpOut), 0u);
+  EXPECT_EQ(s3[kDeferredMain], 1);
+}
+
+// Discovery through a fake postconf script: the default instance plus the
+// one its multi_instance_directories names, with its own queue directory.
+TEST_F(MultiInstanceTest, PostconfDiscoveryFindsTheSecondInstance) {
+  main_.Start();
+  out_.Start();
+  const std::string script = out_.dir() + "/postconf";
+  std::ofstream(script) << "#!/bin/sh\n"
+                           "if [ \"$1\" = -c ]; then\n"
+                           "  echo "
+                        << out_.dir()
+                        << "; echo postfix-out; echo postfix-out;"
+                           " echo yes\n"
+                           "else\n"
+                           "  echo "
+                        << main_.dir()
+                        << "; echo postfix; echo; echo no;"
+                           " echo /etc/postfix-out\n"
+                           "fi\n";
+  chmod(script.c_str(), 0755);
+  QueueConfig cfg;
+  cfg.postconf = script;
+  InstanceDiscovery d = PostconfDiscovery(cfg);
+  ASSERT_TRUE(d != nullptr);
+  auto c = Make({{"", {Exited(0), Deferred(2, "M")}},
+                 {"/etc/postfix-out", {Exited(0), Deferred(4, "O")}}},
+                d);
+  CollectResult r = c->Collect(Clock::now() + std::chrono::seconds(5));
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  Samples s = Flatten(r.families);
+  EXPECT_EQ(s[kDeferredMain], 2);
+  EXPECT_EQ(s[kDeferredOut], 4);
+  EXPECT_EQ(s[kUpOut], 1);  // out_'s master.pid, from discovery's queue dir
+  cfg.postconf = "";
+  EXPECT_TRUE(PostconfDiscovery(cfg) == nullptr);
+}
+
+TEST(MergeInstanceFamiliesTest, LabelsFirstAndMergesByName) {
+  Families out;
+  for (const char* inst : {"postfix", "postfix-out"}) {
+    Families f;
+    auto g = Gauge("mailhealth_queue_messages", "Messages.");
+    AddSample(g, {{"queue", "hold"}}, inst[7] == '-' ? 2 : 1);
+    f.push_back(std::move(g));
+    MergeInstanceFamilies(out, std::move(f), inst);
+  }
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_EQ(out[0].metric.size(), 2u);
+  EXPECT_EQ(out[0].metric[1].label[0].name, "postfix_instance");
+  EXPECT_EQ(out[0].metric[1].label[0].value, "postfix-out");
+  EXPECT_EQ(out[0].metric[1].label[1].name, "queue");
+  EXPECT_EQ(out[0].metric[1].gauge.value, 2);
+}
 
 }  // namespace
 }  // namespace mailhealth

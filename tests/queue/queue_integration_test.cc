@@ -312,7 +312,7 @@ TEST_F(QueueIntegrationTest, EveryGaugeMatchesPostqueue) {
   Observation o = Observe(*c);
   ASSERT_TRUE(o.ok) << "the queue kept changing under us";
   const Samples& s = o.samples;
-  EXPECT_EQ(s.at("mailhealth_postfix_up"), 1);
+  EXPECT_EQ(s.at("mailhealth_postfix_up|postfix"), 1);
 
   // Per queue: messages, bytes, oldest age, histogram count and one bucket,
   // computed here from postqueue -j itself.
@@ -352,20 +352,20 @@ TEST_F(QueueIntegrationTest, EveryGaugeMatchesPostqueue) {
   for (const char* q : {"maildrop", "incoming", "active", "deferred", "hold"}) {
     SCOPED_TRACE(q);
     std::string l = std::string("|") + q;
-    EXPECT_EQ(s.at("mailhealth_queue_messages" + l), messages[q]);
-    EXPECT_EQ(s.at("mailhealth_queue_size_bytes" + l), bytes[q]);
-    EXPECT_EQ(s.at("mailhealth_queue_oldest_message_age_seconds" + l),
+    EXPECT_EQ(s.at("mailhealth_queue_messages|postfix" + l), messages[q]);
+    EXPECT_EQ(s.at("mailhealth_queue_size_bytes|postfix" + l), bytes[q]);
+    EXPECT_EQ(s.at("mailhealth_queue_oldest_message_age_seconds|postfix" + l),
               oldest[q]);
-    EXPECT_EQ(s.at("mailhealth_queue_message_age_seconds" + l + "|count"),
+    EXPECT_EQ(s.at("mailhealth_queue_message_age_seconds|postfix" + l + "|count"),
               messages[q]);
-    EXPECT_EQ(s.at("mailhealth_queue_message_age_seconds" + l + "|le3600"),
+    EXPECT_EQ(s.at("mailhealth_queue_message_age_seconds|postfix" + l + "|le3600"),
               le3600[q]);
   }
-  EXPECT_GE(s.at("mailhealth_queue_messages|deferred"), 270);
-  EXPECT_GE(s.at("mailhealth_queue_messages|hold"), 5);
+  EXPECT_GE(s.at("mailhealth_queue_messages|postfix|deferred"), 270);
+  EXPECT_GE(s.at("mailhealth_queue_messages|postfix|hold"), 5);
   for (auto r : AllDeferralReasons()) {
     std::string name(DeferralReasonName(r));
-    EXPECT_EQ(s.at("mailhealth_queue_deferred_messages_by_reason|" + name),
+    EXPECT_EQ(s.at("mailhealth_queue_deferred_messages_by_reason|postfix|" + name),
               by_reason[name])
         << name;
   }
@@ -379,11 +379,11 @@ TEST_F(QueueIntegrationTest, EveryGaugeMatchesPostqueue) {
   EXPECT_GE(by_reason["local_delivery"], 20);
   for (const auto& d : {"example.com", "filtered.test", "other"}) {
     EXPECT_EQ(
-        s.at(std::string("mailhealth_queue_deferred_messages_by_domain|") + d),
+        s.at(std::string("mailhealth_queue_deferred_messages_by_domain|postfix|") + d),
         by_domain[d])
         << d;
   }
-  EXPECT_EQ(s.at("mailhealth_queue_parse_errors_total"), 0);
+  EXPECT_EQ(s.at("mailhealth_queue_parse_errors_total|postfix"), 0);
 }
 
 // The spool walk (through the helper binary, and the collector's direct
@@ -441,12 +441,12 @@ TEST_F(QueueIntegrationTest, SpoolWalkMatchesPostqueue) {
     CollectResult r = c->Collect(Clock::now() + seconds(60));
     ASSERT_TRUE(r.status.ok()) << r.status.message();
     Samples smp = Flatten(r.families);
-    EXPECT_EQ(smp.at("mailhealth_postfix_up"), 1);
-    EXPECT_EQ(smp.at("mailhealth_queue_messages|deferred"),
+    EXPECT_EQ(smp.at("mailhealth_postfix_up|postfix"), 1);
+    EXPECT_EQ(smp.at("mailhealth_queue_messages|postfix|deferred"),
               static_cast<double>(count["deferred"]));
-    EXPECT_EQ(smp.at("mailhealth_queue_messages|hold"),
+    EXPECT_EQ(smp.at("mailhealth_queue_messages|postfix|hold"),
               static_cast<double>(count["hold"]));
-    EXPECT_GT(smp.at("mailhealth_queue_detail_last_success_timestamp_seconds"),
+    EXPECT_GT(smp.at("mailhealth_queue_detail_last_success_timestamp_seconds|postfix"),
               0);
   }
   EXPECT_TRUE(compared) << "the queue kept changing under us";
@@ -469,13 +469,13 @@ TEST_F(QueueIntegrationTest, StoppedPostfixIsUpZeroAndRecovers) {
   CollectResult down = c->Collect(Clock::now() + seconds(30));
   std::system("postfix start >/dev/null 2>&1");
   EXPECT_TRUE(down.status.ok()) << down.status.message();
-  EXPECT_EQ(Flatten(down.families).at("mailhealth_postfix_up"), 0);
+  EXPECT_EQ(Flatten(down.families).at("mailhealth_postfix_up|postfix"), 0);
 
   double up = 0;
   auto end = Clock::now() + seconds(30);
   while (up != 1 && Clock::now() < end) {
     CollectResult r = c->Collect(Clock::now() + seconds(30));
-    up = Flatten(r.families)["mailhealth_postfix_up"];
+    up = Flatten(r.families)["mailhealth_postfix_up|postfix"];
     if (up != 1) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   EXPECT_EQ(up, 1);
@@ -511,14 +511,14 @@ TEST_F(QueueIntegrationTest, DeletingOurMailDrainsTheQueue) {
   EXPECT_EQ(left, 0u);
   double total = 0;
   for (const char* q : {"maildrop", "incoming", "active", "deferred", "hold"}) {
-    total += after.samples.at(std::string("mailhealth_queue_messages|") + q);
+    total += after.samples.at(std::string("mailhealth_queue_messages|postfix|") + q);
   }
   EXPECT_EQ(total, static_cast<double>(after.listing.messages.size()));
   EXPECT_LE(after.samples.at(
-                "mailhealth_queue_deferred_messages_by_domain|filtered.test") +
+                "mailhealth_queue_deferred_messages_by_domain|postfix|filtered.test") +
                 30,
             before.samples.at(
-                "mailhealth_queue_deferred_messages_by_domain|filtered.test"));
+                "mailhealth_queue_deferred_messages_by_domain|postfix|filtered.test"));
 }
 
 }  // namespace
