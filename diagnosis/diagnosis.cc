@@ -204,6 +204,29 @@ std::string WindowText(const Rule& r, const EvalOptions& o) {
   return r.window;
 }
 
+// The keys of a Postfix instance (postfix_instance; "postfix" or none is
+// the default one, which reads as a host without instances):
+// {syslog_name} its syslog_name as postmulti sets it (its name),
+// {postmulti_x} "postmulti -i NAME -x " before a command of a non-default
+// instance (run with its MAIL_CONFIG), {postfix:CMD} "postfix CMD" or
+// "postmulti -i NAME -p CMD". False for any other key.
+bool ExpandInstanceKey(const std::string& key, const LabelMap& labels,
+                       std::string* out) {
+  const std::string pi = Label(labels, "postfix_instance");
+  const bool other = !pi.empty() && pi != "postfix";
+  if (key == "syslog_name") {
+    *out += other ? pi : "postfix";
+  } else if (key == "postmulti_x") {
+    if (other) *out += "postmulti -i " + pi + " -x ";
+  } else if (key.rfind("postfix:", 0) == 0) {
+    *out += (other ? "postmulti -i " + pi + " -p " : std::string("postfix ")) +
+            key.substr(8);
+  } else {
+    return false;
+  }
+  return true;
+}
+
 std::string Expand(const std::string& t, const Rule& r, const LabelMap& labels,
                    double value, const ExpandContext& ctx) {
   std::string out;
@@ -231,6 +254,8 @@ std::string Expand(const std::string& t, const Rule& r, const LabelMap& labels,
       out += ReversedIpv4(Label(labels, "address"));
     } else if (key == "delist") {
       out += DelistPage(Label(labels, "zone"));
+    } else if (ExpandInstanceKey(key, labels, &out)) {
+      // {syslog_name}, {postmulti_x}, {postfix:CMD}
     } else if (key == "error") {
       auto it = ctx.snapshots->find(Label(labels, "collector"));
       out += it == ctx.snapshots->end() || it->second->error.empty()
@@ -357,15 +382,19 @@ std::vector<Sample> Fire(const Rule& r, const Index& idx,
       break;
     }
     case Reduce::kWindowRatio: {
-      double num = 0, den = 0;
+      // Summed by `group` (the Postfix instance), as the alert.
+      std::map<LabelMap, std::pair<double, double>> sums;  // num, den
       for (const Sample& s : all) {
         const double inc = increase(s);
+        auto& [num, den] = sums[Pick(s.labels, r.group)];
         den += inc;
         if (Matches(r.matchers, s.labels)) num += inc;
       }
       double min_total = 0;
       ParseThreshold(r.min_total, &min_total);
-      if (den > 0 && den >= min_total) emit({{}, num / den});
+      for (const auto& [g, nd] : sums)
+        if (nd.second > 0 && nd.second >= min_total)
+          emit({g, nd.first / nd.second});
       break;
     }
     case Reduce::kAboveMetric: {
@@ -535,6 +564,17 @@ std::string Summary(Section s, const Index& idx, const EvalOptions& o) {
   return out;
 }
 
+// How many Postfix instances (postfix_instance values) the families speak
+// of.
+size_t PostfixInstances(const Index& idx) {
+  std::set<std::string> names;
+  for (const auto& [metric, samples] : idx)
+    for (const Sample& s : samples)
+      if (auto it = s.labels.find("postfix_instance"); it != s.labels.end())
+        names.insert(it->second);
+  return names.size();
+}
+
 }  // namespace
 
 double SampleValue(const prometheus::MetricFamily& f,
@@ -664,6 +704,7 @@ Report Diagnose(const Families& families,
     rep.runs.push_back(run);
   }
 
+  const size_t instances = PostfixInstances(idx);
   // Every row's firing samples.
   std::vector<Finding> all;
   std::map<std::string, std::vector<LabelMap>> fired;
@@ -677,6 +718,11 @@ Report Diagnose(const Families& families,
       f.rule = &r;
       f.verdict = r.verdict;
       f.labels = std::move(s.labels);
+      f.title = r.title;
+      // With more than one Postfix instance, a finding of one names it.
+      if (auto it = f.labels.find("postfix_instance");
+          it != f.labels.end() && instances > 1)
+        f.title += " (instance " + it->second + ")";
       f.value = s.value;
       fired[r.alert].push_back(f.labels);
       all.push_back(std::move(f));

@@ -64,6 +64,10 @@ struct Finding {
   const Rule* rule = nullptr;
   Verdict verdict = Verdict::kOk;  // WARN or FAIL (after inhibition)
   LabelMap labels;
+  // The row's title; with more than one Postfix instance on the host, a
+  // finding of one instance adds it: "Postfix is not running (instance
+  // postfix-out)".
+  std::string title;
   double value = 0;
   std::string evidence;
   std::vector<std::string> commands;

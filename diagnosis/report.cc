@@ -61,8 +61,8 @@ std::string RenderText(const Report& rep, bool color) {
       (color ? Colour(rep.overall) + overall + "\033[0m" : overall) +
       " (exit " + std::to_string(rep.ExitCode()) + ")\n";
   if (const Finding* f = rep.First()) {
-    out += "first: " + std::string(VerdictName(f->verdict)) + " " +
-           f->rule->title + ": " + f->evidence + "\n";
+    out += "first: " + std::string(VerdictName(f->verdict)) + " " + f->title +
+           ": " + f->evidence + "\n";
   }
   out += "\n";
   for (const SectionReport& s : rep.sections) {
@@ -70,7 +70,7 @@ std::string RenderText(const Report& rep, bool color) {
     if (!s.summary.empty()) out += ": " + s.summary;
     out += "\n";
     for (const Finding& f : s.findings) {
-      out += "      " + Tag(f.verdict, color) + " " + f.rule->title + ": " +
+      out += "      " + Tag(f.verdict, color) + " " + f.title + ": " +
              f.evidence + "\n";
       for (const auto& c : f.commands) out += "            $ " + c + "\n";
     }
@@ -98,7 +98,7 @@ std::string RenderJson(const Report& rep) {
   auto finding = [](const Finding& f) {
     json j = {{"verdict", VerdictName(f.verdict)},
               {"alert", f.rule->alert},
-              {"title", f.rule->title},
+              {"title", f.title},
               {"evidence", f.evidence},
               {"value", f.value},
               {"labels", f.labels},
@@ -181,7 +181,7 @@ std::string RenderHtml(const Report& rep, const PageInfo& page) {
   if (const Finding* f = rep.First()) {
     h += "<p class=\"first\" id=\"first\">First: <span class=\"v " +
          std::string(VerdictName(f->verdict)) + "\">" +
-         VerdictName(f->verdict) + "</span> <b>" + HtmlEscape(f->rule->title) +
+         VerdictName(f->verdict) + "</span> <b>" + HtmlEscape(f->title) +
          "</b>: " + HtmlEscape(f->evidence) + "</p>\n";
   }
   for (const SectionReport& s : rep.sections) {
@@ -195,8 +195,8 @@ std::string RenderHtml(const Report& rep, const PageInfo& page) {
     for (const Finding& f : s.findings) {
       const std::string fv = VerdictName(f.verdict);
       h += "\n<div class=\"f\"><span class=\"v " + fv + "\">" + fv +
-           "</span> <b>" + HtmlEscape(f.rule->title) +
-           "</b>: <span class=\"ev\">" + HtmlEscape(f.evidence) + "</span>";
+           "</span> <b>" + HtmlEscape(f.title) + "</b>: <span class=\"ev\">" +
+           HtmlEscape(f.evidence) + "</span>";
       if (!f.commands.empty()) {
         h += "\n<pre>";
         for (const auto& c : f.commands) h += "$ " + HtmlEscape(c) + "\n";

@@ -30,7 +30,7 @@ std::vector<Rule> BuildRules() {
        .evidence = "the Postfix master is not running or the queue cannot be "
                    "read (mailhealth_postfix_up 0): no mail is received or "
                    "delivered",
-       .commands = {"postfix status", "postfix check",
+       .commands = {"{postfix:status}", "{postfix:check}",
                     "tail -n 50 /var/log/mail.log"}});
 
   // --- 2. Port 25 -----------------------------------------------------------
@@ -296,11 +296,13 @@ std::vector<Rule> BuildRules() {
        .evidence = "{value} messages deferred with reason {reason}: a local "
                    "service (a content filter such as 127.0.0.1:10024) or a "
                    "master.cf transport does not answer",
-       .commands = {"postqueue -p | grep -B1 -A2 -i 'unavailable\\|127.0.0.1'",
+       .commands = {"{postmulti_x}postqueue -p | grep -B1 -A2 -i "
+                    "'unavailable\\|127.0.0.1'",
                     "ss -ltnp 'sport = :10024'",
                     "systemctl status amavis (or the filter you run)",
-                    "postqueue -f (after fixing the filter)",
-                    "postsuper -r ALL; postfix reload (after removing the "
+                    "{postmulti_x}postqueue -f (after fixing the filter)",
+                    "{postmulti_x}postsuper -r ALL; {postfix:reload} (after "
+                    "removing the "
                     "filter from main.cf/master.cf instead)"}});
   add({.alert = "MailhealthQueueLocalDeliveryFailing",
        .section = Section::kQueue,
@@ -314,12 +316,12 @@ std::vector<Rule> BuildRules() {
        .title = "Local delivery failing",
        .evidence = "{value} messages deferred by local delivery: the mail "
                    "store or delivery agent is down",
-       .commands = {"postqueue -p | grep -B1 -A1 -iE 'temporary "
+       .commands = {"{postmulti_x}postqueue -p | grep -B1 -A1 -iE 'temporary "
                     "failure|private/|Command died|mailbox'",
                     "postconf mailbox_transport virtual_transport "
                     "mailbox_command",
                     "ls -l /var/spool/postfix/private/",
-                    "postqueue -f (once fixed)"}});
+                    "{postmulti_x}postqueue -f (once fixed)"}});
   add({.alert = "MailhealthQueueDeferredTooOld",
        .section = Section::kQueue,
        .verdict = Verdict::kWarn,
@@ -331,8 +333,9 @@ std::vector<Rule> BuildRules() {
        .threshold = "12 * 3600",
        .title = "Mail stuck in the deferred queue",
        .evidence = "the oldest deferred message is {value} old",
-       .commands = {"postqueue -p | tail -n 20", "postcat -q QUEUE_ID",
-                    "postqueue -f (after fixing the cause)"}});
+       .commands = {"{postmulti_x}postqueue -p | tail -n 20",
+                    "{postmulti_x}postcat -q QUEUE_ID",
+                    "{postmulti_x}postqueue -f (after fixing the cause)"}});
   add({.alert = "MailhealthQueueDeferredGrowing",
        .section = Section::kQueue,
        .verdict = Verdict::kWarn,
@@ -345,7 +348,8 @@ std::vector<Rule> BuildRules() {
        .threshold = "100",
        .title = "Deferred queue growing",
        .evidence = "judged by Prometheus (a 30m delta)",
-       .commands = {"postqueue -p | grep -A2 '^[0-9A-F]' | head -n 40"}});
+       .commands = {
+           "{postmulti_x}postqueue -p | grep -A2 '^[0-9A-F]' | head -n 40"}});
   add({.alert = "MailhealthQueueHoldNotEmpty",
        .section = Section::kQueue,
        .verdict = Verdict::kWarn,
@@ -356,9 +360,11 @@ std::vector<Rule> BuildRules() {
        .threshold = "0",
        .title = "Messages on hold",
        .evidence = "{value} message(s) on hold",
-       .commands = {"postqueue -p | grep '!'", "postcat -q QUEUE_ID",
-                    "postsuper -H QUEUE_ID (release) or postsuper -d "
-                    "QUEUE_ID"}});
+       .commands = {
+           "{postmulti_x}postqueue -p | grep '!'",
+           "{postmulti_x}postcat -q QUEUE_ID",
+           "{postmulti_x}postsuper -H QUEUE_ID (release) or postsuper -d "
+           "QUEUE_ID"}});
 
   // --- 5. The log
   // ------------------------------------------------------------------
@@ -371,17 +377,17 @@ std::vector<Rule> BuildRules() {
        .metric = "mailhealth_log_messages_total",
        .matchers = {{M::kRe, "severity", "fatal|panic"}},
        .reduce = Reduce::kWindowIncrease,
-       .group = {"process", "severity"},
+       .group = {"postfix_instance", "process", "severity"},
        .compare = Compare::kGt,
        .threshold = "0",
        .window = "5m",
        .clears_when_smtpd_answers = true,
        .title = "Postfix logged fatal",
-       .evidence = "postfix/{process} logged {value} {severity} line(s) in "
-                   "the last {window}",
-       .commands = {"grep -E 'postfix/{process}.*(fatal|panic):' "
+       .evidence = "{syslog_name}/{process} logged {value} {severity} "
+                   "line(s) in the last {window}",
+       .commands = {"grep -E '{syslog_name}/{process}.*(fatal|panic):' "
                     "/var/log/mail.log | tail -n 20",
-                    "postfix check", "postfix reload (after fixing)"}});
+                    "{postfix:check}", "{postfix:reload} (after fixing)"}});
   add({.alert = "MailhealthLogErrorRateHigh",
        .section = Section::kLog,
        .verdict = Verdict::kWarn,
@@ -390,15 +396,17 @@ std::vector<Rule> BuildRules() {
        .metric = "mailhealth_log_messages_total",
        .matchers = {{M::kEq, "severity", "error"}},
        .reduce = Reduce::kRatePerMinute,
-       .group = {"process"},
+       .group = {"postfix_instance", "process"},
        .compare = Compare::kGt,
        .threshold = "1",
        .window = "10m",
        .title = "Many errors in the log",
-       .evidence = "postfix/{process} logs {value} errors/min over the last "
-                   "{window}",
-       .commands = {"grep 'postfix/{process}.* error:' /var/log/mail.log | "
-                    "tail -n 20"}});
+       .evidence =
+           "{syslog_name}/{process} logs {value} errors/min over the last "
+           "{window}",
+       .commands = {
+           "grep '{syslog_name}/{process}.* error:' /var/log/mail.log | "
+           "tail -n 20"}});
   add({.alert = "MailhealthLogWarningRateHigh",
        .section = Section::kLog,
        .verdict = Verdict::kWarn,
@@ -407,15 +415,17 @@ std::vector<Rule> BuildRules() {
        .metric = "mailhealth_log_messages_total",
        .matchers = {{M::kEq, "severity", "warning"}},
        .reduce = Reduce::kRatePerMinute,
-       .group = {"process"},
+       .group = {"postfix_instance", "process"},
        .compare = Compare::kGt,
        .threshold = "20",
        .window = "10m",
        .title = "Many warnings in the log",
-       .evidence = "postfix/{process} logs {value} warnings/min over the last "
-                   "{window}",
-       .commands = {"grep 'postfix/{process}.* warning:' /var/log/mail.log | "
-                    "tail -n 50"}});
+       .evidence =
+           "{syslog_name}/{process} logs {value} warnings/min over the last "
+           "{window}",
+       .commands = {
+           "grep '{syslog_name}/{process}.* warning:' /var/log/mail.log | "
+           "tail -n 50"}});
   add({.alert = "MailhealthLogBounceRatioHigh",
        .section = Section::kLog,
        .verdict = Verdict::kWarn,
@@ -426,6 +436,7 @@ std::vector<Rule> BuildRules() {
        .metric = "mailhealth_log_deliveries_total",
        .matchers = {{M::kRe, "status", "bounced|expired"}},
        .reduce = Reduce::kWindowRatio,
+       .group = {"postfix_instance"},
        .compare = Compare::kGt,
        .threshold = "0.2",
        .window = "10m",
@@ -444,6 +455,7 @@ std::vector<Rule> BuildRules() {
        .metric = "mailhealth_log_deliveries_total",
        .matchers = {{M::kEq, "status", "deferred"}},
        .reduce = Reduce::kWindowRatio,
+       .group = {"postfix_instance"},
        .compare = Compare::kGt,
        .threshold = "0.3",
        .window = "5m",
@@ -461,6 +473,7 @@ std::vector<Rule> BuildRules() {
        .metric = "mailhealth_log_events_total",
        .matchers = {{M::kEq, "event", "content_filter_unavailable"}},
        .reduce = Reduce::kWindowIncrease,
+       .group = {"postfix_instance"},
        .compare = Compare::kGt,
        .threshold = "0",
        .window = "5m",
@@ -849,10 +862,17 @@ const std::vector<Inhibition>& Inhibitions() {
       "MailhealthSmtpTargetDown|MailhealthSmtpDomainUnreachable|"
       "MailhealthSmtpMxHostDown|MailhealthSmtpStarttlsMissing";
   static const std::vector<Inhibition> inh = {
+      // Per Postfix instance where the target has one; the log alerts
+      // without it (the host's log) by any instance down.
       {"MailhealthPostfixDown",
        {},
        "MailhealthQueue.+|MailhealthLog.+",
        {},
+       {"postfix_instance"}},
+      {"MailhealthPostfixDown",
+       {},
+       "MailhealthLog.+",
+       {SM(M::kEq, "postfix_instance", "")},
        {}},
       {"MailhealthPostfixDown", {}, smtp_symptoms, {}, {}},
       {"MailhealthPostfixDown",

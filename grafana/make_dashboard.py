@@ -17,6 +17,10 @@ import sys
 
 DS = {"type": "prometheus", "uid": "${datasource}"}
 INST = 'instance=~"$instance"'
+# The Postfix instance (postmulti): the queue, postfix_up and Postfix-log
+# series carry postfix_instance ("postfix" for the default instance); their
+# panels filter on the variable and name it in their legends.
+PINST = INST + ',postfix_instance=~"$postfix_instance"'
 _next_id = [0]
 _y = [0]
 
@@ -155,8 +159,10 @@ def dashboard():
             description="Address x zone pairs listed, per host."),
     ])
     panels += row("Health overview", [
-        stat("Postfix", [target(f"mailhealth_postfix_up{{{INST}}}", "{{instance}}")], 4,
-             description="1 when the Postfix master runs and the queue can be read."),
+        stat("Postfix", [target(f"mailhealth_postfix_up{{{PINST}}}",
+                                "{{instance}} {{postfix_instance}}")], 4,
+             description="1 when the Postfix master runs and the queue can be read, "
+                         "per Postfix instance."),
         stat("Exporter scraped", [target(f'up{{job=~"$job",{INST}}}', "{{instance}}")], 4,
              description="Prometheus' own up metric for the exporter."),
         stat("Mail log readable", [target(f"mailhealth_log_source_up{{{INST}}}", "{{instance}}")], 4,
@@ -186,49 +192,50 @@ def dashboard():
     ])
     panels += row("Queue", [
         timeseries("Messages per queue", [target(
-            f"mailhealth_queue_messages{{{INST}}}", "{{instance}} {{queue}}")]),
+            f"mailhealth_queue_messages{{{PINST}}}", "{{instance}} {{postfix_instance}} {{queue}}")]),
         timeseries("Oldest message per queue", [target(
-            f"mailhealth_queue_oldest_message_age_seconds{{{INST}}}",
-            "{{instance}} {{queue}}")], unit="s",
+            f"mailhealth_queue_oldest_message_age_seconds{{{PINST}}}",
+            "{{instance}} {{postfix_instance}} {{queue}}")], unit="s",
             description="Mail that cannot move stays deferred: watch the deferred line."),
         timeseries("Deferred by reason", [target(
-            f"mailhealth_queue_deferred_messages_by_reason{{{INST}}}",
-            "{{instance}} {{reason}}")], stack=True,
+            f"mailhealth_queue_deferred_messages_by_reason{{{PINST}}}",
+            "{{instance}} {{postfix_instance}} {{reason}}")], stack=True,
             description="local_service / transport_unavailable: a content filter or "
                         "local delivery is down."),
         timeseries("Deferred by recipient domain", [target(
-            f"mailhealth_queue_deferred_messages_by_domain{{{INST}}}",
-            "{{instance}} {{domain}}")], stack=True),
+            f"mailhealth_queue_deferred_messages_by_domain{{{PINST}}}",
+            "{{instance}} {{postfix_instance}} {{domain}}")], stack=True),
         timeseries("Queue size", [target(
-            f"mailhealth_queue_size_bytes{{{INST}}}", "{{instance}} {{queue}}")],
+            f"mailhealth_queue_size_bytes{{{PINST}}}", "{{instance}} {{postfix_instance}} {{queue}}")],
             unit="bytes"),
         timeseries("Message age, 50th and 90th percentile", [
-            target("histogram_quantile(0.5, sum by (instance, queue, le) "
-                   f"(mailhealth_queue_message_age_seconds_bucket{{{INST}}}))",
-                   "p50 {{instance}} {{queue}}"),
-            target("histogram_quantile(0.9, sum by (instance, queue, le) "
-                   f"(mailhealth_queue_message_age_seconds_bucket{{{INST}}}))",
-                   "p90 {{instance}} {{queue}}", ref="B")], unit="s"),
+            target("histogram_quantile(0.5, sum by (instance, postfix_instance, queue, le) "
+                   f"(mailhealth_queue_message_age_seconds_bucket{{{PINST}}}))",
+                   "p50 {{instance}} {{postfix_instance}} {{queue}}"),
+            target("histogram_quantile(0.9, sum by (instance, postfix_instance, queue, le) "
+                   f"(mailhealth_queue_message_age_seconds_bucket{{{PINST}}}))",
+                   "p90 {{instance}} {{postfix_instance}} {{queue}}", ref="B")], unit="s"),
     ])
     panels += row("Mail log", [
         timeseries("Deliveries per minute by status", [target(
-            per_minute(f"mailhealth_log_deliveries_total{{{INST}}}", "instance, status"),
-            "{{instance}} {{status}}")], stack=True),
+            per_minute(f"mailhealth_log_deliveries_total{{{PINST}}}",
+                       "instance, postfix_instance, status"),
+            "{{instance}} {{postfix_instance}} {{status}}")], stack=True),
         timeseries("Deliveries per minute by transport", [target(
-            per_minute(f"mailhealth_log_deliveries_total{{{INST}}}", "transport, status"),
+            per_minute(f"mailhealth_log_deliveries_total{{{PINST}}}", "transport, status"),
             "{{transport}} {{status}}")], stack=True),
         timeseries("Rejects per minute by reason", [target(
-            per_minute(f"mailhealth_log_rejects_total{{{INST}}}", "reason"),
+            per_minute(f"mailhealth_log_rejects_total{{{PINST}}}", "reason"),
             "{{reason}}")], stack=True),
         timeseries("Rejects per minute by stage", [target(
-            per_minute(f"mailhealth_log_rejects_total{{{INST}}}", "stage"),
+            per_minute(f"mailhealth_log_rejects_total{{{PINST}}}", "stage"),
             "{{stage}}")], stack=True),
         timeseries("Warnings, errors, fatals per minute by process", [target(
-            per_minute(f'mailhealth_log_messages_total{{{INST},severity!="info"}}',
-                       "instance, process, severity"),
-            "{{instance}} {{process}} {{severity}}")]),
+            per_minute(f'mailhealth_log_messages_total{{{PINST},severity!="info"}}',
+                       "instance, postfix_instance, process, severity"),
+            "{{instance}} {{postfix_instance}}/{{process}} {{severity}}")]),
         timeseries("Known causes per minute", [target(
-            per_minute(f"mailhealth_log_events_total{{{INST}}}", "event"),
+            per_minute(f"mailhealth_log_events_total{{{PINST}}}", "event"),
             "{{event}}")], stack=True,
             description="Connection timeouts/refusals, DNS, TLS, SASL failures, content "
                         "filter unavailable..."),
@@ -371,29 +378,29 @@ def dashboard():
     ])
     panels += row("Log signals: postscreen, SASL, TLS", [
         timeseries("postscreen verdicts per minute", [target(
-            per_minute(f"mailhealth_log_postscreen_events_total{{{INST}}}",
+            per_minute(f"mailhealth_log_postscreen_events_total{{{PINST}}}",
                        "instance, postfix_instance, event"),
             "{{instance}} {{postfix_instance}} {{event}}")], stack=True,
             description="pregreet, dnsbl, *listed, hangup and the command "
                         "limits are rejects; pass_new/pass_old are clients "
                         "let through."),
         timeseries("SMTP AUTH per minute: failed and successful", [
-            target(per_minute(f"mailhealth_log_sasl_auth_failures_total{{{INST}}}",
+            target(per_minute(f"mailhealth_log_sasl_auth_failures_total{{{PINST}}}",
                               "instance, postfix_instance, service"),
                    "failed {{instance}} {{postfix_instance}}/{{service}}"),
-            target(per_minute(f"mailhealth_log_sasl_auth_successes_total{{{INST}}}",
+            target(per_minute(f"mailhealth_log_sasl_auth_successes_total{{{PINST}}}",
                               "instance, postfix_instance, service"),
                    "ok {{instance}} {{postfix_instance}}/{{service}}", ref="B")],
             description="Many failures with few successes is a password-guessing "
                         "run (MailhealthSaslBruteForce)."),
         timeseries("TLS failures per minute by direction and reason", [target(
-            per_minute(f"mailhealth_log_tls_failures_total{{{INST}}}",
-                       "instance, direction, reason"),
-            "{{instance}} {{direction}} {{reason}}")], stack=True),
+            per_minute(f"mailhealth_log_tls_failures_total{{{PINST}}}",
+                       "instance, postfix_instance, direction, reason"),
+            "{{instance}} {{postfix_instance}} {{direction}} {{reason}}")], stack=True),
         timeseries("TLS connections per minute by version", [target(
-            per_minute(f"mailhealth_log_tls_connections_total{{{INST}}}",
-                       "instance, direction, version"),
-            "{{instance}} {{direction}} {{version}}")], stack=True),
+            per_minute(f"mailhealth_log_tls_connections_total{{{PINST}}}",
+                       "instance, postfix_instance, direction, version"),
+            "{{instance}} {{postfix_instance}} {{direction}} {{version}}")], stack=True),
     ])
     panels += row("Mail authentication: SPF, DKIM, DMARC, MTA-STS, DANE", [
         table("SPF results other than pass (per sending address)",
@@ -432,7 +439,7 @@ def dashboard():
         timeseries("Scrape duration", [target(
             f'scrape_duration_seconds{{job=~"$job",{INST}}}', "{{instance}}")], unit="s"),
         timeseries("Parse and read errors", [
-            target(f"sum by (instance) (increase(mailhealth_queue_parse_errors_total{{{INST}}}[$__rate_interval]))",
+            target(f"sum by (instance) (increase(mailhealth_queue_parse_errors_total{{{PINST}}}[$__rate_interval]))",
                    "{{instance}} queue parse errors"),
             target(f"sum by (instance) (increase(mailhealth_log_read_errors_total{{{INST}}}[$__rate_interval]))",
                    "{{instance}} log read errors", ref="B"),
@@ -465,6 +472,11 @@ def dashboard():
         var("job", "label_values(mailhealth_build_info, job)", "Job", hide=2),
         # The host variable: every panel below the fleet row filters on it.
         var("instance", 'label_values(mailhealth_build_info{job=~"$job"}, instance)', "Host"),
+        # The Postfix instance (postmulti; "postfix" on a single-instance
+        # host): the queue, postfix_up and Postfix-log panels filter on it.
+        var("postfix_instance",
+            f"label_values(mailhealth_postfix_up{{{INST}}}, postfix_instance)",
+            "Postfix instance"),
         var("domain", f"label_values(mailhealth_dns_lookup_success{{{INST}}}, domain)", "Domain"),
         var("target", f"label_values(mailhealth_smtp_probe_success{{{INST}}}, target)", "SMTP target"),
     ]

@@ -414,6 +414,24 @@ def cmd_dashboard(args):
     walk(panels)
     if len(ids) != len(set(ids)):
         errors.append("panel ids are not unique")
+    # Multi-instance Postfix: a postfix_instance variable (multi, All), and
+    # every selector of a metric that carries postfix_instance filters on it.
+    pv = variables.get("postfix_instance")
+    if not pv:
+        errors.append("missing template variable postfix_instance")
+    elif not (pv.get("multi") and pv.get("includeAll") and pv.get("allValue") == ".*"):
+        errors.append("variable postfix_instance must be multi, with All (.*)")
+    per_instance = re.compile(
+        r"(?<![\w:])(mailhealth_postfix_up|mailhealth_queue_[a-z_]+|mailhealth_log_(?:messages|deliveries|"
+        r"rejects|events|postscreen_events|sasl_auth_failures|sasl_auth_successes|"
+        r"tls_failures|tls_connections)_total|mailhealth_log_postscreen_dnsbl_rank_[a-z]+)"
+        r"(\{[^}]*\})?")
+    for where, expr in dashboard_exprs(path):
+        if where.startswith("variable "):
+            continue
+        for m in per_instance.finditer(expr):
+            if 'postfix_instance=~"$postfix_instance"' not in (m.group(2) or ""):
+                errors.append(f"panel {where}: {m.group(1)} does not filter on $postfix_instance")
     rows = [p["title"] for p in panels if p.get("type") == "row"]
     print("rows:", ", ".join(rows))
     for want in ("queue", "log", "dns", "smtp", "exporter"):

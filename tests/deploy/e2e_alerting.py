@@ -438,7 +438,7 @@ def dashboard_queries(path):
 def grafana_to_promql(expr):
     """Replaces the dashboard's variables the way Grafana does with 'All'."""
     expr = expr.replace("$__rate_interval", "1m")
-    return re.sub(r"\$\{?(instance|domain|target|job)\}?", ".*", expr)
+    return re.sub(r"\$\{?(instance|postfix_instance|domain|target|job)\}?", ".*", expr)
 
 
 def pages_since(webhook, instance, since):

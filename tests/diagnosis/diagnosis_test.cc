@@ -47,14 +47,16 @@ struct Fixture {
     AddSample(fams.back(), l, v);
   }
   // A healthy host: Postfix up, 127.0.0.1:25 greets, the MX as declared,
-  // an empty queue, a quiet log.
+  // an empty queue, a quiet log. One Postfix instance, the default
+  // ("postfix"): the queue, postfix_up and Postfix-log series carry it.
   Fixture() {
     for (const char* c : {"queue", "log", "smtp", "dns"})
       snaps.push_back(Snap(c));
-    G("mailhealth_postfix_up", {}, 1);
-    G("mailhealth_queue_messages", {{"queue", "deferred"}}, 0);
+    G("mailhealth_postfix_up", {{"postfix_instance", "postfix"}}, 1);
+    G("mailhealth_queue_messages",
+      {{"postfix_instance", "postfix"}, {"queue", "deferred"}}, 0);
     G("mailhealth_queue_deferred_messages_by_reason",
-      {{"reason", "local_service"}}, 0);
+      {{"postfix_instance", "postfix"}, {"reason", "local_service"}}, 0);
     G("mailhealth_smtp_probe_success",
       {{"target", "127.0.0.1:25"}, {"address", "127.0.0.1"}}, 1);
     G("mailhealth_smtp_starttls_advertised",
@@ -78,9 +80,15 @@ struct Fixture {
        {"preference", "10"}},
       1);
     C("mailhealth_log_messages_total",
-      {{"process", "smtpd"}, {"severity", "fatal"}}, 0);
+      {{"postfix_instance", "postfix"},
+       {"process", "smtpd"},
+       {"severity", "fatal"}},
+      0);
     C("mailhealth_log_messages_total",
-      {{"process", "smtpd"}, {"severity", "error"}}, 0);
+      {{"postfix_instance", "postfix"},
+       {"process", "smtpd"},
+       {"severity", "error"}},
+      0);
     G("mailhealth_log_source_up", {}, 1);
   }
   void Set(const std::string& name, const Labels& l, double v) {
@@ -147,7 +155,10 @@ TEST(Diagnosis, PostfixDownIsTheFirstFailAndExplainsItsSymptoms) {
   EXPECT_EQ(r.ExitCode(), 2);
   ASSERT_NE(r.First(), nullptr);
   EXPECT_EQ(r.First()->rule->alert, "MailhealthPostfixDown");
+  // One instance: read as on a host without instances.
+  EXPECT_EQ(r.First()->title, "Postfix is not running");
   EXPECT_EQ(r.First()->commands.at(0), "postfix status");
+  EXPECT_EQ(r.First()->commands.at(1), "postfix check");
   const auto& port = Sec(r, Section::kPort25);
   ASSERT_EQ(port.findings.size(), 1u);
   EXPECT_EQ(port.findings[0].verdict, Verdict::kWarn);
@@ -229,11 +240,15 @@ TEST(Diagnosis, DaemonWindowsTheLogCountersWithHistory) {
   Fixture f;
   CounterHistory h;
   const auto now = std::chrono::system_clock::now();
-  const std::string key =
-      SeriesKey("mailhealth_log_messages_total",
-                {{"process", "qmgr"}, {"severity", "fatal"}});
+  const std::string key = SeriesKey("mailhealth_log_messages_total",
+                                    {{"postfix_instance", "postfix"},
+                                     {"process", "qmgr"},
+                                     {"severity", "fatal"}});
   f.C("mailhealth_log_messages_total",
-      {{"process", "qmgr"}, {"severity", "fatal"}}, 4);
+      {{"postfix_instance", "postfix"},
+       {"process", "qmgr"},
+       {"severity", "fatal"}},
+      4);
   h.Record(now - seconds(600), key, 4);  // all four are 10 minutes old
   h.Record(now - seconds(200), key, 4);
   EvalOptions o;
@@ -299,6 +314,123 @@ TEST(Diagnosis, ProbeSectionAppearsOnlyWhenProbeModulesReport) {
   ASSERT_GE(r.sections.size(), 3u);
   EXPECT_EQ(r.sections[2].section, Section::kProbe);  // after port 25
   EXPECT_EQ(r.sections[2].verdict, Verdict::kOk);
+}
+
+}  // namespace
+}  // namespace mailhealth::diagnosis
+
+namespace mailhealth::diagnosis {
+namespace {
+
+// A second Postfix instance, postfix-out (postmulti), healthy: its own
+// postfix_up, queue and log series.
+void AddPostfixOut(Fixture& f) {
+  const Labels out = {{"postfix_instance", "postfix-out"}};
+  f.G("mailhealth_postfix_up", out, 1);
+  f.G("mailhealth_queue_messages",
+      {{"postfix_instance", "postfix-out"}, {"queue", "hold"}}, 0);
+  f.G("mailhealth_queue_deferred_messages_by_reason",
+      {{"postfix_instance", "postfix-out"}, {"reason", "local_service"}}, 0);
+  f.C("mailhealth_log_messages_total",
+      {{"postfix_instance", "postfix-out"},
+       {"process", "smtp"},
+       {"severity", "fatal"}},
+      0);
+}
+
+TEST(Diagnosis, TwoInstancesHealthyIsOk) {
+  Fixture f;
+  AddPostfixOut(f);
+  EXPECT_EQ(f.Run().overall, Verdict::kOk);
+}
+
+TEST(Diagnosis, OneInstanceDownIsOneFailNamingIt) {
+  Fixture f;
+  AddPostfixOut(f);
+  f.Set("mailhealth_postfix_up", {{"postfix_instance", "postfix-out"}}, 0);
+  // postfix-out's queue holds mail (its consequence); postfix's content
+  // filter fails (a cause of its own, not explained by postfix-out).
+  f.Set("mailhealth_queue_messages",
+        {{"postfix_instance", "postfix-out"}, {"queue", "hold"}}, 3);
+  f.Set("mailhealth_queue_deferred_messages_by_reason",
+        {{"postfix_instance", "postfix"}, {"reason", "local_service"}}, 2);
+  Report r = f.Run();
+  const auto& pf = Sec(r, Section::kPostfix);
+  ASSERT_EQ(pf.findings.size(), 1u);
+  EXPECT_EQ(pf.findings[0].verdict, Verdict::kFail);
+  EXPECT_EQ(pf.findings[0].title,
+            "Postfix is not running (instance postfix-out)");
+  EXPECT_EQ(pf.findings[0].labels.at("postfix_instance"), "postfix-out");
+  EXPECT_EQ(pf.findings[0].commands.at(0),
+            "postmulti -i postfix-out -p status");
+  EXPECT_EQ(pf.findings[0].commands.at(1), "postmulti -i postfix-out -p check");
+  ASSERT_NE(r.First(), nullptr);
+  EXPECT_EQ(r.First(), &pf.findings[0]);
+  const auto& q = Sec(r, Section::kQueue);
+  ASSERT_EQ(q.findings.size(), 2u);
+  // FAIL first: postfix's filter, not explained by postfix-out being down.
+  EXPECT_EQ(q.findings[0].rule->alert, "MailhealthQueueLocalServiceFailing");
+  EXPECT_EQ(q.findings[0].verdict, Verdict::kFail);
+  EXPECT_EQ(q.findings[0].explained_by, "");
+  EXPECT_EQ(q.findings[0].title,
+            "Content filter or transport failing (instance postfix)");
+  EXPECT_EQ(q.findings[0].commands.at(0).rfind("postqueue -p", 0), 0u);
+  EXPECT_EQ(q.findings[1].rule->alert, "MailhealthQueueHoldNotEmpty");
+  EXPECT_EQ(q.findings[1].explained_by, "MailhealthPostfixDown");
+  EXPECT_EQ(q.findings[1].commands.at(0),
+            "postmulti -i postfix-out -x postqueue -p | grep '!'");
+  const std::string text = RenderText(r, false);
+  EXPECT_NE(text.find("FAIL Postfix is not running (instance postfix-out)"),
+            std::string::npos)
+      << text;
+  // The other instance down instead: named the same way.
+  f.Set("mailhealth_postfix_up", {{"postfix_instance", "postfix-out"}}, 1);
+  f.Set("mailhealth_postfix_up", {{"postfix_instance", "postfix"}}, 0);
+  r = f.Run();
+  ASSERT_EQ(Sec(r, Section::kPostfix).findings.size(), 1u);
+  EXPECT_EQ(Sec(r, Section::kPostfix).findings[0].title,
+            "Postfix is not running (instance postfix)");
+  EXPECT_EQ(Sec(r, Section::kPostfix).findings[0].commands.at(0),
+            "postfix status");
+}
+
+TEST(Diagnosis, LogCountersAreJudgedPerInstance) {
+  Fixture f;
+  AddPostfixOut(f);
+  f.Set("mailhealth_log_messages_total",
+        {{"postfix_instance", "postfix-out"}, {"process", "smtp"}}, 2);
+  // postfix-out bounces half its mail (15 of 30); postfix sends 300: the
+  // host as a whole bounces under 5%, postfix-out alone 50%.
+  f.C("mailhealth_log_deliveries_total",
+      {{"postfix_instance", "postfix-out"},
+       {"transport", "smtp"},
+       {"status", "sent"}},
+      15);
+  f.C("mailhealth_log_deliveries_total",
+      {{"postfix_instance", "postfix-out"},
+       {"transport", "smtp"},
+       {"status", "bounced"}},
+      15);
+  f.C("mailhealth_log_deliveries_total",
+      {{"postfix_instance", "postfix"},
+       {"transport", "smtp"},
+       {"status", "sent"}},
+      300);
+  Report r = f.Run();
+  const auto& log = Sec(r, Section::kLog);
+  ASSERT_EQ(log.findings.size(), 2u);
+  EXPECT_EQ(log.findings[0].rule->alert, "MailhealthLogFatal");
+  EXPECT_EQ(log.findings[0].title,
+            "Postfix logged fatal (instance postfix-out)");
+  EXPECT_EQ(log.findings[0].evidence,
+            "postfix-out/smtp logged 2 fatal line(s) in the last 15m");
+  EXPECT_EQ(log.findings[0].commands.at(0),
+            "grep -E 'postfix-out/smtp.*(fatal|panic):' /var/log/mail.log | "
+            "tail -n 20");
+  EXPECT_EQ(log.findings[1].rule->alert, "MailhealthLogBounceRatioHigh");
+  EXPECT_EQ(log.findings[1].labels.at("postfix_instance"), "postfix-out");
+  EXPECT_NE(log.findings[1].evidence.find("50"), std::string::npos)
+      << log.findings[1].evidence;
 }
 
 }  // namespace
