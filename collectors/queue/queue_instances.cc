@@ -18,7 +18,6 @@ namespace mailhealth {
 namespace {
 
 constexpr char kDefaultInstance[] = "postfix";
-constexpr char kLabel[] = "postfix_instance";
 
 // One instance to collect this run.
 struct Target {
@@ -151,12 +150,7 @@ class QueueCollector : public Collector {
         if (t.error.empty() != (pass == 0)) continue;
         CollectResult& r = results[i];
         if (!t.error.empty()) {
-          auto up = Gauge("mailhealth_postfix_up",
-                          SampledHelp("1 when the Postfix master process runs "
-                                      "and its queue can be read.",
-                                      interval_));
-          AddSample(up, {}, 0);
-          r.families.push_back(std::move(up));
+          AppendPostfixUp(r.families, false, interval_, UpSource::kPostqueue);
           r.status = Status::Error("postconf -c " + t.cfg.config_directory +
                                    ": " + t.error);
         }
@@ -188,22 +182,6 @@ class QueueCollector : public Collector {
 };
 
 }  // namespace
-
-void MergeInstanceFamilies(Families& out, Families fams,
-                           const std::string& instance) {
-  for (prometheus::MetricFamily& f : fams) {
-    for (prometheus::ClientMetric& m : f.metric) {
-      m.label.insert(m.label.begin(), {kLabel, instance});
-    }
-    auto it = std::find_if(out.begin(), out.end(),
-                           [&](const auto& o) { return o.name == f.name; });
-    if (it == out.end()) {
-      out.push_back(std::move(f));
-    } else {
-      for (auto& m : f.metric) it->metric.push_back(std::move(m));
-    }
-  }
-}
 
 InstanceDiscovery PostconfDiscovery(const QueueConfig& config) {
   if (config.postconf.empty()) return nullptr;

@@ -962,7 +962,9 @@ TEST_P(QueueConfigTest, Validates) {
   ConfigErrors errors;
   ConfigNode node(YAML::Load(GetParam().yaml), "collectors.queue", "x.yml",
                   &errors);
-  auto cfg = ReadQueueConfig(node);
+  QueueConfig parsed = ParseQueueConfig(node);
+  std::optional<QueueConfig> cfg;
+  if (errors.list().empty()) cfg = parsed;
   if (std::string(GetParam().error).empty()) {
     EXPECT_TRUE(cfg.has_value()) << errors.Joined();
   } else {
@@ -1041,16 +1043,16 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(QueueConfigInstancesTest, AutoByDefaultElseTheList) {
   ConfigErrors errors;
   ConfigNode dflt(YAML::Load("{}"), "collectors.queue", "x.yml", &errors);
-  auto a = ReadQueueConfig(dflt);
-  ASSERT_TRUE(a.has_value());
-  EXPECT_TRUE(a->instances_auto);
-  EXPECT_TRUE(a->instances.empty());
+  QueueConfig a = ParseQueueConfig(dflt);
+  ASSERT_TRUE(errors.list().empty()) << errors.Joined();
+  EXPECT_TRUE(a.instances_auto);
+  EXPECT_TRUE(a.instances.empty());
   ConfigNode list(YAML::Load("{instances: [/etc/postfix-out, /etc/postfix]}"),
                   "collectors.queue", "x.yml", &errors);
-  auto l = ReadQueueConfig(list);
-  ASSERT_TRUE(l.has_value()) << errors.Joined();
-  EXPECT_FALSE(l->instances_auto);
-  EXPECT_EQ(l->instances,
+  QueueConfig l = ParseQueueConfig(list);
+  ASSERT_TRUE(errors.list().empty()) << errors.Joined();
+  EXPECT_FALSE(l.instances_auto);
+  EXPECT_EQ(l.instances,
             (std::vector<std::string>{"/etc/postfix-out", "/etc/postfix"}));
 }
 
