@@ -158,7 +158,7 @@ CFG
     "$EXPORTER" --config.file="$cfg" --web.listen-address=127.0.0.1:$OUR_PORT \
       --log.level=warn --allow-root >/dev/null 2>&1 &
     our_pid=$!
-    if wait_http "http://127.0.0.1:$OUR_PORT/metrics" 'mailhealth_queue_messages{queue="deferred"}' 120; then
+    if wait_http "http://127.0.0.1:$OUR_PORT/metrics" 'mailhealth_queue_messages{postfix_instance="postfix",queue="deferred"}' 120; then
       t=$(scrape_times "http://127.0.0.1:$OUR_PORT/metrics" | median)
       ours="${t}s scrape, $(hwm_kib $our_pid) KiB HWM"
     else
