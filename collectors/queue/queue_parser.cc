@@ -176,49 +176,56 @@ class JsonScanner {
         ++p_;
         continue;
       }
-      if (++p_ >= end_) return false;
-      char e = *p_++;
-      switch (e) {
-        case '"':
-        case '\\':
-        case '/':
-          buf->push_back(e);
-          break;
-        case 'b':
-          buf->push_back('\b');
-          break;
-        case 'f':
-          buf->push_back('\f');
-          break;
-        case 'n':
-          buf->push_back('\n');
-          break;
-        case 'r':
-          buf->push_back('\r');
-          break;
-        case 't':
-          buf->push_back('\t');
-          break;
-        case 'u': {
-          uint32_t cp = 0;
-          if (!Hex4(&cp)) return false;
-          if (cp >= 0xD800 && cp <= 0xDBFF) {
-            uint32_t lo = 0;
-            if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') return false;
-            p_ += 2;
-            if (!Hex4(&lo) || lo < 0xDC00 || lo > 0xDFFF) return false;
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-            return false;
-          }
-          AppendUtf8(cp, buf);
-          break;
-        }
-        default:
-          return false;
-      }
+      if (!Escape(buf)) return false;
     }
     return false;
+  }
+
+  // After a backslash of a string: decodes one escape into *buf (a
+  // surrogate pair as one code point).
+  bool Escape(std::string* buf) {
+    if (++p_ >= end_) return false;
+    char e = *p_++;
+    switch (e) {
+      case '"':
+      case '\\':
+      case '/':
+        buf->push_back(e);
+        break;
+      case 'b':
+        buf->push_back('\b');
+        break;
+      case 'f':
+        buf->push_back('\f');
+        break;
+      case 'n':
+        buf->push_back('\n');
+        break;
+      case 'r':
+        buf->push_back('\r');
+        break;
+      case 't':
+        buf->push_back('\t');
+        break;
+      case 'u': {
+        uint32_t cp = 0;
+        if (!Hex4(&cp)) return false;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+          uint32_t lo = 0;
+          if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') return false;
+          p_ += 2;
+          if (!Hex4(&lo) || lo < 0xDC00 || lo > 0xDFFF) return false;
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+          return false;
+        }
+        AppendUtf8(cp, buf);
+        break;
+      }
+      default:
+        return false;
+    }
+    return true;
   }
 
   // A number. *is_count: a JSON integer in [0, INT64_MAX] (as the DOM
@@ -425,6 +432,66 @@ class JsonScanner {
 
 }  // namespace
 
+// One recipient object, after its '{' (the scanner is the JsonScanner
+// above): its address and delay_reason, views into the line or, for
+// strings with escapes, into the recipient's buffers.
+template <class Scanner>
+bool JsonQueueParser::ParseRecipient(Scanner& s, Rcpt& r) {
+  r.address = {};
+  r.reason = {};
+  r.address_in_buf = r.reason_in_buf = false;
+  if (s.Eat('}')) return true;
+  do {
+    std::string_view k;
+    if (!s.String(&k, &key_buf_) || !s.Eat(':')) return false;
+    bool is_addr = k == "address";
+    if ((is_addr || k == "delay_reason") && s.Next() == '"') {
+      std::string_view v;
+      if (!s.String(&v, is_addr ? &r.address_buf : &r.reason_buf)) return false;
+      // A view into the line, or into the buffer (resolved at the
+      // end: rcpt_ may still grow and move the buffers).
+      bool in_buf =
+          v.data() == (is_addr ? r.address_buf.data() : r.reason_buf.data());
+      (is_addr ? r.address : r.reason) = in_buf ? "" : v;
+      (is_addr ? r.address_in_buf : r.reason_in_buf) = in_buf;
+    } else {
+      if (!s.Skip()) return false;
+      if (is_addr) {
+        r.address = {};
+        r.address_in_buf = false;
+      } else if (k == "delay_reason") {
+        r.reason = {};
+        r.reason_in_buf = false;
+      }
+    }
+  } while (s.Eat(','));
+  return s.Eat('}');
+}
+
+// The recipients array, after its key (a later duplicate replaces an
+// earlier one): *n of rcpt_ filled; a value that is not an array is
+// skipped and counts as none (*is_array false).
+template <class Scanner>
+bool JsonQueueParser::ParseRecipients(Scanner& s, bool* is_array, size_t* n) {
+  *n = 0;
+  *is_array = false;
+  if (s.Next() != '[') return s.Skip();
+  *is_array = true;
+  s.Eat('[');
+  if (s.Eat(']')) return true;
+  do {
+    if (s.Next() != '{') {
+      if (!s.Skip()) return false;
+      continue;
+    }
+    s.Eat('{');
+    if (*n == rcpt_.size()) rcpt_.emplace_back();
+    if (!ParseRecipient(s, rcpt_[*n])) return false;
+    ++*n;
+  } while (s.Eat(','));
+  return s.Eat(']');
+}
+
 bool JsonQueueParser::ParseObject(std::string_view line) {
   // The DOM parse skips a UTF-8 byte order mark at the start of its input.
   if (line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);
@@ -463,58 +530,7 @@ bool JsonQueueParser::ParseObject(std::string_view line) {
         }
         (is_time ? time_ok : size_ok) = ok;
       } else if (key == "recipients") {
-        // A later duplicate replaces an earlier one.
-        n_rcpt = 0;
-        rcpt_array = false;
-        if (s.Next() != '[') {
-          if (!s.Skip()) return false;
-          continue;
-        }
-        rcpt_array = true;
-        s.Eat('[');
-        if (s.Eat(']')) continue;
-        do {
-          if (s.Next() != '{') {
-            if (!s.Skip()) return false;
-            continue;
-          }
-          s.Eat('{');
-          if (n_rcpt == rcpt_.size()) rcpt_.emplace_back();
-          Rcpt& r = rcpt_[n_rcpt];
-          r.address = {};
-          r.reason = {};
-          r.address_in_buf = r.reason_in_buf = false;
-          if (!s.Eat('}')) {
-            do {
-              std::string_view k;
-              if (!s.String(&k, &key_buf_) || !s.Eat(':')) return false;
-              bool is_addr = k == "address";
-              if ((is_addr || k == "delay_reason") && s.Next() == '"') {
-                std::string_view v;
-                if (!s.String(&v, is_addr ? &r.address_buf : &r.reason_buf))
-                  return false;
-                // A view into the line, or into the buffer (resolved at the
-                // end: rcpt_ may still grow and move the buffers).
-                bool in_buf = v.data() == (is_addr ? r.address_buf.data()
-                                                   : r.reason_buf.data());
-                (is_addr ? r.address : r.reason) = in_buf ? "" : v;
-                (is_addr ? r.address_in_buf : r.reason_in_buf) = in_buf;
-              } else {
-                if (!s.Skip()) return false;
-                if (is_addr) {
-                  r.address = {};
-                  r.address_in_buf = false;
-                } else if (k == "delay_reason") {
-                  r.reason = {};
-                  r.reason_in_buf = false;
-                }
-              }
-            } while (s.Eat(','));
-            if (!s.Eat('}')) return false;
-          }
-          ++n_rcpt;
-        } while (s.Eat(','));
-        if (!s.Eat(']')) return false;
+        if (!ParseRecipients(s, &rcpt_array, &n_rcpt)) return false;
       } else if (!s.Skip()) {
         return false;
       }

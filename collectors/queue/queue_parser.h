@@ -101,6 +101,11 @@ class JsonQueueParser : public QueueListingParser {
     std::string address_buf, reason_buf;  // for strings with escapes
     bool address_in_buf = false, reason_in_buf = false;
   };
+  // Scanner: the JSON scanner of queue_parser.cc.
+  template <class Scanner>
+  bool ParseRecipients(Scanner& s, bool* is_array, size_t* n);
+  template <class Scanner>
+  bool ParseRecipient(Scanner& s, Rcpt& r);
   QueueMessage message_;
   std::vector<Rcpt> rcpt_;  // reused across lines
   std::string key_buf_, queue_buf_;
