@@ -77,13 +77,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   const auto& c = state.counters;
+  const mailhealth::log::InstanceCounters total = c.Total();
   auto del = [&](DeliveryStatus s) {
     uint64_t n = 0;
-    for (const auto& t : c.deliveries) n += t[static_cast<size_t>(s)];
+    for (const auto& t : total.deliveries) n += t[static_cast<size_t>(s)];
     return static_cast<unsigned long long>(n);
   };
   unsigned long long rejects = 0, matches = 0;
-  for (const auto& s : c.rejects)
+  for (const auto& s : total.rejects)
     for (auto v : s) rejects += v;
   for (auto v : c.rule_matches) matches += v;
   std::printf(

@@ -12,6 +12,7 @@
 #include "collectors/log/log_metrics.h"
 #include "collectors/log/log_parser.h"
 #include "collectors/log/log_source.h"
+#include "collectors/postconf/postfix_instances.h"
 #include "exporter/logging.h"
 #include "exporter/metric_builder.h"
 
@@ -43,6 +44,9 @@ class LogCollector : public Collector {
   ~LogCollector() override { Stop(); }
 
   CollectResult Collect(Clock::time_point deadline) override {
+    // Before the follower's first line: which syslog name is which
+    // instance.
+    RefreshInstances(deadline);
     if (mode_.once) return CollectWindow();
     {
       std::lock_guard<std::mutex> l(start_mu_);
@@ -112,6 +116,42 @@ class LogCollector : public Collector {
     silence_ = std::chrono::duration<double>(now - traffic_changed_).count();
     r.families = Build(c, available);
     return r;
+  }
+
+  // Asks the live configuration (postconf of every instance) which syslog
+  // name belongs to which Postfix instance: at the first run and then at
+  // most every kInstanceRefresh, bounded by the run's deadline. A failure
+  // keeps the last answer (warned once); counting never stops for it.
+  void RefreshInstances(Clock::time_point deadline) {
+    if (cfg_.postconf.empty() || Clock::now() < next_discovery_) return;
+    next_discovery_ = Clock::now() + kInstanceRefresh;
+    std::vector<std::string> dirs;
+    if (!cfg_.instances_auto) dirs = cfg_.instances;
+    auto found = postconf::DiscoverInstances(
+        cfg_.postconf, "", dirs,
+        std::min(deadline, Clock::now() + Millis(2000)));
+    std::vector<std::pair<std::string, std::string>> names;
+    std::string err = found.ok() ? "" : found.status().message();
+    if (found.ok()) {
+      for (const auto& i : *found) {
+        if (!i.error.empty()) {
+          err = i.name + ": " + i.error;
+        } else if (!i.syslog_name.empty()) {
+          names.emplace_back(i.syslog_name.substr(0, i.syslog_name.find('/')),
+                             i.name);
+        }
+      }
+    }
+    if (!err.empty() && !warned_discovery_) {
+      LogWarn(
+          "cannot read every Postfix instance's syslog_name; its lines "
+          "count under their syslog name",
+          {{"collector", "log"}, {"err", err}});
+      warned_discovery_ = true;
+    }
+    if (names.empty()) return;  // keep the last answer
+    std::lock_guard<std::mutex> l(state_.mu);
+    processor_.SetInstanceNames(std::move(names));
   }
 
   // `check`: the last mode_.lookback of the file or journal, read now.
@@ -213,6 +253,9 @@ class LogCollector : public Collector {
   // `source: auto` why, " (auto: /var/log/mail.log exists)".
   std::string source_, auto_note_;
   bool warned_missing_ = false;  // Collect() runs on one thread
+  bool warned_discovery_ = false;
+  Clock::time_point next_discovery_{};
+  static constexpr Millis kInstanceRefresh{60000};
   uint64_t last_traffic_ = 0;
   Clock::time_point traffic_changed_;
   double silence_ = 0;

@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include "collectors/postconf/postfix_instances.h"
+
 namespace mailhealth::log {
 namespace {
 
@@ -44,6 +46,22 @@ LogConfig ParseLogConfig(ConfigNode& s, const CollectorSettings&) {
     s.Error("journal_directory",
             "must be an absolute path, got \"" + c.journal_directory + "\"");
   c.syslog_names = s.StringList("syslog_names", {});
+  for (const std::string& n : c.syslog_names) {
+    const size_t eq = n.find('=');
+    const std::string name = n.substr(0, eq);
+    if (name.empty() || name.find_first_of("/[] \t") != std::string::npos ||
+        (eq != std::string::npos && !ValidLabelValue(n.substr(eq + 1)))) {
+      s.Error("syslog_names", "\"" + n +
+                                  "\" is not NAME or NAME=INSTANCE (a syslog "
+                                  "name without '/', an instance name of "
+                                  "[A-Za-z0-9_.-])");
+    }
+  }
+  c.postconf = s.String("postconf", c.postconf);
+  if (!c.postconf.empty() && c.postconf[0] != '/')
+    s.Error("postconf",
+            "must be empty or an absolute path, got \"" + c.postconf + "\"");
+  postconf::ParseInstancesKey(s, &c.instances_auto, &c.instances);
   c.silence_threshold = s.Duration("silence_threshold", c.silence_threshold);
   if (c.silence_threshold.count() <= 0)
     s.Error("silence_threshold", "must be positive");

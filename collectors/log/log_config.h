@@ -21,7 +21,17 @@ struct LogConfig {
   bool from_beginning = false;
   std::vector<std::string> units{"postfix.service", "postfix@-.service"};
   std::string journal_directory;
+  // Extra syslog names of Postfix: "NAME" (its own instance name) or
+  // "NAME=INSTANCE" (lines of NAME/... count for postfix_instance INSTANCE).
   std::vector<std::string> syslog_names;
+  // Which syslog name is which Postfix instance, from the live
+  // configuration (postconf, at the first run and every
+  // kInstanceRefresh): `instances: auto` (the default instance and its
+  // multi_instance_directories) or a list of config directories; postconf
+  // "" = never ask (then NAME/... is instance NAME).
+  std::string postconf = "/usr/sbin/postconf";
+  bool instances_auto = true;
+  std::vector<std::string> instances;
   std::vector<Rule> rules;
   Millis silence_threshold{30 * 60 * 1000};
   std::vector<std::string> probe_helos;  // default: the host name

@@ -24,6 +24,49 @@ constexpr char kSilenceThreshold[] = "mailhealth_log_silence_threshold_seconds";
 
 std::string S(std::string_view v) { return std::string(v); }
 
+template <typename HelpFn>
+void BuildInstanceFamilies(const std::vector<InstanceCounters>& inst,
+                           const HelpFn& H, Families* out) {
+  auto m = Counter(kMessages, H("Postfix log lines by process and severity."));
+  auto d =
+      Counter(kDeliveries, H("Delivery attempts by transport and status."));
+  auto rj = Counter(kRejects, H("reject: lines of smtpd, postscreen and "
+                                "cleanup by stage and reason class."));
+  auto ev =
+      Counter(kEvents, H("Notable events in the mail log (a fixed list)."));
+  for (const InstanceCounters& i : inst) {
+    for (size_t p = 0; p < N<Process>(); ++p)
+      for (size_t s = 0; s < N<Severity>(); ++s)
+        AddSample(m,
+                  {{"postfix_instance", i.name},
+                   {"process", S(Name(Process(p)))},
+                   {"severity", S(Name(Severity(s)))}},
+                  static_cast<double>(i.messages[p][s]));
+    for (size_t t = 0; t < N<Transport>(); ++t)
+      for (size_t s = 0; s < N<DeliveryStatus>(); ++s)
+        AddSample(d,
+                  {{"postfix_instance", i.name},
+                   {"transport", S(Name(Transport(t)))},
+                   {"status", S(Name(DeliveryStatus(s)))}},
+                  static_cast<double>(i.deliveries[t][s]));
+    for (size_t st = 0; st < N<RejectStage>(); ++st)
+      for (size_t re = 0; re < N<RejectReason>(); ++re)
+        AddSample(rj,
+                  {{"postfix_instance", i.name},
+                   {"stage", S(Name(RejectStage(st)))},
+                   {"reason", S(Name(RejectReason(re)))}},
+                  static_cast<double>(i.rejects[st][re]));
+    for (size_t e = 0; e < N<Event>(); ++e)
+      AddSample(ev,
+                {{"postfix_instance", i.name}, {"event", S(Name(Event(e)))}},
+                static_cast<double>(i.events[e]));
+  }
+  out->push_back(std::move(m));
+  out->push_back(std::move(d));
+  out->push_back(std::move(rj));
+  out->push_back(std::move(ev));
+}
+
 }  // namespace
 
 Families BuildLogFamilies(const LogCounters& c, const LogMetricsInput& in) {
@@ -38,41 +81,15 @@ Families BuildLogFamilies(const LogCounters& c, const LogMetricsInput& in) {
   };
   scalar(kLines, "Lines read from the mail log.", static_cast<double>(c.lines));
 
-  auto m = Counter(kMessages, H("Postfix log lines by process and severity."));
-  for (size_t p = 0; p < N<Process>(); ++p)
-    for (size_t s = 0; s < N<Severity>(); ++s)
-      AddSample(m,
-                {{"process", S(Name(Process(p)))},
-                 {"severity", S(Name(Severity(s)))}},
-                static_cast<double>(c.messages[p][s]));
-  out->push_back(std::move(m));
-
-  auto d =
-      Counter(kDeliveries, H("Delivery attempts by transport and status."));
-  for (size_t t = 0; t < N<Transport>(); ++t)
-    for (size_t s = 0; s < N<DeliveryStatus>(); ++s)
-      AddSample(d,
-                {{"transport", S(Name(Transport(t)))},
-                 {"status", S(Name(DeliveryStatus(s)))}},
-                static_cast<double>(c.deliveries[t][s]));
-  out->push_back(std::move(d));
-
-  auto rj = Counter(kRejects, H("reject: lines of smtpd, postscreen and "
-                                "cleanup by stage and reason class."));
-  for (size_t st = 0; st < N<RejectStage>(); ++st)
-    for (size_t re = 0; re < N<RejectReason>(); ++re)
-      AddSample(rj,
-                {{"stage", S(Name(RejectStage(st)))},
-                 {"reason", S(Name(RejectReason(re)))}},
-                static_cast<double>(c.rejects[st][re]));
-  out->push_back(std::move(rj));
-
-  auto ev =
-      Counter(kEvents, H("Notable events in the mail log (a fixed list)."));
-  for (size_t e = 0; e < N<Event>(); ++e)
-    AddSample(ev, {{"event", S(Name(Event(e)))}},
-              static_cast<double>(c.events[e]));
-  out->push_back(std::move(ev));
+  // Per instance, the default one ("postfix") from the first run.
+  std::vector<InstanceCounters> seeded;
+  const std::vector<InstanceCounters>* inst = &c.instances;
+  if (c.instances.empty()) {
+    seeded.emplace_back();
+    seeded.back().name = "postfix";
+    inst = &seeded;
+  }
+  BuildInstanceFamilies(*inst, H, out);
 
   auto rm =
       Counter(kRuleMatches, H("Lines matched by each rule of the config."));

@@ -256,12 +256,12 @@ Transport TransportOf(Process p) {
   }
 }
 
-inline void Inc(LogCounters* c, Event e) {
+inline void Inc(InstanceCounters* c, Event e) {
   ++c->events[static_cast<size_t>(e)];
 }
 
 // "connect to TARGET: reason" (the "connect to " already stripped).
-void ConnectEvent(string_view rest, LogCounters* c) {
+void ConnectEvent(string_view rest, InstanceCounters* c) {
   size_t colon = rest.find(": ");
   if (colon == string_view::npos) return;
   string_view target = rest.substr(0, colon);
@@ -287,7 +287,8 @@ void ConnectEvent(string_view rest, LogCounters* c) {
 }
 
 // Events named by the reason text of a deferred/bounced delivery.
-void DeliveryReasonEvents(string_view reason, string_view dsn, LogCounters* c) {
+void DeliveryReasonEvents(string_view reason, string_view dsn,
+                          InstanceCounters* c) {
   if (StartsWith(reason, "connect to ")) {
     ConnectEvent(reason.substr(11), c);
   } else if (StartsWith(reason, "Host or domain name not found")) {
@@ -306,7 +307,7 @@ void DeliveryReasonEvents(string_view reason, string_view dsn, LogCounters* c) {
 
 // A delivery status line ("to=<...>, relay=..., dsn=X, status=Y (...)").
 // Returns true when a status= field was found.
-bool Delivery(Process p, string_view m, LogCounters* c) {
+bool Delivery(Process p, string_view m, InstanceCounters* c) {
   size_t dsn_at = m.find(", dsn=");
   size_t from = dsn_at == string_view::npos ? 0 : dsn_at;
   size_t st = m.find(", status=", from);
@@ -339,7 +340,7 @@ bool Delivery(Process p, string_view m, LogCounters* c) {
 }
 
 // "CMD from client: text" after "reject: " (smtpd, postscreen).
-void SmtpReject(string_view rest, bool milter, LogCounters* c) {
+void SmtpReject(string_view rest, bool milter, InstanceCounters* c) {
   size_t sp = rest.find(' ');
   string_view cmd = rest.substr(0, sp == string_view::npos ? rest.size() : sp);
   RejectStage stage = StageOf(cmd);
@@ -351,7 +352,7 @@ void SmtpReject(string_view rest, bool milter, LogCounters* c) {
   ++c->rejects[static_cast<size_t>(stage)][static_cast<size_t>(reason)];
 }
 
-void Reject(Process p, string_view rest, bool milter, LogCounters* c) {
+void Reject(Process p, string_view rest, bool milter, InstanceCounters* c) {
   if (p == Process::kCleanup) {
     ++c->rejects[static_cast<size_t>(RejectStage::kContent)]
                 [static_cast<size_t>(RejectReason::kContent)];
@@ -361,7 +362,7 @@ void Reject(Process p, string_view rest, bool milter, LogCounters* c) {
 }
 
 // Warning texts (after "warning: ").
-void WarningEvents(Process p, string_view w, LogCounters* c) {
+void WarningEvents(Process p, string_view w, InstanceCounters* c) {
   // Dispatch on the first letter; a warning that matches none of its
   // letter's shapes falls through to the checks below (a client name such
   // as "host-1.example[...]: SASL ..." starts with any letter).
@@ -542,6 +543,47 @@ RejectReason ReasonOf(std::string_view t) {
   return RejectReason::kOther;
 }
 
+InstanceCounters& LogCounters::Instance(std::string_view name) {
+  if (instances.empty()) {
+    instances.reserve(kMaxInstances);
+    instances.emplace_back();
+    instances.back().name = "postfix";
+  }
+  for (InstanceCounters& i : instances)
+    if (i.name == name) return i;
+  if (instances.size() + 1 >= kMaxInstances) {  // room for "other"
+    for (InstanceCounters& i : instances)
+      if (i.name == "other") return i;
+    name = "other";
+  }
+  instances.emplace_back();
+  instances.back().name = std::string(name);
+  return instances.back();
+}
+
+const InstanceCounters* LogCounters::Find(std::string_view name) const {
+  for (const InstanceCounters& i : instances)
+    if (i.name == name) return &i;
+  return nullptr;
+}
+
+InstanceCounters LogCounters::Total() const {
+  InstanceCounters t;
+  for (const InstanceCounters& i : instances) {
+    for (size_t p = 0; p < N<Process>(); ++p)
+      for (size_t v = 0; v < N<Severity>(); ++v)
+        t.messages[p][v] += i.messages[p][v];
+    for (size_t p = 0; p < N<Transport>(); ++p)
+      for (size_t v = 0; v < N<DeliveryStatus>(); ++v)
+        t.deliveries[p][v] += i.deliveries[p][v];
+    for (size_t p = 0; p < N<RejectStage>(); ++p)
+      for (size_t v = 0; v < N<RejectReason>(); ++v)
+        t.rejects[p][v] += i.rejects[p][v];
+    for (size_t e = 0; e < N<Event>(); ++e) t.events[e] += i.events[e];
+  }
+  return t;
+}
+
 std::string CheckRegex(const std::string& regex) {
   RE2::Options o;
   o.set_log_errors(false);
@@ -561,8 +603,16 @@ struct LineProcessor::RuleSet {
 };
 
 LineProcessor::LineProcessor(std::vector<Rule> rules,
-                             std::vector<std::string> syslog_names)
-    : syslog_names_(std::move(syslog_names)) {
+                             std::vector<std::string> syslog_names) {
+  // "NAME=INSTANCE": NAME is a syslog name of Postfix, its lines count for
+  // INSTANCE.
+  for (const std::string& n : syslog_names) {
+    const size_t eq = n.find('=');
+    syslog_names_.push_back(n.substr(0, eq));
+    if (eq != std::string::npos)
+      static_names_.emplace_back(n.substr(0, eq), n.substr(eq + 1));
+  }
+  instance_names_ = static_names_;
   // One RE2::Set per process named in a filter (its own rules plus every
   // rule without a filter) and one for all other lines (the rules without a
   // filter): each line is scanned once, whatever the number of rules.
@@ -597,16 +647,35 @@ void LineProcessor::SetProbeHelos(std::vector<std::string> names) {
   }
 }
 
+void LineProcessor::SetInstanceNames(
+    std::vector<std::pair<std::string, std::string>> names) {
+  std::vector<std::pair<std::string, std::string>> all = static_names_;
+  for (auto& n : names) {
+    bool known = false;
+    for (const auto& s : all) known = known || s.first == n.first;
+    if (!known && !n.first.empty()) all.push_back(std::move(n));
+  }
+  instance_names_ = std::move(all);
+}
+
+string_view LineProcessor::InstanceFor(string_view program) const {
+  if (!instance_names_.empty()) {
+    const string_view first = program.substr(0, program.find('/'));
+    for (const auto& [name, instance] : instance_names_)
+      if (first == name) return instance;
+  }
+  return InstanceOf(program);
+}
+
 bool LineProcessor::IsPostfixProgram(std::string_view program) const {
   if (StartsWith(program, "postfix")) {
     return program.size() == 7 || program[7] == '/' || program[7] == '-';
   }
-  if (!syslog_names_.empty()) {
-    size_t slash = program.find('/');
-    string_view first = program.substr(0, slash);
-    for (const auto& n : syslog_names_)
-      if (first == n) return true;
-  }
+  const string_view first = program.substr(0, program.find('/'));
+  for (const auto& n : syslog_names_)
+    if (first == n) return true;
+  for (const auto& n : instance_names_)
+    if (first == n.first) return true;
   return false;
 }
 
@@ -708,8 +777,9 @@ bool IsReturnValue(string_view t) {
 }  // namespace
 
 bool LineProcessor::Signals(std::string_view program, std::string_view daemon,
-                            std::string_view pid, Process p, Severity sev,
-                            std::string_view body, LogCounters* c) {
+                            std::string_view instance, std::string_view pid,
+                            Process p, Severity sev, std::string_view body,
+                            LogCounters* c) {
   const bool library =
       sev == Severity::kWarning && StartsWith(body, "TLS library problem: ");
   if (tls_.active && program == tls_.program && pid == tls_.pid) {
@@ -728,7 +798,7 @@ bool LineProcessor::Signals(std::string_view program, std::string_view daemon,
   if (sev == Severity::kWarning) {
     if (library) {
       if (!tls_daemon) return false;
-      CountTlsFailure(InstanceOf(program), dir, TlsReasonOf(body), c);
+      CountTlsFailure(instance, dir, TlsReasonOf(body), c);
       return true;
     }
     if (p == Process::kSmtpd) {
@@ -740,7 +810,7 @@ bool LineProcessor::Signals(std::string_view program, std::string_view daemon,
       if (sp == string_view::npos ||
           !StartsWith(rest.substr(sp), " authentication failed"))
         return false;
-      ++c->signals.Instance(InstanceOf(program))
+      ++c->signals.Instance(instance)
             .Service(ServiceOf(program))
             .failures[static_cast<size_t>(MechanismOf(rest.substr(0, sp)))];
       return true;
@@ -760,19 +830,19 @@ bool LineProcessor::Signals(std::string_view program, std::string_view daemon,
         tls_.counted = false;
         tls_.program.assign(program);
         tls_.pid.assign(pid);
-        tls_.instance.assign(InstanceOf(program));
+        tls_.instance.assign(instance);
         tls_.direction = d;
         return true;
       }
       TlsFailureReason r = TlsReasonOf(tail);
       if (r == TlsFailureReason::kOther) r = TlsFailureReason::kHandshake;
-      CountTlsFailure(InstanceOf(program), d, r, c);
+      CountTlsFailure(instance, d, r, c);
       return true;
     }
   }
   if (sev != Severity::kInfo) return false;
   if (p == Process::kPostscreen)
-    return CountPostscreen(body, &c->signals.Instance(InstanceOf(program)));
+    return CountPostscreen(body, &c->signals.Instance(instance));
   if (!tls_daemon) return false;
   switch (body.empty() ? '\0' : body[0]) {
     case 'A':
@@ -780,14 +850,12 @@ bool LineProcessor::Signals(std::string_view program, std::string_view daemon,
     case 'U':
     case 'V':
       // (A queue ID starts with these letters too: "A2974A73847: client=")
-      if (CountTlsEstablished(body, dir,
-                              &c->signals.Instance(InstanceOf(program))))
+      if (CountTlsEstablished(body, dir, &c->signals.Instance(instance)))
         return true;
       break;
     case 'c':
       if (StartsWith(body, "certificate verification failed for ")) {
-        CountTlsFailure(InstanceOf(program), dir,
-                        TlsFailureReason::kCertificateVerify, c);
+        CountTlsFailure(instance, dir, TlsFailureReason::kCertificateVerify, c);
         return true;
       }
       break;
@@ -802,7 +870,7 @@ bool LineProcessor::Signals(std::string_view program, std::string_view daemon,
     if (m == string_view::npos) return false;
     string_view mech = q.substr(m + 14);
     mech = mech.substr(0, mech.find(','));
-    ++c->signals.Instance(InstanceOf(program))
+    ++c->signals.Instance(instance)
           .Service(ServiceOf(program))
           .successes[static_cast<size_t>(MechanismOf(mech))];
     return true;
@@ -823,6 +891,8 @@ void LineProcessor::Classify(std::string_view program, std::string_view pid,
     return;
   }
   ++c->postfix;
+  const string_view instance = InstanceFor(program);
+  InstanceCounters* ic = &c->Instance(instance);
   Process p = slash == string_view::npos ? Process::kOther : ProcessOf(daemon);
   const size_t pi = static_cast<size_t>(p);
 
@@ -848,7 +918,7 @@ void LineProcessor::Classify(std::string_view program, std::string_view pid,
     default:
       break;
   }
-  ++c->messages[pi][static_cast<size_t>(sev)];
+  ++ic->messages[pi][static_cast<size_t>(sev)];
   {
     if (TrafficQueueId(body)) {
       bool probe = false;
@@ -857,9 +927,9 @@ void LineProcessor::Classify(std::string_view program, std::string_view pid,
       if (!probe) ++c->traffic;
     }
   }
-  const bool signal = Signals(program, daemon, pid, p, sev, body, c);
+  const bool signal = Signals(program, daemon, instance, pid, p, sev, body, c);
   if (sev == Severity::kWarning) {
-    WarningEvents(p, body, c);
+    WarningEvents(p, body, ic);
     return;
   }
   if (sev != Severity::kInfo) return;
@@ -870,82 +940,82 @@ void LineProcessor::Classify(std::string_view program, std::string_view pid,
   switch (body.empty() ? '\0' : body[0]) {
     case 't':
       if (StartsWith(body, "to=")) {
-        known = Delivery(p, body, c);
+        known = Delivery(p, body, ic);
       } else if (StartsWith(body, "timeout after ")) {
-        if (p == Process::kSmtpd) Inc(c, Event::kClientTimeout);
+        if (p == Process::kSmtpd) Inc(ic, Event::kClientTimeout);
       } else if (StartsWith(body, "too many errors after ")) {
-        Inc(c, Event::kTooManyErrors);
+        Inc(ic, Event::kTooManyErrors);
       } else {
         known = Starts().Known(body);
       }
       break;
     case 'f':
       if (p == Process::kQmgr && StartsWith(body, "from=")) {
-        Delivery(p, body, c);  // only "status=expired" lines count
+        Delivery(p, body, ic);  // only "status=expired" lines count
       } else {
         known = Starts().Known(body);
       }
       break;
     case 'r':
       if (StartsWith(body, "reject: ")) {
-        Reject(p, body.substr(8), false, c);
+        Reject(p, body.substr(8), false, ic);
       } else {
         known = Starts().Known(body);
       }
       break;
     case 'm':
       if (StartsWith(body, "milter-reject: ")) {
-        Reject(p, body.substr(15), true, c);
+        Reject(p, body.substr(15), true, ic);
       } else {
         known = Starts().Known(body);
       }
       break;
     case 'p':
       if (StartsWith(body, "proxy-reject: ")) {
-        ++c->rejects[static_cast<size_t>(RejectStage::kData)]
-                    [static_cast<size_t>(RejectReason::kContent)];
+        ++ic->rejects[static_cast<size_t>(RejectStage::kData)]
+                     [static_cast<size_t>(RejectReason::kContent)];
       } else {
         known = Starts().Known(body);
       }
       break;
     case 'l':
       if (StartsWith(body, "lost connection after ")) {
-        if (p == Process::kSmtpd) Inc(c, Event::kLostConnection);
+        if (p == Process::kSmtpd) Inc(ic, Event::kLostConnection);
       } else {
         known = Starts().Known(body);
       }
       break;
     case 'i':
       if (StartsWith(body, "improper command pipelining after ")) {
-        Inc(c, Event::kImproperPipelining);
+        Inc(ic, Event::kImproperPipelining);
       } else {
         known = Starts().Known(body);
       }
       break;
     case 'c':
       if (StartsWith(body, "connect to ")) {
-        ConnectEvent(body.substr(11), c);
+        ConnectEvent(body.substr(11), ic);
       } else {
         known = Starts().Known(body);
       }
       break;
     case 's':
       if (StartsWith(body, "sender non-delivery notification")) {
-        Inc(c, Event::kBounceNotification);
+        Inc(ic, Event::kBounceNotification);
       } else {
         known = Starts().Known(body);
       }
       break;
     case 'P':
       if (StartsWith(body, "PREGREET ")) {
-        Inc(c, Event::kPostscreenPregreet);
+        Inc(ic, Event::kPostscreenPregreet);
       } else {
         known = Starts().Known(body);
       }
       break;
     case 'D':
       if (StartsWith(body, "DNSBL rank ")) {
-        Inc(c, Event::kPostscreenDnsbl);
+        Inc(ic, Event::kPostscreenDnsbl);
       } else {
         known = Starts().Known(body);
       }
@@ -953,7 +1023,7 @@ void LineProcessor::Classify(std::string_view program, std::string_view pid,
     case 'S':
       if (StartsWith(body, "SSL_accept error") ||
           StartsWith(body, "SSL_connect error")) {
-        Inc(c, Event::kTlsFailure);
+        Inc(ic, Event::kTlsFailure);
       } else {
         known = Starts().Known(body);
       }
@@ -962,7 +1032,7 @@ void LineProcessor::Classify(std::string_view program, std::string_view pid,
       // Delivery lines without "to=" ("user@example.com, relay=...").
       if (qid && p != Process::kSmtpd && p != Process::kPostscreen &&
           p != Process::kCleanup && Contains(body, ", relay=")) {
-        known = Delivery(p, body, c);
+        known = Delivery(p, body, ic);
       } else {
         known = Starts().Known(body);
       }

@@ -148,8 +148,22 @@ struct SyslogLine {
 // Returns false when the line has no recognisable syslog prefix.
 bool ParseSyslogPrefix(std::string_view line, SyslogLine* out);
 
+// The counters of one Postfix instance ({postfix_instance}: "postfix" for
+// the default one, "postfix-out"; see InstanceMap).
+struct InstanceCounters {
+  std::string name;
+  std::array<std::array<uint64_t, N<Severity>()>, N<Process>()> messages{};
+  std::array<std::array<uint64_t, N<DeliveryStatus>()>, N<Transport>()>
+      deliveries{};
+  std::array<std::array<uint64_t, N<RejectReason>()>, N<RejectStage>()>
+      rejects{};
+  std::array<uint64_t, N<Event>()> events{};
+};
+
 // Every counter of the collector. Plain integers: the owner serialises
 // access (the follower thread holds a mutex while it updates a block).
+// Source-level counters (lines, foreign, unsupported, ...) are per log
+// source; messages, deliveries, rejects and events per instance.
 struct LogCounters {
   uint64_t lines = 0;        // every line read
   uint64_t postfix = 0;      // lines from Postfix programs
@@ -159,12 +173,10 @@ struct LogCounters {
   uint64_t truncated = 0;    // lines cut at kMaxLineBytes
   uint64_t rotations = 0;
   uint64_t read_errors = 0;
-  std::array<std::array<uint64_t, N<Severity>()>, N<Process>()> messages{};
-  std::array<std::array<uint64_t, N<DeliveryStatus>()>, N<Transport>()>
-      deliveries{};
-  std::array<std::array<uint64_t, N<RejectReason>()>, N<RejectStage>()>
-      rejects{};
-  std::array<uint64_t, N<Event>()> events{};
+  // Per instance; "postfix" first, always there once a line was counted
+  // (BuildLogFamilies seeds it for the first run), at most kMaxInstances
+  // (beyond them "other").
+  std::vector<InstanceCounters> instances;
   std::vector<uint64_t> rule_matches;  // one per configured rule
   double last_line_timestamp = 0;      // wall clock, Unix seconds
   // Postfix lines about a message (a queue ID or NOQUEUE), except those
@@ -172,6 +184,13 @@ struct LogCounters {
   uint64_t traffic = 0;
   // postscreen, SASL and TLS per instance (collectors/log/log_signals.h).
   SignalCounters signals;
+
+  // The counters of instance `name` (created on first use).
+  InstanceCounters& Instance(std::string_view name);
+  // nullptr when the instance has no counters.
+  const InstanceCounters* Find(std::string_view name) const;
+  // The sum over every instance (name "").
+  InstanceCounters Total() const;
 };
 
 // A user rule: name (the label value), RE2 pattern, optional process
@@ -191,6 +210,11 @@ class LineProcessor {
   // "postfix" and "postfix-*" (a custom syslog_name such as "mx-out").
   // `rules` must have been validated with CheckRegex().
   LineProcessor(std::vector<Rule> rules, std::vector<std::string> syslog_names);
+  // The live configuration's syslog names and their instances
+  // (syslog_name -> postfix_instance); lines of such a name count as
+  // Postfix. Replaces the previous set; the caller serialises it with the
+  // lines (the follower's mutex).
+  void SetInstanceNames(std::vector<std::pair<std::string, std::string>> names);
   ~LineProcessor();
   LineProcessor(const LineProcessor&) = delete;
   LineProcessor& operator=(const LineProcessor&) = delete;
@@ -224,8 +248,12 @@ class LineProcessor {
   // Signals of log_signals.h; true when the line was one.
   // `daemon` is the last part of `program`, as Classify() found it.
   bool Signals(std::string_view program, std::string_view daemon,
-               std::string_view pid, Process p, Severity sev,
-               std::string_view body, LogCounters* c);
+               std::string_view instance, std::string_view pid, Process p,
+               Severity sev, std::string_view body, LogCounters* c);
+  // The {postfix_instance} of a Postfix program name: its syslog name (the
+  // part before the first '/') mapped by syslog_names NAME=INSTANCE or the
+  // live configuration, else that name itself (InstanceOf).
+  std::string_view InstanceFor(std::string_view program) const;
   void CountTlsFailure(std::string_view instance, TlsDirection d,
                        TlsFailureReason r, LogCounters* c);
   void MatchRules(std::string_view daemon, std::string_view message,
@@ -234,6 +262,10 @@ class LineProcessor {
   struct RuleSet;
   std::vector<std::string> rule_names_;
   std::vector<std::string> syslog_names_;
+  // syslog name -> instance: the config's NAME=INSTANCE first, then the
+  // live configuration's (SetInstanceNames).
+  std::vector<std::pair<std::string, std::string>> static_names_;
+  std::vector<std::pair<std::string, std::string>> instance_names_;
   std::vector<std::string> probe_needles_;  // "helo=<NAME>"
   std::unique_ptr<RuleSet> all_;            // rules without a process filter
   // Per filtered process: its rules plus those without a filter.

@@ -111,4 +111,33 @@ Result<std::vector<PostfixInstance>> DiscoverInstances(
   return out;
 }
 
+// `instances: auto` or a list of absolute config directories.
+void ParseInstancesKey(ConfigNode& s, bool* all,
+                       std::vector<std::string>* dirs) {
+  if (!s.IsSequence("instances")) {
+    std::string v = s.String("instances", "auto");
+    if (v != "auto") {
+      s.Error("instances",
+              "must be auto or a list of absolute config directories, got \"" +
+                  v + "\"");
+    }
+    return;
+  }
+  *all = false;
+  *dirs = s.StringList("instances", {});
+  if (dirs->empty()) {
+    s.Error("instances", "must be auto or a non-empty list");
+  }
+  std::vector<std::string> seen;
+  for (std::string d : *dirs) {
+    while (d.size() > 1 && d.back() == '/') d.pop_back();
+    if (d.empty() || d[0] != '/') {
+      s.Error("instances", "\"" + d + "\" is not an absolute path");
+    } else if (std::find(seen.begin(), seen.end(), d) != seen.end()) {
+      s.Error("instances", "duplicate config directory \"" + d + "\"");
+    }
+    seen.push_back(d);
+  }
+}
+
 }  // namespace mailhealth::postconf

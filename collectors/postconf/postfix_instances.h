@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "exporter/collector.h"
+#include "exporter/config_node.h"
 #include "exporter/status.h"
 
 namespace mailhealth::postconf {
@@ -41,5 +42,11 @@ Result<std::vector<PostfixInstance>> DiscoverInstances(
 
 // multi_instance_directories' value split on blanks and commas.
 std::vector<std::string> SplitDirectoryList(const std::string& value);
+
+// The `instances` key of a collector section: `auto` (the default; *all
+// true) or a non-empty list of absolute config directories, no duplicates
+// (trailing slashes dropped). Errors go to the section.
+void ParseInstancesKey(ConfigNode& section, bool* all,
+                       std::vector<std::string>* dirs);
 
 }  // namespace mailhealth::postconf

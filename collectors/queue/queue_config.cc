@@ -3,38 +3,12 @@
 #include <algorithm>
 #include <cctype>
 
+#include "collectors/postconf/postfix_instances.h"
+
 namespace mailhealth {
 namespace {
 
 bool IsAbsolute(const std::string& p) { return !p.empty() && p[0] == '/'; }
-
-// `instances: auto` or a list of absolute config directories.
-void ReadInstances(ConfigNode& s, QueueConfig& c) {
-  if (!s.IsSequence("instances")) {
-    std::string v = s.String("instances", "auto");
-    if (v != "auto") {
-      s.Error("instances",
-              "must be auto or a list of absolute config directories, got \"" +
-                  v + "\"");
-    }
-    return;
-  }
-  c.instances_auto = false;
-  c.instances = s.StringList("instances", {});
-  if (c.instances.empty()) {
-    s.Error("instances", "must be auto or a non-empty list");
-  }
-  std::vector<std::string> seen;
-  for (std::string d : c.instances) {
-    while (d.size() > 1 && d.back() == '/') d.pop_back();
-    if (!IsAbsolute(d)) {
-      s.Error("instances", "\"" + d + "\" is not an absolute path");
-    } else if (std::find(seen.begin(), seen.end(), d) != seen.end()) {
-      s.Error("instances", "duplicate config directory \"" + d + "\"");
-    }
-    seen.push_back(d);
-  }
-}
 
 }  // namespace
 
@@ -45,7 +19,7 @@ QueueConfig ParseQueueConfig(ConfigNode& s) {
   c.format = s.Enum("format", c.format, {"auto", "json", "text"});
   c.config_directory = s.String("config_directory", c.config_directory);
   c.queue_directory = s.String("queue_directory", c.queue_directory);
-  ReadInstances(s, c);
+  postconf::ParseInstancesKey(s, &c.instances_auto, &c.instances);
   c.domains = s.StringList("domains", c.domains);
   c.local_services = s.StringList("local_services", c.local_services);
   c.method = s.Enum("method", c.method, {"auto", "postqueue", "spool"});

@@ -729,8 +729,8 @@ TEST(FixtureTest, UncommonShapes) {
   EXPECT_EQ(Rejects(c), 1u);  // reject_warning, hold, discard do not count
   EXPECT_EQ(Severities(c, Severity::kWarning), 3u);
   EXPECT_EQ(Severities(c, Severity::kPanic), 1u);
-  EXPECT_EQ(c.events[static_cast<size_t>(Event::kSaslAuthFailed)], 1u);
-  EXPECT_EQ(c.events[static_cast<size_t>(Event::kRemoteLostConnection)], 1u);
+  EXPECT_EQ(c.Total().events[static_cast<size_t>(Event::kSaslAuthFailed)], 1u);
+  EXPECT_EQ(c.Total().events[static_cast<size_t>(Event::kRemoteLostConnection)], 1u);
 }
 
 // The large gzipped files: totals checked against grep run over the same
@@ -761,9 +761,9 @@ TEST_P(LargeCorpusTest, TotalsMatchGrep) {
                       plain));
   EXPECT_EQ(Severities(c, Severity::kWarning),
             GrepCount("-E ' postfix/[^ ]*\\[[0-9]+\\]: warning: '", plain));
-  EXPECT_EQ(c.events[static_cast<size_t>(Event::kPostscreenPregreet)],
+  EXPECT_EQ(c.Total().events[static_cast<size_t>(Event::kPostscreenPregreet)],
             GrepCount("-E 'postscreen\\[[0-9]+\\]: PREGREET '", plain));
-  EXPECT_EQ(c.events[static_cast<size_t>(Event::kBounceNotification)],
+  EXPECT_EQ(c.Total().events[static_cast<size_t>(Event::kBounceNotification)],
             GrepCount("'sender non-delivery notification'", plain));
   std::remove(plain.c_str());
 }
@@ -792,6 +792,7 @@ TEST_P(TruthTest, CountersEqualTruth) {
 
   LineProcessor lp({}, {});
   LogCounters c = ProcessFile(lp, log);
+  const InstanceCounters total = c.Total();
   EXPECT_EQ(c.lines, T("lines"));
   EXPECT_EQ(c.postfix, T("lines_postfix"));
   EXPECT_EQ(c.foreign, T("lines_other"));
@@ -803,17 +804,17 @@ TEST_P(TruthTest, CountersEqualTruth) {
     for (auto tr : {Transport::kSmtp, Transport::kLmtp, Transport::kLocal,
                     Transport::kVirtual, Transport::kPipe, Transport::kError}) {
       std::string key = "status_" + st + "_" + std::string(Name(tr));
-      EXPECT_EQ(c.deliveries[static_cast<size_t>(tr)][static_cast<size_t>(s)],
+      EXPECT_EQ(total.deliveries[static_cast<size_t>(tr)][static_cast<size_t>(s)],
                 T(key.c_str()))
           << key;
     }
   }
-  EXPECT_EQ(c.deliveries[static_cast<size_t>(Transport::kOther)]
+  EXPECT_EQ(total.deliveries[static_cast<size_t>(Transport::kOther)]
                         [static_cast<size_t>(DeliveryStatus::kExpired)],
             T("status_expired_qmgr"));
   EXPECT_EQ(Rejects(c),
             T("noqueue_reject") + T("postscreen_reject") + T("cleanup_reject"));
-  uint64_t content = c.rejects[static_cast<size_t>(RejectStage::kContent)]
+  uint64_t content = total.rejects[static_cast<size_t>(RejectStage::kContent)]
                               [static_cast<size_t>(RejectReason::kContent)];
   EXPECT_EQ(content, T("cleanup_reject"));
   for (auto s : {Severity::kWarning, Severity::kError, Severity::kFatal,
@@ -826,11 +827,11 @@ TEST_P(TruthTest, CountersEqualTruth) {
         Process::kQmgr, Process::kCleanup, Process::kPickup, Process::kBounce,
         Process::kPostscreen, Process::kMaster, Process::kError}) {
     uint64_t n = 0;
-    for (auto v : c.messages[static_cast<size_t>(p)]) n += v;
+    for (auto v : total.messages[static_cast<size_t>(p)]) n += v;
     std::string key = "svc_" + std::string(Name(p));
     EXPECT_EQ(n, T(key.c_str())) << key;
   }
-  auto E = [&](Event e) { return c.events[static_cast<size_t>(e)]; };
+  auto E = [&](Event e) { return total.events[static_cast<size_t>(e)]; };
   EXPECT_EQ(E(Event::kSaslAuthFailed), T("sasl_auth_failed"));
   EXPECT_EQ(E(Event::kLostConnection), T("lost_connection"));
   EXPECT_EQ(E(Event::kClientTimeout), T("smtpd_timeout"));

@@ -240,10 +240,10 @@ TEST(SignalsTest, DeadContentFilterIsALocalService) {
       "dsn=4.4.1, status=deferred (connect to 127.0.0.1[127.0.0.1]:24: "
       "Connection timed out)\n";
   lp.ProcessBlock(data, &c);
-  EXPECT_EQ(c.events[static_cast<size_t>(Event::kContentFilterUnavailable)],
+  EXPECT_EQ(c.Total().events[static_cast<size_t>(Event::kContentFilterUnavailable)],
             3u);
-  EXPECT_EQ(c.events[static_cast<size_t>(Event::kConnectionRefused)], 0u);
-  EXPECT_EQ(c.events[static_cast<size_t>(Event::kConnectionTimeout)], 0u);
+  EXPECT_EQ(c.Total().events[static_cast<size_t>(Event::kConnectionRefused)], 0u);
+  EXPECT_EQ(c.Total().events[static_cast<size_t>(Event::kConnectionTimeout)], 0u);
   EXPECT_EQ(c.unsupported, 0u);
 }
 

@@ -560,7 +560,7 @@ TEST(ReadFileWindow, CountsOnlyTheLinesOfTheWindow) {
   EXPECT_EQ(r.error, "");
   EXPECT_LT(r.bytes, size_t{2} << 20);  // not the whole file
   EXPECT_EQ(c.lines, 4u);
-  EXPECT_EQ(c.messages[static_cast<size_t>(Process::kSmtpd)]
+  EXPECT_EQ(c.Total().messages[static_cast<size_t>(Process::kSmtpd)]
                       [static_cast<size_t>(Severity::kFatal)],
             2u);
   // All of it with a long window.

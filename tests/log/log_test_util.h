@@ -29,23 +29,24 @@ inline std::map<std::string, uint64_t> NonZero(const LogCounters& c,
   put("foreign", c.foreign);
   put("unsupported", c.unsupported);
   put("truncated", c.truncated);
+  const InstanceCounters t = c.Total();
   for (size_t p = 0; p < N<Process>(); ++p)
     for (size_t s = 0; s < N<Severity>(); ++s)
       put("messages{" + std::string(Name(Process(p))) + "," +
               std::string(Name(Severity(s))) + "}",
-          c.messages[p][s]);
-  for (size_t t = 0; t < N<Transport>(); ++t)
+          t.messages[p][s]);
+  for (size_t tr = 0; tr < N<Transport>(); ++tr)
     for (size_t s = 0; s < N<DeliveryStatus>(); ++s)
-      put("deliveries{" + std::string(Name(Transport(t))) + "," +
+      put("deliveries{" + std::string(Name(Transport(tr))) + "," +
               std::string(Name(DeliveryStatus(s))) + "}",
-          c.deliveries[t][s]);
-  for (size_t t = 0; t < N<RejectStage>(); ++t)
+          t.deliveries[tr][s]);
+  for (size_t st = 0; st < N<RejectStage>(); ++st)
     for (size_t r = 0; r < N<RejectReason>(); ++r)
-      put("rejects{" + std::string(Name(RejectStage(t))) + "," +
+      put("rejects{" + std::string(Name(RejectStage(st))) + "," +
               std::string(Name(RejectReason(r))) + "}",
-          c.rejects[t][r]);
+          t.rejects[st][r]);
   for (size_t e = 0; e < N<Event>(); ++e)
-    put("events{" + std::string(Name(Event(e))) + "}", c.events[e]);
+    put("events{" + std::string(Name(Event(e))) + "}", t.events[e]);
   for (size_t i = 0; i < c.rule_matches.size(); ++i)
     put("rules{" + lp.rule_names()[i] + "}", c.rule_matches[i]);
   return m;
@@ -53,18 +54,21 @@ inline std::map<std::string, uint64_t> NonZero(const LogCounters& c,
 
 inline uint64_t Deliveries(const LogCounters& c, DeliveryStatus s) {
   uint64_t n = 0;
-  for (const auto& t : c.deliveries) n += t[static_cast<size_t>(s)];
+  const InstanceCounters total = c.Total();
+  for (const auto& t : total.deliveries) n += t[static_cast<size_t>(s)];
   return n;
 }
 inline uint64_t Rejects(const LogCounters& c) {
   uint64_t n = 0;
-  for (const auto& s : c.rejects)
+  const InstanceCounters total = c.Total();
+  for (const auto& s : total.rejects)
     for (auto v : s) n += v;
   return n;
 }
 inline uint64_t Severities(const LogCounters& c, Severity s) {
   uint64_t n = 0;
-  for (const auto& p : c.messages) n += p[static_cast<size_t>(s)];
+  const InstanceCounters total = c.Total();
+  for (const auto& p : total.messages) n += p[static_cast<size_t>(s)];
   return n;
 }
 
