@@ -210,14 +210,11 @@ bool IsPublicResolver(const std::string& ip) {
   return false;
 }
 
-ReputationConfig ParseReputationConfig(ConfigNode& s,
-                                       const CollectorSettings& settings) {
-  ReputationConfig c;
-  c.interval = settings.interval;
-  c.timeout = settings.timeout;
-  c.max_series = settings.max_series;
-  c.resolvers = ParseResolverList(s, "resolvers");
+namespace {
 
+// `addresses`: IPv4 or IPv6 addresses, canonical, each once.
+std::vector<std::string> ParseAddresses(ConfigNode& s) {
+  std::vector<std::string> addresses;
   std::set<std::string> seen;
   for (const std::string& text : s.StringList("addresses", {})) {
     const std::string ip = CanonicalIp(text);
@@ -229,48 +226,91 @@ ReputationConfig ParseReputationConfig(ConfigNode& s,
       s.Error("addresses", "address \"" + text + "\" listed twice");
       continue;
     }
-    c.addresses.push_back(ip);
+    addresses.push_back(ip);
   }
-  if (c.addresses.size() > kMaxAddresses) {
+  if (addresses.size() > kMaxAddresses) {
     s.Error("addresses", "too many addresses (" +
-                             std::to_string(c.addresses.size()) +
-                             "), at most " + std::to_string(kMaxAddresses));
+                             std::to_string(addresses.size()) + "), at most " +
+                             std::to_string(kMaxAddresses));
   }
-  std::set<std::string> seen_mx;
-  for (const std::string& text : s.StringList("from_mx", {})) {
+  return addresses;
+}
+
+// A list of domain names (`from_mx`, `domains`): normalized, each once, at
+// most kMaxMxDomains.
+std::vector<std::string> ParseDomainList(ConfigNode& s,
+                                         const std::string& key) {
+  std::vector<std::string> domains;
+  std::set<std::string> seen;
+  for (const std::string& text : s.StringList(key, {})) {
     const std::string d = NormalizeName(text);
     if (!resolve::ValidDomainName(d)) {
-      s.Error("from_mx", "invalid domain name \"" + text + "\"");
+      s.Error(key, "invalid domain name \"" + text + "\"");
       continue;
     }
-    if (!seen_mx.insert(d).second) {
-      s.Error("from_mx", "domain \"" + d + "\" listed twice");
+    if (!seen.insert(d).second) {
+      s.Error(key, "domain \"" + d + "\" listed twice");
       continue;
     }
-    c.from_mx.push_back(d);
+    domains.push_back(d);
   }
-  if (c.from_mx.size() > kMaxMxDomains) {
-    s.Error("from_mx", "too many domains (" + std::to_string(c.from_mx.size()) +
-                           "), at most " + std::to_string(kMaxMxDomains));
+  if (domains.size() > kMaxMxDomains) {
+    s.Error(key, "too many domains (" + std::to_string(domains.size()) +
+                     "), at most " + std::to_string(kMaxMxDomains));
   }
+  return domains;
+}
+
+std::vector<ZoneConfig> ParseZones(ConfigNode& s) {
+  std::vector<ZoneConfig> zones;
+  std::set<std::string> seen_zones;
+  for (ConfigNode& z : s.List("zones")) {
+    zones.push_back(ParseZone(z, seen_zones));
+    z.Finish();
+  }
+  if (zones.size() > kMaxZones) {
+    s.Error("zones", "too many zones (" + std::to_string(zones.size()) +
+                         "), at most " + std::to_string(kMaxZones));
+  }
+  return zones;
+}
+
+// Warnings for an enabled section that is valid but checks little or
+// nothing.
+void WarnIfChecksNothing(ConfigNode& s, const ReputationConfig& c) {
+  if (c.addresses.empty() && c.from_mx.empty() && !c.from_postfix) {
+    s.Warning("addresses",
+              "reputation is enabled but has no addresses, from_mx or "
+              "from_postfix: it checks nothing");
+  }
+  const bool domain_zone =
+      std::any_of(c.zones.begin(), c.zones.end(),
+                  [](const ZoneConfig& z) { return z.domains; });
+  if (domain_zone && c.domains.empty() && c.from_mx.empty()) {
+    s.Warning("zones",
+              "a zone of type domain is configured but neither domains nor "
+              "from_mx names a domain to check on it");
+  }
+  if (c.zones.empty()) {
+    s.Warning("zones",
+              "reputation is enabled but lists no zones: only reverse DNS "
+              "is checked");
+  }
+}
+
+}  // namespace
+
+ReputationConfig ParseReputationConfig(ConfigNode& s,
+                                       const CollectorSettings& settings) {
+  ReputationConfig c;
+  c.interval = settings.interval;
+  c.timeout = settings.timeout;
+  c.max_series = settings.max_series;
+  c.resolvers = ParseResolverList(s, "resolvers");
+  c.addresses = ParseAddresses(s);
+  c.from_mx = ParseDomainList(s, "from_mx");
   c.from_postfix = s.Bool("from_postfix", false);
-  std::set<std::string> seen_domains;
-  for (const std::string& text : s.StringList("domains", {})) {
-    const std::string d = NormalizeName(text);
-    if (!resolve::ValidDomainName(d)) {
-      s.Error("domains", "invalid domain name \"" + text + "\"");
-      continue;
-    }
-    if (!seen_domains.insert(d).second) {
-      s.Error("domains", "domain \"" + d + "\" listed twice");
-      continue;
-    }
-    c.domains.push_back(d);
-  }
-  if (c.domains.size() > kMaxMxDomains) {
-    s.Error("domains", "too many domains (" + std::to_string(c.domains.size()) +
-                           "), at most " + std::to_string(kMaxMxDomains));
-  }
+  c.domains = ParseDomainList(s, "domains");
 
   const std::string expect = s.String("expect_ptr", "");
   if (!expect.empty()) {
@@ -283,37 +323,9 @@ ReputationConfig ParseReputationConfig(ConfigNode& s,
   if (c.min_interval < Millis(0)) {
     s.Error("min_interval", "must not be negative");
   }
+  c.zones = ParseZones(s);
 
-  std::set<std::string> seen_zones;
-  for (ConfigNode& z : s.List("zones")) {
-    c.zones.push_back(ParseZone(z, seen_zones));
-    z.Finish();
-  }
-  if (c.zones.size() > kMaxZones) {
-    s.Error("zones", "too many zones (" + std::to_string(c.zones.size()) +
-                         "), at most " + std::to_string(kMaxZones));
-  }
-
-  if (settings.enabled) {
-    if (c.addresses.empty() && c.from_mx.empty() && !c.from_postfix) {
-      s.Warning("addresses",
-                "reputation is enabled but has no addresses, from_mx or "
-                "from_postfix: it checks nothing");
-    }
-    const bool domain_zone =
-        std::any_of(c.zones.begin(), c.zones.end(),
-                    [](const ZoneConfig& z) { return z.domains; });
-    if (domain_zone && c.domains.empty() && c.from_mx.empty()) {
-      s.Warning("zones",
-                "a zone of type domain is configured but neither domains nor "
-                "from_mx names a domain to check on it");
-    }
-    if (c.zones.empty()) {
-      s.Warning("zones",
-                "reputation is enabled but lists no zones: only reverse DNS "
-                "is checked");
-    }
-  }
+  if (settings.enabled) WarnIfChecksNothing(s, c);
   return c;
 }
 
