@@ -111,8 +111,12 @@ def log_counts(path, syslog_name):
     """An independent count of one instance's lines in the mail log:
     deliveries by status (any delivery agent: smtp, or error for mail the
     queue manager defers as "delivery temporarily suspended"), and the
-    smtp client's lines by severity."""
+    smtp client's lines by severity, and the smtp/lmtp lines that say a
+    loopback service (a content filter) refused or timed out."""
     status, severity = {}, {}
+    local = 0
+    local_re = re.compile(r"connect to [^\s\[]+\[(?:127\.[\d.]+|::1)\]:\d+: "
+                          r"Connection (?:refused|timed out)")
     # NAME/PROC or NAME/SERVICE/PROC (master.cf's relay service).
     line_re = re.compile(r" %s(?:/[\w.-]+)?/([\w.-]+)\[\d+\]: (.*)$" %
                          re.escape(syslog_name))
@@ -122,6 +126,10 @@ def log_counts(path, syslog_name):
             if not m:
                 continue
             proc, body = m.group(1), m.group(2)
+            # smtp/lmtp lines only (docs/log.md): the error agent's
+            # "delivery temporarily suspended: connect to ..." is no event.
+            if proc in ("smtp", "lmtp") and local_re.search(body):
+                local += 1
             s = re.search(r", status=(sent|deferred|bounced|expired)\b", body)
             if s and re.match(r"[0-9A-Za-z]{6,}: to=<", body):
                 status[s.group(1)] = status.get(s.group(1), 0) + 1
@@ -133,7 +141,7 @@ def log_counts(path, syslog_name):
                     break
             else:
                 severity["info"] = severity.get("info", 0) + 1
-    return status, severity
+    return status, severity, local
 
 
 def total(samples, name, **labels):
@@ -180,7 +188,10 @@ def make_instance(src):
        "'mydestination =' 'relayhost = [127.0.0.1]:2599' "
        "'smtp_dns_support_level = disabled' 'smtpd_peername_lookup = no' "
        "'authorized_submit_users = static:anyone' 'queue_run_delay = 4000s' "
-       "'syslog_name = out' 'maillog_file = /var/log/mail.log'")
+       "'syslog_name = out' 'maillog_file = /var/log/mail.log' "
+       # A dead content filter (amavis's port): every message is deferred
+       # at it, as on a host whose amavis died.
+       "'content_filter = smtp:[127.0.0.1]:10024'")
     sh(pc + " -F '*/*/chroot = n'")
     sh(pc + " -M# smtp/inet")
     sh(pc + " -M '127.0.0.1:%d/inet = 127.0.0.1:%d inet n - n - - smtpd'" %
@@ -312,8 +323,8 @@ def main():
                      log_counts("/var/log/mail.log", "out"))
             if before == after:
                 break
-        for inst, (status, severity) in (("postfix", after[0]),
-                                         ("postfix-out", after[1])):
+        for inst, (status, severity, local) in (("postfix", after[0]),
+                                                ("postfix-out", after[1])):
             for st in ("sent", "deferred", "bounced", "expired"):
                 expect("sum(mailhealth_log_deliveries_total{postfix_instance=%s,"
                        "status=%s})" % (inst, st),
@@ -327,6 +338,18 @@ def main():
                                   postfix_instance=inst, process="smtp",
                                   severity=sev)),
                        severity.get(sev, 0))
+            expect("mailhealth_log_events_total{postfix_instance=%s,"
+                   "event=content_filter_unavailable}" % inst,
+                   int(sample(s, "mailhealth_log_events_total",
+                              postfix_instance=inst,
+                              event="content_filter_unavailable")), local)
+        expect("postfix-out's dead content filter is in its log",
+               after[1][2] >= 6, True)
+        expect("mailhealth_log_events_total{postfix_instance=postfix-out,"
+               "event=connection_refused} (a local service, not a remote)",
+               int(sample(s, "mailhealth_log_events_total",
+                          postfix_instance="postfix-out",
+                          event="connection_refused")), 0)
         expect("postfix-out's deferrals are in its log", after[1][0].get(
             "deferred", 0) >= 6, True)
         expect("no series for the syslog name 'out' itself",
