@@ -4,6 +4,7 @@
 
 #include "collectors/resolve/dns_message.h"
 #include "collectors/resolve/domain_name.h"
+#include "collectors/resolve/resolver_config.h"
 
 namespace mailhealth::mailauth {
 namespace {
@@ -106,19 +107,7 @@ MailauthConfig ParseMailauthConfig(ConfigNode& s,
   c.interval = settings.interval;
   c.timeout = settings.timeout;
   c.max_series = settings.max_series;
-  std::set<std::string> seen_resolvers;
-  for (const std::string& text : s.StringList("resolvers", {})) {
-    auto r = ParseResolverAddress(text);
-    if (!r.ok()) {
-      s.Error("resolvers", r.status().message());
-      continue;
-    }
-    if (!seen_resolvers.insert(r->ip + "#" + std::to_string(r->port)).second) {
-      s.Error("resolvers", "resolver \"" + text + "\" listed twice");
-      continue;
-    }
-    c.resolvers.push_back(std::move(*r));
-  }
+  c.resolvers = ParseResolverList(s, "resolvers");
   c.workers = static_cast<size_t>(s.Int("workers", 4, 1, 32));
   c.ca_file = s.AbsolutePath("ca_file", "", true);
   std::set<std::string> seen;

@@ -252,84 +252,103 @@ bool StsMxMatches(string_view pattern, string_view host) {
   return !label.empty() && label.find('.') == string_view::npos;
 }
 
-HttpsFetch FetchStsPolicy(const string& host,
-                          const std::vector<string>& addresses,
-                          const FetchOptions& options,
-                          Clock::time_point deadline) {
-  HttpsFetch f;
-  if (addresses.empty()) {
-    f.problem = host + " has no address";
-    return f;
-  }
+namespace {
+
+// The first address of `addresses` that accepts a connection; -1: none.
+int ConnectAny(const std::vector<string>& addresses, uint16_t port,
+               Clock::time_point deadline) {
   int fd = -1;
   for (const string& a : addresses) {
-    fd = Connect(a, options.port, deadline);
+    fd = Connect(a, port, deadline);
     if (fd >= 0) break;
   }
-  if (fd < 0) {
-    f.problem =
-        "cannot connect to " + host + " port " + std::to_string(options.port);
-    return f;
-  }
-  f.connected = true;
+  return fd;
+}
+
+// A TLS client context (TLS 1.2 or later) with the CAs of `options`;
+// `*cas`: they loaded.
+std::unique_ptr<SSL_CTX, SslCtxFree> ClientContext(const FetchOptions& options,
+                                                   bool* cas) {
   std::unique_ptr<SSL_CTX, SslCtxFree> ctx(SSL_CTX_new(TLS_client_method()));
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
-  const bool cas = options.ca_file.empty()
-                       ? SSL_CTX_set_default_verify_paths(ctx.get()) == 1
-                       : SSL_CTX_load_verify_locations(
-                             ctx.get(), options.ca_file.c_str(), nullptr) == 1;
+  *cas = options.ca_file.empty()
+             ? SSL_CTX_set_default_verify_paths(ctx.get()) == 1
+             : SSL_CTX_load_verify_locations(ctx.get(), options.ca_file.c_str(),
+                                             nullptr) == 1;
   // Verified by hand after the handshake, so that an invalid certificate
   // still reports its notAfter.
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+  return ctx;
+}
+
+// Sends the GET and reads the response until the peer closes it or it
+// passes `cap`; false when the request cannot be sent.
+bool Exchange(SSL* ssl, int fd, const string& host, size_t cap,
+              Clock::time_point deadline, string* resp) {
+  const string req = "GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: " + host +
+                     "\r\nUser-Agent: mailhealth_exporter\r\nAccept: "
+                     "text/plain\r\nConnection: close\r\n\r\n";
+  if (SslCall(ssl, fd, deadline, [&] {
+        return SSL_write(ssl, req.data(), static_cast<int>(req.size()));
+      }) <= 0)
+    return false;
+  char buf[8192];
+  while (resp->size() <= cap) {
+    int n = SslCall(ssl, fd, deadline,
+                    [&] { return SSL_read(ssl, buf, sizeof buf); });
+    if (n <= 0) break;
+    resp->append(buf, static_cast<size_t>(n));
+  }
+  return true;
+}
+
+// TLS on the connected `fd` (closed on return): handshake, the presented
+// certificate, then the exchange; false with f->problem set.
+bool FetchOverTls(const string& host, int fd, const FetchOptions& options,
+                  size_t cap, Clock::time_point deadline, HttpsFetch* f,
+                  string* resp, long* verify) {
+  bool cas = false;
+  std::unique_ptr<SSL_CTX, SslCtxFree> ctx = ClientContext(options, &cas);
   std::unique_ptr<SSL, SslFree> ssl(SSL_new(ctx.get()));
   SSL_set_fd(ssl.get(), fd);
   SSL_set_tlsext_host_name(ssl.get(), host.c_str());
   SSL_set1_host(ssl.get(), host.c_str());
-  auto done = [&](const string& why) {
-    f.problem = why;
+  auto fail = [&](const string& why) {
+    f->problem = why;
     ::close(fd);
-    return f;
+    return false;
   };
   if (SslCall(ssl.get(), fd, deadline,
               [&] { return SSL_connect(ssl.get()); }) <= 0)
-    return done("TLS handshake with " + host + " failed");
+    return fail("TLS handshake with " + host + " failed");
   if (X509* cert = SSL_get1_peer_certificate(ssl.get())) {
-    f.cert_presented =
-        AsnTimeToUnix(X509_get0_notAfter(cert), &f.cert_not_after);
+    f->cert_presented =
+        AsnTimeToUnix(X509_get0_notAfter(cert), &f->cert_not_after);
     X509_free(cert);
   }
-  const long verify = SSL_get_verify_result(ssl.get());
-  f.cert_valid = cas && f.cert_presented && verify == X509_V_OK;
-  const string req = "GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: " + host +
-                     "\r\nUser-Agent: mailhealth_exporter\r\nAccept: "
-                     "text/plain\r\nConnection: close\r\n\r\n";
-  if (SslCall(ssl.get(), fd, deadline, [&] {
-        return SSL_write(ssl.get(), req.data(), static_cast<int>(req.size()));
-      }) <= 0)
-    return done("cannot send the request to " + host);
-  string resp;
-  const size_t cap = kMaxPolicyBytes + 16 * 1024;  // body + headers
-  char buf[8192];
-  while (resp.size() <= cap) {
-    int n = SslCall(ssl.get(), fd, deadline,
-                    [&] { return SSL_read(ssl.get(), buf, sizeof buf); });
-    if (n <= 0) break;
-    resp.append(buf, static_cast<size_t>(n));
-  }
+  *verify = SSL_get_verify_result(ssl.get());
+  f->cert_valid = cas && f->cert_presented && *verify == X509_V_OK;
+  if (!Exchange(ssl.get(), fd, host, cap, deadline, resp))
+    return fail("cannot send the request to " + host);
   ::close(fd);
-  fd = -1;
+  return true;
+}
+
+// The status, Content-Type and body of `resp`; false with f->problem set.
+bool ParseResponse(const string& resp, size_t cap, const string& host,
+                   HttpsFetch* f) {
   size_t head_end = resp.find("\r\n\r\n");
   if (head_end == string::npos) {
-    f.problem = resp.size() > cap ? "response over 64 KiB"
-                                  : "no complete HTTP response from " + host;
-    return f;
+    f->problem = resp.size() > cap ? "response over 64 KiB"
+                                   : "no complete HTTP response from " + host;
+    return false;
   }
   string_view head(resp.data(), head_end);
   string_view status_line = head.substr(0, head.find("\r\n"));
   size_t sp = status_line.find(' ');
   if (sp != string_view::npos) {
     std::from_chars(status_line.data() + sp + 1,
-                    status_line.data() + status_line.size(), f.status);
+                    status_line.data() + status_line.size(), f->status);
   }
   bool chunked = false;
   size_t pos = status_line.size() + 2;
@@ -342,32 +361,64 @@ HttpsFetch FetchStsPolicy(const string& host,
     if (c == string_view::npos) continue;
     const string name = AsciiLower(TrimSpace(h.substr(0, c)));
     const string value = AsciiLower(TrimSpace(h.substr(c + 1)));
-    if (name == "content-type") f.content_type = value;
+    if (name == "content-type") f->content_type = value;
     if (name == "transfer-encoding" && value.find("chunked") != string::npos)
       chunked = true;
   }
   string_view raw(resp.data() + head_end + 4, resp.size() - head_end - 4);
-  if (chunked) {
-    if (!Dechunk(raw, &f.body)) {
-      f.problem = "malformed chunked response";
-      return f;
-    }
-  } else {
-    f.body.assign(raw);
+  if (!chunked) {
+    f->body.assign(raw);
+  } else if (!Dechunk(raw, &f->body)) {
+    f->problem = "malformed chunked response";
+    return false;
   }
-  if (f.status >= 300 && f.status < 400) {
-    f.problem = "HTTP " + std::to_string(f.status) +
-                " redirect (RFC 8461: redirects are not followed)";
-  } else if (f.status != 200) {
-    f.problem = "HTTP status " + std::to_string(f.status);
-  } else if (f.body.size() > kMaxPolicyBytes || resp.size() > cap) {
-    f.problem = "policy over 64 KiB";
-  } else if (f.content_type.rfind("text/plain", 0) != 0) {
-    f.problem = "Content-Type \"" + f.content_type + "\" is not text/plain";
-  } else if (!f.cert_valid) {
-    f.problem = "the certificate of " + host + " does not validate (" +
-                X509_verify_cert_error_string(verify) + ")";
+  return true;
+}
+
+// RFC 8461 3.3: a 200 text/plain policy within the cap, over a valid
+// certificate; else f->problem says which failed first.
+void ValidateFetch(const string& host, bool over_cap, long verify,
+                   HttpsFetch* f) {
+  if (f->status >= 300 && f->status < 400) {
+    f->problem = "HTTP " + std::to_string(f->status) +
+                 " redirect (RFC 8461: redirects are not followed)";
+  } else if (f->status != 200) {
+    f->problem = "HTTP status " + std::to_string(f->status);
+  } else if (f->body.size() > kMaxPolicyBytes || over_cap) {
+    f->problem = "policy over 64 KiB";
+  } else if (f->content_type.rfind("text/plain", 0) != 0) {
+    f->problem = "Content-Type \"" + f->content_type + "\" is not text/plain";
+  } else if (!f->cert_valid) {
+    f->problem = "the certificate of " + host + " does not validate (" +
+                 X509_verify_cert_error_string(verify) + ")";
   }
+}
+
+}  // namespace
+
+HttpsFetch FetchStsPolicy(const string& host,
+                          const std::vector<string>& addresses,
+                          const FetchOptions& options,
+                          Clock::time_point deadline) {
+  HttpsFetch f;
+  if (addresses.empty()) {
+    f.problem = host + " has no address";
+    return f;
+  }
+  const int fd = ConnectAny(addresses, options.port, deadline);
+  if (fd < 0) {
+    f.problem =
+        "cannot connect to " + host + " port " + std::to_string(options.port);
+    return f;
+  }
+  f.connected = true;
+  const size_t cap = kMaxPolicyBytes + 16 * 1024;  // body + headers
+  string resp;
+  long verify = X509_V_OK;
+  if (!FetchOverTls(host, fd, options, cap, deadline, &f, &resp, &verify))
+    return f;
+  if (!ParseResponse(resp, cap, host, &f)) return f;
+  ValidateFetch(host, resp.size() > cap, verify, &f);
   return f;
 }
 

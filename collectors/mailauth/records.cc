@@ -202,6 +202,35 @@ std::optional<string> PublicKeyOfPrivateKeyFile(const string& path,
   return out;
 }
 
+namespace {
+
+// The tags of the one record among `records` that starts "v=VERSION";
+// nullopt with `problem` when there is none, more than one, or it is not a
+// tag list starting with v=.
+std::optional<std::vector<std::pair<string, string>>> OneVersionedRecord(
+    const std::vector<string>& records, const char* version, string* problem) {
+  const string v = string("v=") + version;
+  std::vector<const string*> found;
+  for (const string& r : records)
+    if (StartsWithTag(r, version)) found.push_back(&r);
+  if (found.empty()) {
+    *problem = "no " + v + " record";
+    return std::nullopt;
+  }
+  if (found.size() > 1) {
+    *problem = std::to_string(found.size()) + " " + v + " records";
+    return std::nullopt;
+  }
+  auto tags = ParseTagList(*found[0], false);
+  if (!tags || tags->empty() || (*tags)[0].first != "v") {
+    *problem = "not a tag list starting with " + v;
+    return std::nullopt;
+  }
+  return tags;
+}
+
+}  // namespace
+
 const char* DmarcPolicyName(DmarcPolicy p) {
   switch (p) {
     case DmarcPolicy::kNone:
@@ -218,22 +247,8 @@ const char* DmarcPolicyName(DmarcPolicy p) {
 
 Dmarc ParseDmarcRecords(const std::vector<string>& records) {
   Dmarc d;
-  std::vector<const string*> dmarc;
-  for (const string& r : records)
-    if (StartsWithTag(r, "DMARC1")) dmarc.push_back(&r);
-  if (dmarc.empty()) {
-    d.problem = "no v=DMARC1 record";
-    return d;
-  }
-  if (dmarc.size() > 1) {
-    d.problem = std::to_string(dmarc.size()) + " v=DMARC1 records";
-    return d;
-  }
-  auto tags = ParseTagList(*dmarc[0], false);
-  if (!tags || tags->empty() || (*tags)[0].first != "v") {
-    d.problem = "not a tag list starting with v=DMARC1";
-    return d;
-  }
+  auto tags = OneVersionedRecord(records, "DMARC1", &d.problem);
+  if (!tags) return d;
   const string* p = Tag(*tags, "p");
   if (!p) {
     d.problem = "no p= tag";
@@ -268,22 +283,8 @@ Dmarc ParseDmarcRecords(const std::vector<string>& records) {
 
 TlsRpt ParseTlsRptRecords(const std::vector<string>& records) {
   TlsRpt t;
-  std::vector<const string*> rpt;
-  for (const string& r : records)
-    if (StartsWithTag(r, "TLSRPTv1")) rpt.push_back(&r);
-  if (rpt.empty()) {
-    t.problem = "no v=TLSRPTv1 record";
-    return t;
-  }
-  if (rpt.size() > 1) {
-    t.problem = std::to_string(rpt.size()) + " v=TLSRPTv1 records";
-    return t;
-  }
-  auto tags = ParseTagList(*rpt[0], false);
-  if (!tags || tags->empty() || (*tags)[0].first != "v") {
-    t.problem = "not a tag list starting with v=TLSRPTv1";
-    return t;
-  }
+  auto tags = OneVersionedRecord(records, "TLSRPTv1", &t.problem);
+  if (!tags) return t;
   const string* rua = Tag(*tags, "rua");
   if (!rua || TrimSpace(*rua).empty()) {
     t.problem = "no rua= tag";

@@ -103,6 +103,104 @@ bool ValidModifierName(string_view n) {
   return true;
 }
 
+// A modifier term (name "=" value, `eq` the place of the '='): redirect=
+// is kept; exp= and unknown modifiers do not change the result.
+bool ParseModifier(string_view term, size_t eq, Record* out, string* why) {
+  string name = AsciiLower(term.substr(0, eq));
+  if (!ValidModifierName(name)) {
+    *why = "bad modifier \"" + string(term) + "\"";
+    return false;
+  }
+  if (name == "redirect") {
+    if (out->has_redirect) {
+      *why = "redirect= appears twice";
+      return false;
+    }
+    out->has_redirect = true;
+    out->redirect = string(term.substr(eq + 1));
+    if (out->redirect.empty()) {
+      *why = "empty redirect=";
+      return false;
+    }
+  }
+  return true;
+}
+
+// ":domain-spec" after include, exists and ptr; `required`: it must be there.
+bool ColonSpec(string_view arg, bool required, Term* t) {
+  if (arg.empty()) return !required;
+  if (arg[0] != ':') return false;
+  t->spec = string(arg.substr(1));
+  return !t->spec.empty();
+}
+
+// ip4:ADDR[/BITS] and ip6:ADDR[/BITS]; `arg` from the ':' on.
+bool ParseIpArg(bool v6, string_view arg, Term* t) {
+  if (arg.empty() || arg[0] != ':') return false;
+  string_view a = arg.substr(1);
+  size_t sl = a.find('/');
+  int bits = -1;
+  bool ok = true;
+  if (sl != string_view::npos) {
+    ok = ParseCidr(a.substr(sl + 1), v6 ? 128 : 32, &bits);
+    a = a.substr(0, sl);
+  }
+  ok = ok && ParseIp(a, &t->ip) && t->ip.v6 == v6;
+  (v6 ? t->cidr6 : t->cidr4) = bits;
+  return ok;
+}
+
+// The mechanism `name` with its argument `arg` (from the ':' or '/' on)
+// into `t`; false on a bad argument, `*known` false for an unknown name.
+bool ParseMechanismArg(const string& name, string_view arg, Term* t,
+                       bool* known) {
+  *known = true;
+  if (name == "all") {
+    t->mech = Mech::kAll;
+    return arg.empty();
+  }
+  if (name == "include") {
+    t->mech = Mech::kInclude;
+    return ColonSpec(arg, true, t);
+  }
+  if (name == "exists") {
+    t->mech = Mech::kExists;
+    return ColonSpec(arg, true, t);
+  }
+  if (name == "ptr") {
+    t->mech = Mech::kPtr;
+    return ColonSpec(arg, false, t);
+  }
+  if (name == "a" || name == "mx") {
+    t->mech = name == "a" ? Mech::kA : Mech::kMx;
+    if (!arg.empty() && arg[0] == ':')
+      return SplitDualCidr(arg.substr(1), t) && !t->spec.empty();
+    return SplitDualCidr(arg, t) && t->spec.empty();
+  }
+  if (name == "ip4" || name == "ip6") {
+    t->mech = name == "ip4" ? Mech::kIp4 : Mech::kIp6;
+    return ParseIpArg(name == "ip6", arg, t);
+  }
+  *known = false;
+  return false;
+}
+
+// A mechanism term with its optional qualifier; false with `why`.
+bool ParseMechanism(string_view term, Term* t, string* why) {
+  if (term[0] == '+' || term[0] == '-' || term[0] == '~' || term[0] == '?') {
+    t->qualifier = term[0];
+    term.remove_prefix(1);
+  }
+  size_t split = term.find_first_of(":/");
+  string name = AsciiLower(term.substr(0, split));
+  string_view arg =
+      split == string_view::npos ? string_view() : term.substr(split);
+  bool known = true;
+  if (ParseMechanismArg(name, arg, t, &known)) return true;
+  *why = (known ? "bad term \"" : "unknown mechanism \"") + string(term) + "\"";
+  return false;
+}
+
 // Parses the terms after "v=spf1"; false with `why` on a syntax error.
 bool ParseRecord(string_view rec, Record* out, string* why) {
   size_t pos = 6;  // after "v=spf1"
@@ -117,82 +215,11 @@ bool ParseRecord(string_view rec, Record* out, string* why) {
     size_t eq = term.find('=');
     size_t colon = term.find_first_of(":/");
     if (eq != string_view::npos && (colon == string_view::npos || eq < colon)) {
-      string name = AsciiLower(term.substr(0, eq));
-      if (!ValidModifierName(name)) {
-        *why = "bad modifier \"" + string(term) + "\"";
-        return false;
-      }
-      if (name == "redirect") {
-        if (out->has_redirect) {
-          *why = "redirect= appears twice";
-          return false;
-        }
-        out->has_redirect = true;
-        out->redirect = string(term.substr(eq + 1));
-        if (out->redirect.empty()) {
-          *why = "empty redirect=";
-          return false;
-        }
-      }
-      continue;  // exp= and unknown modifiers do not change the result
+      if (!ParseModifier(term, eq, out, why)) return false;
+      continue;
     }
     Term t;
-    if (term[0] == '+' || term[0] == '-' || term[0] == '~' || term[0] == '?') {
-      t.qualifier = term[0];
-      term.remove_prefix(1);
-    }
-    size_t split = term.find_first_of(":/");
-    string name = AsciiLower(term.substr(0, split));
-    string_view arg =
-        split == string_view::npos ? string_view() : term.substr(split);
-    auto need_colon_spec = [&](bool required) -> bool {
-      if (arg.empty()) return !required;
-      if (arg[0] != ':') return false;
-      t.spec = string(arg.substr(1));
-      return !t.spec.empty();
-    };
-    bool ok = true;
-    if (name == "all") {
-      t.mech = Mech::kAll;
-      ok = arg.empty();
-    } else if (name == "include") {
-      t.mech = Mech::kInclude;
-      ok = need_colon_spec(true);
-    } else if (name == "exists") {
-      t.mech = Mech::kExists;
-      ok = need_colon_spec(true);
-    } else if (name == "ptr") {
-      t.mech = Mech::kPtr;
-      ok = need_colon_spec(false);
-    } else if (name == "a" || name == "mx") {
-      t.mech = name == "a" ? Mech::kA : Mech::kMx;
-      if (!arg.empty() && arg[0] == ':') {
-        ok = SplitDualCidr(arg.substr(1), &t) && !t.spec.empty();
-      } else {
-        ok = SplitDualCidr(arg, &t) && t.spec.empty();
-      }
-    } else if (name == "ip4" || name == "ip6") {
-      t.mech = name == "ip4" ? Mech::kIp4 : Mech::kIp6;
-      ok = !arg.empty() && arg[0] == ':';
-      if (ok) {
-        string_view a = arg.substr(1);
-        size_t sl = a.find('/');
-        int bits = -1;
-        if (sl != string_view::npos) {
-          ok = ParseCidr(a.substr(sl + 1), name == "ip4" ? 32 : 128, &bits);
-          a = a.substr(0, sl);
-        }
-        ok = ok && ParseIp(a, &t.ip) && t.ip.v6 == (name == "ip6");
-        (name == "ip4" ? t.cidr4 : t.cidr6) = bits;
-      }
-    } else {
-      *why = "unknown mechanism \"" + string(term) + "\"";
-      return false;
-    }
-    if (!ok) {
-      *why = "bad term \"" + string(term) + "\"";
-      return false;
-    }
+    if (!ParseMechanism(term, &t, why)) return false;
     out->terms.push_back(std::move(t));
   }
   return true;
@@ -339,23 +366,20 @@ class Evaluator {
   const string& reason() const { return reason_; }
 
  private:
-  // Counts one DNS-querying term; false past the limit (reason set).
+  // Counts one against `limit` in `*n`; false past it (reason set).
+  bool Within(int* n, int limit, const char* what) {
+    if (++*n > limit) {
+      reason_ = "more than " + std::to_string(limit) + " " + what;
+      return false;
+    }
+    return true;
+  }
+  // One DNS-querying term.
   bool Count() {
-    if (++lookups_ > kMaxDnsLookups) {
-      reason_ =
-          "more than " + std::to_string(kMaxDnsLookups) + " DNS-querying terms";
-      return false;
-    }
-    return true;
+    return Within(&lookups_, kMaxDnsLookups, "DNS-querying terms");
   }
-  bool Void() {
-    if (++voids_ > kMaxVoidLookups) {
-      reason_ =
-          "more than " + std::to_string(kMaxVoidLookups) + " void lookups";
-      return false;
-    }
-    return true;
-  }
+  // One void lookup.
+  bool Void() { return Within(&voids_, kMaxVoidLookups, "void lookups"); }
 
   bool Target(const string& spec, const MacroContext& ctx, string* out) {
     string e;
@@ -399,17 +423,9 @@ class Evaluator {
     return false;
   }
 
+  // One term: `*match`, or `*err` (not kCount) when the check ends there.
   void Evaluate(const Term& t, const Ip& ip, const MacroContext& ctx,
                 bool* match, SpfResult* err) {
-    string target = ctx.domain;
-    auto target_of_spec = [&]() {
-      if (t.spec.empty()) return true;
-      if (!Target(t.spec, ctx, &target)) {
-        *err = SpfResult::kPermError;
-        return false;
-      }
-      return true;
-    };
     switch (t.mech) {
       case Mech::kAll:
         *match = true;
@@ -420,95 +436,109 @@ class Evaluator {
       case Mech::kIp6:
         *match = ip.v6 && PrefixMatch(t.ip, ip, t.cidr6);
         return;
-      case Mech::kInclude: {
-        if (!Count()) return void(*err = SpfResult::kPermError);
-        if (!target_of_spec()) return;
-        SpfResult r = Check(ip, target, ctx, nullptr);
-        if (r == SpfResult::kPass) {
-          *match = true;
-        } else if (r == SpfResult::kTempError) {
-          *err = r;
-        } else if (r == SpfResult::kPermError || r == SpfResult::kNone) {
-          if (r == SpfResult::kNone && reason_.empty())
-            reason_ = "include:" + target + " has no SPF record";
-          *err = SpfResult::kPermError;
-        }
-        return;
-      }
+      default:
+        break;
+    }
+    // The DNS-querying terms: counted, then their target domain.
+    if (!Count()) return void(*err = SpfResult::kPermError);
+    string target = ctx.domain;
+    if (!t.spec.empty() && !Target(t.spec, ctx, &target))
+      return void(*err = SpfResult::kPermError);
+    switch (t.mech) {
+      case Mech::kInclude:
+        return EvaluateInclude(ip, target, ctx, match, err);
       case Mech::kA: {
-        if (!Count()) return void(*err = SpfResult::kPermError);
-        if (!target_of_spec()) return;
         std::vector<string> addrs;
         SpfResult r = Addresses(target, ip.v6, true, &addrs);
         if (r != SpfResult::kCount) return void(*err = r);
         *match = AnyIn(addrs, ip, t);
         return;
       }
-      case Mech::kMx: {
-        if (!Count()) return void(*err = SpfResult::kPermError);
-        if (!target_of_spec()) return;
-        LookupResult mx = dns_.Lookup(target, kTypeMx);
-        if (mx.status == DnsStatus::kNxDomain ||
-            (mx.status == DnsStatus::kNoError && mx.answer.mx.empty())) {
-          if (!Void()) *err = SpfResult::kPermError;
-          return;
-        }
-        if (mx.status != DnsStatus::kNoError) {
-          reason_ = "MX " + target + ": " + DnsStatusName(mx.status);
-          return void(*err = SpfResult::kTempError);
-        }
-        if (mx.answer.mx.size() > static_cast<size_t>(kMaxMxOrPtrNames)) {
-          reason_ = "mx:" + target + " has more than 10 MX names";
-          return void(*err = SpfResult::kPermError);
-        }
-        for (const MxRecord& m : mx.answer.mx) {
-          if (m.exchange == ".") continue;
-          std::vector<string> addrs;
-          SpfResult r = Addresses(m.exchange, ip.v6, false, &addrs);
-          if (r != SpfResult::kCount) return void(*err = r);
-          if (AnyIn(addrs, ip, t)) {
-            *match = true;
-            if (!walk_) return;
-          }
-        }
-        return;
-      }
-      case Mech::kPtr: {
-        if (!Count()) return void(*err = SpfResult::kPermError);
-        if (!target_of_spec()) return;
-        LookupResult p = dns_.Lookup(ReverseIp(ip), kTypePtr);
-        if (p.status == DnsStatus::kNxDomain ||
-            (p.status == DnsStatus::kNoError && p.answer.names.empty())) {
-          if (!Void()) *err = SpfResult::kPermError;
-          return;
-        }
-        if (p.status != DnsStatus::kNoError) return;  // no match (5.5)
-        size_t n = 0;
-        for (const string& name : p.answer.names) {
-          if (++n > static_cast<size_t>(kMaxMxOrPtrNames)) break;
-          std::vector<string> addrs;
-          if (Addresses(name, ip.v6, false, &addrs) != SpfResult::kCount)
-            continue;
-          Term exact;
-          if (!AnyIn(addrs, ip, exact)) continue;
-          if (name == target ||
-              (name.size() > target.size() &&
-               name.compare(name.size() - target.size(), target.size(),
-                            target) == 0 &&
-               name[name.size() - target.size() - 1] == '.')) {
-            *match = true;
-            return;
-          }
-        }
-        return;
-      }
+      case Mech::kMx:
+        return EvaluateMx(t, ip, target, match, err);
+      case Mech::kPtr:
+        return EvaluatePtr(ip, target, match, err);
       case Mech::kExists: {
-        if (!Count()) return void(*err = SpfResult::kPermError);
-        if (!target_of_spec()) return;
         std::vector<string> addrs;
         SpfResult r = Addresses(target, false, true, &addrs);
         if (r != SpfResult::kCount) return void(*err = r);
         *match = !addrs.empty();
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  // include:TARGET: its check_host() result mapped to a match or an error.
+  void EvaluateInclude(const Ip& ip, const string& target,
+                       const MacroContext& ctx, bool* match, SpfResult* err) {
+    SpfResult r = Check(ip, target, ctx, nullptr);
+    if (r == SpfResult::kPass) {
+      *match = true;
+    } else if (r == SpfResult::kTempError) {
+      *err = r;
+    } else if (r == SpfResult::kPermError || r == SpfResult::kNone) {
+      if (r == SpfResult::kNone && reason_.empty())
+        reason_ = "include:" + target + " has no SPF record";
+      *err = SpfResult::kPermError;
+    }
+  }
+
+  void EvaluateMx(const Term& t, const Ip& ip, const string& target,
+                  bool* match, SpfResult* err) {
+    LookupResult mx = dns_.Lookup(target, kTypeMx);
+    if (mx.status == DnsStatus::kNxDomain ||
+        (mx.status == DnsStatus::kNoError && mx.answer.mx.empty())) {
+      if (!Void()) *err = SpfResult::kPermError;
+      return;
+    }
+    if (mx.status != DnsStatus::kNoError) {
+      reason_ = "MX " + target + ": " + DnsStatusName(mx.status);
+      return void(*err = SpfResult::kTempError);
+    }
+    if (mx.answer.mx.size() > static_cast<size_t>(kMaxMxOrPtrNames)) {
+      reason_ = "mx:" + target + " has more than 10 MX names";
+      return void(*err = SpfResult::kPermError);
+    }
+    for (const MxRecord& m : mx.answer.mx) {
+      if (m.exchange == ".") continue;
+      std::vector<string> addrs;
+      SpfResult r = Addresses(m.exchange, ip.v6, false, &addrs);
+      if (r != SpfResult::kCount) return void(*err = r);
+      if (AnyIn(addrs, ip, t)) {
+        *match = true;
+        if (!walk_) return;
+      }
+    }
+  }
+
+  // `name` is `target` or a subdomain of it.
+  static bool InDomain(const string& name, const string& target) {
+    return name == target || (name.size() > target.size() &&
+                              name.compare(name.size() - target.size(),
+                                           target.size(), target) == 0 &&
+                              name[name.size() - target.size() - 1] == '.');
+  }
+
+  void EvaluatePtr(const Ip& ip, const string& target, bool* match,
+                   SpfResult* err) {
+    LookupResult p = dns_.Lookup(ReverseIp(ip), kTypePtr);
+    if (p.status == DnsStatus::kNxDomain ||
+        (p.status == DnsStatus::kNoError && p.answer.names.empty())) {
+      if (!Void()) *err = SpfResult::kPermError;
+      return;
+    }
+    if (p.status != DnsStatus::kNoError) return;  // no match (5.5)
+    size_t n = 0;
+    for (const string& name : p.answer.names) {
+      if (++n > static_cast<size_t>(kMaxMxOrPtrNames)) break;
+      std::vector<string> addrs;
+      if (Addresses(name, ip.v6, false, &addrs) != SpfResult::kCount) continue;
+      Term exact;
+      if (!AnyIn(addrs, ip, exact)) continue;
+      if (InDomain(name, target)) {
+        *match = true;
         return;
       }
     }
@@ -541,6 +571,114 @@ const char* SpfResultName(SpfResult r) {
   return kNames[static_cast<size_t>(r)];
 }
 
+namespace {
+
+// The value of macro letter `letter` (lower case); false for c, r, t (only
+// for exp=) and unknown letters.
+bool MacroValue(char letter, const MacroContext& ctx, string* value) {
+  switch (letter) {
+    case 's':
+      *value = ctx.sender;
+      return true;
+    case 'l':
+      *value = ctx.local;
+      return true;
+    case 'o':
+      *value = ctx.sender_domain;
+      return true;
+    case 'd':
+      *value = ctx.domain;
+      return true;
+    case 'i':
+      *value = MacroIp(ctx.ip, ctx.v6);
+      return true;
+    case 'p':
+      *value = "unknown";  // no PTR validation for macros (RFC 7208 7.3)
+      return true;
+    case 'v':
+      *value = ctx.v6 ? "ip6" : "in-addr";
+      return true;
+    case 'h':
+      *value = ctx.helo;
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The transformers after the letter: [digits] ["r"] [delimiters]; false
+// when malformed.
+bool ParseTransformers(string_view m, int* keep, bool* reverse,
+                       string* delims) {
+  size_t digits = 0;
+  while (digits < m.size() &&
+         std::isdigit(static_cast<unsigned char>(m[digits])))
+    ++digits;
+  *keep = 0;
+  if (digits > 0) {
+    auto [p, ec] = std::from_chars(m.data(), m.data() + digits, *keep);
+    if (ec != std::errc() || *keep == 0) return false;
+  }
+  m.remove_prefix(digits);
+  *reverse = false;
+  if (!m.empty() && (m[0] == 'r' || m[0] == 'R')) {
+    *reverse = true;
+    m.remove_prefix(1);
+  }
+  *delims = ".";
+  if (!m.empty()) {
+    for (char d : m)
+      if (string_view(".-+,/_=").find(d) == string_view::npos) return false;
+    *delims = string(m);
+  }
+  return true;
+}
+
+// `value` split on `delims`, reversed, cut to the `keep` rightmost parts
+// (0: all), joined with '.'.
+string Transform(const string& value, const string& delims, bool reverse,
+                 int keep) {
+  std::vector<string> parts;
+  size_t start = 0;
+  for (size_t k = 0; k <= value.size(); ++k) {
+    if (k == value.size() || delims.find(value[k]) != string::npos) {
+      parts.push_back(value.substr(start, k - start));
+      start = k + 1;
+    }
+  }
+  if (reverse) std::reverse(parts.begin(), parts.end());
+  if (keep > 0 && static_cast<size_t>(keep) < parts.size())
+    parts.erase(parts.begin(), parts.end() - keep);
+  string joined;
+  for (size_t k = 0; k < parts.size(); ++k) {
+    if (k) joined += '.';
+    joined += parts[k];
+  }
+  return joined;
+}
+
+// One %{...} macro, `m` the text between the braces (not empty); appends
+// its expansion to `out`.
+bool ExpandMacro(string_view m, const MacroContext& ctx, string* out) {
+  const char letter = m[0];
+  const bool upper = std::isupper(static_cast<unsigned char>(letter));
+  string value;
+  if (!MacroValue(
+          static_cast<char>(std::tolower(static_cast<unsigned char>(letter))),
+          ctx, &value))
+    return false;
+  m.remove_prefix(1);
+  int keep = 0;
+  bool reverse = false;
+  string delims;
+  if (!ParseTransformers(m, &keep, &reverse, &delims)) return false;
+  const string joined = Transform(value, delims, reverse, keep);
+  *out += upper ? UrlEncode(joined) : joined;
+  return true;
+}
+
+}  // namespace
+
 bool ExpandMacros(string_view spec, const MacroContext& ctx, string* out) {
   out->clear();
   for (size_t i = 0; i < spec.size(); ++i) {
@@ -568,76 +706,7 @@ bool ExpandMacros(string_view spec, const MacroContext& ctx, string* out) {
     if (close == string_view::npos || close == i + 1) return false;
     string_view m = spec.substr(i + 1, close - i - 1);
     i = close;
-    const char letter = m[0];
-    const bool upper = std::isupper(static_cast<unsigned char>(letter));
-    string value;
-    switch (std::tolower(static_cast<unsigned char>(letter))) {
-      case 's':
-        value = ctx.sender;
-        break;
-      case 'l':
-        value = ctx.local;
-        break;
-      case 'o':
-        value = ctx.sender_domain;
-        break;
-      case 'd':
-        value = ctx.domain;
-        break;
-      case 'i':
-        value = MacroIp(ctx.ip, ctx.v6);
-        break;
-      case 'p':
-        value = "unknown";  // no PTR validation for macros (RFC 7208 7.3)
-        break;
-      case 'v':
-        value = ctx.v6 ? "ip6" : "in-addr";
-        break;
-      case 'h':
-        value = ctx.helo;
-        break;
-      default:
-        return false;  // c, r, t are only for exp=
-    }
-    m.remove_prefix(1);
-    size_t digits = 0;
-    while (digits < m.size() &&
-           std::isdigit(static_cast<unsigned char>(m[digits])))
-      ++digits;
-    int keep = 0;
-    if (digits > 0) {
-      auto [p, ec] = std::from_chars(m.data(), m.data() + digits, keep);
-      if (ec != std::errc() || keep == 0) return false;
-    }
-    m.remove_prefix(digits);
-    bool reverse = false;
-    if (!m.empty() && (m[0] == 'r' || m[0] == 'R')) {
-      reverse = true;
-      m.remove_prefix(1);
-    }
-    string delims = ".";
-    if (!m.empty()) {
-      for (char d : m)
-        if (string_view(".-+,/_=").find(d) == string_view::npos) return false;
-      delims = string(m);
-    }
-    std::vector<string> parts;
-    size_t start = 0;
-    for (size_t k = 0; k <= value.size(); ++k) {
-      if (k == value.size() || delims.find(value[k]) != string::npos) {
-        parts.push_back(value.substr(start, k - start));
-        start = k + 1;
-      }
-    }
-    if (reverse) std::reverse(parts.begin(), parts.end());
-    if (keep > 0 && static_cast<size_t>(keep) < parts.size())
-      parts.erase(parts.begin(), parts.end() - keep);
-    string joined;
-    for (size_t k = 0; k < parts.size(); ++k) {
-      if (k) joined += '.';
-      joined += parts[k];
-    }
-    *out += upper ? UrlEncode(joined) : joined;
+    if (!ExpandMacro(m, ctx, out)) return false;
   }
   return true;
 }

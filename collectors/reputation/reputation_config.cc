@@ -10,6 +10,7 @@
 
 #include "collectors/resolve/dns_message.h"
 #include "collectors/resolve/domain_name.h"
+#include "collectors/resolve/resolver_config.h"
 
 namespace mailhealth::reputation {
 namespace {
@@ -67,27 +68,17 @@ constexpr const char* kPublicResolvers[] = {
     "2a10:50c0::ad1:ff",
     "2a10:50c0::ad2:ff"};
 
-std::vector<ResolverAddress> ParseResolverList(ConfigNode& n,
-                                               const std::string& key) {
-  std::vector<ResolverAddress> out;
-  std::set<std::string> seen;
-  for (const std::string& text : n.StringList(key, {})) {
-    auto r = ParseResolverAddress(text);
-    if (!r.ok()) {
-      n.Error(key, r.status().message());
-      continue;
-    }
-    if (!seen.insert(r->ip + "#" + std::to_string(r->port)).second) {
-      n.Error(key, "resolver \"" + text + "\" listed twice");
-      continue;
-    }
-    if (IsPublicResolver(r->ip)) {
-      n.Warning(key, "\"" + text +
+// The shared resolver list, with a warning for each public resolver.
+std::vector<ResolverAddress> ParseResolvers(ConfigNode& n,
+                                            const std::string& key) {
+  std::vector<ResolverAddress> out = ParseResolverList(n, key);
+  for (const ResolverAddress& r : out) {
+    if (IsPublicResolver(r.ip)) {
+      n.Warning(key, "\"" + r.label +
                          "\" is a public resolver: blocklists refuse or "
                          "misanswer queries through it (Spamhaus answers "
                          "127.255.255.254); use your own resolver");
     }
-    out.push_back(std::move(*r));
   }
   return out;
 }
@@ -127,7 +118,7 @@ ZoneConfig ParseZone(ConfigNode& z, std::set<std::string>& seen) {
   if (!has_error || zc.error_codes.empty()) {
     zc.error_codes = spamhaus ? SpamhausErrorCodes() : DefaultErrorCodes();
   }
-  zc.resolvers = ParseResolverList(z, "resolvers");
+  zc.resolvers = ParseResolvers(z, "resolvers");
   const std::string type = z.String("type", "address");
   if (type == "domain") {
     zc.domains = true;
@@ -306,7 +297,7 @@ ReputationConfig ParseReputationConfig(ConfigNode& s,
   c.interval = settings.interval;
   c.timeout = settings.timeout;
   c.max_series = settings.max_series;
-  c.resolvers = ParseResolverList(s, "resolvers");
+  c.resolvers = ParseResolvers(s, "resolvers");
   c.addresses = ParseAddresses(s);
   c.from_mx = ParseDomainList(s, "from_mx");
   c.from_postfix = s.Bool("from_postfix", false);

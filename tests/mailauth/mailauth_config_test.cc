@@ -100,6 +100,21 @@ resolvers: [dns.example.com]
   EXPECT_THAT(e, HasSubstr("ma.yml:8: collectors.mailauth.resolvers:"));
 }
 
+// The same ip#port twice (the port written or not) is one error; the
+// section stays without warnings.
+TEST(MailauthConfigTest, ResolverListedTwice) {
+  auto l = Load(R"(resolvers: ["192.0.2.53", "[2001:db8::53]", "192.0.2.53:53"]
+domains:
+  - name: example.com
+)");
+  ASSERT_FALSE(l->config);
+  ASSERT_EQ(l->errors.list().size(), 1u) << l->errors.Joined();
+  EXPECT_THAT(l->errors.list()[0],
+              HasSubstr("ma.yml:1: collectors.mailauth.resolvers: resolver "
+                        "\"192.0.2.53:53\" listed twice"));
+  EXPECT_TRUE(l->errors.warnings().empty());
+}
+
 TEST(MailauthConfigTest, UnknownKeyAndEmptyWarning) {
   auto l = Load("domains:\n  - name: example.com\n    dkim_selector: [s1]\n");
   EXPECT_THAT(l->errors.Joined(), HasSubstr("dkim_selector"));

@@ -129,6 +129,28 @@ TEST(TlsRptTest, Variants) {
                    .valid);
 }
 
+// DMARC and TLS-RPT pick their one record the same way; each failure says
+// which of the three ways it failed.
+TEST(VersionedRecordTest, ProblemNamesTheFailure) {
+  EXPECT_EQ(ParseDmarcRecords({"unrelated"}).problem, "no v=DMARC1 record");
+  EXPECT_EQ(ParseDmarcRecords({"v=DMARC1; p=none", "v=DMARC1; p=reject",
+                               "v=DMARC1; p=quarantine"})
+                .problem,
+            "3 v=DMARC1 records");
+  EXPECT_EQ(ParseDmarcRecords({"v=DMARC1; p=none; junk"}).problem,
+            "not a tag list starting with v=DMARC1");
+  EXPECT_EQ(ParseDmarcRecords({"v=DMARC1; p=reject"}).problem, "");
+  EXPECT_EQ(ParseTlsRptRecords({}).problem, "no v=TLSRPTv1 record");
+  EXPECT_EQ(ParseTlsRptRecords({"v=TLSRPTv1; rua=mailto:a@example.com",
+                                "v=TLSRPTv1; rua=mailto:b@example.com"})
+                .problem,
+            "2 v=TLSRPTv1 records");
+  EXPECT_EQ(
+      ParseTlsRptRecords({"v=TLSRPTv1; rua=mailto:a@example.com; x"}).problem,
+      "not a tag list starting with v=TLSRPTv1");
+  EXPECT_EQ(ParseTlsRptRecords({"v=TLSRPTv1"}).problem, "no rua= tag");
+}
+
 TEST(TagListTest, DuplicatesAndSyntax) {
   EXPECT_TRUE(ParseTagList("a=1; b=2;", false));
   EXPECT_FALSE(ParseTagList("a=1; a=2", false));
