@@ -7,6 +7,7 @@
 
 #include "collectors/resolve/dns_message.h"
 #include "collectors/resolve/domain_name.h"
+#include "collectors/resolve/resolver_config.h"
 
 namespace mailhealth::dns {
 std::vector<std::string> DnsConfig::ResolverLabels() const {
@@ -47,19 +48,8 @@ Result<ExpectedMx> ParseExpectedMx(const std::string& text) {
 }
 
 void ParseDnsResolvers(ConfigNode& s, DnsConfig& c) {
-  std::set<std::string> seen_resolvers;
-  for (const auto& text : s.StringList("resolvers", {})) {
-    auto r = ParseResolverAddress(text);
-    if (!r.ok()) {
-      s.Error("resolvers", r.status().message());
-      continue;
-    }
-    if (!seen_resolvers.insert(r->ip + "#" + std::to_string(r->port)).second) {
-      s.Error("resolvers", "resolver \"" + text + "\" listed twice");
-      continue;
-    }
-    c.resolvers.push_back(std::move(*r));
-  }
+  for (auto& r : ParseResolverList(s, "resolvers"))
+    c.resolvers.push_back(std::move(r));
 }
 
 Status AddExpectedAddresses(const std::string& host,
