@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <sstream>
 
 #include "daemon/exposition.h"
@@ -70,6 +71,92 @@ std::string CacheKey(const std::string& module, const std::string& target,
   std::string k = module + '\n' + target;
   for (const auto& [key, value] : params) k += '\n' + key + '=' + value;
   return k;
+}
+
+// What a /probe request asks for.
+struct ProbeRequest {
+  std::string module;
+  std::string target;
+  ProbeParams params;  // every parameter but module and target
+};
+
+// Reads the query into `out`; the 400 answer when it is malformed, names
+// module or target twice, or lacks either.
+std::optional<HttpResponse> ParseProbeRequest(const std::string& query_string,
+                                              ProbeRequest* out) {
+  std::vector<std::pair<std::string, std::string>> query;
+  if (!ParseQuery(query_string, &query)) {
+    return Text(400, "malformed query string");
+  }
+  bool have_module = false, have_target = false;
+  for (auto& [k, v] : query) {
+    if (k == "module" || k == "target") {
+      bool& have = k == "module" ? have_module : have_target;
+      if (have) return Text(400, "parameter \"" + k + "\" given twice");
+      have = true;
+      (k == "module" ? out->module : out->target) = v;
+    } else {
+      out->params.emplace(k, v);
+    }
+  }
+  if (!have_module || out->module.empty()) {
+    return Text(400, "missing parameter \"module\"");
+  }
+  if (!have_target || out->target.empty()) {
+    return Text(400, "missing parameter \"target\"");
+  }
+  return std::nullopt;
+}
+
+// Finds the request's module in `config` (into *module) and checks the
+// target's syntax, the parameters and the fence; the 400 or 403 answer
+// when one fails.
+std::optional<HttpResponse> CheckProbeRequest(
+    const ProbeConfig& config, const ProbeRequest& req,
+    const ProbeModuleConfig** module) {
+  auto it = config.modules.find(req.module);
+  if (it == config.modules.end()) {
+    return Text(
+        400, "unknown module \"" + req.module + "\"" +
+                 (config.modules.empty() ? " (the config has no probe modules)"
+                                         : ""));
+  }
+  const ProbeModuleConfig& m = it->second;
+  Result<ProbeSubject> subject = m.module->ParseTarget(req.target);
+  if (!subject.ok()) {
+    return Text(400, "invalid target \"" + req.target +
+                         "\": " + subject.status().message());
+  }
+  if (Status st = m.module->CheckParams(req.params); !st.ok()) {
+    return Text(400, st.message());
+  }
+  if (Status st = m.fence.AllowsSubject(*subject); !st.ok()) {
+    LogDebug("probe refused", {{"module", req.module},
+                               {"target", req.target},
+                               {"reason", st.message()}});
+    return Text(403, "forbidden: " + st.message() + " of module \"" +
+                         req.module + "\"");
+  }
+  *module = &m;
+  return std::nullopt;
+}
+
+// The call for the module: its deadline is the smaller of the module's
+// timeout and the scrape's own budget, from `now`.
+ProbeCall MakeProbeCall(const ProbeRequest& req, const ProbeModuleConfig& m,
+                        const ProbeConfig& config,
+                        const std::string& scrape_timeout,
+                        Clock::time_point now) {
+  Millis budget = m.timeout;
+  if (auto scrape = ScrapeBudget(scrape_timeout, config.timeout_offset)) {
+    budget = std::min(budget, *scrape);
+  }
+  ProbeCall call;
+  call.target = req.target;
+  call.params = req.params;
+  call.deadline = now + budget;
+  call.fence = &m.fence;
+  return call;
 }
 
 HttpResponse Render(const ProbeOutcome& outcome, double seconds) {
@@ -152,73 +239,31 @@ int ProbeService::probes_running() const {
 
 void ProbeService::Handle(const HttpRequest& request,
                           HttpServer::Responder respond) {
-  std::vector<std::pair<std::string, std::string>> query;
-  if (!ParseQuery(request.query, &query)) {
-    return respond(Text(400, "malformed query string"));
+  ProbeRequest req;
+  if (auto error = ParseProbeRequest(request.query, &req)) {
+    return respond(std::move(*error));
   }
-  std::string module_name, target;
-  bool have_module = false, have_target = false;
-  ProbeParams params;
-  for (auto& [k, v] : query) {
-    if (k == "module" || k == "target") {
-      bool& have = k == "module" ? have_module : have_target;
-      if (have)
-        return respond(Text(400, "parameter \"" + k + "\" given twice"));
-      have = true;
-      (k == "module" ? module_name : target) = v;
-    } else {
-      params.emplace(k, v);
-    }
-  }
-  if (!have_module || module_name.empty()) {
-    return respond(Text(400, "missing parameter \"module\""));
-  }
-  if (!have_target || target.empty()) {
-    return respond(Text(400, "missing parameter \"target\""));
-  }
-
   std::shared_ptr<const ProbeConfig> config;
   {
     std::lock_guard<std::mutex> lock(mu_);
     config = config_;
   }
-  auto it = config->modules.find(module_name);
-  if (it == config->modules.end()) {
-    return respond(Text(
-        400, "unknown module \"" + module_name + "\"" +
-                 (config->modules.empty() ? " (the config has no probe modules)"
-                                          : "")));
+  const ProbeModuleConfig* m = nullptr;
+  if (auto error = CheckProbeRequest(*config, req, &m)) {
+    return respond(std::move(*error));
   }
-  const ProbeModuleConfig& m = it->second;
-  Result<ProbeSubject> subject = m.module->ParseTarget(target);
-  if (!subject.ok()) {
-    return respond(Text(400, "invalid target \"" + target +
-                                 "\": " + subject.status().message()));
-  }
-  if (Status st = m.module->CheckParams(params); !st.ok()) {
-    return respond(Text(400, st.message()));
-  }
-  if (Status st = m.fence.AllowsSubject(*subject); !st.ok()) {
-    LogDebug("probe refused", {{"module", module_name},
-                               {"target", target},
-                               {"reason", st.message()}});
-    return respond(Text(403, "forbidden: " + st.message() + " of module \"" +
-                                 module_name + "\""));
-  }
-
   const Clock::time_point now = now_();
-  Millis budget = m.timeout;
-  if (auto scrape =
-          ScrapeBudget(request.scrape_timeout, config->timeout_offset)) {
-    budget = std::min(budget, *scrape);
-  }
-  ProbeCall call;
-  call.target = target;
-  call.params = params;
-  call.deadline = now + budget;
-  call.fence = &m.fence;
+  ProbeCall call = MakeProbeCall(req, *m, *config, request.scrape_timeout, now);
+  std::string key = CacheKey(req.module, req.target, req.params);
+  StartProbe(std::move(config), m, std::move(key), std::move(call), now,
+             std::move(respond));
+}
 
-  std::string key = CacheKey(module_name, target, params);
+void ProbeService::StartProbe(std::shared_ptr<const ProbeConfig> config,
+                              const ProbeModuleConfig* mp, std::string key,
+                              ProbeCall call, Clock::time_point now,
+                              HttpServer::Responder respond) {
+  const ProbeModuleConfig& m = *mp;
   const bool cacheable = m.min_interval > Millis(0);
   {
     std::unique_lock<std::mutex> lock(mu_);
@@ -251,7 +296,6 @@ void ProbeService::Handle(const HttpRequest& request,
     auto pending = std::make_shared<Pending>();
     pending->waiters.push_back(std::move(respond));
     if (cacheable) pending_[key] = pending;
-    const ProbeModuleConfig* mp = &m;
     Submit(
         [this, config, mp, key, pending, call = std::move(call),
          now]() mutable {

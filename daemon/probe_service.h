@@ -65,6 +65,12 @@ class ProbeService {
     Clock::time_point at;
     HttpResponse response;
   };
+  // Answers from the cache, joins the same probe running, refuses (503)
+  // beyond max_concurrent, or submits the probe.
+  void StartProbe(std::shared_ptr<const ProbeConfig> config,
+                  const ProbeModuleConfig* module, std::string key,
+                  ProbeCall call, Clock::time_point now,
+                  HttpServer::Responder respond);
   void Submit(std::function<void()> job, int max_threads);
   void Work();
   void RunProbe(std::shared_ptr<const ProbeConfig> config,

@@ -106,6 +106,84 @@ int VerifyWithSans(int preverify_ok, X509_STORE_CTX* store) {
 // not verify it (as Go's crypto/tls does).
 int AcceptAny(int, X509_STORE_CTX*) { return 1; }
 
+// "a:b:c", the form OpenSSL takes lists of ciphers and groups in.
+std::string JoinColons(const std::vector<std::string>& items) {
+  std::string list;
+  for (const auto& c : items) list += (list.empty() ? "" : ":") + c;
+  return list;
+}
+
+// The certificate chain and its private key, which must match.
+Status LoadKeyPair(SSL_CTX* raw, const TlsServerConfig& t) {
+  if (SSL_CTX_use_certificate_chain_file(raw, t.cert_file.c_str()) != 1) {
+    return Status::Error("tls_server_config.cert_file " + t.cert_file +
+                         ": cannot load certificate: " + OpensslError());
+  }
+  if (SSL_CTX_use_PrivateKey_file(raw, t.key_file.c_str(), SSL_FILETYPE_PEM) !=
+      1) {
+    if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+      ERR_clear_error();
+      return Status::Error("tls_server_config.key_file " + t.key_file +
+                           " does not match cert_file " + t.cert_file);
+    }
+    return Status::Error("tls_server_config.key_file " + t.key_file +
+                         ": cannot load private key: " + OpensslError());
+  }
+  if (SSL_CTX_check_private_key(raw) != 1) {
+    return Status::Error("tls_server_config.key_file " + t.key_file +
+                         " does not match cert_file " + t.cert_file + ": " +
+                         OpensslError());
+  }
+  return Status::Ok();
+}
+
+Status SetCipherPreferences(SSL_CTX* raw, const TlsServerConfig& t) {
+  if (!t.cipher_suites.empty() &&
+      SSL_CTX_set_cipher_list(raw, JoinColons(t.cipher_suites).c_str()) != 1) {
+    return Status::Error("tls_server_config.cipher_suites: " + OpensslError());
+  }
+  if (!t.curve_preferences.empty() &&
+      SSL_CTX_set1_groups_list(raw, JoinColons(t.curve_preferences).c_str()) !=
+          1) {
+    return Status::Error("tls_server_config.curve_preferences: " +
+                         OpensslError());
+  }
+  return Status::Ok();
+}
+
+// The CAs client certificates are verified against, also sent to the
+// client as the acceptable issuers.
+Status LoadClientCa(SSL_CTX* raw, const TlsServerConfig& t) {
+  if (t.client_ca_file.empty()) return Status::Ok();
+  if (SSL_CTX_load_verify_locations(raw, t.client_ca_file.c_str(), nullptr) !=
+      1) {
+    return Status::Error("tls_server_config.client_ca_file " +
+                         t.client_ca_file +
+                         ": cannot load CA: " + OpensslError());
+  }
+  STACK_OF(X509_NAME)* names =
+      SSL_load_client_CA_file(t.client_ca_file.c_str());
+  if (names != nullptr) SSL_CTX_set_client_CA_list(raw, names);
+  return Status::Ok();
+}
+
+void SetClientAuth(SSL_CTX* raw, const TlsServerConfig& t) {
+  const std::string& a = t.client_auth_type;
+  if (a == "RequestClientCert") {
+    SSL_CTX_set_verify(raw, SSL_VERIFY_PEER, AcceptAny);
+  } else if (a == "RequireAnyClientCert") {
+    SSL_CTX_set_verify(raw, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                       AcceptAny);
+  } else if (a == "VerifyClientCertIfGiven") {
+    SSL_CTX_set_verify(raw, SSL_VERIFY_PEER, VerifyWithSans);
+  } else if (a == "RequireAndVerifyClientCert") {
+    SSL_CTX_set_verify(raw, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                       VerifyWithSans);
+  } else {
+    SSL_CTX_set_verify(raw, SSL_VERIFY_NONE, nullptr);
+  }
+}
+
 }  // namespace
 
 int TlsVersionIndex(const std::string& v) { return VersionIndex(v); }
@@ -166,68 +244,10 @@ Status ConfigureTlsContext(void* ssl_ctx, const TlsServerConfig& t) {
   SSL_CTX_set_session_id_context(raw, kSessionContext,
                                  sizeof kSessionContext - 1);
 
-  if (SSL_CTX_use_certificate_chain_file(raw, t.cert_file.c_str()) != 1) {
-    return Status::Error("tls_server_config.cert_file " + t.cert_file +
-                         ": cannot load certificate: " + OpensslError());
-  }
-  if (SSL_CTX_use_PrivateKey_file(raw, t.key_file.c_str(), SSL_FILETYPE_PEM) !=
-      1) {
-    if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
-      ERR_clear_error();
-      return Status::Error("tls_server_config.key_file " + t.key_file +
-                           " does not match cert_file " + t.cert_file);
-    }
-    return Status::Error("tls_server_config.key_file " + t.key_file +
-                         ": cannot load private key: " + OpensslError());
-  }
-  if (SSL_CTX_check_private_key(raw) != 1) {
-    return Status::Error("tls_server_config.key_file " + t.key_file +
-                         " does not match cert_file " + t.cert_file + ": " +
-                         OpensslError());
-  }
-  if (!t.cipher_suites.empty()) {
-    std::string list;
-    for (const auto& c : t.cipher_suites) list += (list.empty() ? "" : ":") + c;
-    if (SSL_CTX_set_cipher_list(raw, list.c_str()) != 1) {
-      return Status::Error("tls_server_config.cipher_suites: " +
-                           OpensslError());
-    }
-  }
-  if (!t.curve_preferences.empty()) {
-    std::string list;
-    for (const auto& c : t.curve_preferences) {
-      list += (list.empty() ? "" : ":") + c;
-    }
-    if (SSL_CTX_set1_groups_list(raw, list.c_str()) != 1) {
-      return Status::Error("tls_server_config.curve_preferences: " +
-                           OpensslError());
-    }
-  }
-  if (!t.client_ca_file.empty()) {
-    if (SSL_CTX_load_verify_locations(raw, t.client_ca_file.c_str(), nullptr) !=
-        1) {
-      return Status::Error("tls_server_config.client_ca_file " +
-                           t.client_ca_file +
-                           ": cannot load CA: " + OpensslError());
-    }
-    STACK_OF(X509_NAME)* names =
-        SSL_load_client_CA_file(t.client_ca_file.c_str());
-    if (names != nullptr) SSL_CTX_set_client_CA_list(raw, names);
-  }
-  const std::string& a = t.client_auth_type;
-  if (a == "RequestClientCert") {
-    SSL_CTX_set_verify(raw, SSL_VERIFY_PEER, AcceptAny);
-  } else if (a == "RequireAnyClientCert") {
-    SSL_CTX_set_verify(raw, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-                       AcceptAny);
-  } else if (a == "VerifyClientCertIfGiven") {
-    SSL_CTX_set_verify(raw, SSL_VERIFY_PEER, VerifyWithSans);
-  } else if (a == "RequireAndVerifyClientCert") {
-    SSL_CTX_set_verify(raw, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-                       VerifyWithSans);
-  } else {
-    SSL_CTX_set_verify(raw, SSL_VERIFY_NONE, nullptr);
-  }
+  if (Status st = LoadKeyPair(raw, t); !st.ok()) return st;
+  if (Status st = SetCipherPreferences(raw, t); !st.ok()) return st;
+  if (Status st = LoadClientCa(raw, t); !st.ok()) return st;
+  SetClientAuth(raw, t);
   ERR_clear_error();
   return Status::Ok();
 }

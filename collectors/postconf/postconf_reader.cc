@@ -47,6 +47,72 @@ std::vector<std::string> Arguments(const std::string& postconf,
   return args;
 }
 
+// In the child after fork: stdin from /dev/null, stdout and stderr to
+// the pipes, its own process group, default signals; runs postconf.
+[[noreturn]] void ExecChild(std::vector<char*>& argv, const Fd& out_w,
+                            const Fd& err_w) {
+  setpgid(0, 0);
+  int devnull = open("/dev/null", O_RDONLY);
+  if (devnull >= 0) dup2(devnull, 0);
+  dup2(out_w.fd, 1);
+  dup2(err_w.fd, 2);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  signal(SIGPIPE, SIG_DFL);
+  execv(argv[0], argv.data());
+  _exit(127);
+}
+
+// Reads both pipes until they close (each kept up to 64 KiB); true when
+// the deadline came first.
+bool ReadOutput(Clock::time_point deadline, Fd* out_r, Fd* err_r,
+                std::string* out, std::string* err) {
+  for (int open_fds = 2; open_fds > 0;) {
+    const auto left =
+        std::chrono::duration_cast<Millis>(deadline - Clock::now());
+    if (left.count() <= 0) return true;
+    pollfd p[2] = {{out_r->fd, POLLIN, 0}, {err_r->fd, POLLIN, 0}};
+    int n = poll(p, 2, static_cast<int>(left.count()));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (p[i].fd < 0 || p[i].revents == 0) continue;
+      char buf[4096];
+      ssize_t r = read(p[i].fd, buf, sizeof buf);
+      if (r <= 0) {
+        (i == 0 ? out_r : err_r)->fd = -1;
+        close(p[i].fd);
+        --open_fds;
+        continue;
+      }
+      std::string& dst = i == 0 ? *out : *err;
+      if (dst.size() < 65536) dst.append(buf, static_cast<size_t>(r));
+    }
+  }
+  return false;
+}
+
+// One line of `out` per name, in order.
+Result<std::map<std::string, std::string>> SplitValues(
+    const std::string& postconf, const std::vector<std::string>& names,
+    const std::string& out) {
+  std::map<std::string, std::string> values;
+  size_t pos = 0;
+  for (const std::string& name : names) {
+    size_t nl = out.find('\n', pos);
+    if (nl == std::string::npos && pos >= out.size()) {
+      return Status::Error(postconf + " printed no value for " + name);
+    }
+    values[name] = Trim(out.substr(
+        pos, nl == std::string::npos ? std::string::npos : nl - pos));
+    pos = nl == std::string::npos ? out.size() : nl + 1;
+  }
+  return values;
+}
+
 }  // namespace
 
 Result<std::map<std::string, std::string>> ReadPostconf(
@@ -68,19 +134,7 @@ Result<std::map<std::string, std::string>> ReadPostconf(
 
   const pid_t pid = fork();
   if (pid < 0) return Status::Error("fork failed");
-  if (pid == 0) {
-    setpgid(0, 0);
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, 0);
-    dup2(out_w.fd, 1);
-    dup2(err_w.fd, 2);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    signal(SIGPIPE, SIG_DFL);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
+  if (pid == 0) ExecChild(argv, out_w, err_w);
   setpgid(pid, pid);
   close(out_w.fd);
   out_w.fd = -1;
@@ -88,34 +142,7 @@ Result<std::map<std::string, std::string>> ReadPostconf(
   err_w.fd = -1;
 
   std::string out, err;
-  bool timed_out = false;
-  for (int open_fds = 2; open_fds > 0;) {
-    const auto left =
-        std::chrono::duration_cast<Millis>(deadline - Clock::now());
-    if (left.count() <= 0) {
-      timed_out = true;
-      break;
-    }
-    pollfd p[2] = {{out_r.fd, POLLIN, 0}, {err_r.fd, POLLIN, 0}};
-    int n = poll(p, 2, static_cast<int>(left.count()));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    for (int i = 0; i < 2; ++i) {
-      if (p[i].fd < 0 || p[i].revents == 0) continue;
-      char buf[4096];
-      ssize_t r = read(p[i].fd, buf, sizeof buf);
-      if (r <= 0) {
-        (i == 0 ? out_r : err_r).fd = -1;
-        close(p[i].fd);
-        --open_fds;
-        continue;
-      }
-      std::string& dst = i == 0 ? out : err;
-      if (dst.size() < 65536) dst.append(buf, static_cast<size_t>(r));
-    }
-  }
+  const bool timed_out = ReadOutput(deadline, &out_r, &err_r, &out, &err);
   if (timed_out) kill(-pid, SIGKILL);
   int st = 0;
   while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
@@ -124,18 +151,7 @@ Result<std::map<std::string, std::string>> ReadPostconf(
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
     return Status::Error(postconf + " failed: " + Trim(err));
   }
-  std::map<std::string, std::string> values;
-  size_t pos = 0;
-  for (const std::string& name : names) {
-    size_t nl = out.find('\n', pos);
-    if (nl == std::string::npos && pos >= out.size()) {
-      return Status::Error(postconf + " printed no value for " + name);
-    }
-    values[name] = Trim(out.substr(
-        pos, nl == std::string::npos ? std::string::npos : nl - pos));
-    pos = nl == std::string::npos ? out.size() : nl + 1;
-  }
-  return values;
+  return SplitValues(postconf, names, out);
 }
 
 std::vector<std::string> BindAddresses(

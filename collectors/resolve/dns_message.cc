@@ -42,6 +42,105 @@ bool ExpandName(const unsigned char* p, const unsigned char* buf, size_t len,
   return true;
 }
 
+// Steps *p over the question section's `qdcount` entries.
+Status SkipQuestions(const unsigned char* buf, size_t len, unsigned qdcount,
+                     const unsigned char** p) {
+  const unsigned char* end = buf + len;
+  std::string name;
+  long n = 0;
+  for (unsigned i = 0; i < qdcount; ++i) {
+    if (*p >= end || !ExpandName(*p, buf, len, &name, &n)) {
+      return Status::Error("malformed question name");
+    }
+    *p += n;
+    if (end - *p < 4) return Status::Error("truncated question");
+    *p += 4;
+  }
+  return Status::Ok();
+}
+
+// One answer record's type and data (rdlen bytes at rd, inside the packet).
+struct Record {
+  uint16_t type;
+  const unsigned char* rd;
+  uint16_t rdlen;
+};
+
+// The character-strings of a TXT record, joined.
+Status ParseTxt(const Record& r, std::string* text) {
+  for (size_t k = 0; k < r.rdlen;) {
+    const size_t l = r.rd[k];
+    if (k + 1 + l > r.rdlen) return Status::Error("malformed TXT");
+    text->append(reinterpret_cast<const char*>(r.rd + k + 1), l);
+    k += 1 + l;
+  }
+  return Status::Ok();
+}
+
+Status ParseMx(const Record& r, const unsigned char* buf, size_t len,
+               MxRecord* mx) {
+  if (r.rdlen < 3) return Status::Error("short MX record");
+  long n = 0;
+  mx->preference = Get16(r.rd);
+  if (!ExpandName(r.rd + 2, buf, len, &mx->exchange, &n) || n + 2 > r.rdlen) {
+    return Status::Error("malformed MX exchange");
+  }
+  return Status::Ok();
+}
+
+Status ParseTlsa(const Record& r, TlsaRecord* t) {
+  if (r.rdlen < 3) return Status::Error("short TLSA record");
+  t->usage = r.rd[0];
+  t->selector = r.rd[1];
+  t->matching_type = r.rd[2];
+  t->data.assign(reinterpret_cast<const char*>(r.rd + 3), r.rdlen - 3);
+  return Status::Ok();
+}
+
+// An A or AAAA record's address, as text.
+Status ParseAddress(const Record& r, std::string* out) {
+  const int family = r.type == kTypeA ? AF_INET : AF_INET6;
+  const size_t want = r.type == kTypeA ? 4 : 16;
+  if (r.rdlen != want) return Status::Error("bad address length");
+  char text[INET6_ADDRSTRLEN];
+  if (inet_ntop(family, r.rd, text, sizeof text) == nullptr) {
+    return Status::Error("bad address");
+  }
+  *out = text;
+  return Status::Ok();
+}
+
+// Adds the data of a record of the asked type to *a (types without a
+// field in DnsAnswer add nothing).
+Status AddRecordData(const Record& r, const unsigned char* buf, size_t len,
+                     DnsAnswer* a) {
+  if (r.type == kTypePtr) {
+    std::string target;
+    long n = 0;
+    if (!ExpandName(r.rd, buf, len, &target, &n) || n > r.rdlen) {
+      return Status::Error("malformed PTR");
+    }
+    a->names.push_back(std::move(target));
+  } else if (r.type == kTypeTxt) {
+    std::string text;
+    if (Status st = ParseTxt(r, &text); !st.ok()) return st;
+    a->texts.push_back(std::move(text));
+  } else if (r.type == kTypeMx) {
+    MxRecord mx;
+    if (Status st = ParseMx(r, buf, len, &mx); !st.ok()) return st;
+    a->mx.push_back(std::move(mx));
+  } else if (r.type == kTypeTlsa) {
+    TlsaRecord t;
+    if (Status st = ParseTlsa(r, &t); !st.ok()) return st;
+    a->tlsa.push_back(std::move(t));
+  } else if (r.type == kTypeA || r.type == kTypeAaaa) {
+    std::string text;
+    if (Status st = ParseAddress(r, &text); !st.ok()) return st;
+    a->addresses.push_back(std::move(text));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 const char* DnsStatusName(DnsStatus s) {
@@ -144,16 +243,9 @@ Result<DnsAnswer> ParseDnsResponse(const unsigned char* buf, size_t len,
   const unsigned ancount = Get16(buf + 6);
   const unsigned char* p = buf + kHeaderSize;
   const unsigned char* end = buf + len;
+  if (Status st = SkipQuestions(buf, len, qdcount, &p); !st.ok()) return st;
   std::string name;
   long n = 0;
-  for (unsigned i = 0; i < qdcount; ++i) {
-    if (p >= end || !ExpandName(p, buf, len, &name, &n)) {
-      return Status::Error("malformed question name");
-    }
-    p += n;
-    if (end - p < 4) return Status::Error("truncated question");
-    p += 4;
-  }
   for (unsigned i = 0; i < ancount; ++i) {
     if (p >= end || !ExpandName(p, buf, len, &name, &n)) {
       return Status::Error("malformed answer name");
@@ -180,47 +272,8 @@ Result<DnsAnswer> ParseDnsResponse(const unsigned char* buf, size_t len,
     }
     if (type != qtype) continue;
     a.min_ttl = a.count() == 0 ? ttl : std::min(a.min_ttl, ttl);
-    if (type == kTypePtr) {
-      std::string target;
-      if (!ExpandName(rd, buf, len, &target, &n) || n > rdlen) {
-        return Status::Error("malformed PTR");
-      }
-      a.names.push_back(std::move(target));
-    } else if (type == kTypeTxt) {
-      std::string text;
-      for (size_t k = 0; k < rdlen;) {
-        const size_t l = rd[k];
-        if (k + 1 + l > rdlen) return Status::Error("malformed TXT");
-        text.append(reinterpret_cast<const char*>(rd + k + 1), l);
-        k += 1 + l;
-      }
-      a.texts.push_back(std::move(text));
-    } else if (type == kTypeMx) {
-      if (rdlen < 3) return Status::Error("short MX record");
-      MxRecord mx;
-      mx.preference = Get16(rd);
-      if (!ExpandName(rd + 2, buf, len, &mx.exchange, &n) || n + 2 > rdlen) {
-        return Status::Error("malformed MX exchange");
-      }
-      a.mx.push_back(std::move(mx));
-    } else if (type == kTypeTlsa) {
-      if (rdlen < 3) return Status::Error("short TLSA record");
-      TlsaRecord t;
-      t.usage = rd[0];
-      t.selector = rd[1];
-      t.matching_type = rd[2];
-      t.data.assign(reinterpret_cast<const char*>(rd + 3), rdlen - 3);
-      a.tlsa.push_back(std::move(t));
-    } else if (type == kTypeA || type == kTypeAaaa) {
-      const int family = type == kTypeA ? AF_INET : AF_INET6;
-      const size_t want = type == kTypeA ? 4 : 16;
-      if (rdlen != want) return Status::Error("bad address length");
-      char text[INET6_ADDRSTRLEN];
-      if (inet_ntop(family, rd, text, sizeof text) == nullptr) {
-        return Status::Error("bad address");
-      }
-      a.addresses.push_back(text);
-    }
+    const Record record{type, rd, rdlen};
+    if (Status st = AddRecordData(record, buf, len, &a); !st.ok()) return st;
   }
   return a;
 }
