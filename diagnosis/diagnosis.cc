@@ -316,252 +316,311 @@ double NowSeconds(WallTime t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
 
+// The row's window: the log window for one run of check, else the row's
+// own (5m without one).
+Millis RowWindow(const Rule& r, const EvalOptions& o) {
+  if (o.once) return o.log_window;
+  auto d = ParseDuration(r.window);
+  return d ? *d : Millis(5 * 60 * 1000);
+}
+
+// A counter's increase over the window (its value as is for check, or
+// without a history).
+double Increase(const Rule& r, const Sample& s, Millis window,
+                const EvalOptions& o) {
+  if (o.once || o.history == nullptr) return s.value;
+  return o.history->Increase(SeriesKey(r.metric, s.labels), s.value, window,
+                             o.now);
+}
+
+// kMaxBy/kMaxWithout: the max of each group of the matching samples.
+std::vector<Sample> MaxOfGroups(const Rule& r, const std::vector<Sample>& all) {
+  std::vector<Sample> out;
+  std::map<LabelMap, double> groups;
+  for (const Sample& s : all) {
+    if (!Matches(r.matchers, s.labels)) continue;
+    LabelMap g = r.reduce == Reduce::kMaxBy ? Pick(s.labels, r.group)
+                                            : Drop(s.labels, r.group);
+    auto [g_it, fresh] = groups.emplace(g, s.value);
+    if (!fresh) g_it->second = std::max(g_it->second, s.value);
+  }
+  for (auto& [g, v] : groups) {
+    LabelMap l = g;
+    // mx:DOMAIN targets carry their domain (as the alert's
+    // label_replace), for the DNS inhibition.
+    const std::string t = Label(l, "target");
+    if (t.rfind("mx:", 0) == 0 && !l.count("domain"))
+      l["domain"] = t.substr(3, t.find(':', 3) - 3);
+    out.push_back({l, v});
+  }
+  return out;
+}
+
+// kWindowIncrease/kRatePerMinute: the matching counters' increase over the
+// window (per minute for the rate), summed by `group`.
+std::vector<Sample> SumOfIncreases(const Rule& r,
+                                   const std::vector<Sample>& all,
+                                   Millis window, const EvalOptions& o) {
+  std::vector<Sample> out;
+  std::map<LabelMap, double> sums;
+  for (const Sample& s : all)
+    if (Matches(r.matchers, s.labels))
+      sums[Pick(s.labels, r.group)] += Increase(r, s, window, o);
+  const double minutes = std::chrono::duration<double>(window).count() / 60.0;
+  for (auto& [g, v] : sums)
+    out.push_back({g, r.reduce == Reduce::kRatePerMinute && minutes > 0
+                          ? v / minutes
+                          : v});
+  return out;
+}
+
+// kWindowRatio: the increase of the matching counters over that of all,
+// summed by `group` (the Postfix instance, as the alert), with at least
+// `min_total` events.
+std::vector<Sample> WindowRatios(const Rule& r, const std::vector<Sample>& all,
+                                 Millis window, const EvalOptions& o) {
+  std::vector<Sample> out;
+  std::map<LabelMap, std::pair<double, double>> sums;  // num, den
+  for (const Sample& s : all) {
+    const double inc = Increase(r, s, window, o);
+    auto& [num, den] = sums[Pick(s.labels, r.group)];
+    den += inc;
+    if (Matches(r.matchers, s.labels)) num += inc;
+  }
+  double min_total = 0;
+  ParseThreshold(r.min_total, &min_total);
+  for (const auto& [g, nd] : sums)
+    if (nd.second > 0 && nd.second >= min_total)
+      out.push_back({g, nd.first / nd.second});
+  return out;
+}
+
+// The values a row compares to its threshold: its samples after its
+// reduction, in order (none for kAboveMetric and kPrometheusOnly).
+std::vector<Sample> Reduced(const Rule& r, const std::vector<Sample>& all,
+                            const EvalOptions& o) {
+  const Millis window = RowWindow(r, o);
+  std::vector<Sample> out;
+  switch (r.reduce) {
+    case Reduce::kEach:
+      for (const Sample& s : all)
+        if (Matches(r.matchers, s.labels)) out.push_back(s);
+      break;
+    case Reduce::kMaxBy:
+    case Reduce::kMaxWithout:
+      return MaxOfGroups(r, all);
+    case Reduce::kMinusNow:
+      for (const Sample& s : all)
+        if (Matches(r.matchers, s.labels) && s.value > 0)
+          out.push_back({s.labels, s.value - NowSeconds(o.now)});
+      break;
+    case Reduce::kWindowIncrease:
+    case Reduce::kRatePerMinute:
+      return SumOfIncreases(r, all, window, o);
+    case Reduce::kWindowRatio:
+      return WindowRatios(r, all, window, o);
+    case Reduce::kAboveMetric:
+    case Reduce::kPrometheusOnly:
+      break;
+  }
+  return out;
+}
+
+// kAboveMetric: the matching samples above the (first) sample of
+// `other_metric`, none without one.
+std::vector<Sample> AboveMetric(const Rule& r, const std::vector<Sample>& all,
+                                const Index& idx) {
+  std::vector<Sample> out;
+  auto other = idx.find(r.other_metric);
+  if (other == idx.end() || other->second.empty()) return out;
+  const double limit = other->second.front().value;
+  for (const Sample& s : all)
+    if (Matches(r.matchers, s.labels) && s.value > limit) out.push_back(s);
+  return out;
+}
+
+// `and` another metric sharing the labels: keeps the samples with such a
+// sample of `and_metric` (and `and_matchers`) that compares to `and_value`.
+void KeepWithAndMetric(const Rule& r, const Index& idx,
+                       std::vector<Sample>* out) {
+  auto a = idx.find(r.and_metric);
+  std::vector<Sample> kept;
+  for (auto& s : *out) {
+    bool ok = false;
+    if (a != idx.end())
+      for (const Sample& x : a->second)
+        ok |= CompareValue(r.and_compare, x.value, r.and_value) &&
+              Matches(r.and_matchers, x.labels) &&
+              SharesLabels(s.labels, x.labels);
+    if (ok) kept.push_back(std::move(s));
+  }
+  *out = std::move(kept);
+}
+
+// An smtpd fatal counts until smtpd answers every probe again.
+void DropSmtpdOnceSmtpAnswers(const Index& idx, std::vector<Sample>* out) {
+  auto p = idx.find("mailhealth_smtp_probe_success");
+  bool all_up = p != idx.end() && !p->second.empty();
+  if (p != idx.end())
+    for (const Sample& x : p->second) all_up &= x.value == 1;
+  if (!all_up) return;
+  out->erase(std::remove_if(out->begin(), out->end(),
+                            [](const Sample& s) {
+                              return Label(s.labels, "process") == "smtpd";
+                            }),
+             out->end());
+}
+
 // Evaluates one row: the samples (after its reduction) that fire.
 std::vector<Sample> Fire(const Rule& r, const Index& idx,
                          const EvalOptions& o) {
   std::vector<Sample> out;
   auto it = idx.find(r.metric);
   if (it == idx.end() || r.reduce == Reduce::kPrometheusOnly) return out;
-  const std::vector<Sample>& all = it->second;
-  const double thr = Threshold(r);
-  const Millis window = [&] {
-    if (o.once) return o.log_window;
-    auto d = ParseDuration(r.window);
-    return d ? *d : Millis(5 * 60 * 1000);
-  }();
-  auto increase = [&](const Sample& s) {
-    if (o.once || o.history == nullptr) return s.value;
-    return o.history->Increase(SeriesKey(r.metric, s.labels), s.value, window,
-                               o.now);
-  };
-  auto emit = [&](Sample s) {
-    if (CompareValue(r.compare, s.value, thr)) out.push_back(std::move(s));
-  };
-  switch (r.reduce) {
-    case Reduce::kEach:
-      for (const Sample& s : all)
-        if (Matches(r.matchers, s.labels)) emit(s);
-      break;
-    case Reduce::kMaxBy:
-    case Reduce::kMaxWithout: {
-      std::map<LabelMap, double> groups;
-      for (const Sample& s : all) {
-        if (!Matches(r.matchers, s.labels)) continue;
-        LabelMap g = r.reduce == Reduce::kMaxBy ? Pick(s.labels, r.group)
-                                                : Drop(s.labels, r.group);
-        auto [g_it, fresh] = groups.emplace(g, s.value);
-        if (!fresh) g_it->second = std::max(g_it->second, s.value);
-      }
-      for (auto& [g, v] : groups) {
-        LabelMap l = g;
-        // mx:DOMAIN targets carry their domain (as the alert's
-        // label_replace), for the DNS inhibition.
-        const std::string t = Label(l, "target");
-        if (t.rfind("mx:", 0) == 0 && !l.count("domain"))
-          l["domain"] = t.substr(3, t.find(':', 3) - 3);
-        emit({l, v});
-      }
-      break;
-    }
-    case Reduce::kMinusNow:
-      for (const Sample& s : all)
-        if (Matches(r.matchers, s.labels) && s.value > 0)
-          emit({s.labels, s.value - NowSeconds(o.now)});
-      break;
-    case Reduce::kWindowIncrease:
-    case Reduce::kRatePerMinute: {
-      std::map<LabelMap, double> sums;
-      for (const Sample& s : all)
-        if (Matches(r.matchers, s.labels))
-          sums[Pick(s.labels, r.group)] += increase(s);
-      const double minutes =
-          std::chrono::duration<double>(window).count() / 60.0;
-      for (auto& [g, v] : sums)
-        emit({g, r.reduce == Reduce::kRatePerMinute && minutes > 0 ? v / minutes
-                                                                   : v});
-      break;
-    }
-    case Reduce::kWindowRatio: {
-      // Summed by `group` (the Postfix instance), as the alert.
-      std::map<LabelMap, std::pair<double, double>> sums;  // num, den
-      for (const Sample& s : all) {
-        const double inc = increase(s);
-        auto& [num, den] = sums[Pick(s.labels, r.group)];
-        den += inc;
-        if (Matches(r.matchers, s.labels)) num += inc;
-      }
-      double min_total = 0;
-      ParseThreshold(r.min_total, &min_total);
-      for (const auto& [g, nd] : sums)
-        if (nd.second > 0 && nd.second >= min_total)
-          emit({g, nd.first / nd.second});
-      break;
-    }
-    case Reduce::kAboveMetric: {
-      auto other = idx.find(r.other_metric);
-      if (other == idx.end() || other->second.empty()) break;
-      const double limit = other->second.front().value;
-      for (const Sample& s : all)
-        if (Matches(r.matchers, s.labels) && s.value > limit) out.push_back(s);
-      break;
-    }
-    case Reduce::kPrometheusOnly:
-      break;
+  if (r.reduce == Reduce::kAboveMetric) {
+    out = AboveMetric(r, it->second, idx);
+  } else {
+    const double thr = Threshold(r);
+    for (Sample& s : Reduced(r, it->second, o))
+      if (CompareValue(r.compare, s.value, thr)) out.push_back(std::move(s));
   }
-  // `and` another metric sharing the labels.
-  if (!r.and_metric.empty()) {
-    auto a = idx.find(r.and_metric);
-    std::vector<Sample> kept;
-    for (auto& s : out) {
-      bool ok = false;
-      if (a != idx.end())
-        for (const Sample& x : a->second)
-          ok |= CompareValue(r.and_compare, x.value, r.and_value) &&
-                Matches(r.and_matchers, x.labels) &&
-                SharesLabels(s.labels, x.labels);
-      if (ok) kept.push_back(std::move(s));
-    }
-    out = std::move(kept);
-  }
-  // An smtpd fatal counts until smtpd answers every probe again.
-  if (r.clears_when_smtpd_answers) {
-    auto p = idx.find("mailhealth_smtp_probe_success");
-    bool all_up = p != idx.end() && !p->second.empty();
-    if (p != idx.end())
-      for (const Sample& x : p->second) all_up &= x.value == 1;
-    if (all_up) {
-      out.erase(std::remove_if(out.begin(), out.end(),
-                               [](const Sample& s) {
-                                 return Label(s.labels, "process") == "smtpd";
-                               }),
-                out.end());
-    }
-  }
+  if (!r.and_metric.empty()) KeepWithAndMetric(r, idx, &out);
+  if (r.clears_when_smtpd_answers) DropSmtpdOnceSmtpAnswers(idx, &out);
   return out;
 }
 
-std::string Summary(Section s, const Index& idx, const EvalOptions& o) {
-  auto value = [&](const std::string& m, const LabelMap& want) -> double {
-    auto it = idx.find(m);
-    if (it == idx.end()) return 0;
-    double sum = 0;
-    for (const Sample& x : it->second) {
-      bool ok = true;
-      for (const auto& [k, v] : want) ok &= Label(x.labels, k) == v;
-      if (ok) sum += x.value;
-    }
-    return sum;
-  };
-  auto count = [&](const std::string& m) {
-    auto it = idx.find(m);
-    return it == idx.end() ? size_t{0} : it->second.size();
-  };
+// The sum of the samples of `m` that carry every label of `want`.
+double SumOf(const Index& idx, const std::string& m, const LabelMap& want) {
+  auto it = idx.find(m);
+  if (it == idx.end()) return 0;
+  double sum = 0;
+  for (const Sample& x : it->second) {
+    bool ok = true;
+    for (const auto& [k, v] : want) ok &= Label(x.labels, k) == v;
+    if (ok) sum += x.value;
+  }
+  return sum;
+}
+
+size_t CountOf(const Index& idx, const std::string& m) {
+  auto it = idx.find(m);
+  return it == idx.end() ? size_t{0} : it->second.size();
+}
+
+std::string Port25Summary(const Index& idx) {
   std::string out;
+  auto it = idx.find("mailhealth_smtp_probe_success");
+  if (it == idx.end() || it->second.empty()) return "no SMTP target";
+  for (const Sample& x : it->second)
+    out += (out.empty() ? "" : ", ") + Label(x.labels, "target") + " (" +
+           Label(x.labels, "address") + ")";
+  return out + " greet" + (it->second.size() == 1 ? "s" : "");
+}
+
+std::string DnsSummary(const Index& idx) {
+  std::string out;
+  auto it = idx.find("mailhealth_dns_mx_info");
+  std::map<std::string, std::set<std::string>> mx;
+  if (it != idx.end())
+    for (const Sample& x : it->second)
+      mx[Label(x.labels, "domain")].insert(Label(x.labels, "preference") + " " +
+                                           Label(x.labels, "exchange"));
+  for (const auto& [d, set] : mx) {
+    std::string hosts;
+    for (const auto& h : set) hosts += (hosts.empty() ? "" : ", ") + h;
+    out += (out.empty() ? "" : "; ") + d + " MX " + hosts;
+  }
+  if (out.empty()) out = "no MX answer to show";
+  return out + " (" +
+         FormatNumber(static_cast<double>(
+             CountOf(idx, "mailhealth_dns_lookup_success"))) +
+         " lookups answered)";
+}
+
+std::string QueueSummary(const Index& idx) {
+  std::string reasons;
+  if (auto it = idx.find("mailhealth_queue_deferred_messages_by_reason");
+      it != idx.end())
+    for (const Sample& x : it->second)
+      if (x.value > 0)
+        reasons += (reasons.empty() ? "" : ", ") + Label(x.labels, "reason") +
+                   " " + FormatNumber(x.value);
+  auto queue = [&](const char* q) {
+    return FormatNumber(
+        SumOf(idx, "mailhealth_queue_messages", {{"queue", q}}));
+  };
+  return "active " + queue("active") + ", deferred " + queue("deferred") +
+         ", hold " + queue("hold") + ", oldest deferred " +
+         FormatDurationSeconds(
+             SumOf(idx, "mailhealth_queue_oldest_message_age_seconds",
+                   {{"queue", "deferred"}})) +
+         (reasons.empty() ? "" : " (deferred by reason: " + reasons + ")");
+}
+
+std::string LogSummary(const Index& idx, const EvalOptions& o) {
+  std::string w = o.once ? "last " + FormatDuration(o.log_window)
+                         : "since the exporter started";
+  auto severity = [&](const char* s) {
+    return SumOf(idx, "mailhealth_log_messages_total", {{"severity", s}});
+  };
+  return "fatal " + FormatNumber(severity("fatal") + severity("panic")) +
+         ", error " + FormatNumber(severity("error")) + ", warning " +
+         FormatNumber(severity("warning")) + "; deliveries " +
+         FormatNumber(SumOf(idx, "mailhealth_log_deliveries_total", {})) +
+         " (deferred " +
+         FormatNumber(SumOf(idx, "mailhealth_log_deliveries_total",
+                            {{"status", "deferred"}})) +
+         ") over the " + w;
+}
+
+std::string ReputationSummary(const Index& idx) {
+  auto it = idx.find("mailhealth_dnsbl_listed");
+  std::set<std::string> addrs, zones;
+  if (it != idx.end())
+    for (const Sample& x : it->second) {
+      addrs.insert(Label(x.labels, "address"));
+      zones.insert(Label(x.labels, "zone"));
+    }
+  return FormatNumber(static_cast<double>(addrs.size())) + " address(es) on " +
+         FormatNumber(static_cast<double>(zones.size())) +
+         " blocklist(s): not listed";
+}
+
+std::string MailauthSummary(const Index& idx) {
+  std::set<std::string> domains;
+  for (const char* m : {"mailhealth_spf_record_valid",
+                        "mailhealth_dmarc_policy", "mailhealth_dkim_key_valid"})
+    if (auto it = idx.find(m); it != idx.end())
+      for (const Sample& x : it->second)
+        domains.insert(Label(x.labels, "domain"));
+  std::string d;
+  for (const auto& x : domains) d += (d.empty() ? "" : ", ") + x;
+  return d.empty() ? "nothing to check" : d + ": as published";
+}
+
+// The numbers of an OK section.
+std::string Summary(Section s, const Index& idx, const EvalOptions& o) {
   switch (s) {
     case Section::kPostfix:
       return "the master runs and the queue can be read";
-    case Section::kPort25: {
-      auto it = idx.find("mailhealth_smtp_probe_success");
-      if (it == idx.end() || it->second.empty()) return "no SMTP target";
-      for (const Sample& x : it->second)
-        out += (out.empty() ? "" : ", ") + Label(x.labels, "target") + " (" +
-               Label(x.labels, "address") + ")";
-      return out + " greet" + (it->second.size() == 1 ? "s" : "");
-    }
+    case Section::kPort25:
+      return Port25Summary(idx);
     case Section::kProbe:
       return "";
-    case Section::kDns: {
-      auto it = idx.find("mailhealth_dns_mx_info");
-      std::map<std::string, std::set<std::string>> mx;
-      if (it != idx.end())
-        for (const Sample& x : it->second)
-          mx[Label(x.labels, "domain")].insert(Label(x.labels, "preference") +
-                                               " " +
-                                               Label(x.labels, "exchange"));
-      for (const auto& [d, set] : mx) {
-        std::string hosts;
-        for (const auto& h : set) hosts += (hosts.empty() ? "" : ", ") + h;
-        out += (out.empty() ? "" : "; ") + d + " MX " + hosts;
-      }
-      if (out.empty()) out = "no MX answer to show";
-      return out + " (" +
-             FormatNumber(
-                 static_cast<double>(count("mailhealth_dns_lookup_success"))) +
-             " lookups answered)";
-    }
-    case Section::kQueue: {
-      std::string reasons;
-      if (auto it = idx.find("mailhealth_queue_deferred_messages_by_reason");
-          it != idx.end())
-        for (const Sample& x : it->second)
-          if (x.value > 0)
-            reasons += (reasons.empty() ? "" : ", ") +
-                       Label(x.labels, "reason") + " " + FormatNumber(x.value);
-      return "active " +
-             FormatNumber(
-                 value("mailhealth_queue_messages", {{"queue", "active"}})) +
-             ", deferred " +
-             FormatNumber(
-                 value("mailhealth_queue_messages", {{"queue", "deferred"}})) +
-             ", hold " +
-             FormatNumber(
-                 value("mailhealth_queue_messages", {{"queue", "hold"}})) +
-             ", oldest deferred " +
-             FormatDurationSeconds(
-                 value("mailhealth_queue_oldest_message_age_seconds",
-                       {{"queue", "deferred"}})) +
-             (reasons.empty() ? "" : " (deferred by reason: " + reasons + ")");
-    }
-    case Section::kLog: {
-      std::string w = o.once ? "last " + FormatDuration(o.log_window)
-                             : "since the exporter started";
-      return "fatal " +
-             FormatNumber(value("mailhealth_log_messages_total",
-                                {{"severity", "fatal"}}) +
-                          value("mailhealth_log_messages_total",
-                                {{"severity", "panic"}})) +
-             ", error " +
-             FormatNumber(value("mailhealth_log_messages_total",
-                                {{"severity", "error"}})) +
-             ", warning " +
-             FormatNumber(value("mailhealth_log_messages_total",
-                                {{"severity", "warning"}})) +
-             "; deliveries " +
-             FormatNumber(value("mailhealth_log_deliveries_total", {})) +
-             " (deferred " +
-             FormatNumber(value("mailhealth_log_deliveries_total",
-                                {{"status", "deferred"}})) +
-             ") over the " + w;
-    }
-    case Section::kReputation: {
-      auto it = idx.find("mailhealth_dnsbl_listed");
-      std::set<std::string> addrs, zones;
-      if (it != idx.end())
-        for (const Sample& x : it->second) {
-          addrs.insert(Label(x.labels, "address"));
-          zones.insert(Label(x.labels, "zone"));
-        }
-      return FormatNumber(static_cast<double>(addrs.size())) +
-             " address(es) on " +
-             FormatNumber(static_cast<double>(zones.size())) +
-             " blocklist(s): not listed";
-    }
-    case Section::kMailauth: {
-      std::set<std::string> domains;
-      for (const char* m :
-           {"mailhealth_spf_record_valid", "mailhealth_dmarc_policy",
-            "mailhealth_dkim_key_valid"})
-        if (auto it = idx.find(m); it != idx.end())
-          for (const Sample& x : it->second)
-            domains.insert(Label(x.labels, "domain"));
-      std::string d;
-      for (const auto& x : domains) d += (d.empty() ? "" : ", ") + x;
-      return d.empty() ? "nothing to check" : d + ": as published";
-    }
+    case Section::kDns:
+      return DnsSummary(idx);
+    case Section::kQueue:
+      return QueueSummary(idx);
+    case Section::kLog:
+      return LogSummary(idx, o);
+    case Section::kReputation:
+      return ReputationSummary(idx);
+    case Section::kMailauth:
+      return MailauthSummary(idx);
     case Section::kExporter:
       return "every collector works";
   }
-  return out;
+  return "";
 }
 
 // How many Postfix instances (postfix_instance values) the families speak
@@ -683,15 +742,13 @@ int Report::ExitCode() const {
   }
 }
 
-Report Diagnose(const Families& families,
-                const std::vector<std::shared_ptr<const Snapshot>>& snapshots,
-                const EvalOptions& options) {
-  const Index idx = BuildIndex(families);
-  std::map<std::string, const Snapshot*> snaps;
-  for (const auto& s : snapshots) snaps[s->collector] = s.get();
-  const ExpandContext ctx{&idx, &snaps, &options};
+namespace {
 
-  Report rep;
+using Snaps = std::map<std::string, const Snapshot*>;
+
+// One line per collector, for the report's table.
+std::vector<CollectorRun> CollectorRuns(const Snaps& snaps) {
+  std::vector<CollectorRun> runs;
   for (const auto& [name, s] : snaps) {
     CollectorRun run;
     run.name = name;
@@ -701,16 +758,21 @@ Report Diagnose(const Families& families,
     run.detail = s->detail;
     run.duration_seconds = s->duration_seconds;
     run.finished = s->finished;
-    rep.runs.push_back(run);
+    runs.push_back(run);
   }
+  return runs;
+}
 
+// Every row's firing samples, as findings; the rows judged by Prometheus
+// only go to `not_judged`.
+std::vector<Finding> FireAll(const Index& idx, const EvalOptions& options,
+                             std::vector<std::string>* not_judged) {
   const size_t instances = PostfixInstances(idx);
-  // Every row's firing samples.
   std::vector<Finding> all;
   std::map<std::string, std::vector<LabelMap>> fired;
   for (const Rule& r : Rules()) {
     if (r.reduce == Reduce::kPrometheusOnly) {
-      rep.not_judged.push_back(r.alert);
+      not_judged->push_back(r.alert);
       continue;
     }
     for (Sample& s : Fire(r, idx, options)) {
@@ -737,7 +799,12 @@ Report Diagnose(const Families& families,
                              return false;
                            }),
             all.end());
-  // Inhibition: a consequence is shown as such, at most WARN.
+  return all;
+}
+
+// Inhibition: a consequence is shown as such, at most WARN.
+void ApplyInhibitions(std::vector<Finding>* findings) {
+  std::vector<Finding>& all = *findings;
   for (Finding& f : all) {
     for (const Inhibition& in : Inhibitions()) {
       if (!FullMatch(in.target_regex, f.rule->alert) ||
@@ -757,7 +824,11 @@ Report Diagnose(const Families& families,
       if (!f.explained_by.empty()) break;
     }
   }
-  for (Finding& f : all) {
+}
+
+// The evidence and first commands of every finding.
+void ExpandFindings(const ExpandContext& ctx, std::vector<Finding>* all) {
+  for (Finding& f : *all) {
     f.evidence = Expand(f.rule->evidence, *f.rule, f.labels, f.value, ctx);
     if (!f.explained_by.empty()) {
       const Rule* by = FindRule(f.explained_by);
@@ -767,48 +838,73 @@ Report Diagnose(const Families& families,
     for (const auto& c : f.rule->commands)
       f.commands.push_back(Expand(c, *f.rule, f.labels, f.value, ctx));
   }
+}
 
+// One section's report; none for the /probe hook before a probe reports.
+std::optional<SectionReport> JudgeSection(Section sec,
+                                          const std::vector<Finding>& all,
+                                          const Index& idx, const Snaps& snaps,
+                                          const EvalOptions& options) {
+  SectionReport sr;
+  sr.section = sec;
+  for (const Finding& f : all)
+    if (f.rule->section == sec) sr.findings.push_back(f);
+  std::stable_sort(
+      sr.findings.begin(), sr.findings.end(),
+      [](const Finding& a, const Finding& b) { return a.verdict > b.verdict; });
+  const std::string collector = SectionCollector(sec);
+  auto snap = collector.empty() ? snaps.end() : snaps.find(collector);
+  if (sec == Section::kProbe) {
+    // The hook for the /probe modules: shown once they report (a probe
+    // snapshot, or mailhealth_probe_* families handed to check).
+    bool any = snap != snaps.end();
+    for (const auto& [name, _] : idx) any |= name.rfind(kProbePrefix, 0) == 0;
+    if (!any) return std::nullopt;
+  }
+  if (!collector.empty() && snap == snaps.end() && sec != Section::kProbe) {
+    sr.verdict = Verdict::kSkip;
+    sr.summary = "the " + collector + " collector is not enabled";
+  } else if (snap != snaps.end() &&
+             snap->second->finished.time_since_epoch().count() == 0) {
+    sr.verdict = Verdict::kSkip;
+    sr.summary = "the " + collector + " collector has not run yet";
+  } else {
+    for (const Finding& f : sr.findings)
+      sr.verdict = std::max(sr.verdict, f.verdict);
+    if (snap != snaps.end() && !snap->second->success &&
+        sr.verdict < Verdict::kWarn) {
+      sr.verdict = Verdict::kWarn;
+      sr.summary = "no data: the " + collector +
+                   " collector failed: " + snap->second->error;
+    } else if (sr.findings.empty()) {
+      sr.summary = Summary(sec, idx, options);
+    }
+  }
+  return sr;
+}
+
+}  // namespace
+
+Report Diagnose(const Families& families,
+                const std::vector<std::shared_ptr<const Snapshot>>& snapshots,
+                const EvalOptions& options) {
+  const Index idx = BuildIndex(families);
+  Snaps snaps;
+  for (const auto& s : snapshots) snaps[s->collector] = s.get();
+  const ExpandContext ctx{&idx, &snaps, &options};
+
+  Report rep;
+  rep.runs = CollectorRuns(snaps);
+  std::vector<Finding> all = FireAll(idx, options, &rep.not_judged);
+  ApplyInhibitions(&all);
+  ExpandFindings(ctx, &all);
   for (int i = 0; i < kSectionCount; ++i) {
-    const Section sec = static_cast<Section>(i);
-    SectionReport sr;
-    sr.section = sec;
-    for (const Finding& f : all)
-      if (f.rule->section == sec) sr.findings.push_back(f);
-    std::stable_sort(sr.findings.begin(), sr.findings.end(),
-                     [](const Finding& a, const Finding& b) {
-                       return a.verdict > b.verdict;
-                     });
-    const std::string collector = SectionCollector(sec);
-    auto snap = collector.empty() ? snaps.end() : snaps.find(collector);
-    if (sec == Section::kProbe) {
-      // The hook for the /probe modules: shown once they report (a probe
-      // snapshot, or mailhealth_probe_* families handed to check).
-      bool any = snap != snaps.end();
-      for (const auto& [name, _] : idx) any |= name.rfind(kProbePrefix, 0) == 0;
-      if (!any) continue;
-    }
-    if (!collector.empty() && snap == snaps.end() && sec != Section::kProbe) {
-      sr.verdict = Verdict::kSkip;
-      sr.summary = "the " + collector + " collector is not enabled";
-    } else if (snap != snaps.end() &&
-               snap->second->finished.time_since_epoch().count() == 0) {
-      sr.verdict = Verdict::kSkip;
-      sr.summary = "the " + collector + " collector has not run yet";
-    } else {
-      for (const Finding& f : sr.findings)
-        sr.verdict = std::max(sr.verdict, f.verdict);
-      if (snap != snaps.end() && !snap->second->success &&
-          sr.verdict < Verdict::kWarn) {
-        sr.verdict = Verdict::kWarn;
-        sr.summary = "no data: the " + collector +
-                     " collector failed: " + snap->second->error;
-      } else if (sr.findings.empty()) {
-        sr.summary = Summary(sec, idx, options);
-      }
-    }
-    if (sr.verdict != Verdict::kSkip)
-      rep.overall = std::max(rep.overall, sr.verdict);
-    rep.sections.push_back(std::move(sr));
+    std::optional<SectionReport> sr =
+        JudgeSection(static_cast<Section>(i), all, idx, snaps, options);
+    if (!sr) continue;
+    if (sr->verdict != Verdict::kSkip)
+      rep.overall = std::max(rep.overall, sr->verdict);
+    rep.sections.push_back(std::move(*sr));
   }
   return rep;
 }

@@ -134,43 +134,51 @@ std::string RenderJson(const Report& rep) {
   return j.dump(2) + "\n";
 }
 
-std::string RenderHtml(const Report& rep, const PageInfo& page) {
-  const std::string p = HtmlEscape(page.telemetry_path);
-  std::string h =
-      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-      "<meta name=\"viewport\" content=\"width=device-width, "
-      "initial-scale=1\">\n"
-      "<title>mailhealth: " +
-      std::string(VerdictName(rep.overall)) +
-      "</title>\n<style>\n"
-      "body{font-family:system-ui,sans-serif;margin:0 auto;max-width:60em;"
-      "padding:0.5em 1em;line-height:1.4;color:#222;background:#fafafa}\n"
-      "h1{font-size:1.4em;margin:0.3em 0}h2{font-size:1.1em;margin:1.2em 0 "
-      "0.4em}\n"
-      ".v{display:inline-block;min-width:3.2em;text-align:center;"
-      "font-weight:bold;border-radius:4px;padding:0 0.3em;color:#fff}\n"
-      ".OK{background:#2e7d32}.WARN{background:#ef8f00}.FAIL{background:"
-      "#c62828}.SKIP{background:#888}\n"
-      ".sec{background:#fff;border:1px solid #ddd;border-radius:6px;"
-      "margin:0.5em 0;padding:0.5em 0.7em}\n"
-      ".sec.FAILs{border-left:6px solid #c62828}.sec.WARNs{border-left:6px "
-      "solid #ef8f00}\n"
-      ".f{margin:0.4em 0 0.2em 0.5em}.ev{overflow-wrap:anywhere}\n"
-      "pre{background:#272822;color:#f8f8f2;padding:0.4em 0.6em;"
-      "border-radius:4px;white-space:pre-wrap;overflow-wrap:anywhere;"
-      "margin:0.3em 0;font-size:0.9em}\n"
-      "table{border-collapse:collapse;width:100%;font-size:0.9em;"
-      "background:#fff}td,th{border:1px solid #ddd;padding:0.25em "
-      "0.4em;text-align:left;vertical-align:top;overflow-wrap:anywhere}\n"
-      "th{white-space:nowrap;overflow-wrap:normal}\n"
-      "@media (max-width:40em){table,tr,td,th{display:block;width:auto}"
-      "tr{margin-bottom:0.5em}th{display:none}td{border:none;"
-      "padding:0.1em 0.3em}}\n"
-      ".first{font-size:1.05em;background:#fff3f3;border:1px solid "
-      "#e0b4b4;border-radius:6px;padding:0.5em 0.7em}\n"
-      "</style></head>\n<body>\n<h1>mailhealth: <span class=\"v " +
-      std::string(VerdictName(rep.overall)) + "\">" + VerdictName(rep.overall) +
-      "</span></h1>\n";
+namespace {
+
+// The page head (style sheet) and its heading with the overall verdict.
+std::string HtmlHead(const Report& rep) {
+  return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+         "<meta name=\"viewport\" content=\"width=device-width, "
+         "initial-scale=1\">\n"
+         "<title>mailhealth: " +
+         std::string(VerdictName(rep.overall)) +
+         "</title>\n<style>\n"
+         "body{font-family:system-ui,sans-serif;margin:0 auto;max-width:60em;"
+         "padding:0.5em 1em;line-height:1.4;color:#222;background:#fafafa}\n"
+         "h1{font-size:1.4em;margin:0.3em 0}h2{font-size:1.1em;margin:1.2em 0 "
+         "0.4em}\n"
+         ".v{display:inline-block;min-width:3.2em;text-align:center;"
+         "font-weight:bold;border-radius:4px;padding:0 0.3em;color:#fff}\n"
+         ".OK{background:#2e7d32}.WARN{background:#ef8f00}.FAIL{background:"
+         "#c62828}.SKIP{background:#888}\n"
+         ".sec{background:#fff;border:1px solid #ddd;border-radius:6px;"
+         "margin:0.5em 0;padding:0.5em 0.7em}\n"
+         ".sec.FAILs{border-left:6px solid #c62828}.sec.WARNs{border-left:6px "
+         "solid #ef8f00}\n"
+         ".f{margin:0.4em 0 0.2em 0.5em}.ev{overflow-wrap:anywhere}\n"
+         "pre{background:#272822;color:#f8f8f2;padding:0.4em 0.6em;"
+         "border-radius:4px;white-space:pre-wrap;overflow-wrap:anywhere;"
+         "margin:0.3em 0;font-size:0.9em}\n"
+         "table{border-collapse:collapse;width:100%;font-size:0.9em;"
+         "background:#fff}td,th{border:1px solid #ddd;padding:0.25em "
+         "0.4em;text-align:left;vertical-align:top;overflow-wrap:anywhere}\n"
+         "th{white-space:nowrap;overflow-wrap:normal}\n"
+         "@media (max-width:40em){table,tr,td,th{display:block;width:auto}"
+         "tr{margin-bottom:0.5em}th{display:none}td{border:none;"
+         "padding:0.1em 0.3em}}\n"
+         ".first{font-size:1.05em;background:#fff3f3;border:1px solid "
+         "#e0b4b4;border-radius:6px;padding:0.5em 0.7em}\n"
+         "</style></head>\n<body>\n<h1>mailhealth: <span class=\"v " +
+         std::string(VerdictName(rep.overall)) + "\">" +
+         VerdictName(rep.overall) + "</span></h1>\n";
+}
+
+// The line under the heading (time, version, links to `p`, the escaped
+// telemetry path, and the page's own) and the first finding.
+std::string HtmlIntro(const Report& rep, const PageInfo& page,
+                      const std::string& p) {
+  std::string h;
   h += "<p>Diagnosis of this mail host from the collectors' latest runs, at " +
        Utc(page.now) + " (mailhealth_exporter " + HtmlEscape(page.version) +
        "). <a href=\"" + p + "\">Metrics</a>";
@@ -184,6 +192,12 @@ std::string RenderHtml(const Report& rep, const PageInfo& page) {
          VerdictName(f->verdict) + "</span> <b>" + HtmlEscape(f->title) +
          "</b>: " + HtmlEscape(f->evidence) + "</p>\n";
   }
+  return h;
+}
+
+// One box per troubleshooting section, with its findings and commands.
+std::string HtmlSections(const Report& rep) {
+  std::string h;
   for (const SectionReport& s : rep.sections) {
     const std::string v = VerdictName(s.verdict);
     h += "<div class=\"sec " + v + "s\" id=\"" +
@@ -206,6 +220,13 @@ std::string RenderHtml(const Report& rep, const PageInfo& page) {
     }
     h += "</div>\n";
   }
+  return h;
+}
+
+// The collectors' table, the alerts not judged here and the footer (`p`:
+// the escaped telemetry path).
+std::string HtmlRunsAndFooter(const Report& rep, const std::string& p) {
+  std::string h;
   h += "<h2>Collectors</h2>\n<table>\n<tr><th>collector</th><th>last "
        "run</th><th>status</th><th>duration</th><th>detail / error</th></tr>\n";
   for (const CollectorRun& r : rep.runs) {
@@ -228,6 +249,14 @@ std::string RenderHtml(const Report& rep, const PageInfo& page) {
        "</a>, <a href=\"/-/healthy\">/-/healthy</a>, <a "
        "href=\"/-/ready\">/-/ready</a>.</small></p>\n</body></html>\n";
   return h;
+}
+
+}  // namespace
+
+std::string RenderHtml(const Report& rep, const PageInfo& page) {
+  const std::string p = HtmlEscape(page.telemetry_path);
+  return HtmlHead(rep) + HtmlIntro(rep, page, p) + HtmlSections(rep) +
+         HtmlRunsAndFooter(rep, p);
 }
 
 }  // namespace mailhealth::diagnosis

@@ -15,11 +15,18 @@ using M = Matcher;
 //     sample's labels and are 1 (the failure reason, the lookup status),
 //   {list:METRIC:L1 L2} "L1 L2" of every such sample whatever its value
 //     (the MX set seen), {delist} the blocklist's lookup page.
-std::vector<Rule> BuildRules() {
-  std::vector<Rule> r;
-  auto add = [&r](Rule x) { r.push_back(std::move(x)); };
+// Appends rows to the table in the order of the calls: the table's order.
+class Rows {
+ public:
+  explicit Rows(std::vector<Rule>* rows) : rows_(rows) {}
+  void operator()(Rule x) const { rows_->push_back(std::move(x)); }
 
-  // --- 1. Postfix running -------------------------------------------------
+ private:
+  std::vector<Rule>* rows_;
+};
+
+// --- 1. Postfix running: the master and its queue.
+void PostfixRules(const Rows& add) {
   add({.alert = "MailhealthPostfixDown",
        .section = Section::kPostfix,
        .verdict = Verdict::kFail,
@@ -32,8 +39,10 @@ std::vector<Rule> BuildRules() {
                    "delivered",
        .commands = {"{postfix:status}", "{postfix:check}",
                     "tail -n 50 /var/log/mail.log"}});
+}
 
-  // --- 2. Port 25 -----------------------------------------------------------
+// --- 2. Port 25: the greeting of each target, MX address and domain.
+void Port25GreetingRules(const Rows& add) {
   const std::vector<std::string> smtp_cmds = {
       "postfix status", "ss -ltn 'sport = :{port}'", "nc -v {address} {port}",
       "postconf inet_interfaces; postconf -M smtp/inet", "nft list ruleset"};
@@ -100,6 +109,10 @@ std::vector<Rule> BuildRules() {
                    "({join:mailhealth_smtp_failure:reason}) while others do",
        .commands = {"nc -v {address} {port}",
                     "postfix status (on that host)"}});
+}
+
+// --- 2. Port 25: STARTTLS and the certificate.
+void Port25TlsRules(const Rows& add) {
   add({.alert = "MailhealthSmtpStarttlsMissing",
        .section = Section::kPort25,
        .verdict = Verdict::kWarn,
@@ -150,9 +163,11 @@ std::vector<Rule> BuildRules() {
                     "{address}:{port} </dev/null 2>/dev/null | openssl x509 "
                     "-noout -enddate",
                     "postfix reload (after renewing)"}});
+}
 
-  // --- 2b. Port 25 from outside: the join of both views needs Prometheus
-  // (the outside series come from another exporter's /probe).
+// --- 2b. Port 25 from outside: the join of both views needs Prometheus
+// (the outside series come from another exporter's /probe).
+void ProbeRules(const Rows& add) {
   add({.alert = "MailhealthSmtpBlockedFromOutside",
        .section = Section::kProbe,
        .verdict = Verdict::kFail,
@@ -196,9 +211,10 @@ std::vector<Rule> BuildRules() {
        .evidence = "{exchange} of {domain} is seen only {seen_by}",
        .commands = {"dig +short MX {domain} (inside and from the outside "
                     "host)"}});
+}
 
-  // --- 3. MX and A records
-  // ----------------------------------------------------
+// --- 3. MX and A records: the MX lookup, the MX set, the MX hosts.
+void DnsMxRules(const Rows& add) {
   add({.alert = "MailhealthDnsMxLookupFailing",
        .section = Section::kDns,
        .verdict = Verdict::kFail,
@@ -243,6 +259,10 @@ std::vector<Rule> BuildRules() {
                    "through {resolver}",
        .commands = {"dig @{dig_server} {exchange} A",
                     "dig @{dig_server} {exchange} AAAA"}});
+}
+
+// --- 3. MX and A records: the addresses, CNAMEs, resolver agreement.
+void DnsAddressRules(const Rows& add) {
   add({.alert = "MailhealthDnsAddressesNotAsDeclared",
        .section = Section::kDns,
        .verdict = Verdict::kFail,
@@ -280,9 +300,10 @@ std::vector<Rule> BuildRules() {
                    "{domain}",
        .commands = {"dig @RESOLVER {domain} {qtype} +short (each resolver)",
                     "dig +trace {domain} {qtype}"}});
+}
 
-  // --- 4. The queue
-  // --------------------------------------------------------------
+// --- 4. The queue: deferred by a local service or local delivery.
+void QueueDeferralReasonRules(const Rows& add) {
   add({.alert = "MailhealthQueueLocalServiceFailing",
        .section = Section::kQueue,
        .verdict = Verdict::kFail,
@@ -322,6 +343,10 @@ std::vector<Rule> BuildRules() {
                     "mailbox_command",
                     "ls -l /var/spool/postfix/private/",
                     "{postmulti_x}postqueue -f (once fixed)"}});
+}
+
+// --- 4. The queue: the oldest deferred message, growth, hold.
+void QueueAgeAndSizeRules(const Rows& add) {
   add({.alert = "MailhealthQueueDeferredTooOld",
        .section = Section::kQueue,
        .verdict = Verdict::kWarn,
@@ -365,9 +390,10 @@ std::vector<Rule> BuildRules() {
            "{postmulti_x}postcat -q QUEUE_ID",
            "{postmulti_x}postsuper -H QUEUE_ID (release) or postsuper -d "
            "QUEUE_ID"}});
+}
 
-  // --- 5. The log
-  // ------------------------------------------------------------------
+// --- 5. The log: fatal lines, error and warning rates.
+void LogSeverityRules(const Rows& add) {
   add({.alert = "MailhealthLogFatal",
        .section = Section::kLog,
        .verdict = Verdict::kFail,
@@ -426,6 +452,10 @@ std::vector<Rule> BuildRules() {
        .commands = {
            "grep '{syslog_name}/{process}.* warning:' /var/log/mail.log | "
            "tail -n 50"}});
+}
+
+// --- 5. The log: bounce and deferral ratios, unreachable local services.
+void LogDeliveryRules(const Rows& add) {
   add({.alert = "MailhealthLogBounceRatioHigh",
        .section = Section::kLog,
        .verdict = Verdict::kWarn,
@@ -484,6 +514,10 @@ std::vector<Rule> BuildRules() {
                     "/var/log/mail.log | tail",
                     "ss -ltnp 'sport = :10024'",
                     "postqueue -f (once it answers)"}});
+}
+
+// --- 5. The log: judged by Prometheus only.
+void LogPrometheusOnlyRules(const Rows& add) {
   // Rates set against other rates or a 6h baseline: Prometheus' data.
   add({.alert = "MailhealthSaslBruteForce",
        .section = Section::kLog,
@@ -530,6 +564,10 @@ std::vector<Rule> BuildRules() {
        .evidence = "judged by Prometheus (failures against connections)",
        .commands = {"grep -E 'SSL_connect error|TLS library problem' "
                     "/var/log/mail.log | tail -n 20"}});
+}
+
+// --- 5. The log: traffic silence and the log source.
+void LogSourceRules(const Rows& add) {
   add({.alert = "MailhealthLogSilent",
        .section = Section::kLog,
        .verdict = Verdict::kWarn,
@@ -554,9 +592,10 @@ std::vector<Rule> BuildRules() {
        .title = "Mail log unreadable",
        .evidence = "the log collector cannot open the mail log or journal",
        .commands = {"ls -l /var/log/mail.log", "id mailhealth"}});
+}
 
-  // --- 6. Reputation
-  // -----------------------------------------------------------------
+// --- 6. Reputation: blocklists and reverse DNS.
+void ReputationRules(const Rows& add) {
   add({.alert = "MailhealthAddressListed",
        .section = Section::kReputation,
        .verdict = Verdict::kFail,
@@ -593,8 +632,10 @@ std::vector<Rule> BuildRules() {
        .title = "Reverse DNS not forward-confirmed",
        .evidence = "no PTR name of {address} resolves back to it",
        .commands = {"dig -x {address}", "dig A NAME (each PTR name)"}});
+}
 
-  // --- 6b. SPF, DKIM, DMARC, MTA-STS -------------------------------------
+// --- 6b. SPF, DKIM, DMARC.
+void MailauthRecordRules(const Rows& add) {
   add({.alert = "MailhealthSpfPermerror",
        .section = Section::kMailauth,
        .verdict = Verdict::kFail,
@@ -643,6 +684,10 @@ std::vector<Rule> BuildRules() {
        .title = "No DMARC record",
        .evidence = "_dmarc.{domain} holds no valid v=DMARC1 record",
        .commands = {"dig +short TXT _dmarc.{domain}"}});
+}
+
+// --- 6b. MTA-STS and DANE.
+void MailauthMtaStsDaneRules(const Rows& add) {
   add({.alert = "MailhealthMtaStsMxNotCovered",
        .section = Section::kMailauth,
        .verdict = Verdict::kFail,
@@ -689,9 +734,10 @@ std::vector<Rule> BuildRules() {
                     "openssl s_client -starttls smtp -connect {exchange}:25 "
                     "</dev/null | openssl x509 -pubkey -noout | openssl pkey "
                     "-pubin -outform DER | openssl dgst -sha256"}});
+}
 
-  // --- 7. The exporter
-  // ---------------------------------------------------------------
+// --- 7. The exporter.
+void ExporterRules(const Rows& add) {
   add({.alert = "MailhealthCollectorFailing",
        .section = Section::kExporter,
        .verdict = Verdict::kWarn,
@@ -736,6 +782,28 @@ std::vector<Rule> BuildRules() {
        .title = "Exporter unreachable",
        .evidence = "judged by Prometheus (its scrape of this exporter)",
        .commands = {"systemctl status mailhealth-exporter"}});
+}
+
+// The table in troubleshooting order (the order of Section).
+std::vector<Rule> BuildRules() {
+  std::vector<Rule> r;
+  const Rows add(&r);
+  PostfixRules(add);
+  Port25GreetingRules(add);
+  Port25TlsRules(add);
+  ProbeRules(add);
+  DnsMxRules(add);
+  DnsAddressRules(add);
+  QueueDeferralReasonRules(add);
+  QueueAgeAndSizeRules(add);
+  LogSeverityRules(add);
+  LogDeliveryRules(add);
+  LogPrometheusOnlyRules(add);
+  LogSourceRules(add);
+  ReputationRules(add);
+  MailauthRecordRules(add);
+  MailauthMtaStsDaneRules(add);
+  ExporterRules(add);
   return r;
 }
 
