@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "exporter/metric_builder.h"
+#include "exporter/strings.h"
 
 namespace mailhealth::log {
 namespace {
@@ -34,9 +35,6 @@ constexpr std::array<string_view, N<TlsFailureReason>()> kReasonNames = {
 constexpr std::array<string_view, N<TlsVersion>()> kVersionNames = {
     "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", "other"};
 
-bool StartsWith(string_view s, string_view p) {
-  return s.substr(0, p.size()) == p;
-}
 char Lower(char ch) {
   return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch;
 }
@@ -78,16 +76,7 @@ string_view Name(TlsFailureReason r) {
 string_view Name(TlsVersion v) { return kVersionNames[static_cast<size_t>(v)]; }
 
 SaslCounts& InstanceSignals::Service(string_view service) {
-  for (SaslCounts& c : sasl)
-    if (c.service == service) return c;
-  if (sasl.size() + 1 >= kMaxServices) {  // room for "other"
-    for (SaslCounts& c : sasl)
-      if (c.service == "other") return c;
-    service = "other";
-  }
-  sasl.emplace_back();
-  sasl.back().service = S(service);
-  return sasl.back();
+  return BoundedEntry(sasl, &SaslCounts::service, service, kMaxServices);
 }
 
 InstanceSignals& SignalCounters::Instance(string_view name) {
@@ -95,16 +84,7 @@ InstanceSignals& SignalCounters::Instance(string_view name) {
     instances.emplace_back();
     instances.back().name = "postfix";
   }
-  for (InstanceSignals& i : instances)
-    if (i.name == name) return i;
-  if (instances.size() + 1 >= kMaxInstances) {  // room for "other"
-    for (InstanceSignals& i : instances)
-      if (i.name == "other") return i;
-    name = "other";
-  }
-  instances.emplace_back();
-  instances.back().name = S(name);
-  return instances.back();
+  return BoundedEntry(instances, &InstanceSignals::name, name, kMaxInstances);
 }
 
 string_view InstanceOf(string_view program) {
@@ -247,20 +227,23 @@ bool CountTlsEstablished(string_view b, TlsDirection d, InstanceSignals* s) {
   return true;
 }
 
-void BuildSignalFamilies(const SignalCounters& c, Millis interval,
-                         Families* out) {
-  auto help = [&](const std::string& h) { return SampledHelp(h, interval); };
-  std::vector<InstanceSignals> seeded;
-  const std::vector<InstanceSignals>* inst = &c.instances;
-  if (c.instances.empty()) {
-    seeded.emplace_back();
-    seeded.back().name = "postfix";
-    inst = &seeded;
-  }
+namespace {
 
-  auto ps = Counter("mailhealth_log_postscreen_events_total",
-                    help("postscreen verdicts by event (a fixed set)."));
-  for (const InstanceSignals& i : *inst)
+// The default instance alone when no line was counted yet.
+const std::vector<InstanceSignals>& InstancesOrSeed(
+    const SignalCounters& c, std::vector<InstanceSignals>* seeded) {
+  if (!c.instances.empty()) return c.instances;
+  seeded->emplace_back();
+  seeded->back().name = "postfix";
+  return *seeded;
+}
+
+void AddPostscreenFamilies(const std::vector<InstanceSignals>& inst,
+                           Millis interval, Families* out) {
+  auto ps = Counter(
+      "mailhealth_log_postscreen_events_total",
+      SampledHelp("postscreen verdicts by event (a fixed set).", interval));
+  for (const InstanceSignals& i : inst)
     for (size_t e = 0; e < N<PostscreenEvent>(); ++e)
       AddSample(ps,
                 {{"postfix_instance", i.name},
@@ -268,27 +251,33 @@ void BuildSignalFamilies(const SignalCounters& c, Millis interval,
                 static_cast<double>(i.postscreen[e]));
   out->push_back(std::move(ps));
 
-  auto rank =
-      Histogram("mailhealth_log_postscreen_dnsbl_rank",
-                help("The combined DNSBL rank postscreen logged for each "
-                     "client it scored (\"DNSBL rank N\")."));
+  auto rank = Histogram(
+      "mailhealth_log_postscreen_dnsbl_rank",
+      SampledHelp("The combined DNSBL rank postscreen logged for each "
+                  "client it scored (\"DNSBL rank N\").",
+                  interval));
   const std::vector<double> bounds(kDnsblRankBounds.begin(),
                                    kDnsblRankBounds.end());
-  for (const InstanceSignals& i : *inst)
+  for (const InstanceSignals& i : inst)
     AddHistogram(
         rank, {{"postfix_instance", i.name}}, bounds,
         std::vector<uint64_t>(i.dnsbl_rank.begin(), i.dnsbl_rank.end()),
         i.dnsbl_rank_sum);
   out->push_back(std::move(rank));
+}
 
+void AddSaslFamilies(const std::vector<InstanceSignals>& inst, Millis interval,
+                     Families* out) {
   auto fail = Counter("mailhealth_log_sasl_auth_failures_total",
-                      help("smtpd's \"SASL <mechanism> authentication "
-                           "failed\" warnings by service and mechanism."));
+                      SampledHelp("smtpd's \"SASL <mechanism> authentication "
+                                  "failed\" warnings by service and mechanism.",
+                                  interval));
   auto ok = Counter("mailhealth_log_sasl_auth_successes_total",
-                    help("smtpd's client lines with sasl_method= (a "
-                         "successful authentication) by service and "
-                         "mechanism."));
-  for (const InstanceSignals& i : *inst) {
+                    SampledHelp("smtpd's client lines with sasl_method= (a "
+                                "successful authentication) by service and "
+                                "mechanism.",
+                                interval));
+  for (const InstanceSignals& i : inst) {
     std::vector<SaslCounts> services = i.sasl;
     if (services.empty() && i.name == "postfix") {
       services.emplace_back();
@@ -305,14 +294,20 @@ void BuildSignalFamilies(const SignalCounters& c, Millis interval,
   }
   out->push_back(std::move(fail));
   out->push_back(std::move(ok));
+}
 
-  auto tf = Counter("mailhealth_log_tls_failures_total",
-                    help("Failed TLS handshakes (inbound: smtpd, postscreen, "
-                         "tlsproxy; outbound: smtp, lmtp) by reason class."));
+void AddTlsFamilies(const std::vector<InstanceSignals>& inst, Millis interval,
+                    Families* out) {
+  auto tf =
+      Counter("mailhealth_log_tls_failures_total",
+              SampledHelp("Failed TLS handshakes (inbound: smtpd, postscreen, "
+                          "tlsproxy; outbound: smtp, lmtp) by reason class.",
+                          interval));
   auto tc = Counter("mailhealth_log_tls_connections_total",
-                    help("TLS connections established by direction and "
-                         "protocol version."));
-  for (const InstanceSignals& i : *inst)
+                    SampledHelp("TLS connections established by direction and "
+                                "protocol version.",
+                                interval));
+  for (const InstanceSignals& i : inst)
     for (size_t d = 0; d < N<TlsDirection>(); ++d) {
       for (size_t r = 0; r < N<TlsFailureReason>(); ++r)
         AddSample(tf,
@@ -329,6 +324,17 @@ void BuildSignalFamilies(const SignalCounters& c, Millis interval,
     }
   out->push_back(std::move(tf));
   out->push_back(std::move(tc));
+}
+
+}  // namespace
+
+void BuildSignalFamilies(const SignalCounters& c, Millis interval,
+                         Families* out) {
+  std::vector<InstanceSignals> seeded;
+  const std::vector<InstanceSignals>& inst = InstancesOrSeed(c, &seeded);
+  AddPostscreenFamilies(inst, interval, out);
+  AddSaslFamilies(inst, interval, out);
+  AddTlsFamilies(inst, interval, out);
 }
 
 }  // namespace mailhealth::log
