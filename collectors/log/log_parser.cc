@@ -747,6 +747,14 @@ size_t LineProcessor::ProcessBlock(std::string_view data, LogCounters* c) {
   return pos;
 }
 
+namespace {
+void CountTlsFailure(string_view instance, TlsDirection d, TlsFailureReason r,
+                     LogCounters* c) {
+  ++c->signals.Instance(instance)
+        .tls_failures[static_cast<size_t>(d)][static_cast<size_t>(r)];
+}
+}  // namespace
+
 void LineProcessor::Flush(LogCounters* c) {
   // Counted as a handshake failure, but still waiting: a "TLS library
   // problem" detail that comes with the next block is not a second one.
@@ -755,12 +763,6 @@ void LineProcessor::Flush(LogCounters* c) {
                     c);
     tls_.counted = true;
   }
-}
-
-void LineProcessor::CountTlsFailure(std::string_view instance, TlsDirection d,
-                                    TlsFailureReason r, LogCounters* c) {
-  ++c->signals.Instance(instance)
-        .tls_failures[static_cast<size_t>(d)][static_cast<size_t>(r)];
 }
 
 namespace {
@@ -819,54 +821,21 @@ bool CountSaslSuccess(string_view program, string_view instance,
         .successes[static_cast<size_t>(MechanismOf(mech))];
   return true;
 }
-}  // namespace
-
-bool LineProcessor::PendingTlsDetail(std::string_view program,
-                                     std::string_view pid, bool library,
-                                     std::string_view body, LogCounters* c) {
-  if (!tls_.active || program != tls_.program || pid != tls_.pid) return false;
-  if (library) {
-    if (!tls_.counted) {
-      CountTlsFailure(tls_.instance, tls_.direction, TlsReasonOf(body), c);
-      tls_.counted = true;
-    }
-    return true;  // a detail of the failure already counted
-  }
-  Flush(c);
-  tls_.active = false;
-  return false;
-}
-
-bool LineProcessor::SslError(std::string_view program, std::string_view pid,
-                             std::string_view instance, std::string_view body,
-                             LogCounters* c) {
+// "SSL_accept error from X: TAIL" (inbound) or "SSL_connect error to X:
+// TAIL" (outbound): sets *d and *tail.
+bool SslErrorOf(string_view body, TlsDirection* d, string_view* tail) {
   const bool accept = StartsWith(body, "SSL_accept error from ");
   if (!accept && !StartsWith(body, "SSL_connect error to ")) return false;
-  const TlsDirection d =
-      accept ? TlsDirection::kInbound : TlsDirection::kOutbound;
+  *d = accept ? TlsDirection::kInbound : TlsDirection::kOutbound;
   size_t colon = body.rfind(": ");
-  string_view tail =
-      colon == string_view::npos ? string_view() : body.substr(colon + 2);
-  if (IsReturnValue(tail)) {
-    Flush(c);  // another process's failure still waiting
-    tls_.active = true;
-    tls_.counted = false;
-    tls_.program.assign(program);
-    tls_.pid.assign(pid);
-    tls_.instance.assign(instance);
-    tls_.direction = d;
-    return true;
-  }
-  TlsFailureReason r = TlsReasonOf(tail);
-  if (r == TlsFailureReason::kOther) r = TlsFailureReason::kHandshake;
-  CountTlsFailure(instance, d, r, c);
+  *tail = colon == string_view::npos ? string_view() : body.substr(colon + 2);
   return true;
 }
 
-bool LineProcessor::TlsInfoSignals(std::string_view program,
-                                   std::string_view instance, Process p,
-                                   TlsDirection dir, std::string_view body,
-                                   LogCounters* c) {
+// The info lines of a TLS daemon: connections established, certificate
+// verification failures, SASL successes (smtpd).
+bool CountTlsInfo(string_view program, string_view instance, Process p,
+                  TlsDirection dir, string_view body, LogCounters* c) {
   switch (body.empty() ? '\0' : body[0]) {
     case 'A':
     case 'T':
@@ -889,13 +858,51 @@ bool LineProcessor::TlsInfoSignals(std::string_view program,
          CountSaslSuccess(program, instance, body, &c->signals);
 }
 
+// The message names one of our own probes' helo ("helo=<NAME>").
+bool FromProbe(const std::vector<std::string>& needles, string_view m) {
+  for (const std::string& n : needles)
+    if (Contains(m, n)) return true;
+  return false;
+}
+}  // namespace
+
+bool LineProcessor::PendingTlsDetail(std::string_view program,
+                                     std::string_view pid, bool library,
+                                     std::string_view body, LogCounters* c) {
+  if (!tls_.active || program != tls_.program || pid != tls_.pid) return false;
+  if (library) {
+    if (!tls_.counted) {
+      CountTlsFailure(tls_.instance, tls_.direction, TlsReasonOf(body), c);
+      tls_.counted = true;
+    }
+    return true;  // a detail of the failure already counted
+  }
+  Flush(c);
+  tls_.active = false;
+  return false;
+}
+
+void LineProcessor::AwaitTlsDetail(std::string_view program,
+                                   std::string_view pid,
+                                   std::string_view instance, TlsDirection d,
+                                   LogCounters* c) {
+  Flush(c);  // another process's failure still waiting
+  tls_.active = true;
+  tls_.counted = false;
+  tls_.program.assign(program);
+  tls_.pid.assign(pid);
+  tls_.instance.assign(instance);
+  tls_.direction = d;
+}
+
 bool LineProcessor::Signals(std::string_view program, std::string_view daemon,
                             std::string_view instance, std::string_view pid,
                             Process p, Severity sev, std::string_view body,
                             LogCounters* c) {
   const bool library =
       sev == Severity::kWarning && StartsWith(body, "TLS library problem: ");
-  if (PendingTlsDetail(program, pid, library, body, c)) return true;
+  if (tls_.active && PendingTlsDetail(program, pid, library, body, c))
+    return true;
   TlsDirection dir = TlsDirection::kInbound;
   const bool tls_daemon = TlsDirectionOf(p, daemon, &dir);
   if (library) {
@@ -905,19 +912,23 @@ bool LineProcessor::Signals(std::string_view program, std::string_view daemon,
   }
   if (sev == Severity::kWarning && p == Process::kSmtpd)
     return CountSaslFailure(program, instance, body, &c->signals);
+  TlsDirection ssl_dir = TlsDirection::kInbound;
+  string_view tail;
   if ((sev == Severity::kWarning || sev == Severity::kInfo) &&
-      SslError(program, pid, instance, body, c))
+      SslErrorOf(body, &ssl_dir, &tail)) {
+    if (IsReturnValue(tail)) {
+      AwaitTlsDetail(program, pid, instance, ssl_dir, c);
+    } else {
+      TlsFailureReason r = TlsReasonOf(tail);
+      if (r == TlsFailureReason::kOther) r = TlsFailureReason::kHandshake;
+      CountTlsFailure(instance, ssl_dir, r, c);
+    }
     return true;
+  }
   if (sev != Severity::kInfo) return false;
   if (p == Process::kPostscreen)
     return CountPostscreen(body, &c->signals.Instance(instance));
-  return tls_daemon && TlsInfoSignals(program, instance, p, dir, body, c);
-}
-
-bool LineProcessor::FromProbe(std::string_view message) const {
-  for (const std::string& n : probe_needles_)
-    if (Contains(message, n)) return true;
-  return false;
+  return tls_daemon && CountTlsInfo(program, instance, p, dir, body, c);
 }
 
 void LineProcessor::Classify(std::string_view program, std::string_view pid,
@@ -940,7 +951,7 @@ void LineProcessor::Classify(std::string_view program, std::string_view pid,
   string_view body = m;
   const Severity sev = CutSeverity(&body);
   ++ic->messages[static_cast<size_t>(p)][static_cast<size_t>(sev)];
-  if (TrafficQueueId(body) && !FromProbe(m)) ++c->traffic;
+  if (TrafficQueueId(body) && !FromProbe(probe_needles_, m)) ++c->traffic;
   const bool signal = Signals(program, daemon, instance, pid, p, sev, body, c);
   if (sev == Severity::kWarning) {
     WarningEvents(p, body, ic);

@@ -237,26 +237,18 @@ class LineProcessor {
   bool Signals(std::string_view program, std::string_view daemon,
                std::string_view instance, std::string_view pid, Process p,
                Severity sev, std::string_view body, LogCounters* c);
-  // The parts of Signals(), each true when the line was its signal: the
-  // "TLS library problem" detail of the pending failure (tls_), an
-  // "SSL_accept error"/"SSL_connect error", and a TLS daemon's info lines
-  // (connections, certificate verification, SASL successes).
+  // The "TLS library problem" detail of the failure waiting in tls_ (its
+  // program and pid): counts it; true when the line was one.
   bool PendingTlsDetail(std::string_view program, std::string_view pid,
                         bool library, std::string_view body, LogCounters* c);
-  bool SslError(std::string_view program, std::string_view pid,
-                std::string_view instance, std::string_view body,
-                LogCounters* c);
-  bool TlsInfoSignals(std::string_view program, std::string_view instance,
-                      Process p, TlsDirection dir, std::string_view body,
+  // An "SSL_accept error ...: -1": its reason comes on the next lines.
+  void AwaitTlsDetail(std::string_view program, std::string_view pid,
+                      std::string_view instance, TlsDirection d,
                       LogCounters* c);
-  // The message names one of our own probes' helo (probe_needles_).
-  bool FromProbe(std::string_view message) const;
   // The {postfix_instance} of a Postfix program name: its syslog name (the
   // part before the first '/') mapped by syslog_names NAME=INSTANCE or the
   // live configuration, else that name itself (InstanceOf).
   std::string_view InstanceFor(std::string_view program) const;
-  void CountTlsFailure(std::string_view instance, TlsDirection d,
-                       TlsFailureReason r, LogCounters* c);
   void MatchRules(std::string_view daemon, std::string_view message,
                   LogCounters* c);
 

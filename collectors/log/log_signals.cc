@@ -2,8 +2,8 @@
 
 #include <charconv>
 
+#include "collectors/log/log_text.h"
 #include "exporter/metric_builder.h"
-#include "exporter/strings.h"
 
 namespace mailhealth::log {
 namespace {

@@ -1,20 +1,14 @@
 // Character and substring tests shared by the log parsers (syslog_prefix,
-// log_parser): inline, ASCII only, no locale (the hot path). StartsWith is
-// the framework's (exporter/strings.h).
+// log_parser, log_signals): inline, ASCII only, no locale (the hot path).
+// StartsWith is the framework's (exporter/strings.h).
 #pragma once
 
-#include <cstring>
 #include <string_view>
 
 #include "exporter/strings.h"
 
 namespace mailhealth::log {
 
-// (exporter/strings.h's StartsWith compares a substr; this one is a
-// memcmp, measurably faster on the parser's hot path.)
-inline bool StartsWith(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && std::memcmp(s.data(), p.data(), p.size()) == 0;
-}
 inline bool Contains(std::string_view s, std::string_view p) {
   return s.find(p) != std::string_view::npos;
 }
