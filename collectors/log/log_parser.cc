@@ -451,7 +451,8 @@ bool CountInfo(Process p, string_view body, InstanceCounters* c) {
   return qid && Starts().Known(unstripped);
 }
 
-// Cuts "warning: ", "error: ", "fatal: " or "panic: " off `*body`.
+// Cuts "warning: ", "error: ", "fatal: " or "panic: " off `*body` (a
+// switch on the first letter: every line comes here).
 Severity CutSeverity(string_view* body) {
   const string_view m = *body;
   Severity sev = Severity::kInfo;

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "collectors/log/log_families.h"
 #include "collectors/log/log_text.h"
 #include "exporter/metric_builder.h"
 
@@ -229,26 +230,13 @@ bool CountTlsEstablished(string_view b, TlsDirection d, InstanceSignals* s) {
 
 namespace {
 
-// The default instance alone when no line was counted yet.
-const std::vector<InstanceSignals>& InstancesOrSeed(
-    const SignalCounters& c, std::vector<InstanceSignals>* seeded) {
-  if (!c.instances.empty()) return c.instances;
-  seeded->emplace_back();
-  seeded->back().name = "postfix";
-  return *seeded;
-}
-
 void AddPostscreenFamilies(const std::vector<InstanceSignals>& inst,
                            Millis interval, Families* out) {
   auto ps = Counter(
       "mailhealth_log_postscreen_events_total",
       SampledHelp("postscreen verdicts by event (a fixed set).", interval));
   for (const InstanceSignals& i : inst)
-    for (size_t e = 0; e < N<PostscreenEvent>(); ++e)
-      AddSample(ps,
-                {{"postfix_instance", i.name},
-                 {"event", S(Name(PostscreenEvent(e)))}},
-                static_cast<double>(i.postscreen[e]));
+    AddRow<PostscreenEvent>(ps, i.name, "event", i.postscreen);
   out->push_back(std::move(ps));
 
   auto rank = Histogram(
@@ -307,21 +295,12 @@ void AddTlsFamilies(const std::vector<InstanceSignals>& inst, Millis interval,
                     SampledHelp("TLS connections established by direction and "
                                 "protocol version.",
                                 interval));
-  for (const InstanceSignals& i : inst)
-    for (size_t d = 0; d < N<TlsDirection>(); ++d) {
-      for (size_t r = 0; r < N<TlsFailureReason>(); ++r)
-        AddSample(tf,
-                  {{"postfix_instance", i.name},
-                   {"direction", S(Name(TlsDirection(d)))},
-                   {"reason", S(Name(TlsFailureReason(r)))}},
-                  static_cast<double>(i.tls_failures[d][r]));
-      for (size_t v = 0; v < N<TlsVersion>(); ++v)
-        AddSample(tc,
-                  {{"postfix_instance", i.name},
-                   {"direction", S(Name(TlsDirection(d)))},
-                   {"version", S(Name(TlsVersion(v)))}},
-                  static_cast<double>(i.tls_connections[d][v]));
-    }
+  for (const InstanceSignals& i : inst) {
+    AddGrid<TlsDirection, TlsFailureReason>(tf, i.name, "direction", "reason",
+                                            i.tls_failures);
+    AddGrid<TlsDirection, TlsVersion>(tc, i.name, "direction", "version",
+                                      i.tls_connections);
+  }
   out->push_back(std::move(tf));
   out->push_back(std::move(tc));
 }
@@ -331,7 +310,8 @@ void AddTlsFamilies(const std::vector<InstanceSignals>& inst, Millis interval,
 void BuildSignalFamilies(const SignalCounters& c, Millis interval,
                          Families* out) {
   std::vector<InstanceSignals> seeded;
-  const std::vector<InstanceSignals>& inst = InstancesOrSeed(c, &seeded);
+  const std::vector<InstanceSignals>& inst =
+      OrDefaultInstance(c.instances, &seeded);
   AddPostscreenFamilies(inst, interval, out);
   AddSaslFamilies(inst, interval, out);
   AddTlsFamilies(inst, interval, out);
