@@ -1,5 +1,6 @@
 #include "collectors/log/log_metrics.h"
 
+#include "collectors/log/log_families.h"
 #include "exporter/metric_builder.h"
 
 namespace mailhealth::log {
@@ -22,8 +23,6 @@ constexpr char kTraffic[] = "mailhealth_log_traffic_lines_total";
 constexpr char kTrafficSilence[] = "mailhealth_log_traffic_silence_seconds";
 constexpr char kSilenceThreshold[] = "mailhealth_log_silence_threshold_seconds";
 
-std::string S(std::string_view v) { return std::string(v); }
-
 template <typename HelpFn>
 void BuildInstanceFamilies(const std::vector<InstanceCounters>& inst,
                            const HelpFn& H, Families* out) {
@@ -35,31 +34,12 @@ void BuildInstanceFamilies(const std::vector<InstanceCounters>& inst,
   auto ev =
       Counter(kEvents, H("Notable events in the mail log (a fixed list)."));
   for (const InstanceCounters& i : inst) {
-    for (size_t p = 0; p < N<Process>(); ++p)
-      for (size_t s = 0; s < N<Severity>(); ++s)
-        AddSample(m,
-                  {{"postfix_instance", i.name},
-                   {"process", S(Name(Process(p)))},
-                   {"severity", S(Name(Severity(s)))}},
-                  static_cast<double>(i.messages[p][s]));
-    for (size_t t = 0; t < N<Transport>(); ++t)
-      for (size_t s = 0; s < N<DeliveryStatus>(); ++s)
-        AddSample(d,
-                  {{"postfix_instance", i.name},
-                   {"transport", S(Name(Transport(t)))},
-                   {"status", S(Name(DeliveryStatus(s)))}},
-                  static_cast<double>(i.deliveries[t][s]));
-    for (size_t st = 0; st < N<RejectStage>(); ++st)
-      for (size_t re = 0; re < N<RejectReason>(); ++re)
-        AddSample(rj,
-                  {{"postfix_instance", i.name},
-                   {"stage", S(Name(RejectStage(st)))},
-                   {"reason", S(Name(RejectReason(re)))}},
-                  static_cast<double>(i.rejects[st][re]));
-    for (size_t e = 0; e < N<Event>(); ++e)
-      AddSample(ev,
-                {{"postfix_instance", i.name}, {"event", S(Name(Event(e)))}},
-                static_cast<double>(i.events[e]));
+    AddGrid<Process, Severity>(m, i.name, "process", "severity", i.messages);
+    AddGrid<Transport, DeliveryStatus>(d, i.name, "transport", "status",
+                                       i.deliveries);
+    AddGrid<RejectStage, RejectReason>(rj, i.name, "stage", "reason",
+                                       i.rejects);
+    AddRow<Event>(ev, i.name, "event", i.events);
   }
   out->push_back(std::move(m));
   out->push_back(std::move(d));
@@ -83,13 +63,7 @@ Families BuildLogFamilies(const LogCounters& c, const LogMetricsInput& in) {
 
   // Per instance, the default one ("postfix") from the first run.
   std::vector<InstanceCounters> seeded;
-  const std::vector<InstanceCounters>* inst = &c.instances;
-  if (c.instances.empty()) {
-    seeded.emplace_back();
-    seeded.back().name = "postfix";
-    inst = &seeded;
-  }
-  BuildInstanceFamilies(*inst, H, out);
+  BuildInstanceFamilies(OrDefaultInstance(c.instances, &seeded), H, out);
 
   auto rm =
       Counter(kRuleMatches, H("Lines matched by each rule of the config."));

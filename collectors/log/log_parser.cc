@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "collectors/log/log_text.h"
+
 namespace mailhealth::log {
 namespace {
 
@@ -56,102 +58,6 @@ static_assert(std::size(kStageNames) == N<RejectStage>());
 static_assert(std::size(kReasonNames) == N<RejectReason>());
 static_assert(std::size(kEventNames) == N<Event>());
 
-inline bool StartsWith(string_view s, string_view p) {
-  return s.size() >= p.size() && std::memcmp(s.data(), p.data(), p.size()) == 0;
-}
-inline bool Contains(string_view s, string_view p) {
-  return s.find(p) != string_view::npos;
-}
-inline bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-inline bool IsAlpha(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-inline bool IsAlnum(char c) { return IsDigit(c) || IsAlpha(c); }
-
-// The token at `*i` up to the next space; advances past one space.
-string_view Token(string_view s, size_t* i) {
-  size_t b = *i;
-  const void* sp =
-      b < s.size() ? std::memchr(s.data() + b, ' ', s.size() - b) : nullptr;
-  size_t e = sp ? static_cast<size_t>(static_cast<const char*>(sp) - s.data())
-                : s.size();
-  *i = sp ? e + 1 : e;
-  return s.substr(b, e - b);
-}
-
-// "HH:MM:SS" optionally followed by a fraction.
-bool IsClock(string_view t) {
-  return t.size() >= 8 && IsDigit(t[0]) && IsDigit(t[1]) && t[2] == ':' &&
-         IsDigit(t[3]) && IsDigit(t[4]) && t[5] == ':' && IsDigit(t[6]) &&
-         IsDigit(t[7]);
-}
-
-// "Jan  7 12:00:00[.123]" at *i (any day padding).
-bool SkipBsdDate(string_view s, size_t* i) {
-  size_t j = *i;
-  if (j + 3 > s.size() || !IsAlpha(s[j]) || !IsAlpha(s[j + 1]) ||
-      !IsAlpha(s[j + 2]))
-    return false;
-  j += 3;
-  if (j >= s.size() || s[j] != ' ') return false;
-  while (j < s.size() && s[j] == ' ') ++j;
-  size_t d = 0;
-  while (j < s.size() && IsDigit(s[j]) && d < 2) ++j, ++d;
-  if (d == 0 || j >= s.size() || s[j] != ' ') return false;
-  ++j;
-  if (!IsClock(Token(s, &j))) return false;
-  *i = j;
-  return true;
-}
-
-// Parses "program[pid]: message" or "program: message" at `i`.
-bool ParseTag(string_view s, size_t i, SyslogLine* out) {
-  size_t b = i;
-  while (i < s.size() && s[i] != '[' && s[i] != ':' && s[i] != ' ') ++i;
-  if (i == b || i >= s.size()) return false;
-  out->program = s.substr(b, i - b);
-  out->pid = {};
-  if (s[i] == '[') {
-    size_t p = ++i;
-    while (i < s.size() && IsDigit(s[i])) ++i;
-    if (i == p || i >= s.size() || s[i] != ']') return false;
-    out->pid = s.substr(p, i - p);
-    ++i;
-  }
-  if (i >= s.size() || s[i] != ':') return false;
-  ++i;
-  if (i < s.size() && s[i] == ' ') ++i;
-  out->message = s.substr(i);
-  return true;
-}
-
-// RFC 5424: "1 TIMESTAMP HOST APP PROCID MSGID SD MSG" after "<PRI>".
-bool ParseRfc5424(string_view s, size_t i, SyslogLine* out) {
-  i += 2;        // "1 "
-  Token(s, &i);  // timestamp
-  out->host = Token(s, &i);
-  string_view app = Token(s, &i);
-  string_view procid = Token(s, &i);
-  Token(s, &i);  // msgid
-  if (app.empty() || i > s.size()) return false;
-  if (i < s.size() && s[i] == '-') {
-    ++i;
-  } else {
-    while (i < s.size() && s[i] == '[') {  // structured data elements
-      ++i;
-      while (i < s.size() && s[i] != ']') i += (s[i] == '\\') ? 2 : 1;
-      if (i >= s.size()) return false;
-      ++i;
-    }
-  }
-  if (i < s.size() && s[i] == ' ') ++i;
-  if (StartsWith(s.substr(std::min(i, s.size())), "\xEF\xBB\xBF")) i += 3;
-  out->program = app == "-" ? string_view() : app;
-  out->pid = procid == "-" ? string_view() : procid;
-  out->message = s.substr(std::min(i, s.size()));
-  return !out->program.empty();
-}
-
 // Known starts of Postfix informational messages (after an optional queue
 // ID). A Postfix line that starts with none of these, and is not a
 // warning/error/fatal/panic, counts as unsupported.
@@ -189,15 +95,33 @@ constexpr string_view kKnownStarts[] = {
     "the Postfix", "waiting for", "discarding", "skipped", "network",
     "Renamed"};
 
-struct StartTable {
-  std::array<std::vector<string_view>, 256> by_first;
-  StartTable() {
-    for (string_view s : kKnownStarts)
-      by_first[static_cast<unsigned char>(s[0])].push_back(s);
+// The text of a row of a ByFirstChar table (one overload per row type).
+string_view Text(string_view s) { return s; }
+
+// The rows of a table by the first character of their text (`Text(row)`):
+// a message is compared with the rows of its first character only.
+template <typename Row>
+class ByFirstChar {
+ public:
+  template <size_t kRows>
+  explicit ByFirstChar(const Row (&rows)[kRows]) {
+    for (const Row& r : rows)
+      by_first_[static_cast<unsigned char>(Text(r)[0])].push_back(r);
   }
+  // The rows whose text starts with the first character of `m` (none for
+  // an empty `m`: no row's text is empty).
+  const std::vector<Row>& Of(string_view m) const {
+    return by_first_[m.empty() ? 0 : static_cast<unsigned char>(m[0])];
+  }
+
+ private:
+  std::array<std::vector<Row>, 256> by_first_;
+};
+
+struct StartTable {
+  ByFirstChar<string_view> starts{kKnownStarts};
   bool Known(string_view m) const {
-    if (m.empty()) return false;
-    for (string_view s : by_first[static_cast<unsigned char>(m[0])])
+    for (string_view s : starts.Of(m))
       if (StartsWith(m, s)) return true;
     return false;
   }
@@ -424,6 +348,137 @@ void WarningEvents(Process p, string_view w, InstanceCounters* c) {
   if (StartsWith(q, "milter ")) Inc(c, Event::kMilterFailure);
 }
 
+// The classes of Postfix info messages that count something, by the text
+// they start with (after the queue ID): `count` counts the message and
+// returns whether it was understood.
+struct InfoClass {
+  string_view start;
+  bool (*count)(Process p, string_view body, InstanceCounters* c);
+};
+string_view Text(const InfoClass& k) { return k.start; }
+
+template <Event kEvent>
+bool CountEvent(Process, string_view, InstanceCounters* c) {
+  Inc(c, kEvent);
+  return true;
+}
+// The same text from another daemon is understood, but counts nothing.
+template <Event kEvent>
+bool CountSmtpdEvent(Process p, string_view, InstanceCounters* c) {
+  if (p == Process::kSmtpd) Inc(c, kEvent);
+  return true;
+}
+bool CountDelivery(Process p, string_view body, InstanceCounters* c) {
+  return Delivery(p, body, c);
+}
+// qmgr's "from=..." lines: only "status=expired" ones count (another
+// daemon's "from=" line is only looked up).
+bool CountQmgrFrom(Process p, string_view body, InstanceCounters* c) {
+  if (p != Process::kQmgr) return Starts().Known(body);
+  Delivery(p, body, c);
+  return true;
+}
+bool CountReject(Process p, string_view body, InstanceCounters* c) {
+  Reject(p, body.substr(8), false, c);  // after "reject: "
+  return true;
+}
+bool CountMilterReject(Process p, string_view body, InstanceCounters* c) {
+  Reject(p, body.substr(15), true, c);  // after "milter-reject: "
+  return true;
+}
+bool CountProxyReject(Process, string_view, InstanceCounters* c) {
+  ++c->rejects[static_cast<size_t>(RejectStage::kData)]
+              [static_cast<size_t>(RejectReason::kContent)];
+  return true;
+}
+bool CountConnect(Process, string_view body, InstanceCounters* c) {
+  ConnectEvent(body.substr(11), c);  // after "connect to "
+  return true;
+}
+
+constexpr InfoClass kInfoClasses[] = {
+    {"to=", CountDelivery},
+    {"timeout after ", CountSmtpdEvent<Event::kClientTimeout>},
+    {"too many errors after ", CountEvent<Event::kTooManyErrors>},
+    {"from=", CountQmgrFrom},
+    {"reject: ", CountReject},
+    {"milter-reject: ", CountMilterReject},
+    {"proxy-reject: ", CountProxyReject},
+    {"lost connection after ", CountSmtpdEvent<Event::kLostConnection>},
+    {"improper command pipelining after ",
+     CountEvent<Event::kImproperPipelining>},
+    {"connect to ", CountConnect},
+    {"sender non-delivery notification",
+     CountEvent<Event::kBounceNotification>},
+    {"PREGREET ", CountEvent<Event::kPostscreenPregreet>},
+    {"DNSBL rank ", CountEvent<Event::kPostscreenDnsbl>},
+    {"SSL_accept error", CountEvent<Event::kTlsFailure>},
+    {"SSL_connect error", CountEvent<Event::kTlsFailure>},
+};
+
+const ByFirstChar<InfoClass>& InfoClasses() {
+  static const ByFirstChar<InfoClass> t(kInfoClasses);
+  return t;
+}
+
+// An info message after its queue ID (`qid`: there was one): counts its
+// class; false when it is not understood. A message whose first character
+// starts no class may be a delivery line without "to="; one that starts a
+// class but none of that character's texts is only looked up.
+bool CountInfoClass(Process p, string_view body, bool qid,
+                    InstanceCounters* c) {
+  const std::vector<InfoClass>& classes = InfoClasses().Of(body);
+  if (classes.empty()) {
+    // Delivery lines without "to=" ("user@example.com, relay=...").
+    if (qid && p != Process::kSmtpd && p != Process::kPostscreen &&
+        p != Process::kCleanup && Contains(body, ", relay="))
+      return Delivery(p, body, c);
+    return Starts().Known(body);
+  }
+  for (const InfoClass& k : classes)
+    if (StartsWith(body, k.start)) return k.count(p, body, c);
+  return Starts().Known(body);
+}
+
+// An info message (after the syslog prefix): counts it; false when it is
+// not understood.
+bool CountInfo(Process p, string_view body, InstanceCounters* c) {
+  const string_view unstripped = body;
+  const bool qid = StripQueueId(&body);
+  if (CountInfoClass(p, body, qid, c)) return true;
+  // "statistics: ...", "Deleted: 3 messages": a word that looked like a
+  // queue ID.
+  return qid && Starts().Known(unstripped);
+}
+
+// Cuts "warning: ", "error: ", "fatal: " or "panic: " off `*body` (a
+// switch on the first letter: every line comes here).
+Severity CutSeverity(string_view* body) {
+  const string_view m = *body;
+  Severity sev = Severity::kInfo;
+  switch (m.empty() ? '\0' : m[0]) {
+    case 'w':
+      if (StartsWith(m, "warning: "))
+        sev = Severity::kWarning, body->remove_prefix(9);
+      break;
+    case 'e':
+      if (StartsWith(m, "error: "))
+        sev = Severity::kError, body->remove_prefix(7);
+      break;
+    case 'f':
+      if (StartsWith(m, "fatal: "))
+        sev = Severity::kFatal, body->remove_prefix(7);
+      break;
+    case 'p':
+      if (StartsWith(m, "panic: "))
+        sev = Severity::kPanic, body->remove_prefix(7);
+      break;
+    default:
+      break;
+  }
+  return sev;
+}
+
 }  // namespace
 
 std::string_view Name(Process v) {
@@ -445,39 +500,6 @@ std::string_view Name(RejectReason v) {
   return kReasonNames[static_cast<size_t>(v)];
 }
 std::string_view Name(Event v) { return kEventNames[static_cast<size_t>(v)]; }
-
-bool ParseSyslogPrefix(std::string_view s, SyslogLine* out) {
-  *out = SyslogLine{};
-  size_t i = 0;
-  if (!s.empty() && s[0] == '<') {
-    size_t j = 1;
-    while (j < s.size() && j < 5 && IsDigit(s[j])) ++j;
-    if (j == 1 || j >= s.size() || s[j] != '>') return false;
-    i = j + 1;
-    if (i + 1 < s.size() && s[i] == '1' && s[i + 1] == ' ')
-      return ParseRfc5424(s, i, out);
-  }
-  if (i + 4 < s.size() && IsDigit(s[i]) && IsDigit(s[i + 1]) &&
-      IsDigit(s[i + 2]) && IsDigit(s[i + 3])) {
-    if (s[i + 4] == '-') {
-      // RFC 3339 ("2024-03-22T08:00:01.000+00:00", "...+0000"), or
-      // "2024-03-22 08:00:01".
-      string_view ts = Token(s, &i);
-      if (ts.size() < 10 || ts[7] != '-') return false;
-      if (ts.size() == 10 && !IsClock(Token(s, &i))) return false;
-    } else if (s[i + 4] == ' ') {
-      i += 5;  // "2013 Jun 10 06:28:18.123"
-      if (!SkipBsdDate(s, &i)) return false;
-    } else {
-      return false;
-    }
-  } else if (!SkipBsdDate(s, &i)) {
-    return false;
-  }
-  out->host = Token(s, &i);
-  if (out->host.empty()) return false;
-  return ParseTag(s, i, out);
-}
 
 Process ProcessOf(std::string_view d) {
   switch (d.size()) {
@@ -549,16 +571,7 @@ InstanceCounters& LogCounters::Instance(std::string_view name) {
     instances.emplace_back();
     instances.back().name = "postfix";
   }
-  for (InstanceCounters& i : instances)
-    if (i.name == name) return i;
-  if (instances.size() + 1 >= kMaxInstances) {  // room for "other"
-    for (InstanceCounters& i : instances)
-      if (i.name == "other") return i;
-    name = "other";
-  }
-  instances.emplace_back();
-  instances.back().name = std::string(name);
-  return instances.back();
+  return BoundedEntry(instances, &InstanceCounters::name, name, kMaxInstances);
 }
 
 const InstanceCounters* LogCounters::Find(std::string_view name) const {
@@ -735,6 +748,14 @@ size_t LineProcessor::ProcessBlock(std::string_view data, LogCounters* c) {
   return pos;
 }
 
+namespace {
+void CountTlsFailure(string_view instance, TlsDirection d, TlsFailureReason r,
+                     LogCounters* c) {
+  ++c->signals.Instance(instance)
+        .tls_failures[static_cast<size_t>(d)][static_cast<size_t>(r)];
+}
+}  // namespace
+
 void LineProcessor::Flush(LogCounters* c) {
   // Counted as a handshake failure, but still waiting: a "TLS library
   // problem" detail that comes with the next block is not a second one.
@@ -743,12 +764,6 @@ void LineProcessor::Flush(LogCounters* c) {
                     c);
     tls_.counted = true;
   }
-}
-
-void LineProcessor::CountTlsFailure(std::string_view instance, TlsDirection d,
-                                    TlsFailureReason r, LogCounters* c) {
-  ++c->signals.Instance(instance)
-        .tls_failures[static_cast<size_t>(d)][static_cast<size_t>(r)];
 }
 
 namespace {
@@ -774,76 +789,54 @@ bool IsReturnValue(string_view t) {
     if (ch < '0' || ch > '9') return false;
   return true;
 }
-}  // namespace
 
-bool LineProcessor::Signals(std::string_view program, std::string_view daemon,
-                            std::string_view instance, std::string_view pid,
-                            Process p, Severity sev, std::string_view body,
-                            LogCounters* c) {
-  const bool library =
-      sev == Severity::kWarning && StartsWith(body, "TLS library problem: ");
-  if (tls_.active && program == tls_.program && pid == tls_.pid) {
-    if (library) {
-      if (!tls_.counted) {
-        CountTlsFailure(tls_.instance, tls_.direction, TlsReasonOf(body), c);
-        tls_.counted = true;
-      }
-      return true;  // a detail of the failure already counted
-    }
-    Flush(c);
-    tls_.active = false;
-  }
-  TlsDirection dir = TlsDirection::kInbound;
-  const bool tls_daemon = TlsDirectionOf(p, daemon, &dir);
-  if (sev == Severity::kWarning) {
-    if (library) {
-      if (!tls_daemon) return false;
-      CountTlsFailure(instance, dir, TlsReasonOf(body), c);
-      return true;
-    }
-    if (p == Process::kSmtpd) {
-      // "unknown[192.0.2.1]: SASL LOGIN authentication failed: ..."
-      size_t s = body.find(": SASL ");
-      if (s == string_view::npos) return false;
-      string_view rest = body.substr(s + 7);
-      size_t sp = rest.find(' ');
-      if (sp == string_view::npos ||
-          !StartsWith(rest.substr(sp), " authentication failed"))
-        return false;
-      ++c->signals.Instance(instance)
-            .Service(ServiceOf(program))
-            .failures[static_cast<size_t>(MechanismOf(rest.substr(0, sp)))];
-      return true;
-    }
-  }
-  if (sev == Severity::kWarning || sev == Severity::kInfo) {
-    const bool accept = StartsWith(body, "SSL_accept error from ");
-    if (accept || StartsWith(body, "SSL_connect error to ")) {
-      const TlsDirection d =
-          accept ? TlsDirection::kInbound : TlsDirection::kOutbound;
-      size_t colon = body.rfind(": ");
-      string_view tail =
-          colon == string_view::npos ? string_view() : body.substr(colon + 2);
-      if (IsReturnValue(tail)) {
-        Flush(c);  // another process's failure still waiting
-        tls_.active = true;
-        tls_.counted = false;
-        tls_.program.assign(program);
-        tls_.pid.assign(pid);
-        tls_.instance.assign(instance);
-        tls_.direction = d;
-        return true;
-      }
-      TlsFailureReason r = TlsReasonOf(tail);
-      if (r == TlsFailureReason::kOther) r = TlsFailureReason::kHandshake;
-      CountTlsFailure(instance, d, r, c);
-      return true;
-    }
-  }
-  if (sev != Severity::kInfo) return false;
-  if (p == Process::kPostscreen)
-    return CountPostscreen(body, &c->signals.Instance(instance));
-  if (!tls_daemon) return false;
+// An smtpd warning "unknown[192.0.2.1]: SASL LOGIN authentication failed:
+// ...": counts the failure by service and mechanism.
+bool CountSaslFailure(string_view program, string_view instance,
+                      string_view body, SignalCounters* s) {
+  size_t at = body.find(": SASL ");
+  if (at == string_view::npos) return false;
+  string_view rest = body.substr(at + 7);
+  size_t sp = rest.find(' ');
+  if (sp == string_view::npos ||
+      !StartsWith(rest.substr(sp), " authentication failed"))
+    return false;
+  ++s->Instance(instance)
+        .Service(ServiceOf(program))
+        .failures[static_cast<size_t>(MechanismOf(rest.substr(0, sp)))];
+  return true;
+}
+
+// An smtpd line "4PbC4x469Jz3tBr: client=host[addr], sasl_method=PLAIN,
+// ...": counts the success by service and mechanism.
+bool CountSaslSuccess(string_view program, string_view instance,
+                      string_view body, SignalCounters* s) {
+  string_view q = body;
+  if (!StripQueueId(&q) || !StartsWith(q, "client=")) return false;
+  size_t m = q.find(", sasl_method=");
+  if (m == string_view::npos) return false;
+  string_view mech = q.substr(m + 14);
+  mech = mech.substr(0, mech.find(','));
+  ++s->Instance(instance)
+        .Service(ServiceOf(program))
+        .successes[static_cast<size_t>(MechanismOf(mech))];
+  return true;
+}
+// "SSL_accept error from X: TAIL" (inbound) or "SSL_connect error to X:
+// TAIL" (outbound): sets *d and *tail.
+bool SslErrorOf(string_view body, TlsDirection* d, string_view* tail) {
+  const bool accept = StartsWith(body, "SSL_accept error from ");
+  if (!accept && !StartsWith(body, "SSL_connect error to ")) return false;
+  *d = accept ? TlsDirection::kInbound : TlsDirection::kOutbound;
+  size_t colon = body.rfind(": ");
+  *tail = colon == string_view::npos ? string_view() : body.substr(colon + 2);
+  return true;
+}
+
+// The info lines of a TLS daemon: connections established, certificate
+// verification failures, SASL successes (smtpd).
+bool CountTlsInfo(string_view program, string_view instance, Process p,
+                  TlsDirection dir, string_view body, LogCounters* c) {
   switch (body.empty() ? '\0' : body[0]) {
     case 'A':
     case 'T':
@@ -862,20 +855,81 @@ bool LineProcessor::Signals(std::string_view program, std::string_view daemon,
     default:
       break;
   }
-  if (p == Process::kSmtpd) {
-    // "4PbC4x469Jz3tBr: client=host[addr], sasl_method=PLAIN, ..."
-    string_view q = body;
-    if (!StripQueueId(&q) || !StartsWith(q, "client=")) return false;
-    size_t m = q.find(", sasl_method=");
-    if (m == string_view::npos) return false;
-    string_view mech = q.substr(m + 14);
-    mech = mech.substr(0, mech.find(','));
-    ++c->signals.Instance(instance)
-          .Service(ServiceOf(program))
-          .successes[static_cast<size_t>(MechanismOf(mech))];
+  return p == Process::kSmtpd &&
+         CountSaslSuccess(program, instance, body, &c->signals);
+}
+
+// The message names one of our own probes' helo ("helo=<NAME>").
+bool FromProbe(const std::vector<std::string>& needles, string_view m) {
+  for (const std::string& n : needles)
+    if (Contains(m, n)) return true;
+  return false;
+}
+}  // namespace
+
+bool LineProcessor::PendingTlsDetail(std::string_view program,
+                                     std::string_view pid, bool library,
+                                     std::string_view body, LogCounters* c) {
+  if (!tls_.active || program != tls_.program || pid != tls_.pid) return false;
+  if (library) {
+    if (!tls_.counted) {
+      CountTlsFailure(tls_.instance, tls_.direction, TlsReasonOf(body), c);
+      tls_.counted = true;
+    }
+    return true;  // a detail of the failure already counted
+  }
+  Flush(c);
+  tls_.active = false;
+  return false;
+}
+
+void LineProcessor::AwaitTlsDetail(std::string_view program,
+                                   std::string_view pid,
+                                   std::string_view instance, TlsDirection d,
+                                   LogCounters* c) {
+  Flush(c);  // another process's failure still waiting
+  tls_.active = true;
+  tls_.counted = false;
+  tls_.program.assign(program);
+  tls_.pid.assign(pid);
+  tls_.instance.assign(instance);
+  tls_.direction = d;
+}
+
+bool LineProcessor::Signals(std::string_view program, std::string_view daemon,
+                            std::string_view instance, std::string_view pid,
+                            Process p, Severity sev, std::string_view body,
+                            LogCounters* c) {
+  const bool library =
+      sev == Severity::kWarning && StartsWith(body, "TLS library problem: ");
+  if (tls_.active && PendingTlsDetail(program, pid, library, body, c))
+    return true;
+  TlsDirection dir = TlsDirection::kInbound;
+  const bool tls_daemon = TlsDirectionOf(p, daemon, &dir);
+  if (library) {
+    if (!tls_daemon) return false;
+    CountTlsFailure(instance, dir, TlsReasonOf(body), c);
     return true;
   }
-  return false;
+  if (sev == Severity::kWarning && p == Process::kSmtpd)
+    return CountSaslFailure(program, instance, body, &c->signals);
+  TlsDirection ssl_dir = TlsDirection::kInbound;
+  string_view tail;
+  if ((sev == Severity::kWarning || sev == Severity::kInfo) &&
+      SslErrorOf(body, &ssl_dir, &tail)) {
+    if (IsReturnValue(tail)) {
+      AwaitTlsDetail(program, pid, instance, ssl_dir, c);
+    } else {
+      TlsFailureReason r = TlsReasonOf(tail);
+      if (r == TlsFailureReason::kOther) r = TlsFailureReason::kHandshake;
+      CountTlsFailure(instance, ssl_dir, r, c);
+    }
+    return true;
+  }
+  if (sev != Severity::kInfo) return false;
+  if (p == Process::kPostscreen)
+    return CountPostscreen(body, &c->signals.Instance(instance));
+  return tls_daemon && CountTlsInfo(program, instance, p, dir, body, c);
 }
 
 void LineProcessor::Classify(std::string_view program, std::string_view pid,
@@ -893,155 +947,19 @@ void LineProcessor::Classify(std::string_view program, std::string_view pid,
   ++c->postfix;
   const string_view instance = InstanceFor(program);
   InstanceCounters* ic = &c->Instance(instance);
-  Process p = slash == string_view::npos ? Process::kOther : ProcessOf(daemon);
-  const size_t pi = static_cast<size_t>(p);
-
-  Severity sev = Severity::kInfo;
+  const Process p =
+      slash == string_view::npos ? Process::kOther : ProcessOf(daemon);
   string_view body = m;
-  switch (m.empty() ? '\0' : m[0]) {
-    case 'w':
-      if (StartsWith(m, "warning: "))
-        sev = Severity::kWarning, body.remove_prefix(9);
-      break;
-    case 'e':
-      if (StartsWith(m, "error: "))
-        sev = Severity::kError, body.remove_prefix(7);
-      break;
-    case 'f':
-      if (StartsWith(m, "fatal: "))
-        sev = Severity::kFatal, body.remove_prefix(7);
-      break;
-    case 'p':
-      if (StartsWith(m, "panic: "))
-        sev = Severity::kPanic, body.remove_prefix(7);
-      break;
-    default:
-      break;
-  }
-  ++ic->messages[pi][static_cast<size_t>(sev)];
-  {
-    if (TrafficQueueId(body)) {
-      bool probe = false;
-      for (const std::string& n : probe_needles_)
-        probe = probe || Contains(m, n);
-      if (!probe) ++c->traffic;
-    }
-  }
+  const Severity sev = CutSeverity(&body);
+  ++ic->messages[static_cast<size_t>(p)][static_cast<size_t>(sev)];
+  if (TrafficQueueId(body) && !FromProbe(probe_needles_, m)) ++c->traffic;
   const bool signal = Signals(program, daemon, instance, pid, p, sev, body, c);
   if (sev == Severity::kWarning) {
     WarningEvents(p, body, ic);
     return;
   }
   if (sev != Severity::kInfo) return;
-
-  const string_view unstripped = body;
-  bool qid = StripQueueId(&body);
-  bool known = true;
-  switch (body.empty() ? '\0' : body[0]) {
-    case 't':
-      if (StartsWith(body, "to=")) {
-        known = Delivery(p, body, ic);
-      } else if (StartsWith(body, "timeout after ")) {
-        if (p == Process::kSmtpd) Inc(ic, Event::kClientTimeout);
-      } else if (StartsWith(body, "too many errors after ")) {
-        Inc(ic, Event::kTooManyErrors);
-      } else {
-        known = Starts().Known(body);
-      }
-      break;
-    case 'f':
-      if (p == Process::kQmgr && StartsWith(body, "from=")) {
-        Delivery(p, body, ic);  // only "status=expired" lines count
-      } else {
-        known = Starts().Known(body);
-      }
-      break;
-    case 'r':
-      if (StartsWith(body, "reject: ")) {
-        Reject(p, body.substr(8), false, ic);
-      } else {
-        known = Starts().Known(body);
-      }
-      break;
-    case 'm':
-      if (StartsWith(body, "milter-reject: ")) {
-        Reject(p, body.substr(15), true, ic);
-      } else {
-        known = Starts().Known(body);
-      }
-      break;
-    case 'p':
-      if (StartsWith(body, "proxy-reject: ")) {
-        ++ic->rejects[static_cast<size_t>(RejectStage::kData)]
-                     [static_cast<size_t>(RejectReason::kContent)];
-      } else {
-        known = Starts().Known(body);
-      }
-      break;
-    case 'l':
-      if (StartsWith(body, "lost connection after ")) {
-        if (p == Process::kSmtpd) Inc(ic, Event::kLostConnection);
-      } else {
-        known = Starts().Known(body);
-      }
-      break;
-    case 'i':
-      if (StartsWith(body, "improper command pipelining after ")) {
-        Inc(ic, Event::kImproperPipelining);
-      } else {
-        known = Starts().Known(body);
-      }
-      break;
-    case 'c':
-      if (StartsWith(body, "connect to ")) {
-        ConnectEvent(body.substr(11), ic);
-      } else {
-        known = Starts().Known(body);
-      }
-      break;
-    case 's':
-      if (StartsWith(body, "sender non-delivery notification")) {
-        Inc(ic, Event::kBounceNotification);
-      } else {
-        known = Starts().Known(body);
-      }
-      break;
-    case 'P':
-      if (StartsWith(body, "PREGREET ")) {
-        Inc(ic, Event::kPostscreenPregreet);
-      } else {
-        known = Starts().Known(body);
-      }
-      break;
-    case 'D':
-      if (StartsWith(body, "DNSBL rank ")) {
-        Inc(ic, Event::kPostscreenDnsbl);
-      } else {
-        known = Starts().Known(body);
-      }
-      break;
-    case 'S':
-      if (StartsWith(body, "SSL_accept error") ||
-          StartsWith(body, "SSL_connect error")) {
-        Inc(ic, Event::kTlsFailure);
-      } else {
-        known = Starts().Known(body);
-      }
-      break;
-    default:
-      // Delivery lines without "to=" ("user@example.com, relay=...").
-      if (qid && p != Process::kSmtpd && p != Process::kPostscreen &&
-          p != Process::kCleanup && Contains(body, ", relay=")) {
-        known = Delivery(p, body, ic);
-      } else {
-        known = Starts().Known(body);
-      }
-      break;
-  }
-  // "statistics: ...", "Deleted: 3 messages": a word that looked like a
-  // queue ID.
-  if (!known && !signal && !(qid && Starts().Known(unstripped)))
-    ++c->unsupported;
+  if (!CountInfo(p, body, ic) && !signal) ++c->unsupported;
 }
 
 }  // namespace mailhealth::log

@@ -1,12 +1,8 @@
 // Pure parsing and classification of mail log lines (no I/O).
 //
 // A line goes through two steps:
-//   1. ParseSyslogPrefix() splits the syslog prefix (timestamp, host,
-//      program, pid) from the message. Every prefix found in
-//      tests/fixtures/corpus is understood: BSD timestamps with any
-//      day padding (optionally with fractions), RFC 3339 with fractions and
-//      offsets (with or without a colon), year-first site templates
-//      ("2013 Jun 10 06:28:18.123"), and RFC 5424 with <PRI> and version.
+//   1. ParseSyslogPrefix() (collectors/log/syslog_prefix.h) splits the
+//      syslog prefix (timestamp, host, program, pid) from the message.
 //   2. LineProcessor::ProcessLine() (ProcessEntry() for journal entries,
 //      already split) decides whether the program is
 //      Postfix, maps it to one of the fixed process label values and
@@ -27,6 +23,7 @@
 #include <vector>
 
 #include "collectors/log/log_signals.h"
+#include "collectors/log/syslog_prefix.h"
 
 namespace mailhealth::log {
 
@@ -138,16 +135,6 @@ std::string_view Name(Event e);
 // Lines longer than this are cut (and counted as truncated).
 inline constexpr size_t kMaxLineBytes = 64 * 1024;
 
-struct SyslogLine {
-  std::string_view program;  // "postfix/submission/smtpd", "dovecot"
-  std::string_view pid;      // digits, may be empty
-  std::string_view host;
-  std::string_view message;  // after "program[pid]: "
-};
-
-// Returns false when the line has no recognisable syslog prefix.
-bool ParseSyslogPrefix(std::string_view line, SyslogLine* out);
-
 // The counters of one Postfix instance ({postfix_instance}: "postfix" for
 // the default one, "postfix-out"; see InstanceMap).
 struct InstanceCounters {
@@ -250,12 +237,18 @@ class LineProcessor {
   bool Signals(std::string_view program, std::string_view daemon,
                std::string_view instance, std::string_view pid, Process p,
                Severity sev, std::string_view body, LogCounters* c);
+  // The "TLS library problem" detail of the failure waiting in tls_ (its
+  // program and pid): counts it; true when the line was one.
+  bool PendingTlsDetail(std::string_view program, std::string_view pid,
+                        bool library, std::string_view body, LogCounters* c);
+  // An "SSL_accept error ...: -1": its reason comes on the next lines.
+  void AwaitTlsDetail(std::string_view program, std::string_view pid,
+                      std::string_view instance, TlsDirection d,
+                      LogCounters* c);
   // The {postfix_instance} of a Postfix program name: its syslog name (the
   // part before the first '/') mapped by syslog_names NAME=INSTANCE or the
   // live configuration, else that name itself (InstanceOf).
   std::string_view InstanceFor(std::string_view program) const;
-  void CountTlsFailure(std::string_view instance, TlsDirection d,
-                       TlsFailureReason r, LogCounters* c);
   void MatchRules(std::string_view daemon, std::string_view message,
                   LogCounters* c);
 

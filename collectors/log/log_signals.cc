@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "collectors/log/log_families.h"
+#include "collectors/log/log_text.h"
 #include "exporter/metric_builder.h"
 
 namespace mailhealth::log {
@@ -34,9 +36,6 @@ constexpr std::array<string_view, N<TlsFailureReason>()> kReasonNames = {
 constexpr std::array<string_view, N<TlsVersion>()> kVersionNames = {
     "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", "other"};
 
-bool StartsWith(string_view s, string_view p) {
-  return s.substr(0, p.size()) == p;
-}
 char Lower(char ch) {
   return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch;
 }
@@ -78,16 +77,7 @@ string_view Name(TlsFailureReason r) {
 string_view Name(TlsVersion v) { return kVersionNames[static_cast<size_t>(v)]; }
 
 SaslCounts& InstanceSignals::Service(string_view service) {
-  for (SaslCounts& c : sasl)
-    if (c.service == service) return c;
-  if (sasl.size() + 1 >= kMaxServices) {  // room for "other"
-    for (SaslCounts& c : sasl)
-      if (c.service == "other") return c;
-    service = "other";
-  }
-  sasl.emplace_back();
-  sasl.back().service = S(service);
-  return sasl.back();
+  return BoundedEntry(sasl, &SaslCounts::service, service, kMaxServices);
 }
 
 InstanceSignals& SignalCounters::Instance(string_view name) {
@@ -95,16 +85,7 @@ InstanceSignals& SignalCounters::Instance(string_view name) {
     instances.emplace_back();
     instances.back().name = "postfix";
   }
-  for (InstanceSignals& i : instances)
-    if (i.name == name) return i;
-  if (instances.size() + 1 >= kMaxInstances) {  // room for "other"
-    for (InstanceSignals& i : instances)
-      if (i.name == "other") return i;
-    name = "other";
-  }
-  instances.emplace_back();
-  instances.back().name = S(name);
-  return instances.back();
+  return BoundedEntry(instances, &InstanceSignals::name, name, kMaxInstances);
 }
 
 string_view InstanceOf(string_view program) {
@@ -247,48 +228,44 @@ bool CountTlsEstablished(string_view b, TlsDirection d, InstanceSignals* s) {
   return true;
 }
 
-void BuildSignalFamilies(const SignalCounters& c, Millis interval,
-                         Families* out) {
-  auto help = [&](const std::string& h) { return SampledHelp(h, interval); };
-  std::vector<InstanceSignals> seeded;
-  const std::vector<InstanceSignals>* inst = &c.instances;
-  if (c.instances.empty()) {
-    seeded.emplace_back();
-    seeded.back().name = "postfix";
-    inst = &seeded;
-  }
+namespace {
 
-  auto ps = Counter("mailhealth_log_postscreen_events_total",
-                    help("postscreen verdicts by event (a fixed set)."));
-  for (const InstanceSignals& i : *inst)
-    for (size_t e = 0; e < N<PostscreenEvent>(); ++e)
-      AddSample(ps,
-                {{"postfix_instance", i.name},
-                 {"event", S(Name(PostscreenEvent(e)))}},
-                static_cast<double>(i.postscreen[e]));
+void AddPostscreenFamilies(const std::vector<InstanceSignals>& inst,
+                           Millis interval, Families* out) {
+  auto ps = Counter(
+      "mailhealth_log_postscreen_events_total",
+      SampledHelp("postscreen verdicts by event (a fixed set).", interval));
+  for (const InstanceSignals& i : inst)
+    AddRow<PostscreenEvent>(ps, i.name, "event", i.postscreen);
   out->push_back(std::move(ps));
 
-  auto rank =
-      Histogram("mailhealth_log_postscreen_dnsbl_rank",
-                help("The combined DNSBL rank postscreen logged for each "
-                     "client it scored (\"DNSBL rank N\")."));
+  auto rank = Histogram(
+      "mailhealth_log_postscreen_dnsbl_rank",
+      SampledHelp("The combined DNSBL rank postscreen logged for each "
+                  "client it scored (\"DNSBL rank N\").",
+                  interval));
   const std::vector<double> bounds(kDnsblRankBounds.begin(),
                                    kDnsblRankBounds.end());
-  for (const InstanceSignals& i : *inst)
+  for (const InstanceSignals& i : inst)
     AddHistogram(
         rank, {{"postfix_instance", i.name}}, bounds,
         std::vector<uint64_t>(i.dnsbl_rank.begin(), i.dnsbl_rank.end()),
         i.dnsbl_rank_sum);
   out->push_back(std::move(rank));
+}
 
+void AddSaslFamilies(const std::vector<InstanceSignals>& inst, Millis interval,
+                     Families* out) {
   auto fail = Counter("mailhealth_log_sasl_auth_failures_total",
-                      help("smtpd's \"SASL <mechanism> authentication "
-                           "failed\" warnings by service and mechanism."));
+                      SampledHelp("smtpd's \"SASL <mechanism> authentication "
+                                  "failed\" warnings by service and mechanism.",
+                                  interval));
   auto ok = Counter("mailhealth_log_sasl_auth_successes_total",
-                    help("smtpd's client lines with sasl_method= (a "
-                         "successful authentication) by service and "
-                         "mechanism."));
-  for (const InstanceSignals& i : *inst) {
+                    SampledHelp("smtpd's client lines with sasl_method= (a "
+                                "successful authentication) by service and "
+                                "mechanism.",
+                                interval));
+  for (const InstanceSignals& i : inst) {
     std::vector<SaslCounts> services = i.sasl;
     if (services.empty() && i.name == "postfix") {
       services.emplace_back();
@@ -305,30 +282,39 @@ void BuildSignalFamilies(const SignalCounters& c, Millis interval,
   }
   out->push_back(std::move(fail));
   out->push_back(std::move(ok));
+}
 
-  auto tf = Counter("mailhealth_log_tls_failures_total",
-                    help("Failed TLS handshakes (inbound: smtpd, postscreen, "
-                         "tlsproxy; outbound: smtp, lmtp) by reason class."));
+void AddTlsFamilies(const std::vector<InstanceSignals>& inst, Millis interval,
+                    Families* out) {
+  auto tf =
+      Counter("mailhealth_log_tls_failures_total",
+              SampledHelp("Failed TLS handshakes (inbound: smtpd, postscreen, "
+                          "tlsproxy; outbound: smtp, lmtp) by reason class.",
+                          interval));
   auto tc = Counter("mailhealth_log_tls_connections_total",
-                    help("TLS connections established by direction and "
-                         "protocol version."));
-  for (const InstanceSignals& i : *inst)
-    for (size_t d = 0; d < N<TlsDirection>(); ++d) {
-      for (size_t r = 0; r < N<TlsFailureReason>(); ++r)
-        AddSample(tf,
-                  {{"postfix_instance", i.name},
-                   {"direction", S(Name(TlsDirection(d)))},
-                   {"reason", S(Name(TlsFailureReason(r)))}},
-                  static_cast<double>(i.tls_failures[d][r]));
-      for (size_t v = 0; v < N<TlsVersion>(); ++v)
-        AddSample(tc,
-                  {{"postfix_instance", i.name},
-                   {"direction", S(Name(TlsDirection(d)))},
-                   {"version", S(Name(TlsVersion(v)))}},
-                  static_cast<double>(i.tls_connections[d][v]));
-    }
+                    SampledHelp("TLS connections established by direction and "
+                                "protocol version.",
+                                interval));
+  for (const InstanceSignals& i : inst) {
+    AddGrid<TlsDirection, TlsFailureReason>(tf, i.name, "direction", "reason",
+                                            i.tls_failures);
+    AddGrid<TlsDirection, TlsVersion>(tc, i.name, "direction", "version",
+                                      i.tls_connections);
+  }
   out->push_back(std::move(tf));
   out->push_back(std::move(tc));
+}
+
+}  // namespace
+
+void BuildSignalFamilies(const SignalCounters& c, Millis interval,
+                         Families* out) {
+  std::vector<InstanceSignals> seeded;
+  const std::vector<InstanceSignals>& inst =
+      OrDefaultInstance(c.instances, &seeded);
+  AddPostscreenFamilies(inst, interval, out);
+  AddSaslFamilies(inst, interval, out);
+  AddTlsFamilies(inst, interval, out);
 }
 
 }  // namespace mailhealth::log

@@ -89,6 +89,33 @@ inline constexpr std::array<double, 8> kDnsblRankBounds = {1, 2, 3,  4,
 inline constexpr size_t kMaxInstances = 16;
 inline constexpr size_t kMaxServices = 16;
 
+// The element of `items` whose `key` is `name`, added when missing: at most
+// `max` of them, the last one "other" for every name beyond (the bounded
+// instances and services of the counters).
+template <typename T>
+T& AddBoundedEntry(std::vector<T>& items, std::string T::*key,
+                   std::string_view name, size_t max);
+template <typename T>
+T& BoundedEntry(std::vector<T>& items, std::string T::*key,
+                std::string_view name, size_t max) {
+  for (T& i : items)
+    if (i.*key == name) return i;
+  return AddBoundedEntry(items, key, name, max);
+}
+// BoundedEntry's rare part (out of line: the lookup stays small).
+template <typename T>
+T& AddBoundedEntry(std::vector<T>& items, std::string T::*key,
+                   std::string_view name, size_t max) {
+  if (items.size() + 1 >= max) {  // room for "other"
+    for (T& i : items)
+      if (i.*key == "other") return i;
+    name = "other";
+  }
+  items.emplace_back();
+  items.back().*key = std::string(name);
+  return items.back();
+}
+
 struct SaslCounts {
   std::string service;
   std::array<uint64_t, N<SaslMechanism>()> failures{};

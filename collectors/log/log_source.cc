@@ -159,6 +159,30 @@ bool IsPostfixEntry(const LineProcessor& processor,
          (!unit.empty() && units.count(std::string(unit)) > 0);
 }
 
+// The value of field `name` of the current entry ("" when it has none).
+std::string_view JournalField(sd_journal* j, const char* name) {
+  const void* d = nullptr;
+  size_t n = 0;
+  if (sd_journal_get_data(j, name, &d, &n) < 0) return {};
+  std::string_view v(static_cast<const char*>(d), n);
+  size_t eq = v.find('=');
+  return eq == std::string_view::npos ? std::string_view() : v.substr(eq + 1);
+}
+
+// Processes the current entry when it is Postfix's; true when it was. The
+// unit is read only when the identifier does not decide.
+bool ProcessJournalEntry(sd_journal* j, LineProcessor* processor,
+                         const std::set<std::string>& units,
+                         LogCounters* counters) {
+  std::string_view ident = JournalField(j, "SYSLOG_IDENTIFIER");
+  std::string_view unit = processor->IsPostfixProgram(ident) || units.empty()
+                              ? std::string_view()
+                              : JournalField(j, "_SYSTEMD_UNIT");
+  if (!IsPostfixEntry(*processor, units, ident, unit)) return false;
+  processor->ProcessEntry(ident, JournalField(j, "MESSAGE"), counters);
+  return true;
+}
+
 class JournalFollower : public ThreadFollower {
  public:
   JournalFollower(JournalOptions o, LineProcessor* processor,
@@ -170,15 +194,6 @@ class JournalFollower : public ThreadFollower {
   ~JournalFollower() override { Stop(); }
 
  private:
-  static std::string_view Field(sd_journal* j, const char* name) {
-    const void* d = nullptr;
-    size_t n = 0;
-    if (sd_journal_get_data(j, name, &d, &n) < 0) return {};
-    std::string_view v(static_cast<const char*>(d), n);
-    size_t eq = v.find('=');
-    return eq == std::string_view::npos ? std::string_view() : v.substr(eq + 1);
-  }
-
   Journal Open() {
     std::string error;
     Journal j = OpenJournal(o_.directory, &error);
@@ -220,15 +235,8 @@ class JournalFollower : public ThreadFollower {
           return;
         }
         if (r == 0) break;
-        std::string_view ident = Field(j, "SYSLOG_IDENTIFIER");
-        // The unit is read only when the identifier does not decide.
-        std::string_view unit =
-            processor_->IsPostfixProgram(ident) || units_.empty()
-                ? std::string_view()
-                : Field(j, "_SYSTEMD_UNIT");
-        if (!IsPostfixEntry(*processor_, units_, ident, unit)) continue;
-        processor_->ProcessEntry(ident, Field(j, "MESSAGE"), &state_->counters);
-        state_->counters.last_line_timestamp = WallNow();
+        if (ProcessJournalEntry(j, processor_, units_, &state_->counters))
+          state_->counters.last_line_timestamp = WallNow();
       }
       processor_->Flush(&state_->counters);
       if (n < 4096) return;
@@ -628,6 +636,91 @@ std::optional<double> LineTimestamp(std::string_view s, double now) {
   return t;
 }
 
+namespace {
+
+// One ReadFileWindow(): the open file, the cutoff, where its lines go.
+struct Window {
+  int fd;
+  off_t size;
+  double now;
+  double cutoff;
+  LineProcessor* processor;
+  LogCounters* counters;
+  std::vector<char> buf = std::vector<char>(kBlockBytes);
+};
+
+// Backwards from the end: the first whole line of the first block whose
+// first whole line is older than the cutoff; `floor` when there is none.
+off_t WindowStart(Window& w, off_t floor) {
+  for (off_t pos = w.size; pos > floor;) {
+    const off_t from = std::max(floor, pos - static_cast<off_t>(kBlockBytes));
+    const ssize_t n =
+        ::pread(w.fd, w.buf.data(), static_cast<size_t>(pos - from), from);
+    if (n <= 0) break;
+    std::string_view block(w.buf.data(), static_cast<size_t>(n));
+    size_t first = 0;
+    if (from > 0) {
+      size_t nl = block.find('\n');
+      if (nl == std::string_view::npos) {
+        pos = from;
+        continue;
+      }
+      first = nl + 1;
+    }
+    std::string_view line = block.substr(first);
+    line = line.substr(0, line.find('\n'));
+    auto ts = LineTimestamp(line, w.now);
+    if (ts && *ts < w.cutoff) return from + static_cast<off_t>(first);
+    pos = from;
+  }
+  return floor;
+}
+
+// A line of the window: processed unless it is older than the cutoff.
+void WindowLine(const Window& w, std::string_view line) {
+  auto ts = LineTimestamp(line, w.now);
+  if (ts && *ts < w.cutoff) return;
+  const bool cut = line.size() > kMaxLineBytes;
+  w.processor->ProcessLine(cut ? line.substr(0, kMaxLineBytes) : line,
+                           w.counters, cut);
+}
+
+// Forwards from `start` to the end; false (and out->error) on a read error.
+bool ReadForward(Window& w, off_t start, const std::string& path,
+                 WindowRead* out) {
+  std::string carry;
+  for (off_t pos = start; pos < w.size;) {
+    const ssize_t n = ::pread(
+        w.fd, w.buf.data(),
+        static_cast<size_t>(std::min<off_t>(w.size - pos, kBlockBytes)), pos);
+    if (n < 0) {
+      ++w.counters->read_errors;
+      out->error = "cannot read " + path + ": " + std::strerror(errno);
+      return false;
+    }
+    if (n == 0) break;
+    pos += n;
+    out->bytes += static_cast<size_t>(n);
+    std::string_view data(w.buf.data(), static_cast<size_t>(n));
+    size_t b = 0;
+    for (size_t nl; (nl = data.find('\n', b)) != std::string_view::npos;
+         b = nl + 1) {
+      if (!carry.empty()) {
+        carry.append(data.substr(b, nl - b));
+        WindowLine(w, carry);
+        carry.clear();
+      } else {
+        WindowLine(w, data.substr(b, nl - b));
+      }
+    }
+    carry.append(data.substr(b));
+  }
+  if (!carry.empty()) WindowLine(w, carry);
+  return true;
+}
+
+}  // namespace
+
 WindowRead ReadFileWindow(const std::string& path, double now,
                           double lookback_seconds, LineProcessor* processor,
                           LogCounters* counters, size_t max_bytes) {
@@ -648,74 +741,11 @@ WindowRead ReadFileWindow(const std::string& path, double now,
     out.error = "cannot stat " + path + ": " + std::strerror(errno);
     return out;
   }
-  const off_t size = st.st_size;
-  const off_t floor = size > static_cast<off_t>(max_bytes)
-                          ? size - static_cast<off_t>(max_bytes)
+  Window w{fd.get(), st.st_size, now, cutoff, processor, counters};
+  const off_t floor = w.size > static_cast<off_t>(max_bytes)
+                          ? w.size - static_cast<off_t>(max_bytes)
                           : 0;
-  std::vector<char> buf(kBlockBytes);
-  // Backwards: find a block whose first whole line is older than the
-  // cutoff (or the floor); forwards from that line.
-  off_t start = floor;
-  for (off_t pos = size; pos > floor;) {
-    const off_t from = std::max(floor, pos - static_cast<off_t>(kBlockBytes));
-    const ssize_t n =
-        ::pread(fd.get(), buf.data(), static_cast<size_t>(pos - from), from);
-    if (n <= 0) break;
-    std::string_view block(buf.data(), static_cast<size_t>(n));
-    size_t first = 0;
-    if (from > 0) {
-      size_t nl = block.find('\n');
-      if (nl == std::string_view::npos) {
-        pos = from;
-        continue;
-      }
-      first = nl + 1;
-    }
-    std::string_view line = block.substr(first);
-    line = line.substr(0, line.find('\n'));
-    auto ts = LineTimestamp(line, now);
-    if (ts && *ts < cutoff) {
-      start = from + static_cast<off_t>(first);
-      break;
-    }
-    pos = from;
-  }
-  // Forwards.
-  std::string carry;
-  auto handle = [&](std::string_view line) {
-    auto ts = LineTimestamp(line, now);
-    if (ts && *ts < cutoff) return;
-    const bool cut = line.size() > kMaxLineBytes;
-    processor->ProcessLine(cut ? line.substr(0, kMaxLineBytes) : line, counters,
-                           cut);
-  };
-  for (off_t pos = start; pos < size;) {
-    const ssize_t n = ::pread(
-        fd.get(), buf.data(),
-        static_cast<size_t>(std::min<off_t>(size - pos, kBlockBytes)), pos);
-    if (n < 0) {
-      ++counters->read_errors;
-      out.error = "cannot read " + path + ": " + std::strerror(errno);
-      return out;
-    }
-    if (n == 0) break;
-    pos += n;
-    out.bytes += static_cast<size_t>(n);
-    std::string_view data(buf.data(), static_cast<size_t>(n));
-    size_t b = 0;
-    for (size_t nl; (nl = data.find('\n', b)) != std::string_view::npos;
-         b = nl + 1) {
-      if (!carry.empty()) {
-        carry.append(data.substr(b, nl - b));
-        handle(carry);
-        carry.clear();
-      } else {
-        handle(data.substr(b, nl - b));
-      }
-    }
-    carry.append(data.substr(b));
-  }
-  if (!carry.empty()) handle(carry);
+  if (!ReadForward(w, WindowStart(w, floor), path, &out)) return out;
   counters->last_line_timestamp = WallNow();
   return out;
 }
@@ -735,14 +765,6 @@ WindowRead ReadJournalWindow(const JournalOptions& o, double now,
   const double since = now - lookback_seconds;
   sd_journal_seek_realtime_usec(
       j.get(), since > 0 ? static_cast<uint64_t>(since * 1e6) : 0);
-  auto field = [&](const char* name) -> std::string_view {
-    const void* d = nullptr;
-    size_t n = 0;
-    if (sd_journal_get_data(j.get(), name, &d, &n) < 0) return {};
-    std::string_view v(static_cast<const char*>(d), n);
-    size_t eq = v.find('=');
-    return eq == std::string_view::npos ? std::string_view() : v.substr(eq + 1);
-  };
   for (;;) {
     int r = sd_journal_next(j.get());
     if (r < 0) {
@@ -750,12 +772,7 @@ WindowRead ReadJournalWindow(const JournalOptions& o, double now,
       break;
     }
     if (r == 0) break;
-    std::string_view ident = field("SYSLOG_IDENTIFIER");
-    std::string_view unit = processor->IsPostfixProgram(ident) || units.empty()
-                                ? std::string_view()
-                                : field("_SYSTEMD_UNIT");
-    if (!IsPostfixEntry(*processor, units, ident, unit)) continue;
-    processor->ProcessEntry(ident, field("MESSAGE"), counters);
+    ProcessJournalEntry(j.get(), processor, units, counters);
   }
   counters->last_line_timestamp = WallNow();
   return out;
