@@ -422,21 +422,17 @@ const ByFirstChar<InfoClass>& InfoClasses() {
 }
 
 // An info message after its queue ID (`qid`: there was one): counts its
-// class; false when it is not understood. A message whose first character
-// starts no class may be a delivery line without "to="; one that starts a
-// class but none of that character's texts is only looked up.
+// class; false when it is not understood. A message that starts no class
+// may be a delivery line without "to=", else it is only looked up.
 bool CountInfoClass(Process p, string_view body, bool qid,
                     InstanceCounters* c) {
-  const std::vector<InfoClass>& classes = InfoClasses().Of(body);
-  if (classes.empty()) {
-    // Delivery lines without "to=" ("user@example.com, relay=...").
-    if (qid && p != Process::kSmtpd && p != Process::kPostscreen &&
-        p != Process::kCleanup && Contains(body, ", relay="))
-      return Delivery(p, body, c);
-    return Starts().Known(body);
-  }
-  for (const InfoClass& k : classes)
+  for (const InfoClass& k : InfoClasses().Of(body))
     if (StartsWith(body, k.start)) return k.count(p, body, c);
+  // Delivery lines without "to=" ("user@example.com, relay=..."), whatever
+  // the address's first character.
+  if (qid && p != Process::kSmtpd && p != Process::kPostscreen &&
+      p != Process::kCleanup && Contains(body, ", relay="))
+    return Delivery(p, body, c);
   return Starts().Known(body);
 }
 

@@ -469,6 +469,23 @@ INSTANTIATE_TEST_SUITE_P(
               {"postfix", 1},
               {"messages{bounce,info}", 1},
               {"events{bounce_notification}", 1}}},
+        // Delivery lines without "to=", whatever the address starts with
+        // (a "t", "f", "r" ... once fell into the class table and was lost).
+        ClassifyCase{
+            "postfix/smtp[1]: 1A2B3C: tom@example.com, "
+            "relay=x[192.0.2.1]:25, delay=1, dsn=2.0.0, status=sent (ok)",
+            M{{"lines", 1},
+              {"postfix", 1},
+              {"messages{smtp,info}", 1},
+              {"deliveries{smtp,sent}", 1}}},
+        ClassifyCase{
+            "postfix/local[1]: 1A2B3C: sam@example.com, relay=local, "
+            "delay=1, dsn=5.2.2, status=bounced (mailbox full)",
+            M{{"lines", 1},
+              {"postfix", 1},
+              {"messages{local,info}", 1},
+              {"deliveries{local,bounced}", 1},
+              {"events{mailbox_full}", 1}}},
         ClassifyCase{
             "postfix-out/smtp[1]: 1A: to=<a@example.com>, "
             "relay=x[192.0.2.1]:25, delay=1, dsn=2.0.0, status=sent (ok)",
