@@ -127,12 +127,11 @@ COUNT = {
         {"color": "green", "value": None}, {"color": "red", "value": 1}]}}
 
 
-def dashboard():
-    panels = []
+def row_fleet_overview():
     # The fleet at a glance, from the recording rules of
     # deploy/prometheus/fleet.rules.yml (one series per host, or the
     # fleet's aggregate); the host variable below narrows the rest.
-    panels += row("Fleet overview", [
+    return row("Fleet overview", [
         stat("Hosts scraped", [target("fleet:mailhealth_hosts_scraped:count", "scraped"),
                                target("fleet:mailhealth_hosts:count", "known", ref="B")], 4,
              defaults={"color": {"mode": "fixed", "fixedColor": "blue"}, "mappings": [],
@@ -158,7 +157,10 @@ def dashboard():
             "{{instance}}")], w=12,
             description="Address x zone pairs listed, per host."),
     ])
-    panels += row("Health overview", [
+
+
+def row_health_overview():
+    return row("Health overview", [
         stat("Postfix", [target(f"mailhealth_postfix_up{{{PINST}}}",
                                 "{{instance}} {{postfix_instance}}")], 4,
              description="1 when the Postfix master runs and the queue can be read, "
@@ -190,7 +192,10 @@ def dashboard():
                                    "{{instance}} {{collector}}")], 24, h=4,
              description="0: the collector could not work at all (see the exporter's log)."),
     ])
-    panels += row("Queue", [
+
+
+def row_queue():
+    return row("Queue", [
         timeseries("Messages per queue", [target(
             f"mailhealth_queue_messages{{{PINST}}}", "{{instance}} {{postfix_instance}} {{queue}}")]),
         timeseries("Oldest message per queue", [target(
@@ -216,7 +221,10 @@ def dashboard():
                    f"(mailhealth_queue_message_age_seconds_bucket{{{PINST}}}))",
                    "p90 {{instance}} {{postfix_instance}} {{queue}}", ref="B")], unit="s"),
     ])
-    panels += row("Mail log", [
+
+
+def row_mail_log():
+    return row("Mail log", [
         timeseries("Deliveries per minute by status", [target(
             per_minute(f"mailhealth_log_deliveries_total{{{PINST}}}",
                        "instance, postfix_instance, status"),
@@ -257,7 +265,10 @@ def dashboard():
                    f"{{{INST}}}[$__rate_interval]))", "{{instance}} cut (> 64 KiB)", ref="B")],
             unit="ops"),
     ])
-    panels += row("DNS per resolver", [
+
+
+def row_dns_per_resolver():
+    return row("DNS per resolver", [
         timeseries("Lookup duration", [target(
             f'mailhealth_dns_lookup_duration_seconds{{{INST},domain=~"$domain"}}',
             "{{domain}} {{qtype}} @ {{resolver}}")], unit="s"),
@@ -296,7 +307,10 @@ def dashboard():
                 "thresholds": {"mode": "absolute", "steps": [
                     {"color": "green", "value": None}, {"color": "red", "value": 1}]}}),
     ])
-    panels += row("SMTP per target", [
+
+
+def row_smtp_per_target():
+    return row("SMTP per target", [
         timeseries("Phase durations", [target(
             f'mailhealth_smtp_phase_duration_seconds{{{INST},target=~"$target"}}',
             "{{target}} {{phase}}")], unit="s", stack=True),
@@ -330,10 +344,13 @@ def dashboard():
                     {"color": "red", "value": None}, {"color": "orange", "value": 3 * 86400},
                     {"color": "green", "value": 14 * 86400}]}}),
     ])
+
+
+def row_outside_view():
     # The outside prober's series (job mailhealth_outside_*, instance = the
     # target, vantage="outside") beside the mail host's own, per target.
     OUT = 'vantage="outside"'
-    panels += row("Outside view: the world's probe beside the host's own", [
+    return row("Outside view: the world's probe beside the host's own", [
         timeseries("SMTP probe success, inside and outside", [
             target(f'max by (target, address) (mailhealth_smtp_probe_success{{{INST},vantage!="outside",target=~"$target"}})',
                    "inside {{target}} {{address}}"),
@@ -353,7 +370,10 @@ def dashboard():
               f'mailhealth_dns_mx_info{{{OUT},domain=~"$domain"}}',
               exclude=("Time", "__name__", "job", "Value", "vantage")),
     ])
-    panels += row("Reputation: blocklists and reverse DNS", [
+
+
+def row_reputation():
+    return row("Reputation: blocklists and reverse DNS", [
         table("Listed on (zone, address)",
               f"mailhealth_dnsbl_listed{{{INST}}} == 1",
               exclude=("Time", "__name__", "job", "Value"),
@@ -376,7 +396,10 @@ def dashboard():
                 "thresholds": {"mode": "absolute", "steps": [
                     {"color": "red", "value": None}, {"color": "green", "value": 1}]}}),
     ])
-    panels += row("Log signals: postscreen, SASL, TLS", [
+
+
+def row_log_signals():
+    return row("Log signals: postscreen, SASL, TLS", [
         timeseries("postscreen verdicts per minute", [target(
             per_minute(f"mailhealth_log_postscreen_events_total{{{PINST}}}",
                        "instance, postfix_instance, event"),
@@ -402,7 +425,10 @@ def dashboard():
                        "instance, postfix_instance, direction, version"),
             "{{instance}} {{postfix_instance}} {{direction}} {{version}}")], stack=True),
     ])
-    panels += row("Mail authentication: SPF, DKIM, DMARC, MTA-STS, DANE", [
+
+
+def row_mail_authentication():
+    return row("Mail authentication: SPF, DKIM, DMARC, MTA-STS, DANE", [
         table("SPF results other than pass (per sending address)",
               f'mailhealth_spf_result{{{INST},result!="pass"}} == 1',
               exclude=("Time", "__name__", "job", "Value"),
@@ -429,7 +455,10 @@ def dashboard():
               f"mailhealth_dane_tlsa_matches{{{INST}}} == 0",
               exclude=("Time", "__name__", "job", "Value")),
     ])
-    panels += row("The exporter", [
+
+
+def row_the_exporter():
+    return row("The exporter", [
         timeseries("Collector run duration", [target(
             f"mailhealth_scrape_collector_duration_seconds{{{INST}}}",
             "{{instance}} {{collector}}")], unit="s"),
@@ -454,6 +483,25 @@ def dashboard():
         table("Build", f"mailhealth_build_info{{{INST}}}",
               exclude=("Time", "__name__", "job", "Value"), h=5),
     ])
+
+
+def dashboard():
+    # Row by row, top to bottom (the panel ids follow this order).
+    panels = []
+    for make_row in (
+            row_fleet_overview,
+            row_health_overview,
+            row_queue,
+            row_mail_log,
+            row_dns_per_resolver,
+            row_smtp_per_target,
+            row_outside_view,
+            row_reputation,
+            row_log_signals,
+            row_mail_authentication,
+            row_the_exporter,
+    ):
+        panels += make_row()
 
     def var(name, query, label, multi=True, hide=0):
         return {
