@@ -8,12 +8,9 @@ namespace mailhealth {
 
 bool ContainsI(std::string_view hay, std::string_view needle_lower) {
   if (needle_lower.size() > hay.size()) return false;
-  auto lower = [](char c) {
-    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  };
   auto it = std::search(hay.begin(), hay.end(), needle_lower.begin(),
                         needle_lower.end(),
-                        [&](char a, char b) { return lower(a) == b; });
+                        [](char a, char b) { return AsciiLower(a) == b; });
   return it != hay.end();
 }
 

@@ -36,6 +36,23 @@ inline std::string_view TrimSpace(std::string_view s) {
   return s;
 }
 
+// ASCII lower case of one character.
+inline char AsciiLower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// ASCII case-insensitive comparison (either side in any case).
+inline bool EqualsI(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
+  return true;
+}
+
+inline bool StartsWithI(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && EqualsI(s.substr(0, prefix.size()), prefix);
+}
+
 // ASCII case-insensitive substring search; `needle_lower` must be lower case.
 bool ContainsI(std::string_view hay, std::string_view needle_lower);
 

@@ -5,6 +5,7 @@
 #include "collectors/log/log_families.h"
 #include "collectors/log/log_text.h"
 #include "exporter/metric_builder.h"
+#include "exporter/strings.h"
 
 namespace mailhealth::log {
 namespace {
@@ -36,23 +37,6 @@ constexpr std::array<string_view, N<TlsFailureReason>()> kReasonNames = {
 constexpr std::array<string_view, N<TlsVersion>()> kVersionNames = {
     "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", "other"};
 
-char Lower(char ch) {
-  return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch;
-}
-bool EqualsI(string_view a, string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  return true;
-}
-bool StartsWithI(string_view s, string_view p) {
-  return s.size() >= p.size() && EqualsI(s.substr(0, p.size()), p);
-}
-bool ContainsI(string_view s, string_view p) {
-  for (size_t i = 0; i + p.size() <= s.size(); ++i)
-    if (EqualsI(s.substr(i, p.size()), p)) return true;
-  return false;
-}
 
 void Inc(InstanceSignals* s, PostscreenEvent e) {
   ++s->postscreen[static_cast<size_t>(e)];

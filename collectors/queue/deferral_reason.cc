@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "exporter/strings.h"
+
 namespace mailhealth {
 namespace {
 
@@ -12,18 +14,6 @@ constexpr std::array<std::string_view, kDeferralReasonCount> kNames = {
     "connection_timeout",    "dns_failure",
     "tls_failure",           "mailbox_full",
     "remote_temporary",      "other"};
-
-char Lower(char c) {
-  return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-}
-
-// Case-insensitive substring search; `needle` must be lower case.
-bool ContainsI(std::string_view hay, std::string_view needle) {
-  if (needle.size() > hay.size()) return false;
-  auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(),
-                        [](char a, char b) { return Lower(a) == b; });
-  return it != hay.end();
-}
 
 bool ContainsAnyI(std::string_view hay,
                   std::initializer_list<std::string_view> needles) {
@@ -57,7 +47,7 @@ bool MailboxFullText(std::string_view reason) {
 
 std::string ToLower(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = Lower(c);
+  for (char& c : out) c = AsciiLower(c);
   return out;
 }
 

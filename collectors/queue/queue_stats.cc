@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "exporter/metric_builder.h"
+#include "exporter/strings.h"
 
 namespace mailhealth {
 namespace {
@@ -18,14 +19,6 @@ constexpr char kByDomain[] = "mailhealth_queue_deferred_messages_by_domain";
 
 constexpr size_t kReasonCacheMax = 4096;
 
-bool EqualsI(std::string_view a, std::string_view lower) {
-  if (a.size() != lower.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != lower[i])
-      return false;
-  }
-  return true;
-}
 
 }  // namespace
 
