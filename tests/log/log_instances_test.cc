@@ -20,32 +20,6 @@ namespace {
 
 using M = std::map<std::string, uint64_t>;
 
-// The non-zero counters of one instance, keyed as NonZero() keys them.
-M NonZeroOf(const InstanceCounters& t) {
-  M m;
-  auto put = [&](const std::string& k, uint64_t v) {
-    if (v) m[k] = v;
-  };
-  for (size_t p = 0; p < N<Process>(); ++p)
-    for (size_t s = 0; s < N<Severity>(); ++s)
-      put("messages{" + std::string(Name(Process(p))) + "," +
-              std::string(Name(Severity(s))) + "}",
-          t.messages[p][s]);
-  for (size_t tr = 0; tr < N<Transport>(); ++tr)
-    for (size_t s = 0; s < N<DeliveryStatus>(); ++s)
-      put("deliveries{" + std::string(Name(Transport(tr))) + "," +
-              std::string(Name(DeliveryStatus(s))) + "}",
-          t.deliveries[tr][s]);
-  for (size_t st = 0; st < N<RejectStage>(); ++st)
-    for (size_t r = 0; r < N<RejectReason>(); ++r)
-      put("rejects{" + std::string(Name(RejectStage(st))) + "," +
-              std::string(Name(RejectReason(r))) + "}",
-          t.rejects[st][r]);
-  for (size_t e = 0; e < N<Event>(); ++e)
-    put("events{" + std::string(Name(Event(e))) + "}", t.events[e]);
-  return m;
-}
-
 const std::string kFixture =
     std::string(MAILHEALTH_SOURCE_DIR) + "/tests/fixtures/log/two-instances.log";
 

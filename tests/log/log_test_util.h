@@ -16,20 +16,14 @@
 
 namespace mailhealth::log {
 
-// Every non-zero counter, keyed "lines", "messages{smtpd,info}",
-// "deliveries{smtp,sent}", "rejects{rcpt,rbl}", "events{x}", "rules{name}".
-inline std::map<std::string, uint64_t> NonZero(const LogCounters& c,
-                                               const LineProcessor& lp) {
+// The non-zero counters of one instance (or of Total()), keyed
+// "messages{smtpd,info}", "deliveries{smtp,sent}", "rejects{rcpt,rbl}",
+// "events{x}".
+inline std::map<std::string, uint64_t> NonZeroOf(const InstanceCounters& t) {
   std::map<std::string, uint64_t> m;
   auto put = [&](const std::string& k, uint64_t v) {
     if (v) m[k] = v;
   };
-  put("lines", c.lines);
-  put("postfix", c.postfix);
-  put("foreign", c.foreign);
-  put("unsupported", c.unsupported);
-  put("truncated", c.truncated);
-  const InstanceCounters t = c.Total();
   for (size_t p = 0; p < N<Process>(); ++p)
     for (size_t s = 0; s < N<Severity>(); ++s)
       put("messages{" + std::string(Name(Process(p))) + "," +
@@ -47,6 +41,22 @@ inline std::map<std::string, uint64_t> NonZero(const LogCounters& c,
           t.rejects[st][r]);
   for (size_t e = 0; e < N<Event>(); ++e)
     put("events{" + std::string(Name(Event(e))) + "}", t.events[e]);
+  return m;
+}
+
+// Every non-zero counter, keyed "lines", "messages{smtpd,info}",
+// "deliveries{smtp,sent}", "rejects{rcpt,rbl}", "events{x}", "rules{name}".
+inline std::map<std::string, uint64_t> NonZero(const LogCounters& c,
+                                               const LineProcessor& lp) {
+  std::map<std::string, uint64_t> m = NonZeroOf(c.Total());
+  auto put = [&](const std::string& k, uint64_t v) {
+    if (v) m[k] = v;
+  };
+  put("lines", c.lines);
+  put("postfix", c.postfix);
+  put("foreign", c.foreign);
+  put("unsupported", c.unsupported);
+  put("truncated", c.truncated);
   for (size_t i = 0; i < c.rule_matches.size(); ++i)
     put("rules{" + lp.rule_names()[i] + "}", c.rule_matches[i]);
   return m;
