@@ -24,7 +24,11 @@ struct CryptDataDeleter {
 std::string Sha256(const std::string& in) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(in.data(), in.size(), md, &len, EVP_sha256(), nullptr);
+  // Fetched once: EVP_sha256() makes OpenSSL 3 look the algorithm up in
+  // its providers on every call, half the cost of a cache hit.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+  EVP_Digest(in.data(), in.size(), md, &len,
+             sha256 != nullptr ? sha256 : EVP_sha256(), nullptr);
   return std::string(reinterpret_cast<char*>(md), len);
 }
 

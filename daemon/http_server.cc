@@ -8,7 +8,6 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -19,6 +18,7 @@
 #include <thread>
 #include <type_traits>
 
+#include "daemon/tls_stream.h"
 #include "exporter/logging.h"
 
 namespace mailhealth {
@@ -206,14 +206,13 @@ namespace {
 template <bool kTls>
 class Session : public ConnBase {
  public:
-  using Stream = std::conditional_t<kTls, net::ssl::stream<beast::tcp_stream>,
-                                    beast::tcp_stream>;
+  using Stream = std::conditional_t<kTls, TlsStream, beast::tcp_stream>;
 
   // Until its first byte a connection holds only its socket and a timer:
-  // the read buffer, the parser and, with TLS, the OpenSSL session and
-  // asio's two 17 KB record buffers (about 90 KB in all) are made when the
-  // client sends something, so thousands of silent or stalled clients cost
-  // little memory.
+  // the read buffer, the parser and, with TLS, the OpenSSL session and its
+  // 8 KB socket read buffer (daemon/tls_stream.h) are made when the client
+  // sends something, so thousands of silent or stalled clients cost little
+  // memory.
   Session(HttpServer::Impl* impl, tcp::socket&& socket)
       : impl_(impl),
         ex_(socket.get_executor()),
@@ -274,7 +273,12 @@ class Session : public ConnBase {
     first_byte_timer_.cancel();
     if (ec || state == kClosing || !pending_) return Close();
     if constexpr (kTls) {
-      stream_.emplace(std::move(*pending_), *opts().tls_context);
+      stream_.emplace(std::move(*pending_),
+                      opts().tls_context->native_handle());
+      if (!stream_->ok()) {
+        pending_.reset();
+        return Close();
+      }
     } else {
       stream_.emplace(std::move(*pending_));
     }
@@ -282,11 +286,10 @@ class Session : public ConnBase {
     // The deadline still runs from the connection's start.
     Deadline(std::max<int>(1, std::min<int>(ms, static_cast<int>(left.count()))));
     if constexpr (kTls) {
-      stream_->async_handshake(net::ssl::stream_base::server,
-                               [self = Self()](beast::error_code e) {
-                                 if (e) return self->Close();
-                                 self->WaitForRequest(true);
-                               });
+      stream_->async_handshake([self = Self()](beast::error_code e, size_t) {
+        if (e) return self->Close();
+        self->WaitForRequest(true);
+      });
     } else {
       ReadFirst();
     }
@@ -442,25 +445,24 @@ class Session : public ConnBase {
     }
     head_ += "\r\n";
     body_ = head_only_ ? std::string() : std::move(r.body);
-    if constexpr (kTls) {
-      // asio's TLS stream encrypts one buffer per record: the head in a
-      // record of its own would cost a record and a write of its own.
-      head_ += body_;
-      std::string().swap(body_);
-    }
     Deadline(opts().write_timeout_ms);
     std::array<net::const_buffer, 2> bufs = {net::buffer(head_),
                                              net::buffer(body_)};
-    net::async_write(*stream_, bufs,
-                     [self = Self()](beast::error_code ec, size_t) {
-                       if (ec) return self->Close();
-                       // Freed, not kept: an idle keep-alive connection
-                       // holds no copy of the last body.
-                       std::string().swap(self->head_);
-                       std::string().swap(self->body_);
-                       if (!self->keep_alive_) return self->Linger();
-                       self->WaitForRequest(false);
-                     });
+    auto done = [self = Self()](beast::error_code ec, size_t) {
+      if (ec) return self->Close();
+      // Freed, not kept: an idle keep-alive connection holds no copy of
+      // the last body.
+      std::string().swap(self->head_);
+      std::string().swap(self->body_);
+      if (!self->keep_alive_) return self->Linger();
+      self->WaitForRequest(false);
+    };
+    if constexpr (kTls) {
+      // Encrypted in one go, sent in one socket write (daemon/tls_stream.h).
+      stream_->async_write_all(bufs, std::move(done));
+    } else {
+      net::async_write(*stream_, bufs, std::move(done));
+    }
   }
 
   // After the last response: half-close, then read (and drop) what the

@@ -98,6 +98,109 @@ TEST_F(HttpsTest, LargeBodyArrivesWhole) {
   EXPECT_EQ(r.out, "200000\n");
 }
 
+// A Python TLS client (the real ssl module, OpenSSL underneath) that
+// sends `requests` on one connection, in one write or one byte per TLS
+// record, and prints the number of "HTTP/1.1 200" answers and the bytes
+// received until the server closes.
+std::string PythonTlsClient(const std::string& dir, int port,
+                            const std::string& version, bool byte_records,
+                            int requests) {
+  const std::string script =
+      "import socket, ssl, sys\n"
+      "ctx = ssl.create_default_context(cafile='" + dir + "/ca.crt')\n"
+      "ctx.check_hostname = False\n"
+      "v = ssl.TLSVersion." + version + "\n"
+      "ctx.minimum_version = ctx.maximum_version = v\n"
+      "s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', " +
+      std::to_string(port) + ")))\n"
+      "n = " + std::to_string(requests) + "\n"
+      "req = b''.join(b'GET /big HTTP/1.1\\r\\nHost: x\\r\\n' + "
+      "(b'Connection: close\\r\\n' if i == n - 1 else b'') + b'\\r\\n' "
+      "for i in range(n))\n"
+      "if " + (byte_records ? "True" : "False") + ":\n"
+      "    for i in range(len(req)): s.sendall(req[i:i + 1])\n"
+      "else:\n"
+      "    s.sendall(req)\n"
+      "got = b''\n"
+      "while True:\n"
+      "    try:\n"
+      "        b = s.recv(65536)\n"
+      "    except (ssl.SSLError, OSError):\n"
+      "        break\n"
+      "    if not b: break\n"
+      "    got += b\n"
+      "print(got.count(b'HTTP/1.1 200 '), got.count(b'b' * 100000))\n";
+  return sectest::Run("python3 -c \"$(cat <<'PYEOF'\n" + script +
+                      "PYEOF\n)\" 2>&1")
+      .out;
+}
+
+// Keep-alive, pipelining and a request head spread over one TLS record
+// per byte, with TLS 1.2 and 1.3: the server's own TLS stream
+// (daemon/tls_stream.h) reassembles and answers each in order.
+TEST_F(HttpsTest, KeepAlivePipelinedAndByteRecordsOverTls12And13) {
+  server_.Handle("/big", [](const HttpRequest&) {
+    return HttpResponse{200, "text/plain", {}, std::string(100000, 'b')};
+  });
+  ASSERT_TRUE(Start(kServerTls).ok());
+  for (const char* v : {"TLSv1_2", "TLSv1_3"}) {
+    EXPECT_EQ(PythonTlsClient(dir_->path(), port_, v, false, 3), "3 3\n")
+        << v << ": three pipelined requests in one write";
+    EXPECT_EQ(PythonTlsClient(dir_->path(), port_, v, true, 2), "2 2\n")
+        << v << ": two requests, one byte per TLS record";
+  }
+}
+
+// TLS 1.3 takes AES-128-GCM first, as Go's servers (exporter-toolkit) do
+// on hosts with AES instructions, though the client (Python's OpenSSL)
+// lists AES-256 first.
+TEST_F(HttpsTest, Tls13PrefersAes128GcmAsGoDoes) {
+  ASSERT_TRUE(Start(kServerTls).ok());
+  auto r = sectest::Run(
+      "python3 -c \"import socket, ssl; "
+      "ctx = ssl.create_default_context(cafile='" + dir_->path() +
+      "/ca.crt'); ctx.check_hostname = False; "
+      "s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', " +
+      std::to_string(port_) + "))); print(s.version(), s.cipher()[0])\" 2>&1");
+  EXPECT_EQ(r.out, "TLSv1.3 TLS_AES_128_GCM_SHA256\n");
+}
+
+// A client that never reads a large answer is cut at the write deadline,
+// over TLS as over plain HTTP, and does not get the whole body.
+TEST_F(HttpsTest, UnreadAnswerIsCutAtTheWriteDeadline) {
+  constexpr size_t kHuge = 64u << 20;
+  server_.Handle("/huge", [](const HttpRequest&) {
+    return HttpResponse{200, "text/plain", {}, std::string(kHuge, 'h')};
+  });
+  HttpOptions opts;
+  opts.write_timeout_ms = 300;
+  ASSERT_TRUE(Start(kServerTls, opts).ok());
+  const std::string script =
+      "import socket, ssl, time\n"
+      "ctx = ssl.create_default_context(cafile='" + dir_->path() +
+      "/ca.crt')\n"
+      "ctx.check_hostname = False\n"
+      "s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', " +
+      std::to_string(port_) + ")))\n"
+      "s.sendall(b'GET /huge HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
+      "time.sleep(1.5)\n"
+      "got = 0\n"
+      "while True:\n"
+      "    try:\n"
+      "        b = s.recv(1 << 20)\n"
+      "    except (ssl.SSLError, OSError):\n"
+      "        break\n"
+      "    if not b: break\n"
+      "    got += len(b)\n"
+      "print('whole' if got > " + std::to_string(kHuge) +
+      " else 'cut' if got > 0 else 'nothing')\n";
+  auto r = sectest::Run("python3 -c \"$(cat <<'PYEOF'\n" + script +
+                        "PYEOF\n)\" 2>&1");
+  EXPECT_EQ(r.out, "cut\n");
+  // And the server still answers others at once.
+  EXPECT_EQ(Code(Curl("--cacert ca.crt")), "200");
+}
+
 TEST_F(HttpsTest, PlainHttpOnTheTlsPortGetsNoMetrics) {
   ASSERT_TRUE(Start(kServerTls).ok());
   auto r = Curl("", "http");
