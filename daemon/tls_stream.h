@@ -215,6 +215,9 @@ class TlsStream {
                                         boost::asio::error::get_ssl_category())
                            : error_code(boost::asio::error::connection_reset);
       }
+      // OpenSSL's alert ("protocol version", "unknown ca"...) goes out
+      // first, so that the client can say why it was refused.
+      if (s->OutputPending()) return Flush(self);
       return Finish(self, started);
     }
 

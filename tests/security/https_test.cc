@@ -212,6 +212,13 @@ TEST_F(HttpsTest, MinVersionTls13RefusesTls12Client) {
   ASSERT_TRUE(Start(kServerTls + "  min_version: TLS13\n").ok());
   EXPECT_EQ(Code(Curl("--cacert ca.crt --tls-max 1.2")), "000");
   EXPECT_EQ(Code(Curl("--cacert ca.crt --tlsv1.3")), "200");
+  // The refused client is told why: the server's alert is sent before the
+  // connection closes, so curl names it.
+  auto r = sectest::Run("cd '" + dir_->path() +
+                        "' && curl -sS --max-time 5 --cacert ca.crt "
+                        "--tls-max 1.2 https://127.0.0.1:" +
+                        std::to_string(port_) + "/metrics 2>&1");
+  EXPECT_NE(r.out.find("alert protocol version"), std::string::npos) << r.out;
 }
 
 TEST_F(HttpsTest, BasicAuthRightPasswordGetsMetrics) {
