@@ -246,8 +246,9 @@ class TlsStream {
   }
 
   bool OutputPending() const { return !out_.empty(); }
-  // After a flush: freed, so that an idle connection does not keep the
-  // last response's ciphertext.
+  // After a flush: emptied, its capacity kept for the next answer (the
+  // CPU of a fresh allocation per answer was measurable under wrk; an idle
+  // kept-alive connection holds about one answer's ciphertext).
   void DropOutput() { out_.clear(); }
 
   // The output BIO: appends what OpenSSL writes to the std::string its
