@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,6 +49,20 @@ std::vector<std::string> Arguments(const std::string& postconf,
   return args;
 }
 
+// In the child after fork: closes every descriptor above stderr, so that
+// postconf holds neither the HTTP listening socket nor a scrape's
+// connection (the exporter's sockets are not close-on-exec; a child that
+// outlives a restart would keep the port bound). close_range is in Linux
+// 5.9 and later; before, each descriptor up to the limit is closed.
+void CloseInheritedDescriptors() {
+  if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0) return;
+  rlimit lim{};
+  long max = getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY
+                 ? static_cast<long>(lim.rlim_cur)
+                 : 65536;
+  for (long fd = 3; fd < max && fd < 1048576; ++fd) close(static_cast<int>(fd));
+}
+
 // In the child after fork: stdin from /dev/null, stdout and stderr to
 // the pipes, its own process group, default signals; runs postconf.
 [[noreturn]] void ExecChild(std::vector<char*>& argv, const Fd& out_w,
@@ -56,6 +72,7 @@ std::vector<std::string> Arguments(const std::string& postconf,
   if (devnull >= 0) dup2(devnull, 0);
   dup2(out_w.fd, 1);
   dup2(err_w.fd, 2);
+  CloseInheritedDescriptors();
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);

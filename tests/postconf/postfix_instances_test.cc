@@ -2,7 +2,9 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -79,6 +81,23 @@ TEST(PostconfOptionsTest, DefaultCallUnchanged) {
   auto r = ReadPostconf(p, {"queue_directory"}, Soon());
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(CallLog("postconf-plain"), "-h queue_directory\n");
+}
+
+// postconf inherits nothing but stdin, stdout and stderr: not the HTTP
+// listening socket, nor a scrape's connection, which a child that outlives
+// a restart would keep bound (seen: "Address already in use" when the
+// exporter restarted while the log collector's postconf ran).
+TEST(PostconfOptionsTest, ChildInheritsNoOtherDescriptor) {
+  const int leaked = ::open("/dev/null", O_RDONLY);  // no O_CLOEXEC
+  ASSERT_GE(leaked, 3);
+  const std::string p = WriteScript(
+      "postconf-fds",
+      "ls /proc/self/fd | sort -n | tr '\\n' ' '; echo\n");
+  auto r = ReadPostconf(p, {"fds"}, Soon());
+  ::close(leaked);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  // ls itself holds one more descriptor: the directory it reads (3).
+  EXPECT_EQ(r->at("fds"), "0 1 2 3");
 }
 
 TEST(SplitDirectoryListTest, BlanksAndCommas) {
