@@ -157,6 +157,63 @@ TEST_F(SpoolStatHelperTest, ConfigDirectoryMustBeListedByTheDefaultMainCf) {
   EXPECT_EQ(dflt.status, 0) << dflt.err;
 }
 
+// The default main.cf decides, in each of its forms: no queue_directory
+// (the compiled-in default), a plain path (read from main.cf itself, no
+// postconf run), an expanded one (left to postconf). Each time the helper
+// lists exactly the directory main.cf names and refuses the other.
+TEST_F(SpoolStatHelperTest, FollowsTheDefaultMainCfInEveryForm) {
+  const std::string main_cf = "/etc/postfix/main.cf";  // isolate's own copy
+  std::string saved;
+  {
+    std::ifstream in(main_cf);
+    saved.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  struct Restore {
+    const std::string& path;
+    const std::string& text;
+    ~Restore() { std::ofstream(path) << text; }
+  } restore{main_cf, saved};
+  const std::string decoy = dir_ + "/spool";
+  for (const char* q : {"maildrop", "incoming", "active", "hold", "corrupt"})
+    fs::create_directories(decoy + "/" + q);
+  fs::create_directories(decoy + "/deferred/A");
+  std::ofstream(decoy + "/deferred/A/A1B2C3") << "x";
+  const fs::path real(queue_dir_);
+  struct Form {
+    std::string lines, listed, refused;
+  };
+  const Form forms[] = {
+      {"", queue_dir_, decoy},
+      {"queue_directory = " + queue_dir_ + "\n", queue_dir_, decoy},
+      {"queue_directory = " + decoy + "\n", decoy, queue_dir_},
+      {"mh_spool_parent = " + real.parent_path().string() +
+           "\nqueue_directory = $mh_spool_parent/" + real.filename().string() +
+           "\n",
+       queue_dir_, decoy},
+      {"mh_spool_parent = " + dir_ +
+           "\nqueue_directory = ${mh_spool_parent}/spool\n",
+       decoy, queue_dir_},
+  };
+  for (const Form& f : forms) {
+    SCOPED_TRACE(f.lines);
+    std::ofstream(main_cf) << saved << "\n" << f.lines;
+    // Dated back: postconf waits ~2 s on a main.cf written this second.
+    Sh("touch -d '1 hour ago' " + main_cf);
+    Result ok = Sh(std::string(SPOOL_STAT_BIN) + " " + f.listed);
+    ASSERT_EQ(ok.status, 0) << ok.err;
+    SpoolStatReport p = ParseSpoolStat(ok.out);
+    ASSERT_TRUE(p.ok) << p.error;
+    EXPECT_EQ(p.queue_directory, f.listed);
+    Result bare = Sh(std::string(SPOOL_STAT_BIN));
+    EXPECT_EQ(ParseSpoolStat(bare.out).queue_directory, f.listed) << bare.err;
+    Result no = Sh(std::string(SPOOL_STAT_BIN) + " " + f.refused);
+    EXPECT_EQ(no.status, 2);
+    EXPECT_NE(no.err.find("refused: " + f.refused), std::string::npos)
+        << no.err;
+    EXPECT_EQ(no.out, "");
+  }
+}
+
 TEST_F(SpoolStatHelperTest, UnprivilegedUserNeedsTheCapability) {
   // Without the capability the group may run it, but the queue is closed.
   Result nocap = Sh(AsNobody(true) + bin_);
