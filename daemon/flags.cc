@@ -19,6 +19,62 @@ const ValueFlag kValueFlags[] = {
     {"runas.user", &Flags::runas_user},
 };
 
+bool* BoolField(const std::string& name, Flags* f) {
+  if (name == "config.check") return &f->config_check;
+  if (name == "version") return &f->version;
+  if (name == "help") return &f->help;
+  if (name == "web.systemd-socket") return &f->systemd_socket;
+  if (name == "allow-root") return &f->allow_root;
+  return nullptr;
+}
+
+// A flag that takes no value or true/false: the booleans and the
+// collector switches.
+Status ParseSwitch(const std::string& name, bool has_value,
+                   const std::string& value, Flags* f) {
+  auto boolean = [&](bool* field) -> Status {
+    if (!has_value || value == "true") {
+      *field = true;
+    } else if (value == "false") {
+      *field = false;
+    } else {
+      return Status::Error("flag --" + name + " takes true or false");
+    }
+    return Status::Ok();
+  };
+  if (bool* field = BoolField(name, f)) return boolean(field);
+  if (name.rfind("collector.", 0) == 0 && name.size() > 10) {
+    bool on = true;
+    Status st = boolean(&on);
+    f->collector_overrides[name.substr(10)] = on;
+    return st;
+  }
+  if (name.rfind("no-collector.", 0) == 0 && name.size() > 13 && !has_value) {
+    f->collector_overrides[name.substr(13)] = false;
+    return Status::Ok();
+  }
+  return Status::Error("unknown flag --" + name + " (see --help)");
+}
+
+// The defaults that depend on other flags, and the values checked.
+Status Finish(Flags* f) {
+  if (f->listen_addresses.empty()) f->listen_addresses.push_back(":9732");
+  if (!ParseLogLevel(f->log_level)) {
+    return Status::Error("--log.level: invalid level \"" + f->log_level +
+                         "\" (debug, info, warn, error)");
+  }
+  if (!ParseLogFormat(f->log_format)) {
+    return Status::Error("--log.format: invalid format \"" + f->log_format +
+                         "\" (logfmt, json)");
+  }
+  if (f->telemetry_path.empty() || f->telemetry_path[0] != '/' ||
+      f->telemetry_path == "/") {
+    return Status::Error(
+        "--web.telemetry-path: must start with / and not be /");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<Flags> ParseFlags(const std::vector<std::string>& args) {
@@ -40,77 +96,28 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args) {
       name = name.substr(0, eq);
       has_value = true;
     }
-    bool matched = false;
+    std::string* field = nullptr;
     if (name == "web.listen-address") {
-      if (!has_value) {
-        if (i + 1 >= args.size()) {
-          return Status::Error("flag --" + name + " needs a value");
-        }
-        value = args[++i];
-      }
-      f.listen_addresses.push_back(value);
-      continue;
+      field = &f.listen_addresses.emplace_back();
     }
     for (const ValueFlag& vf : kValueFlags) {
-      if (name != vf.name) continue;
-      matched = true;
-      if (!has_value) {
-        if (i + 1 >= args.size()) {
-          return Status::Error("flag --" + name + " needs a value");
-        }
-        value = args[++i];
-      }
-      f.*vf.field = value;
-      if (name == "config.file") f.config_file_given = true;
+      if (name == vf.name) field = &(f.*vf.field);
     }
-    if (matched) continue;
-    auto boolean = [&](bool* field) -> Status {
-      if (!has_value || value == "true") {
-        *field = true;
-      } else if (value == "false") {
-        *field = false;
-      } else {
-        return Status::Error("flag --" + name + " takes true or false");
-      }
-      return Status::Ok();
-    };
-    Status st = Status::Ok();
-    if (name == "config.check") {
-      st = boolean(&f.config_check);
-    } else if (name == "version") {
-      st = boolean(&f.version);
-    } else if (name == "help") {
-      st = boolean(&f.help);
-    } else if (name == "web.systemd-socket") {
-      st = boolean(&f.systemd_socket);
-    } else if (name == "allow-root") {
-      st = boolean(&f.allow_root);
-    } else if (name.rfind("collector.", 0) == 0 && name.size() > 10) {
-      bool on = true;
-      st = boolean(&on);
-      f.collector_overrides[name.substr(10)] = on;
-    } else if (name.rfind("no-collector.", 0) == 0 && name.size() > 13 &&
-               !has_value) {
-      f.collector_overrides[name.substr(13)] = false;
-    } else {
-      return Status::Error("unknown flag --" + name + " (see --help)");
+    if (field == nullptr) {
+      Status st = ParseSwitch(name, has_value, value, &f);
+      if (!st.ok()) return st;
+      continue;
     }
-    if (!st.ok()) return st;
+    if (!has_value) {
+      if (i + 1 >= args.size()) {
+        return Status::Error("flag --" + name + " needs a value");
+      }
+      value = args[++i];
+    }
+    *field = value;
+    if (name == "config.file") f.config_file_given = true;
   }
-  if (f.listen_addresses.empty()) f.listen_addresses.push_back(":9732");
-  if (!ParseLogLevel(f.log_level)) {
-    return Status::Error("--log.level: invalid level \"" + f.log_level +
-                         "\" (debug, info, warn, error)");
-  }
-  if (!ParseLogFormat(f.log_format)) {
-    return Status::Error("--log.format: invalid format \"" + f.log_format +
-                         "\" (logfmt, json)");
-  }
-  if (f.telemetry_path.empty() || f.telemetry_path[0] != '/' ||
-      f.telemetry_path == "/") {
-    return Status::Error(
-        "--web.telemetry-path: must start with / and not be /");
-  }
+  if (Status st = Finish(&f); !st.ok()) return st;
   return f;
 }
 

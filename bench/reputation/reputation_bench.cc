@@ -35,10 +35,9 @@ std::string Address(int i) {
          std::to_string(i % 250 + 1);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  const int runs = argc > 1 ? std::max(1, std::atoi(argv[1])) : 3;
+// The blocklist zones (each lists every fourth address), the reverse zone
+// and the forward zone of the PTR names.
+std::vector<mailhealth::testing::TestZone> BenchZones() {
   std::vector<mailhealth::testing::TestZone> zones;
   std::string reverse;
   std::string hosts;
@@ -58,16 +57,13 @@ int main(int argc, char** argv) {
   }
   zones.push_back({"18.198.in-addr.arpa", reverse});
   zones.push_back({"hosts.test", hosts});
-  auto srv = mailhealth::testing::DnsServer::Start(zones);
-  if (!srv) {
-    std::fprintf(stderr, "named: %s\n",
-                 mailhealth::testing::DnsServer::last_error().c_str());
-    return 1;
-  }
+  return zones;
+}
 
+rep::ReputationConfig BenchConfig(const std::string& resolver) {
   rep::ReputationConfig cfg;
   for (int i = 0; i < kAddresses; ++i) cfg.addresses.push_back(Address(i));
-  cfg.resolvers = {*mailhealth::ParseResolverAddress(srv->resolver())};
+  cfg.resolvers = {*mailhealth::ParseResolverAddress(resolver)};
   for (int z = 0; z < kZones; ++z) {
     rep::ZoneConfig zc;
     zc.name = "z" + std::to_string(z) + ".bl.test";
@@ -76,44 +72,73 @@ int main(int argc, char** argv) {
     cfg.zones.push_back(zc);
   }
   cfg.max_series = 100000;
+  return cfg;
+}
 
-  std::vector<double> walls;
+// What one run found, to hold against what the zones say.
+struct Tally {
   size_t listed = 0, timeouts = 0, confirmed = 0;
-  for (int r = 0; r < runs; ++r) {
-    auto c = rep::MakeReputationCollector(cfg);  // cold cache each run
-    const auto start = Clock::now();
-    auto res = c->Collect(start + Millis(10000));
-    walls.push_back(
-        std::chrono::duration<double>(Clock::now() - start).count());
-    listed = timeouts = confirmed = 0;
-    for (const auto& f : res.families) {
-      for (const auto& m : f.metric) {
-        if (f.name == "mailhealth_dnsbl_listed") listed += m.gauge.value == 1;
-        if (f.name == "mailhealth_reverse_dns_forward_confirmed")
-          confirmed += m.gauge.value == 1;
-        if (f.name != "mailhealth_dnsbl_lookup_status") continue;
-        for (const auto& l : m.label)
-          timeouts +=
-              l.name == "status" && l.value == "timeout" && m.gauge.value == 1;
-      }
+};
+
+Tally Count(const mailhealth::Families& families) {
+  Tally t;
+  for (const auto& f : families) {
+    for (const auto& m : f.metric) {
+      if (f.name == "mailhealth_dnsbl_listed") t.listed += m.gauge.value == 1;
+      if (f.name == "mailhealth_reverse_dns_forward_confirmed")
+        t.confirmed += m.gauge.value == 1;
+      if (f.name != "mailhealth_dnsbl_lookup_status") continue;
+      for (const auto& l : m.label)
+        t.timeouts +=
+            l.name == "status" && l.value == "timeout" && m.gauge.value == 1;
     }
   }
+  return t;
+}
 
-  // dig: the same 2,000 DNSBL questions, one after another.
-  const std::string file = srv->dir() + "/queries.txt";
+// dig: the same 2,000 DNSBL questions, one after another; its wall time,
+// and its exit status in RC.
+double RunDig(const mailhealth::testing::DnsServer& srv,
+              const rep::ReputationConfig& cfg, int* rc) {
+  const std::string file = srv.dir() + "/queries.txt";
   {
     std::ofstream q(file);
     for (int i = 0; i < kAddresses; ++i)
       for (const auto& z : cfg.zones)
         q << rep::DnsblQueryName(Address(i), z.name) << " A\n";
   }
-  const std::string cmd = "dig -p " + std::to_string(srv->port()) +
+  const std::string cmd = "dig -p " + std::to_string(srv.port()) +
                           " @127.0.0.1 +tries=1 +time=2 +short -f " + file +
                           " > /dev/null";
   const auto dstart = Clock::now();
-  const int rc = std::system(cmd.c_str());
-  const double dig_wall =
-      std::chrono::duration<double>(Clock::now() - dstart).count();
+  *rc = std::system(cmd.c_str());
+  return std::chrono::duration<double>(Clock::now() - dstart).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int runs = argc > 1 ? std::max(1, std::atoi(argv[1])) : 3;
+  auto srv = mailhealth::testing::DnsServer::Start(BenchZones());
+  if (!srv) {
+    std::fprintf(stderr, "named: %s\n",
+                 mailhealth::testing::DnsServer::last_error().c_str());
+    return 1;
+  }
+  const rep::ReputationConfig cfg = BenchConfig(srv->resolver());
+
+  std::vector<double> walls;
+  Tally t;
+  for (int r = 0; r < runs; ++r) {
+    auto c = rep::MakeReputationCollector(cfg);  // cold cache each run
+    const auto start = Clock::now();
+    auto res = c->Collect(start + Millis(10000));
+    walls.push_back(
+        std::chrono::duration<double>(Clock::now() - start).count());
+    t = Count(res.families);
+  }
+  int rc = 0;
+  const double dig_wall = RunDig(*srv, cfg, &rc);
 
   std::printf("reputation: %d addresses x %d zones (+%d PTR and forward)\n",
               kAddresses, kZones, kAddresses);
@@ -125,9 +150,9 @@ int main(int argc, char** argv) {
               dig_wall, rc == 0 ? "" : " (dig failed)");
   std::printf(
       "listed=%zu (expected %d) timeouts=%zu fcrdns=%zu (expected %d)\n",
-      listed, kAddresses * kZones / 4, timeouts, confirmed, kAddresses);
-  const bool ok = Median(walls) < 10.0 && timeouts == 0 &&
-                  listed == static_cast<size_t>(kAddresses * kZones / 4) &&
-                  confirmed == static_cast<size_t>(kAddresses);
+      t.listed, kAddresses * kZones / 4, t.timeouts, t.confirmed, kAddresses);
+  const bool ok = Median(walls) < 10.0 && t.timeouts == 0 &&
+                  t.listed == static_cast<size_t>(kAddresses * kZones / 4) &&
+                  t.confirmed == static_cast<size_t>(kAddresses);
   return ok ? 0 : 2;
 }

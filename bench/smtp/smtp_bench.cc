@@ -87,6 +87,56 @@ constexpr Kind kMix[] = {
   _exit(0);
 }
 
+// The fakes' "KIND PORT" lines, up to "end", as targets on 127.0.0.1 (one
+// distinct target string each), their kinds in KINDS; false on a bad line.
+bool ReadTargets(const std::string& text, mh::smtp::SmtpConfig* cfg,
+                 std::vector<std::string>* kinds) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    size_t sp = line.find(' ');
+    std::string kind = line.substr(0, sp);
+    if (kind == "end") break;
+    auto t = mh::smtp::ParseSmtpTarget("127.0.0.1:" + line.substr(sp + 1));
+    if (!t.ok()) return false;
+    cfg->targets.push_back(*t);
+    kinds->push_back(kind);
+  }
+  return true;
+}
+
+// One run's line (and its failure reasons); the number of targets probed.
+int ReportRun(const char* run, const mh::CollectResult& r, long timeout_ms,
+              double wall) {
+  double sum = 0, slowest = 0;
+  int ok = 0, total = 0;
+  std::map<std::string, int> reasons;
+  for (const auto& f : r.families) {
+    for (const auto& m : f.metric) {
+      if (f.name == "mailhealth_smtp_probe_duration_seconds") {
+        sum += m.gauge.value;
+        slowest = std::max(slowest, m.gauge.value);
+      }
+      if (f.name == "mailhealth_smtp_failure" && m.gauge.value == 1) {
+        ++reasons[m.label.back().value];
+      }
+      if (f.name == "mailhealth_smtp_probe_success") {
+        ++total;
+        ok += m.gauge.value == 1 ? 1 : 0;
+      }
+    }
+  }
+  std::printf(
+      "%s run: targets %d (succeeded %d), timeout %ld ms, wall %.3f s, "
+      "slowest probe %.3f s, sum of probe durations %.3f s\n",
+      run, total, ok, timeout_ms, wall, slowest, sum);
+  for (const auto& [reason, count] : reasons)
+    std::printf("  %s: %d\n", reason.c_str(), count);
+  return total;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -112,20 +162,7 @@ int main(int argc, char** argv) {
   mh::smtp::SmtpConfig cfg;
   cfg.helo = "bench.mailhealth.test";
   std::vector<std::string> kinds;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    std::string line = text.substr(pos, nl - pos);
-    pos = nl + 1;
-    size_t sp = line.find(' ');
-    std::string kind = line.substr(0, sp);
-    if (kind == "end") break;
-    // Distinct target strings: 127.0.0.1 with each fake's own port.
-    auto t = mh::smtp::ParseSmtpTarget("127.0.0.1:" + line.substr(sp + 1));
-    if (!t.ok()) return 1;
-    cfg.targets.push_back(*t);
-    kinds.push_back(kind);
-  }
+  if (!ReadTargets(text, &cfg, &kinds)) return 1;
 
   // Two runs: the first loads the system CA bundle (cached afterwards, as
   // in the exporter, where every later run is a warm one).
@@ -135,32 +172,7 @@ int main(int argc, char** argv) {
     const auto t0 = mh::Clock::now();
     mh::CollectResult r =
         collector->Collect(t0 + std::chrono::milliseconds(timeout_ms));
-    const double wall = mh::Seconds(mh::Clock::now() - t0);
-    double sum = 0, slowest = 0;
-    int ok = 0;
-    total = 0;
-    std::map<std::string, int> reasons;
-    for (const auto& f : r.families) {
-      for (const auto& m : f.metric) {
-        if (f.name == "mailhealth_smtp_probe_duration_seconds") {
-          sum += m.gauge.value;
-          slowest = std::max(slowest, m.gauge.value);
-        }
-        if (f.name == "mailhealth_smtp_failure" && m.gauge.value == 1) {
-          ++reasons[m.label.back().value];
-        }
-        if (f.name == "mailhealth_smtp_probe_success") {
-          ++total;
-          ok += m.gauge.value == 1 ? 1 : 0;
-        }
-      }
-    }
-    std::printf(
-        "%s run: targets %d (succeeded %d), timeout %ld ms, wall %.3f s, "
-        "slowest probe %.3f s, sum of probe durations %.3f s\n",
-        run, total, ok, timeout_ms, wall, slowest, sum);
-    for (const auto& [reason, count] : reasons)
-      std::printf("  %s: %d\n", reason.c_str(), count);
+    total = ReportRun(run, r, timeout_ms, mh::Seconds(mh::Clock::now() - t0));
   }
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);

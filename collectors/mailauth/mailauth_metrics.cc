@@ -29,9 +29,10 @@ constexpr char kDaneMatches[] = "mailhealth_dane_tlsa_matches";
 
 double B(bool b) { return b ? 1 : 0; }
 
-}  // namespace
-
-Families BuildMailauthFamilies(const MailauthRun& run, Millis interval) {
+// One function per record group, each appending its families in the
+// contract's order; the samples of every family follow the run's domain
+// order, as one loop over the domains gave them.
+void AddSpfFamilies(const MailauthRun& run, Millis interval, Families* f) {
   auto help = [interval](const char* h) { return SampledHelp(h, interval); };
   auto spf_result = Gauge(
       kSpfResult,
@@ -53,6 +54,31 @@ Families BuildMailauthFamilies(const MailauthRun& run, Millis interval) {
       kSpfVoid,
       help("Void lookups (NXDOMAIN or no answer) of the policy's terms on "
            "its longest path; over 2 is a permerror."));
+  for (const DomainOutcome& d : run.domains) {
+    if (!d.spf_checked) continue;
+    const Labels dl = {{"domain", d.domain}};
+    const SpfResult w = d.spf_walk.result;
+    AddSample(spf_valid, dl,
+              B(d.spf_walk.records == 1 && w != SpfResult::kPermError &&
+                w != SpfResult::kTempError && w != SpfResult::kNone));
+    AddSample(spf_records, dl, d.spf_walk.records);
+    AddSample(spf_lookups, dl, d.spf_walk.dns_lookups);
+    AddSample(spf_void, dl, d.spf_walk.void_lookups);
+    for (const auto& [ip, o] : d.spf)
+      for (size_t r = 0; r < kSpfResultCount; ++r)
+        AddSample(spf_result,
+                  {{"domain", d.domain},
+                   {"address", ip},
+                   {"result", SpfResultName(SpfResult(r))}},
+                  B(static_cast<size_t>(o.result) == r));
+  }
+  for (auto* fam :
+       {&spf_result, &spf_valid, &spf_records, &spf_lookups, &spf_void})
+    f->push_back(std::move(*fam));
+}
+
+void AddDkimFamilies(const MailauthRun& run, Millis interval, Families* f) {
+  auto help = [interval](const char* h) { return SampledHelp(h, interval); };
   auto dkim_valid =
       Gauge(kDkimValid,
             help("1 when SELECTOR._domainkey.DOMAIN holds one DKIM key record "
@@ -64,6 +90,19 @@ Families BuildMailauthFamilies(const MailauthRun& run, Millis interval) {
       kDkimLocal,
       help("1 when the published DKIM key is the public half of the "
            "selector's private_key_file (0: the signer and DNS disagree)."));
+  for (const DomainOutcome& d : run.domains)
+    for (const SelectorOutcome& s : d.dkim) {
+      const Labels sl = {{"domain", d.domain}, {"selector", s.selector}};
+      AddSample(dkim_valid, sl, B(s.key.valid));
+      AddSample(dkim_bits, sl, s.key.valid ? s.key.bits : 0);
+      if (s.matches_local) AddSample(dkim_local, sl, B(*s.matches_local));
+    }
+  for (auto* fam : {&dkim_valid, &dkim_bits, &dkim_local})
+    f->push_back(std::move(*fam));
+}
+
+void AddDmarcFamilies(const MailauthRun& run, Millis interval, Families* f) {
+  auto help = [interval](const char* h) { return SampledHelp(h, interval); };
   auto dmarc_valid =
       Gauge(kDmarcValid,
             help("1 when _dmarc.DOMAIN holds exactly one v=DMARC1 record that "
@@ -82,7 +121,26 @@ Families BuildMailauthFamilies(const MailauthRun& run, Millis interval) {
       Gauge(kTlsRptValid,
             help("1 when _smtp._tls.DOMAIN holds exactly one v=TLSRPTv1 record "
                  "with rua= of mailto: or https: URIs."));
+  for (const DomainOutcome& d : run.domains) {
+    const Labels dl = {{"domain", d.domain}};
+    if (d.dmarc_checked) {
+      AddSample(dmarc_valid, dl, B(d.dmarc.valid));
+      for (DmarcPolicy p : kAllDmarcPolicies)
+        AddSample(dmarc_policy,
+                  {{"domain", d.domain}, {"policy", DmarcPolicyName(p)}},
+                  B(d.dmarc.policy == p));
+      AddSample(dmarc_pct, dl, d.dmarc.valid ? d.dmarc.pct : 0);
+      AddSample(dmarc_rua, dl, B(d.dmarc.valid && d.dmarc.rua));
+    }
+    if (d.tlsrpt_checked) AddSample(tlsrpt, dl, B(d.tlsrpt.valid));
+  }
+  for (auto* fam :
+       {&dmarc_valid, &dmarc_policy, &dmarc_pct, &dmarc_rua, &tlsrpt})
+    f->push_back(std::move(*fam));
+}
 
+void AddStsFamilies(const MailauthRun& run, Millis interval, Families* f) {
+  auto help = [interval](const char* h) { return SampledHelp(h, interval); };
   auto sts_valid = Gauge(
       kStsValid,
       help("1 when the domain's _mta-sts TXT record is valid and its policy "
@@ -100,6 +158,26 @@ Families BuildMailauthFamilies(const MailauthRun& run, Millis interval) {
       Gauge(kStsNotAfter,
             help("notAfter (Unix seconds) of the certificate mta-sts.DOMAIN "
                  "presented, exported also when it does not validate."));
+  for (const DomainOutcome& d : run.domains) {
+    if (!d.mta_sts_checked) continue;
+    const Labels dl = {{"domain", d.domain}};
+    AddSample(sts_valid, dl, B(d.sts_valid));
+    const StsMode mode = d.sts_valid ? d.sts_policy.mode : StsMode::kMissing;
+    for (StsMode m : kAllStsModes)
+      AddSample(sts_mode, {{"domain", d.domain}, {"mode", StsModeName(m)}},
+                B(m == mode));
+    for (const auto& [mx, covered] : d.sts_mx)
+      AddSample(sts_mx, {{"domain", d.domain}, {"exchange", mx}}, B(covered));
+    if (d.sts_fetch.cert_presented)
+      AddSample(sts_not_after, dl,
+                static_cast<double>(d.sts_fetch.cert_not_after));
+  }
+  for (auto* fam : {&sts_valid, &sts_mode, &sts_mx, &sts_not_after})
+    f->push_back(std::move(*fam));
+}
+
+void AddDaneFamilies(const MailauthRun& run, Millis interval, Families* f) {
+  auto help = [interval](const char* h) { return SampledHelp(h, interval); };
   auto dane_records = Gauge(
       kDaneRecords,
       help("TLSA records at _25._tcp.EXCHANGE of the domain's MX host (DANE, "
@@ -115,52 +193,7 @@ Families BuildMailauthFamilies(const MailauthRun& run, Millis interval) {
            "when the chain every such address of the MX host presents "
            "matches a record (usage 2 or 3, selector 0 or 1, matching type "
            "0, 1 or 2); 0: DANE senders defer mail to it."));
-  for (const DomainOutcome& d : run.domains) {
-    const Labels dl = {{"domain", d.domain}};
-    if (d.spf_checked) {
-      const SpfResult w = d.spf_walk.result;
-      AddSample(spf_valid, dl,
-                B(d.spf_walk.records == 1 && w != SpfResult::kPermError &&
-                  w != SpfResult::kTempError && w != SpfResult::kNone));
-      AddSample(spf_records, dl, d.spf_walk.records);
-      AddSample(spf_lookups, dl, d.spf_walk.dns_lookups);
-      AddSample(spf_void, dl, d.spf_walk.void_lookups);
-      for (const auto& [ip, o] : d.spf)
-        for (size_t r = 0; r < kSpfResultCount; ++r)
-          AddSample(spf_result,
-                    {{"domain", d.domain},
-                     {"address", ip},
-                     {"result", SpfResultName(SpfResult(r))}},
-                    B(static_cast<size_t>(o.result) == r));
-    }
-    for (const SelectorOutcome& s : d.dkim) {
-      const Labels sl = {{"domain", d.domain}, {"selector", s.selector}};
-      AddSample(dkim_valid, sl, B(s.key.valid));
-      AddSample(dkim_bits, sl, s.key.valid ? s.key.bits : 0);
-      if (s.matches_local) AddSample(dkim_local, sl, B(*s.matches_local));
-    }
-    if (d.dmarc_checked) {
-      AddSample(dmarc_valid, dl, B(d.dmarc.valid));
-      for (DmarcPolicy p : kAllDmarcPolicies)
-        AddSample(dmarc_policy,
-                  {{"domain", d.domain}, {"policy", DmarcPolicyName(p)}},
-                  B(d.dmarc.policy == p));
-      AddSample(dmarc_pct, dl, d.dmarc.valid ? d.dmarc.pct : 0);
-      AddSample(dmarc_rua, dl, B(d.dmarc.valid && d.dmarc.rua));
-    }
-    if (d.tlsrpt_checked) AddSample(tlsrpt, dl, B(d.tlsrpt.valid));
-    if (d.mta_sts_checked) {
-      AddSample(sts_valid, dl, B(d.sts_valid));
-      const StsMode mode = d.sts_valid ? d.sts_policy.mode : StsMode::kMissing;
-      for (StsMode m : kAllStsModes)
-        AddSample(sts_mode, {{"domain", d.domain}, {"mode", StsModeName(m)}},
-                  B(m == mode));
-      for (const auto& [mx, covered] : d.sts_mx)
-        AddSample(sts_mx, {{"domain", d.domain}, {"exchange", mx}}, B(covered));
-      if (d.sts_fetch.cert_presented)
-        AddSample(sts_not_after, dl,
-                  static_cast<double>(d.sts_fetch.cert_not_after));
-    }
+  for (const DomainOutcome& d : run.domains)
     for (const DaneHost& h : d.dane) {
       const Labels hl = {{"domain", d.domain}, {"exchange", h.exchange}};
       AddSample(dane_records, hl, static_cast<double>(h.records.size()));
@@ -168,15 +201,19 @@ Families BuildMailauthFamilies(const MailauthRun& run, Millis interval) {
       if (!h.records.empty() && h.tls_done > 0)
         AddSample(dane_matches, hl, B(h.matches));
     }
-  }
+  for (auto* fam : {&dane_records, &dane_validated, &dane_matches})
+    f->push_back(std::move(*fam));
+}
+
+}  // namespace
+
+Families BuildMailauthFamilies(const MailauthRun& run, Millis interval) {
   Families f;
-  for (auto* fam :
-       {&spf_result,    &spf_valid,    &spf_records,    &spf_lookups,
-        &spf_void,      &dkim_valid,   &dkim_bits,      &dkim_local,
-        &dmarc_valid,   &dmarc_policy, &dmarc_pct,      &dmarc_rua,
-        &tlsrpt,        &sts_valid,    &sts_mode,       &sts_mx,
-        &sts_not_after, &dane_records, &dane_validated, &dane_matches})
-    f.push_back(std::move(*fam));
+  AddSpfFamilies(run, interval, &f);
+  AddDkimFamilies(run, interval, &f);
+  AddDmarcFamilies(run, interval, &f);
+  AddStsFamilies(run, interval, &f);
+  AddDaneFamilies(run, interval, &f);
   return f;
 }
 

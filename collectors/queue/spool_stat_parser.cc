@@ -36,11 +36,67 @@ SpoolStatReport Failed(std::string why) {
   return r;
 }
 
+using Seen = std::array<bool, kSpoolQueues.size()>;
+
+// "queue NAME FILES BYTES OLDEST" into R; an error text, or "".
+std::string ParseQueueLine(const std::vector<std::string_view>& f, Seen* seen,
+                           SpoolStatReport* r) {
+  if (f.size() != 5) return "queue needs 4 fields";
+  size_t idx = kSpoolQueues.size();
+  for (size_t i = 0; i < kSpoolQueues.size(); ++i) {
+    if (kSpoolQueues[i] == f[1]) idx = i;
+  }
+  if (idx == kSpoolQueues.size()) return "unknown queue";
+  if ((*seen)[idx]) return "queue listed twice";
+  (*seen)[idx] = true;
+  uint64_t files = 0, bytes = 0, oldest = 0;
+  if (!Number(f[2], &files) || !Number(f[3], &bytes) ||
+      !Number(f[4], &oldest)) {
+    return "not a count";
+  }
+  SpoolQueueCounts& q = r->walk.queues[idx];
+  q.files = files;
+  q.bytes = bytes;
+  q.oldest = static_cast<int64_t>(oldest);
+  return "";
+}
+
+// Any line after the version line, its fields F, into R (END set by the
+// "end" line); an error text, or "".
+std::string ParseBodyLine(const std::vector<std::string_view>& f, Seen* seen,
+                          bool* end, SpoolStatReport* r) {
+  if (f[0] == "queue") return ParseQueueLine(f, seen, r);
+  if (f[0] == "skipped" || f[0] == "vanished") {
+    uint64_t n = 0;
+    if (f.size() != 2 || !Number(f[1], &n)) return "not a count";
+    (f[0] == "skipped" ? r->walk.skipped : r->walk.vanished) = n;
+  } else if (f[0] == "time") {
+    if (f.size() != 2 || (f[1] != "btime" && f[1] != "ctime")) {
+      return "time must be btime or ctime";
+    }
+    r->walk.all_btime = f[1] == "btime";
+  } else if (f[0] == "master_pid") {
+    uint64_t pid = 0;
+    if (f.size() != 2 || !Number(f[1], &pid)) return "not a pid";
+    r->walk.master_pid = static_cast<int64_t>(pid);
+  } else if (f[0] == "queue_directory") {
+    if (f.size() != 2 || f[1].front() != '/') {
+      return "queue_directory must be one absolute path";
+    }
+    r->queue_directory = std::string(f[1]);
+  } else if (f[0] == "end" && f.size() == 1) {
+    *end = true;
+  } else {
+    ++r->parse_errors;  // a line kind of a newer helper
+  }
+  return "";
+}
+
 }  // namespace
 
 SpoolStatReport ParseSpoolStat(std::string_view text) {
   SpoolStatReport r;
-  std::array<bool, kSpoolQueues.size()> seen{};
+  Seen seen{};
   bool version = false, end = false;
   size_t line_no = 0;
   while (!text.empty()) {
@@ -64,53 +120,9 @@ SpoolStatReport ParseSpoolStat(std::string_view text) {
       ++r.parse_errors;
       continue;
     }
-    std::string where = "line " + std::to_string(line_no) + ": ";
-    if (f[0] == "queue") {
-      if (f.size() != 5) return Failed(where + "queue needs 4 fields");
-      size_t idx = kSpoolQueues.size();
-      for (size_t i = 0; i < kSpoolQueues.size(); ++i) {
-        if (kSpoolQueues[i] == f[1]) idx = i;
-      }
-      if (idx == kSpoolQueues.size()) {
-        return Failed(where + "unknown queue");
-      }
-      if (seen[idx]) return Failed(where + "queue listed twice");
-      seen[idx] = true;
-      uint64_t files = 0, bytes = 0, oldest = 0;
-      if (!Number(f[2], &files) || !Number(f[3], &bytes) ||
-          !Number(f[4], &oldest)) {
-        return Failed(where + "not a count");
-      }
-      SpoolQueueCounts& q = r.walk.queues[idx];
-      q.files = files;
-      q.bytes = bytes;
-      q.oldest = static_cast<int64_t>(oldest);
-    } else if (f[0] == "skipped" || f[0] == "vanished") {
-      uint64_t n = 0;
-      if (f.size() != 2 || !Number(f[1], &n)) {
-        return Failed(where + "not a count");
-      }
-      (f[0] == "skipped" ? r.walk.skipped : r.walk.vanished) = n;
-    } else if (f[0] == "time") {
-      if (f.size() != 2 || (f[1] != "btime" && f[1] != "ctime")) {
-        return Failed(where + "time must be btime or ctime");
-      }
-      r.walk.all_btime = f[1] == "btime";
-    } else if (f[0] == "master_pid") {
-      uint64_t pid = 0;
-      if (f.size() != 2 || !Number(f[1], &pid)) {
-        return Failed(where + "not a pid");
-      }
-      r.walk.master_pid = static_cast<int64_t>(pid);
-    } else if (f[0] == "queue_directory") {
-      if (f.size() != 2 || f[1].front() != '/') {
-        return Failed(where + "queue_directory must be one absolute path");
-      }
-      r.queue_directory = std::string(f[1]);
-    } else if (f[0] == "end" && f.size() == 1) {
-      end = true;
-    } else {
-      ++r.parse_errors;  // a line kind of a newer helper
+    std::string error = ParseBodyLine(f, &seen, &end, &r);
+    if (!error.empty()) {
+      return Failed("line " + std::to_string(line_no) + ": " + error);
     }
   }
   if (!version) return Failed("empty output");

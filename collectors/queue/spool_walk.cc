@@ -161,6 +161,78 @@ struct Walker {
   }
 };
 
+void CloseTasks(std::vector<Task>* tasks) {
+  for (Task& t : *tasks) {
+    if (t.fd >= 0) close(t.fd);
+    t.fd = -1;
+  }
+}
+
+// One thread's counts P added to RESULT (its first error kept).
+void MergePart(const SpoolWalkResult& p, SpoolWalkResult* result) {
+  if (!p.error.empty() && result->error.empty()) result->error = p.error;
+  result->skipped += p.skipped;
+  result->vanished += p.vanished;
+  result->all_btime = result->all_btime && p.all_btime;
+  for (size_t i = 0; i < kSpoolQueues.size(); ++i) {
+    SpoolQueueCounts& q = result->queues[i];
+    const SpoolQueueCounts& c = p.queues[i];
+    q.files += c.files;
+    q.bytes += c.bytes;
+    if (c.oldest != 0 && (q.oldest == 0 || c.oldest < q.oldest)) {
+      q.oldest = c.oldest;
+    }
+  }
+}
+
+// The first-level hash directories TASKS, shared out among THREADS
+// threads: each keeps its own counts, merged into RESULT (statx dominates
+// the walk, and it runs in parallel). Closes every task's descriptor.
+void WalkTasks(std::vector<Task>* tasks, int threads, int hash_depth,
+               const SpoolWalkHooks* hooks, SpoolWalkResult* result) {
+  std::atomic<size_t> next{0};
+  std::vector<SpoolWalkResult> part(static_cast<size_t>(threads));
+  auto work = [&](SpoolWalkResult* r) {
+    Walker tw{hash_depth, r, hooks};
+    while (true) {
+      size_t k = next.fetch_add(1);
+      if (k >= tasks->size()) return;
+      Task& t = (*tasks)[k];
+      DIR* dir = fdopendir(t.fd);
+      if (dir == nullptr) {
+        if (r->error.empty()) r->error = t.where + ": " + std::strerror(errno);
+        continue;
+      }
+      t.fd = -1;  // owned by the stream now
+      Dir sub(dir);
+      if (r->error.empty()) {
+        tw.Walk(sub.get(), 1, r->queues[t.queue], t.where);
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int k = 1; k < threads; ++k) pool.emplace_back(work, &part[k]);
+  work(&part[0]);
+  for (auto& th : pool) th.join();
+  CloseTasks(tasks);
+  for (const SpoolWalkResult& r : part) MergePart(r, result);
+}
+
+// Postfix creates every queue directory; without these two it is not a
+// queue directory at all (a wrong queue_directory), not an empty queue.
+bool HasRequiredQueues(SpoolWalkResult* result) {
+  for (const char* required : {"active", "deferred"}) {
+    for (size_t i = 0; i < kSpoolQueues.size(); ++i) {
+      if (kSpoolQueues[i] == required && result->queues[i].missing) {
+        result->error = std::string(required) +
+                        ": No such directory (not a Postfix queue directory)";
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 bool WalkSpool(int queue_dir_fd, int hash_depth, SpoolWalkResult* result,
@@ -171,12 +243,6 @@ bool WalkSpool(int queue_dir_fd, int hash_depth, SpoolWalkResult* result,
   std::vector<Task> tasks;
   Walker w{hash_depth, result, hooks};
   if (threads > 1) w.tasks = &tasks;
-  auto close_tasks = [&] {
-    for (Task& t : tasks) {
-      if (t.fd >= 0) close(t.fd);
-      t.fd = -1;
-    }
-  };
   for (size_t i = 0; i < kSpoolQueues.size(); ++i) {
     std::string name(kSpoolQueues[i]);
     SpoolQueueCounts& q = result->queues[i];
@@ -188,73 +254,19 @@ bool WalkSpool(int queue_dir_fd, int hash_depth, SpoolWalkResult* result,
         continue;
       }
       result->error = name + ": " + std::strerror(errno);
-      close_tasks();
+      CloseTasks(&tasks);
       return false;
     }
     if (!w.Walk(d.get(), 0, q, name)) {
-      close_tasks();
+      CloseTasks(&tasks);
       return false;
     }
   }
   if (!tasks.empty()) {
-    // The first-level hash directories, shared out among the threads: each
-    // keeps its own counts, merged below (statx dominates the walk, and
-    // it runs in parallel).
-    std::atomic<size_t> next{0};
-    std::vector<SpoolWalkResult> part(static_cast<size_t>(threads));
-    auto work = [&](SpoolWalkResult* r) {
-      Walker tw{hash_depth, r, hooks};
-      while (true) {
-        size_t k = next.fetch_add(1);
-        if (k >= tasks.size()) return;
-        Task& t = tasks[k];
-        DIR* dir = fdopendir(t.fd);
-        if (dir == nullptr) {
-          if (r->error.empty())
-            r->error = t.where + ": " + std::strerror(errno);
-          continue;
-        }
-        t.fd = -1;  // owned by the stream now
-        Dir sub(dir);
-        if (r->error.empty()) {
-          tw.Walk(sub.get(), 1, r->queues[t.queue], t.where);
-        }
-      }
-    };
-    std::vector<std::thread> pool;
-    for (int k = 1; k < threads; ++k) pool.emplace_back(work, &part[k]);
-    work(&part[0]);
-    for (auto& th : pool) th.join();
-    close_tasks();
-    for (const SpoolWalkResult& r : part) {
-      if (!r.error.empty() && result->error.empty()) result->error = r.error;
-      result->skipped += r.skipped;
-      result->vanished += r.vanished;
-      result->all_btime = result->all_btime && r.all_btime;
-      for (size_t i = 0; i < kSpoolQueues.size(); ++i) {
-        SpoolQueueCounts& q = result->queues[i];
-        const SpoolQueueCounts& p = r.queues[i];
-        q.files += p.files;
-        q.bytes += p.bytes;
-        if (p.oldest != 0 && (q.oldest == 0 || p.oldest < q.oldest)) {
-          q.oldest = p.oldest;
-        }
-      }
-    }
+    WalkTasks(&tasks, threads, hash_depth, hooks, result);
     if (!result->error.empty()) return false;
   }
-  // Postfix creates every queue directory; without these two it is not a
-  // queue directory at all (a wrong queue_directory), not an empty queue.
-  for (const char* required : {"active", "deferred"}) {
-    for (size_t i = 0; i < kSpoolQueues.size(); ++i) {
-      if (kSpoolQueues[i] == required && result->queues[i].missing) {
-        result->error = std::string(required) +
-                        ": No such directory (not a Postfix queue directory)";
-        return false;
-      }
-    }
-  }
-  return true;
+  return HasRequiredQueues(result);
 }
 
 int64_t ReadMasterPid(int queue_dir_fd) {

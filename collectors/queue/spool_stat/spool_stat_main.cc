@@ -195,66 +195,130 @@ std::string Resolve(const std::string& p) {
   return buf;
 }
 
-}  // namespace
+// Walks the directory FD into RESULT, with the master's pid when listed.
+void Walk(int fd, mailhealth::SpoolWalkResult* result) {
+  bool ok = mailhealth::WalkSpool(fd, kAllLevels, result, nullptr, Threads());
+  if (ok) result->master_pid = mailhealth::ReadMasterPid(fd);
+  if (!ok && result->error.empty()) result->error = "walk failed";
+}
 
-int main(int argc, char** argv) {
-  std::string config_dir, wanted_dir;
+struct Args {
+  std::string config_dir;  // -c
+  std::string wanted_dir;  // QUEUE_DIRECTORY
+};
+
+// The command line into ARGS, or the exit status to end with (-1: go on).
+int ParseArgs(int argc, char** argv, Args* args) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "-h" || a == "--help") {
       std::fputs(kUsage, stdout);
       return 0;
     }
-    if (a == "-c" && i + 1 < argc && config_dir.empty()) {
-      config_dir = argv[++i];
-    } else if (!a.empty() && a[0] != '-' && wanted_dir.empty()) {
-      wanted_dir = a;
+    if (a == "-c" && i + 1 < argc && args->config_dir.empty()) {
+      args->config_dir = argv[++i];
+    } else if (!a.empty() && a[0] != '-' && args->wanted_dir.empty()) {
+      args->wanted_dir = a;
     } else {
       std::fputs(kUsage, stderr);
       return 2;
     }
   }
-  if (!config_dir.empty() && config_dir[0] != '/')
-    return Fail(2, "-c " + config_dir + ": not an absolute path");
-  if (!wanted_dir.empty() && wanted_dir[0] != '/')
-    return Fail(2, wanted_dir + ": not an absolute path");
+  if (!args->config_dir.empty() && args->config_dir[0] != '/')
+    return Fail(2, "-c " + args->config_dir + ": not an absolute path");
+  if (!args->wanted_dir.empty() && args->wanted_dir[0] != '/')
+    return Fail(2, args->wanted_dir + ": not an absolute path");
+  return -1;
+}
 
+// -c CONFIG_DIR is allowed when the default main.cf names it (by realpath)
+// in config_directory, alternate_config_directories or
+// multi_instance_directories. The exit status to end with, or -1: go on.
+int CheckConfigDirAllowed(const std::string& config_dir) {
   std::string out, err;
-  if (!config_dir.empty()) {
-    // Which configuration directories may be named, by the default main.cf.
-    if (!Postconf(
-            {"-x", "-h", "config_directory", "alternate_config_directories",
-             "multi_instance_directories"},
-            &out, &err)) {
-      return Fail(1, err);
-    }
-    std::vector<std::string> lines = Lines(out);
-    std::vector<std::string> allowed;
-    for (const auto& l : lines) {
-      for (auto& w : Words(l)) allowed.push_back(w);
-    }
-    std::string want = Resolve(config_dir);
-    bool ok = false;
-    for (const auto& a : allowed)
-      ok = ok || (!want.empty() && Resolve(a) == want);
-    if (!ok) {
-      return Fail(2, "refused: -c " + config_dir +
-                         " is not the default config_directory nor listed "
-                         "in alternate_config_directories or "
-                         "multi_instance_directories");
-    }
-    out.clear();
+  if (!Postconf({"-x", "-h", "config_directory", "alternate_config_directories",
+                 "multi_instance_directories"},
+                &out, &err)) {
+    return Fail(1, err);
   }
-  std::vector<std::string> args;
-  if (!config_dir.empty()) {
-    args.push_back("-c");
-    args.push_back(config_dir);
+  std::vector<std::string> allowed;
+  for (const auto& l : Lines(out)) {
+    for (auto& w : Words(l)) allowed.push_back(w);
   }
-  args.insert(args.end(), {"-x", "-h", "queue_directory"});
+  std::string want = Resolve(config_dir);
+  bool ok = false;
+  for (const auto& a : allowed)
+    ok = ok || (!want.empty() && Resolve(a) == want);
+  if (!ok) {
+    return Fail(2, "refused: -c " + config_dir +
+                       " is not the default config_directory nor listed "
+                       "in alternate_config_directories or "
+                       "multi_instance_directories");
+  }
+  return -1;
+}
+
+// The answer of the postconf PC started for queue_directory, into
+// QUEUE_DIR. The exit status to end with, or -1: go on.
+int FinishQueueDirectory(PostconfRun* pc, std::string* queue_dir) {
+  std::string out, err;
+  if (!FinishPostconf(pc, &out, &err)) return Fail(1, err);
+  std::vector<std::string> lines = Lines(out);
+  if (lines.empty() || lines[0].empty() || lines[0][0] != '/')
+    return Fail(1, "postconf gave no absolute queue_directory");
+  *queue_dir = lines[0];
+  return -1;
+}
+
+// Whether the directory FD (opened from WANTED_DIR, or -1 with OPEN_ERRNO)
+// is QUEUE_DIR (stat WANT), by device and inode. The exit status to end
+// with, or -1: go on.
+int CheckSameDirectory(int fd, int open_errno, const std::string& wanted_dir,
+                       const std::string& queue_dir, const struct stat& want) {
+  struct stat got {};
+  bool same = fd >= 0 && fstat(fd, &got) == 0 && got.st_dev == want.st_dev &&
+              got.st_ino == want.st_ino;
+  if (same) return -1;
+  if (fd < 0 && Resolve(wanted_dir) == Resolve(queue_dir)) {
+    return Fail(1, wanted_dir + ": " + std::strerror(open_errno));
+  }
+  return Fail(2, "refused: " + wanted_dir + " is not the queue directory " +
+                     queue_dir + " (postconf -h queue_directory)");
+}
+
+// FD's walk as the output, or the exit status of a failure. Closes FD.
+int Print(int fd, const std::string& queue_dir,
+          const mailhealth::SpoolWalkResult& result) {
+  close(fd);
+  if (!result.error.empty()) return Fail(1, queue_dir + "/" + result.error);
+  std::string text = mailhealth::FormatSpoolStat(result, queue_dir);
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() ||
+      std::fflush(stdout) != 0) {
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args;
+  if (int status = ParseArgs(argc, argv, &args); status >= 0) return status;
+  if (!args.config_dir.empty()) {
+    if (int status = CheckConfigDirAllowed(args.config_dir); status >= 0)
+      return status;
+  }
+  std::vector<std::string> pc_args;
+  if (!args.config_dir.empty()) {
+    pc_args.push_back("-c");
+    pc_args.push_back(args.config_dir);
+  }
+  pc_args.insert(pc_args.end(), {"-x", "-h", "queue_directory"});
   std::optional<std::string> literal;
-  if (config_dir.empty()) literal = QueueDirectoryFromMainCf();
+  if (args.config_dir.empty()) literal = QueueDirectoryFromMainCf();
   PostconfRun pc;
-  if (!literal && !StartPostconf(args, &pc, &err)) return Fail(1, err);
+  std::string err;
+  if (!literal && !StartPostconf(pc_args, &pc, &err)) return Fail(1, err);
 
   // With a directory named, it is walked while postconf runs (postconf is
   // most of the time on a small queue), and the result is printed only
@@ -265,52 +329,37 @@ int main(int argc, char** argv) {
   int open_errno = 0;
   mailhealth::SpoolWalkResult result;
   bool walked = false;
-  if (!wanted_dir.empty()) {
-    fd = open(wanted_dir.c_str(),
+  if (!args.wanted_dir.empty()) {
+    fd = open(args.wanted_dir.c_str(),
               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
       open_errno = errno;
     } else {
       walked = true;
-      bool ok =
-          mailhealth::WalkSpool(fd, kAllLevels, &result, nullptr, Threads());
-      if (ok) result.master_pid = mailhealth::ReadMasterPid(fd);
-      if (!ok && result.error.empty()) result.error = "walk failed";
+      Walk(fd, &result);
     }
   }
+  auto end = [&fd](int status) {
+    if (fd >= 0) close(fd);
+    return status;
+  };
   std::string queue_dir;
   if (literal) {
     queue_dir = *literal;
-  } else {
-    if (!FinishPostconf(&pc, &out, &err)) {
-      if (fd >= 0) close(fd);
-      return Fail(1, err);
-    }
-    std::vector<std::string> lines = Lines(out);
-    if (lines.empty() || lines[0].empty() || lines[0][0] != '/') {
-      if (fd >= 0) close(fd);
-      return Fail(1, "postconf gave no absolute queue_directory");
-    }
-    queue_dir = lines[0];
+  } else if (int status = FinishQueueDirectory(&pc, &queue_dir); status >= 0) {
+    return end(status);
   }
   struct stat want {};
   if (stat(queue_dir.c_str(), &want) != 0) {
     int e = errno;
-    if (fd >= 0) close(fd);
-    return Fail(1, "queue_directory " + queue_dir + ": " + std::strerror(e));
+    return end(
+        Fail(1, "queue_directory " + queue_dir + ": " + std::strerror(e)));
   }
-  if (!wanted_dir.empty()) {
-    struct stat got {};
-    bool same = fd >= 0 && fstat(fd, &got) == 0 && got.st_dev == want.st_dev &&
-                got.st_ino == want.st_ino;
-    if (!same) {
-      if (fd >= 0) close(fd);
-      if (fd < 0 && Resolve(wanted_dir) == Resolve(queue_dir)) {
-        return Fail(1, wanted_dir + ": " + std::strerror(open_errno));
-      }
-      return Fail(2, "refused: " + wanted_dir + " is not the queue directory " +
-                         queue_dir + " (postconf -h queue_directory)");
-    }
+  if (!args.wanted_dir.empty()) {
+    if (int status = CheckSameDirectory(fd, open_errno, args.wanted_dir,
+                                        queue_dir, want);
+        status >= 0)
+      return end(status);
   }
   if (!walked) {
     if (fd < 0) {
@@ -321,17 +370,7 @@ int main(int argc, char** argv) {
             1, "queue_directory " + queue_dir + ": " + std::strerror(errno));
       }
     }
-    bool ok =
-        mailhealth::WalkSpool(fd, kAllLevels, &result, nullptr, Threads());
-    if (ok) result.master_pid = mailhealth::ReadMasterPid(fd);
-    if (!ok && result.error.empty()) result.error = "walk failed";
+    Walk(fd, &result);
   }
-  close(fd);
-  if (!result.error.empty()) return Fail(1, queue_dir + "/" + result.error);
-  std::string text = mailhealth::FormatSpoolStat(result, queue_dir);
-  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() ||
-      std::fflush(stdout) != 0) {
-    return 1;
-  }
-  return 0;
+  return Print(fd, queue_dir, result);
 }
