@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "daemon/exposition.h"
+#include "tests/testutil/loopback_http.h"
 
 namespace mailhealth {
 namespace {
@@ -29,47 +30,14 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
+using testing::Body;
+using testing::Fetch;
+using testing::Gunzip;
+using testing::ReadAll;
+using testing::SendAll;
+
 int Connect(int port, bool v6 = false) {
-  int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
-  int rc;
-  if (v6) {
-    sockaddr_in6 a{};
-    a.sin6_family = AF_INET6;
-    a.sin6_port = htons(static_cast<uint16_t>(port));
-    a.sin6_addr = in6addr_loopback;
-    rc = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  } else {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    rc = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  }
-  if (rc != 0) {
-    close(fd);
-    return -1;
-  }
-  timeval tv{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  return fd;
-}
-
-bool SendAll(int fd, const std::string& s) {
-  size_t off = 0;
-  while (off < s.size()) {
-    ssize_t n = send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    off += static_cast<size_t>(n);
-  }
-  return true;
-}
-
-std::string ReadAll(int fd) {
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, n);
-  return out;
+  return testing::ConnectLoopback(port, v6);
 }
 
 // Reads one response (head + Content-Length bytes) from a kept-alive
@@ -94,15 +62,6 @@ std::string ReadResponse(int fd, bool head_request = false) {
   }
 }
 
-std::string Fetch(int port, const std::string& request, bool v6 = false) {
-  int fd = Connect(port, v6);
-  if (fd < 0) return "";
-  SendAll(fd, request);
-  std::string r = ReadAll(fd);
-  close(fd);
-  return r;
-}
-
 std::string Get(int port, const std::string& path, bool v6 = false,
                 const std::string& extra = "") {
   return Fetch(port,
@@ -113,25 +72,6 @@ std::string Get(int port, const std::string& path, bool v6 = false,
 
 bool Is200(const std::string& r) {
   return r.rfind("HTTP/1.1 200 OK\r\n", 0) == 0;
-}
-
-std::string Body(const std::string& resp) {
-  size_t p = resp.find("\r\n\r\n");
-  return p == std::string::npos ? "" : resp.substr(p + 4);
-}
-
-std::string Gunzip(const std::string& in) {
-  z_stream zs{};
-  inflateInit2(&zs, 15 + 16);
-  std::string out(1 << 20, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  inflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  inflateEnd(&zs);
-  return out;
 }
 
 // True once the server closed `fd` (EOF or reset) within `limit`.

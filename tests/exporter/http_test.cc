@@ -7,55 +7,23 @@
 
 #include "daemon/exposition.h"
 #include "daemon/http_server.h"
+#include "tests/testutil/loopback_http.h"
 
 namespace mailhealth {
 namespace {
 
+using testing::Body;
+using testing::Gunzip;
+
 // A minimal HTTP/1.0 client: sends `request`, returns everything read.
 std::string Fetch(int port, const std::string& request) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return "";
-  }
-  timeval tv{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  (void)!write(fd, request.data(), request.size());
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, n);
-  close(fd);
-  return out;
+  return testing::Fetch(port, request, false, 5);
 }
 
 std::string Get(int port, const std::string& path,
                 const std::string& extra = "") {
   return Fetch(port,
                "GET " + path + " HTTP/1.0\r\nHost: x\r\n" + extra + "\r\n");
-}
-
-std::string Body(const std::string& resp) {
-  size_t p = resp.find("\r\n\r\n");
-  return p == std::string::npos ? "" : resp.substr(p + 4);
-}
-
-std::string Gunzip(const std::string& in) {
-  z_stream zs{};
-  inflateInit2(&zs, 15 + 16);
-  std::string out(1 << 20, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  inflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  inflateEnd(&zs);
-  return out;
 }
 
 class HttpTest : public ::testing::Test {

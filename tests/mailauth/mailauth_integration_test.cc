@@ -121,17 +121,11 @@ class MailauthIntegrationTest : public ::testing::Test {
   static void SetUpTestSuite() {
     char tmpl[] = "/tmp/mailauth-it-XXXXXX";
     dir_ = ::mkdtemp(tmpl);
-    for (const char* k : {"a", "b"})
-      ASSERT_EQ(std::system(("openssl genrsa -out " + dir_ + "/" + k +
-                             ".pem 2048 2>/dev/null")
-                                .c_str()),
-                0);
-    auto pub = [](const std::string& k) {
-      return Output("openssl pkey -in " + dir_ + "/" + k +
-                    ".pem -pubout -outform DER 2>/dev/null | base64 -w0");
-    };
-    dns_ =
-        DnsServer::Start({{"auth.test", Zone(pub("a"), pub("b"))}}).release();
+    ASSERT_TRUE(testutil::MakeRsaKeys(dir_, {"a", "b"}));
+    dns_ = DnsServer::Start(
+               {{"auth.test", Zone(testutil::PublicKeyBase64(dir_, "a"),
+                                   testutil::PublicKeyBase64(dir_, "b"))}})
+               .release();
     ASSERT_NE(dns_, nullptr) << DnsServer::last_error();
   }
   static void TearDownTestSuite() {

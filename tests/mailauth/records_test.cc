@@ -22,11 +22,7 @@ class DkimKeyTest : public ::testing::Test {
   static void SetUpTestSuite() {
     char tmpl[] = "/tmp/mailauth-keys-XXXXXX";
     dir_ = ::mkdtemp(tmpl);
-    for (const char* k : {"a", "b"})
-      ASSERT_EQ(std::system(("openssl genrsa -out " + dir_ + "/" + k +
-                             ".pem 2048 2>/dev/null")
-                                .c_str()),
-                0);
+    ASSERT_TRUE(testutil::MakeRsaKeys(dir_, {"a", "b"}));
     ASSERT_EQ(std::system(("openssl genpkey -algorithm ed25519 -out " + dir_ +
                            "/e.pem 2>/dev/null")
                               .c_str()),
@@ -37,8 +33,7 @@ class DkimKeyTest : public ::testing::Test {
   }
   // The base64 SubjectPublicKeyInfo of a key file: DKIM's p= for RSA.
   static std::string P(const std::string& k) {
-    return Output("openssl pkey -in " + dir_ + "/" + k +
-                  ".pem -pubout -outform DER 2>/dev/null | base64 -w0");
+    return testutil::PublicKeyBase64(dir_, k);
   }
   static std::string dir_;
 };

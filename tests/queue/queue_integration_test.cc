@@ -34,22 +34,12 @@
 #include "collectors/queue/spool_stat_parser.h"
 #include "collectors/queue/spool_walk.h"
 #include "tests/testutil/isolation.h"
+#include "tests/testutil/shell.h"
 
 namespace mailhealth {
 namespace {
 
 using std::chrono::seconds;
-
-std::string Run(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
 
 const std::string& Tag() {
   static const std::string tag = "mhqueue" + std::to_string(getpid());
@@ -129,7 +119,7 @@ struct Listing {
 
 Listing PostqueueJ() {
   Listing l;
-  std::string out = Run("/usr/sbin/postqueue -j");
+  std::string out = ShellOutput("/usr/sbin/postqueue -j");
   size_t start = 0;
   while (start < out.size()) {
     size_t nl = out.find('\n', start);
@@ -356,17 +346,20 @@ TEST_F(QueueIntegrationTest, EveryGaugeMatchesPostqueue) {
     EXPECT_EQ(s.at("mailhealth_queue_size_bytes|postfix" + l), bytes[q]);
     EXPECT_EQ(s.at("mailhealth_queue_oldest_message_age_seconds|postfix" + l),
               oldest[q]);
-    EXPECT_EQ(s.at("mailhealth_queue_message_age_seconds|postfix" + l + "|count"),
-              messages[q]);
-    EXPECT_EQ(s.at("mailhealth_queue_message_age_seconds|postfix" + l + "|le3600"),
-              le3600[q]);
+    EXPECT_EQ(
+        s.at("mailhealth_queue_message_age_seconds|postfix" + l + "|count"),
+        messages[q]);
+    EXPECT_EQ(
+        s.at("mailhealth_queue_message_age_seconds|postfix" + l + "|le3600"),
+        le3600[q]);
   }
   EXPECT_GE(s.at("mailhealth_queue_messages|postfix|deferred"), 270);
   EXPECT_GE(s.at("mailhealth_queue_messages|postfix|hold"), 5);
   for (auto r : AllDeferralReasons()) {
     std::string name(DeferralReasonName(r));
-    EXPECT_EQ(s.at("mailhealth_queue_deferred_messages_by_reason|postfix|" + name),
-              by_reason[name])
+    EXPECT_EQ(
+        s.at("mailhealth_queue_deferred_messages_by_reason|postfix|" + name),
+        by_reason[name])
         << name;
   }
   // Our own contribution, by construction: 190 refused, 30 local_service,
@@ -379,7 +372,9 @@ TEST_F(QueueIntegrationTest, EveryGaugeMatchesPostqueue) {
   EXPECT_GE(by_reason["local_delivery"], 20);
   for (const auto& d : {"example.com", "filtered.test", "other"}) {
     EXPECT_EQ(
-        s.at(std::string("mailhealth_queue_deferred_messages_by_domain|postfix|") + d),
+        s.at(std::string(
+                 "mailhealth_queue_deferred_messages_by_domain|postfix|") +
+             d),
         by_domain[d])
         << d;
   }
@@ -397,7 +392,7 @@ TEST_F(QueueIntegrationTest, SpoolWalkMatchesPostqueue) {
   bool compared = false;
   for (int attempt = 0; attempt < 5 && !compared; ++attempt) {
     Listing before = PostqueueJ();
-    std::string out = mailhealth::Run(std::string(SPOOL_STAT_BIN));
+    std::string out = mailhealth::ShellOutput(std::string(SPOOL_STAT_BIN));
     Listing after = PostqueueJ();
     if (before.key != after.key) continue;
     compared = true;
@@ -426,8 +421,9 @@ TEST_F(QueueIntegrationTest, SpoolWalkMatchesPostqueue) {
     EXPECT_TRUE(rep.walk.all_btime);
     EXPECT_GT(rep.walk.master_pid, 1);
     // Hashed: the deferred files sit one directory level down.
-    EXPECT_EQ(mailhealth::Run("/usr/sbin/postconf -h hash_queue_depth"), "1\n");
-    EXPECT_EQ(mailhealth::Run(
+    EXPECT_EQ(mailhealth::ShellOutput("/usr/sbin/postconf -h hash_queue_depth"),
+              "1\n");
+    EXPECT_EQ(mailhealth::ShellOutput(
                   "find /var/spool/postfix/deferred -mindepth 2 -type f | "
                   "wc -l"),
               std::to_string(rep.walk.queues[3].files) + "\n");
@@ -446,8 +442,10 @@ TEST_F(QueueIntegrationTest, SpoolWalkMatchesPostqueue) {
               static_cast<double>(count["deferred"]));
     EXPECT_EQ(smp.at("mailhealth_queue_messages|postfix|hold"),
               static_cast<double>(count["hold"]));
-    EXPECT_GT(smp.at("mailhealth_queue_detail_last_success_timestamp_seconds|postfix"),
-              0);
+    EXPECT_GT(
+        smp.at(
+            "mailhealth_queue_detail_last_success_timestamp_seconds|postfix"),
+        0);
   }
   EXPECT_TRUE(compared) << "the queue kept changing under us";
 }
@@ -511,14 +509,15 @@ TEST_F(QueueIntegrationTest, DeletingOurMailDrainsTheQueue) {
   EXPECT_EQ(left, 0u);
   double total = 0;
   for (const char* q : {"maildrop", "incoming", "active", "deferred", "hold"}) {
-    total += after.samples.at(std::string("mailhealth_queue_messages|postfix|") + q);
+    total +=
+        after.samples.at(std::string("mailhealth_queue_messages|postfix|") + q);
   }
   EXPECT_EQ(total, static_cast<double>(after.listing.messages.size()));
-  EXPECT_LE(after.samples.at(
-                "mailhealth_queue_deferred_messages_by_domain|postfix|filtered.test") +
+  EXPECT_LE(after.samples.at("mailhealth_queue_deferred_messages_by_domain|"
+                             "postfix|filtered.test") +
                 30,
-            before.samples.at(
-                "mailhealth_queue_deferred_messages_by_domain|postfix|filtered.test"));
+            before.samples.at("mailhealth_queue_deferred_messages_by_domain|"
+                              "postfix|filtered.test"));
 }
 
 }  // namespace

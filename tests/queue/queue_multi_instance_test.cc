@@ -22,6 +22,8 @@
 #include "collectors/queue/queue_collector.h"
 #include "collectors/queue/spool_stat_parser.h"
 #include "tests/testutil/isolation.h"
+#include "tests/testutil/samples.h"
+#include "tests/testutil/shell.h"
 
 namespace mailhealth {
 namespace {
@@ -29,17 +31,6 @@ namespace {
 constexpr char kOutConf[] = "/etc/postfix-out";
 constexpr char kOutBase[] = "/home/mh-postfix-out";
 constexpr char kOutQueue[] = "/home/mh-postfix-out/spool";
-
-std::string Output(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
 
 int Sh(const std::string& cmd) {
   int st = std::system(cmd.c_str());
@@ -56,7 +47,7 @@ std::map<std::string, int> Counts(const std::string& conf) {
   std::string cmd = "/usr/sbin/postqueue" +
                     (conf.empty() ? std::string() : " -c " + conf) +
                     " -j 2>/dev/null";
-  std::string text = Output(cmd);
+  std::string text = ShellOutput(cmd);
   size_t pos = 0;
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
@@ -94,24 +85,6 @@ bool WaitFor(const std::string& conf, int deferred, int hold) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   return false;
-}
-
-using Samples = std::map<std::string, double>;
-
-Samples Flatten(const Families& fams) {
-  Samples out;
-  for (const auto& f : fams) {
-    for (const auto& m : f.metric) {
-      std::string key = f.name + "{";
-      for (size_t i = 0; i < m.label.size(); ++i) {
-        key += (i ? "," : "") + m.label[i].name + "=" + m.label[i].value;
-      }
-      out[key + "}"] = f.type == prometheus::MetricType::Counter
-                           ? m.counter.value
-                           : m.gauge.value;
-    }
-  }
-  return out;
 }
 
 class QueueMultiInstanceTest : public ::testing::Test {
@@ -265,7 +238,7 @@ TEST_F(QueueMultiInstanceTest, DiscoveryReadsTheRealInstance) {
 TEST_F(QueueMultiInstanceTest, SpoolHelperTakesOnlyListedInstances) {
   const std::string bin = SPOOL_STAT_BIN;
   SpoolStatReport rep =
-      ParseSpoolStat(Output(bin + " -c " + kOutConf + " 2>/dev/null"));
+      ParseSpoolStat(ShellOutput(bin + " -c " + kOutConf + " 2>/dev/null"));
   ASSERT_TRUE(rep.ok) << rep.error;
   EXPECT_EQ(rep.queue_directory, kOutQueue);
   EXPECT_EQ(Sh(bin + " -c " + kOutConf + " " + kOutQueue + " >/dev/null"), 0);
@@ -273,8 +246,8 @@ TEST_F(QueueMultiInstanceTest, SpoolHelperTakesOnlyListedInstances) {
   EXPECT_EQ(Sh(bin + " -c " + kOutConf + " /var/spool/postfix 2>/dev/null"), 2);
   // An instance directory that the default main.cf does not list.
   Sh("rm -rf /etc/postfix-other && cp -a /etc/postfix-out /etc/postfix-other");
-  std::string err =
-      Output(bin + " -c /etc/postfix-other 2>&1 >/dev/null; echo \"rc=$?\"");
+  std::string err = ShellOutput(
+      bin + " -c /etc/postfix-other 2>&1 >/dev/null; echo \"rc=$?\"");
   EXPECT_NE(err.find("refused: -c /etc/postfix-other"), std::string::npos)
       << err;
   EXPECT_NE(err.find("rc=2"), std::string::npos) << err;

@@ -11,48 +11,17 @@
 #include <thread>
 
 #include "daemon/http_server.h"
+#include "tests/testutil/loopback_http.h"
 
 namespace mailhealth {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-int Connect(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return -1;
-  }
-  timeval tv{3, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  return fd;
-}
+using testing::ReadAll;
+using testing::SendAll;
 
-bool SendAll(int fd, const std::string& s) {
-  size_t off = 0;
-  while (off < s.size()) {
-    ssize_t n = send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    off += static_cast<size_t>(n);
-  }
-  return true;
-}
-
-// Reads until the peer closes or the receive timeout.
-std::string ReadAll(int fd) {
-  std::string out;
-  char buf[4096];
-  while (true) {
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
-}
+int Connect(int port) { return testing::ConnectLoopback(port, false, 3); }
 
 std::string Get(int port, const std::string& extra_headers = "") {
   int fd = Connect(port);
@@ -64,7 +33,7 @@ std::string Get(int port, const std::string& extra_headers = "") {
   return r;
 }
 
-class LimitsTest : public testing::Test {
+class LimitsTest : public ::testing::Test {
  protected:
   void Start(HttpOptions opts) {
     opts.listen_addresses = {"127.0.0.1:0"};

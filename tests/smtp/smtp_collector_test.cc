@@ -9,6 +9,7 @@
 #include "collectors/smtpprobe/smtp_probe.h"
 #include "daemon/config.h"
 #include "tests/smtp/fake_smtp_server.h"
+#include "tests/testutil/samples.h"
 
 namespace mailhealth::smtp {
 namespace {
@@ -108,24 +109,6 @@ TEST(SmtpConfigTest, CapsTheNumberOfTargets) {
 }
 
 // ---- runs ----
-
-// name{labels} -> value, labels rendered in order.
-using Samples = std::map<std::string, double>;
-
-Samples Flatten(const Families& fams) {
-  Samples out;
-  for (const auto& f : fams) {
-    for (const auto& m : f.metric) {
-      std::string key = f.name + "{";
-      for (size_t i = 0; i < m.label.size(); ++i) {
-        key += (i ? "," : "") + m.label[i].name + "=" + m.label[i].value;
-      }
-      key += "}";
-      out[key] = m.gauge.value;
-    }
-  }
-  return out;
-}
 
 std::string Key(const std::string& metric, const std::string& target,
                 const std::string& address, const std::string& extra = "") {

@@ -12,6 +12,7 @@
 #include "collectors/smtp/smtp_collector.h"
 #include "collectors/smtpprobe/smtp_probe.h"
 #include "tests/testutil/isolation.h"
+#include "tests/testutil/shell.h"
 
 namespace mailhealth::smtp {
 namespace {
@@ -20,20 +21,10 @@ using namespace std::chrono_literals;
 
 constexpr char kSnakeoil[] = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
 
-std::string Run(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, p) != nullptr) out += buf;
-  pclose(p);
-  return out;
-}
-
 // notAfter of the snakeoil certificate according to the openssl tool.
 int64_t OpensslNotAfter() {
   std::string line =
-      Run(std::string("openssl x509 -enddate -noout -in ") + kSnakeoil);
+      ShellOutput(std::string("openssl x509 -enddate -noout -in ") + kSnakeoil);
   // "notAfter=Nov 22 01:02:03 2036 GMT"
   const std::string prefix = "notAfter=";
   if (line.rfind(prefix, 0) != 0) return -1;
@@ -130,8 +121,8 @@ std::string Hex(const std::string& bytes) {
 // certificate alone (self-signed), byte for byte as openssl writes it.
 TEST_F(PostfixSmtpTest, PresentedChainIsTheSnakeoilCertificate) {
   std::string expected =
-      smtp::Run(std::string("openssl x509 -outform DER -in ") + kSnakeoil +
-                " | od -An -v -tx1 | tr -d ' \\n'");
+      ShellOutput(std::string("openssl x509 -outform DER -in ") + kSnakeoil +
+                  " | od -An -v -tx1 | tr -d ' \\n'");
   ASSERT_GT(expected.size(), 100u);
   SmtpProbeResult r = Probe();
   ASSERT_TRUE(r.tls.done) << r.detail;
