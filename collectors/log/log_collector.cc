@@ -12,6 +12,7 @@
 #include "collectors/log/log_metrics.h"
 #include "collectors/log/log_parser.h"
 #include "collectors/log/log_source.h"
+#include "collectors/postconf/postconf_reader.h"
 #include "collectors/postconf/postfix_instances.h"
 #include "exporter/logging.h"
 #include "exporter/metric_builder.h"
@@ -130,15 +131,15 @@ class LogCollector : public Collector {
     auto found = postconf::DiscoverInstances(
         cfg_.postconf, "", dirs,
         std::min(deadline, Clock::now() + Millis(2000)));
-    std::vector<std::pair<std::string, std::string>> names;
+    InstanceNames names;
     std::string err = found.ok() ? "" : found.status().message();
     if (found.ok()) {
       for (const auto& i : *found) {
         if (!i.error.empty()) {
           err = i.name + ": " + i.error;
         } else if (!i.syslog_name.empty()) {
-          names.emplace_back(i.syslog_name.substr(0, i.syslog_name.find('/')),
-                             i.name);
+          names.instances.emplace_back(FirstPart(i.syslog_name), i.name);
+          AddServiceNames(i, deadline, &names, &err);
         }
       }
     }
@@ -149,9 +150,44 @@ class LogCollector : public Collector {
           {{"collector", "log"}, {"err", err}});
       warned_discovery_ = true;
     }
-    if (names.empty()) return;  // keep the last answer
+    if (names.instances.empty()) return;  // keep the last answer
     std::lock_guard<std::mutex> l(state_.mu);
-    processor_.SetInstanceNames(std::move(names));
+    processor_.SetInstanceNames(std::move(names.instances),
+                                std::move(names.services));
+  }
+
+  struct InstanceNames {
+    // syslog name (its first part) -> postfix_instance
+    std::vector<std::pair<std::string, std::string>> instances;
+    // a one-part syslog name -> its master.cf service
+    std::vector<std::pair<std::string, std::string>> services;
+  };
+
+  static std::string FirstPart(const std::string& syslog_name) {
+    return syslog_name.substr(0, syslog_name.find('/'));
+  }
+
+  // The syslog names master.cf gives services of instance I (`-o
+  // syslog_name=...`, expanded): a first part other than the instance's
+  // own is another name of I; a name of one part also names the service.
+  void AddServiceNames(const postconf::PostfixInstance& i,
+                       Clock::time_point deadline, InstanceNames* names,
+                       std::string* err) {
+    auto services = postconf::ReadServiceParameter(
+        cfg_.postconf, "syslog_name",
+        std::min(deadline, Clock::now() + Millis(2000)),
+        {i.config_directory, true});
+    if (!services.ok()) {
+      *err = i.name + ": " + services.status().message();
+      return;
+    }
+    const std::string own = FirstPart(i.syslog_name);
+    for (const postconf::ServiceParameter& p : *services) {
+      const std::string first = FirstPart(p.value);
+      if (first.empty() || first == own) continue;
+      names->instances.emplace_back(first, i.name);
+      if (first == p.value) names->services.emplace_back(first, p.service);
+    }
   }
 
   // `check`: the last mode_.lookback of the file or journal, read now.

@@ -657,7 +657,9 @@ void LineProcessor::SetProbeHelos(std::vector<std::string> names) {
 }
 
 void LineProcessor::SetInstanceNames(
-    std::vector<std::pair<std::string, std::string>> names) {
+    std::vector<std::pair<std::string, std::string>> names,
+    std::vector<std::pair<std::string, std::string>> services) {
+  service_names_ = std::move(services);
   std::vector<std::pair<std::string, std::string>> all = static_names_;
   for (auto& n : names) {
     bool known = false;
@@ -674,6 +676,16 @@ string_view LineProcessor::InstanceFor(string_view program) const {
       if (first == name) return instance;
   }
   return InstanceOf(program);
+}
+
+string_view LineProcessor::ServiceFor(string_view program) const {
+  const size_t slash = program.find('/');
+  if (!service_names_.empty() && slash == program.rfind('/')) {
+    const string_view first = program.substr(0, slash);
+    for (const auto& [name, service] : service_names_)
+      if (first == name) return service;
+  }
+  return ServiceOf(program);
 }
 
 bool LineProcessor::IsPostfixProgram(std::string_view program) const {
@@ -788,7 +800,7 @@ bool IsReturnValue(string_view t) {
 
 // An smtpd warning "unknown[192.0.2.1]: SASL LOGIN authentication failed:
 // ...": counts the failure by service and mechanism.
-bool CountSaslFailure(string_view program, string_view instance,
+bool CountSaslFailure(string_view service, string_view instance,
                       string_view body, SignalCounters* s) {
   size_t at = body.find(": SASL ");
   if (at == string_view::npos) return false;
@@ -798,14 +810,14 @@ bool CountSaslFailure(string_view program, string_view instance,
       !StartsWith(rest.substr(sp), " authentication failed"))
     return false;
   ++s->Instance(instance)
-        .Service(ServiceOf(program))
+        .Service(service)
         .failures[static_cast<size_t>(MechanismOf(rest.substr(0, sp)))];
   return true;
 }
 
 // An smtpd line "4PbC4x469Jz3tBr: client=host[addr], sasl_method=PLAIN,
 // ...": counts the success by service and mechanism.
-bool CountSaslSuccess(string_view program, string_view instance,
+bool CountSaslSuccess(string_view service, string_view instance,
                       string_view body, SignalCounters* s) {
   string_view q = body;
   if (!StripQueueId(&q) || !StartsWith(q, "client=")) return false;
@@ -814,7 +826,7 @@ bool CountSaslSuccess(string_view program, string_view instance,
   string_view mech = q.substr(m + 14);
   mech = mech.substr(0, mech.find(','));
   ++s->Instance(instance)
-        .Service(ServiceOf(program))
+        .Service(service)
         .successes[static_cast<size_t>(MechanismOf(mech))];
   return true;
 }
@@ -830,9 +842,9 @@ bool SslErrorOf(string_view body, TlsDirection* d, string_view* tail) {
 }
 
 // The info lines of a TLS daemon: connections established, certificate
-// verification failures, SASL successes (smtpd).
-bool CountTlsInfo(string_view program, string_view instance, Process p,
-                  TlsDirection dir, string_view body, LogCounters* c) {
+// verification failures (the SASL successes of smtpd are the caller's).
+bool CountTlsInfo(string_view instance, TlsDirection dir, string_view body,
+                  LogCounters* c) {
   switch (body.empty() ? '\0' : body[0]) {
     case 'A':
     case 'T':
@@ -851,8 +863,7 @@ bool CountTlsInfo(string_view program, string_view instance, Process p,
     default:
       break;
   }
-  return p == Process::kSmtpd &&
-         CountSaslSuccess(program, instance, body, &c->signals);
+  return false;
 }
 
 // The message names one of our own probes' helo ("helo=<NAME>").
@@ -908,7 +919,7 @@ bool LineProcessor::Signals(std::string_view program, std::string_view daemon,
     return true;
   }
   if (sev == Severity::kWarning && p == Process::kSmtpd)
-    return CountSaslFailure(program, instance, body, &c->signals);
+    return CountSaslFailure(ServiceFor(program), instance, body, &c->signals);
   TlsDirection ssl_dir = TlsDirection::kInbound;
   string_view tail;
   if ((sev == Severity::kWarning || sev == Severity::kInfo) &&
@@ -925,7 +936,10 @@ bool LineProcessor::Signals(std::string_view program, std::string_view daemon,
   if (sev != Severity::kInfo) return false;
   if (p == Process::kPostscreen)
     return CountPostscreen(body, &c->signals.Instance(instance));
-  return tls_daemon && CountTlsInfo(program, instance, p, dir, body, c);
+  if (!tls_daemon) return false;
+  if (CountTlsInfo(instance, dir, body, c)) return true;
+  return p == Process::kSmtpd &&
+         CountSaslSuccess(ServiceFor(program), instance, body, &c->signals);
 }
 
 void LineProcessor::Classify(std::string_view program, std::string_view pid,

@@ -200,8 +200,12 @@ class LineProcessor {
   // The live configuration's syslog names and their instances
   // (syslog_name -> postfix_instance); lines of such a name count as
   // Postfix. Replaces the previous set; the caller serialises it with the
-  // lines (the follower's mutex).
-  void SetInstanceNames(std::vector<std::pair<std::string, std::string>> names);
+  // lines (the follower's mutex). SERVICES: syslog names of one part that
+  // master.cf gives a service (`-o syslog_name=mysubmit` on submission:
+  // `mysubmit/smtpd` is service "submission"), name -> service.
+  void SetInstanceNames(
+      std::vector<std::pair<std::string, std::string>> names,
+      std::vector<std::pair<std::string, std::string>> services = {});
   ~LineProcessor();
   LineProcessor(const LineProcessor&) = delete;
   LineProcessor& operator=(const LineProcessor&) = delete;
@@ -249,6 +253,11 @@ class LineProcessor {
   // part before the first '/') mapped by syslog_names NAME=INSTANCE or the
   // live configuration, else that name itself (InstanceOf).
   std::string_view InstanceFor(std::string_view program) const;
+  // The master.cf service of a Postfix program name (the SASL counters'
+  // {service}): the middle part of `postfix/submission/smtpd`, the service
+  // master.cf names for a one-part custom syslog name, else the daemon
+  // (ServiceOf).
+  std::string_view ServiceFor(std::string_view program) const;
   void MatchRules(std::string_view daemon, std::string_view message,
                   LogCounters* c);
 
@@ -259,6 +268,7 @@ class LineProcessor {
   // live configuration's (SetInstanceNames).
   std::vector<std::pair<std::string, std::string>> static_names_;
   std::vector<std::pair<std::string, std::string>> instance_names_;
+  std::vector<std::pair<std::string, std::string>> service_names_;
   std::vector<std::string> probe_needles_;  // "helo=<NAME>"
   std::unique_ptr<RuleSet> all_;            // rules without a process filter
   // Per filtered process: its rules plus those without a filter.

@@ -57,9 +57,10 @@ std::vector<std::string> Arguments(const std::string& postconf,
 void CloseInheritedDescriptors() {
   if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0) return;
   rlimit lim{};
-  long max = getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY
-                 ? static_cast<long>(lim.rlim_cur)
-                 : 65536;
+  long max =
+      getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY
+          ? static_cast<long>(lim.rlim_cur)
+          : 65536;
   for (long fd = 3; fd < max && fd < 1048576; ++fd) close(static_cast<int>(fd));
 }
 
@@ -130,11 +131,11 @@ Result<std::map<std::string, std::string>> SplitValues(
   return values;
 }
 
-}  // namespace
-
-Result<std::map<std::string, std::string>> ReadPostconf(
-    const std::string& postconf, const std::vector<std::string>& names,
-    Clock::time_point deadline, const PostconfOptions& options) {
+// ARGS (ARGS[0] the absolute postconf) run to its end or DEADLINE; its
+// standard output.
+Result<std::string> RunPostconf(std::vector<std::string> args,
+                                Clock::time_point deadline) {
+  const std::string& postconf = args.front();
   if (postconf.empty() || postconf.front() != '/') {
     return Status::Error("postconf must be an absolute path");
   }
@@ -144,7 +145,6 @@ Result<std::map<std::string, std::string>> ReadPostconf(
   if (pipe2(err_pipe, O_CLOEXEC) != 0) return Status::Error("pipe failed");
   Fd err_r(err_pipe[0]), err_w(err_pipe[1]);
 
-  std::vector<std::string> args = Arguments(postconf, names, options);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -168,7 +168,56 @@ Result<std::map<std::string, std::string>> ReadPostconf(
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
     return Status::Error(postconf + " failed: " + Trim(err));
   }
-  return SplitValues(postconf, names, out);
+  return out;
+}
+
+// The "SERVICE/TYPE/PARAMETER = VALUE" lines of postconf -P output TEXT;
+// other lines are skipped.
+std::vector<ServiceParameter> SplitServiceLines(const std::string& parameter,
+                                                const std::string& text) {
+  std::vector<ServiceParameter> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    const std::string line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    const size_t eq = line.find(" = ");
+    const size_t s1 = line.find('/');
+    const size_t s2 = s1 == std::string::npos ? s1 : line.find('/', s1 + 1);
+    if (eq == std::string::npos || s2 == std::string::npos || s2 > eq ||
+        line.substr(s2 + 1, eq - s2 - 1) != parameter)
+      continue;
+    out.push_back({line.substr(0, s1), line.substr(s1 + 1, s2 - s1 - 1),
+                   Trim(line.substr(eq + 3))});
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::map<std::string, std::string>> ReadPostconf(
+    const std::string& postconf, const std::vector<std::string>& names,
+    Clock::time_point deadline, const PostconfOptions& options) {
+  auto out = RunPostconf(Arguments(postconf, names, options), deadline);
+  if (!out.ok()) return out.status();
+  return SplitValues(postconf, names, *out);
+}
+
+Result<std::vector<ServiceParameter>> ReadServiceParameter(
+    const std::string& postconf, const std::string& parameter,
+    Clock::time_point deadline, const PostconfOptions& options) {
+  std::vector<std::string> args = {postconf};
+  if (!options.config_dir.empty()) {
+    args.push_back("-c");
+    args.push_back(options.config_dir);
+  }
+  if (options.expand) args.push_back("-x");
+  args.push_back("-P");
+  args.push_back("*/*/" + parameter);
+  auto out = RunPostconf(std::move(args), deadline);
+  if (!out.ok()) return out.status();
+  return SplitServiceLines(parameter, *out);
 }
 
 std::vector<std::string> BindAddresses(

@@ -1,4 +1,5 @@
-// Reads Postfix parameters with `postconf -h NAME...` (no shell, argv[0]
+// Reads Postfix parameters with `postconf -h NAME...` and master.cf
+// service settings with `postconf -P` (no shell, argv[0]
 // an absolute path), killed at `deadline`. A library shared by the
 // collectors that read Postfix's sending addresses (reputation, mailauth);
 // it does not link the queue collector's process runner (collectors do not
@@ -27,6 +28,19 @@ struct PostconfOptions {
 // Runs `postconf [-c DIR] [-x] -h NAME...`.
 Result<std::map<std::string, std::string>> ReadPostconf(
     const std::string& postconf, const std::vector<std::string>& names,
+    Clock::time_point deadline, const PostconfOptions& options = {});
+
+// One master.cf service's setting of a parameter (`-o NAME=VALUE`).
+struct ServiceParameter {
+  std::string service;  // "submission"
+  std::string type;     // "inet"
+  std::string value;    // "postfix/submission"
+};
+
+// Every master.cf service's own setting of PARAMETER, in master.cf order:
+// `postconf [-c DIR] [-x] -P '*/*/PARAMETER'`. Fails as ReadPostconf.
+Result<std::vector<ServiceParameter>> ReadServiceParameter(
+    const std::string& postconf, const std::string& parameter,
     Clock::time_point deadline, const PostconfOptions& options = {});
 
 // The addresses of smtp_bind_address / smtp_bind_address6 values

@@ -9,7 +9,9 @@
 //     (PREGREET);
 //   - a submission service on 127.0.0.1:2587 with Cyrus SASL on a sasldb
 //     of its own: three swaks logins with a wrong password, one right one
-//     that sends a message.
+//     that sends a message; and one on 127.0.0.1:2588 whose master.cf
+//     entry sets syslog_name=mysubmit: two wrong logins, counted for the
+//     default instance and that service from the live configuration.
 // The collector's counters must equal the lines Postfix wrote during the
 // test, counted here with a plain substring search, and the numbers the
 // test caused.
@@ -159,22 +161,26 @@ TEST(LogSignalsPostfixTest, PostscreenAndSaslCountedExactly) {
                   "mech_list: PLAIN LOGIN\\n' > /etc/postfix/sasl/smtpd.conf"),
             0);
   ASSERT_EQ(
-      Shell("postconf -M 'smtp/inet=smtp inet n - n - 1 postscreen' && "
-            "postconf -M 'smtpd/pass=smtpd pass - - n - - smtpd' && "
-            "postconf -M 'dnsblog/unix=dnsblog unix - - n - 0 dnsblog' && "
-            "postconf -M 'tlsproxy/unix=tlsproxy unix - - n - 0 tlsproxy' && "
-            "postconf -M '127.0.0.1:2587/inet=127.0.0.1:2587 inet n - n - - "
-            "smtpd -o syslog_name=postfix/submission "
-            "-o smtpd_sasl_auth_enable=yes -o smtpd_tls_security_level=none "
-            "-o smtpd_recipient_restrictions=permit_sasl_authenticated,reject'"
-            " && postconf -e 'postscreen_access_list =' "
-            "'postscreen_dnsbl_sites = dnsbl.test' "
-            "'postscreen_dnsbl_action = enforce' "
-            "'postscreen_greet_action = enforce' "
-            "'postscreen_greet_wait = 2s' 'smtpd_sasl_type = cyrus' "
-            "'smtpd_sasl_path = smtpd' "
-            "'cyrus_sasl_config_path = /etc/postfix/sasl' && "
-            "postfix stop >/dev/null 2>&1; postfix start"),
+      Shell(
+          "postconf -M 'smtp/inet=smtp inet n - n - 1 postscreen' && "
+          "postconf -M 'smtpd/pass=smtpd pass - - n - - smtpd' && "
+          "postconf -M 'dnsblog/unix=dnsblog unix - - n - 0 dnsblog' && "
+          "postconf -M 'tlsproxy/unix=tlsproxy unix - - n - 0 tlsproxy' && "
+          "postconf -M '127.0.0.1:2587/inet=127.0.0.1:2587 inet n - n - - "
+          "smtpd -o syslog_name=postfix/submission "
+          "-o smtpd_sasl_auth_enable=yes -o smtpd_tls_security_level=none "
+          "-o smtpd_recipient_restrictions=permit_sasl_authenticated,reject'"
+          " && postconf -M '127.0.0.1:2588/inet=127.0.0.1:2588 inet n - n - - "
+          "smtpd -o syslog_name=mysubmit "
+          "-o smtpd_sasl_auth_enable=yes -o smtpd_tls_security_level=none'"
+          " && postconf -e 'postscreen_access_list =' "
+          "'postscreen_dnsbl_sites = dnsbl.test' "
+          "'postscreen_dnsbl_action = enforce' "
+          "'postscreen_greet_action = enforce' "
+          "'postscreen_greet_wait = 2s' 'smtpd_sasl_type = cyrus' "
+          "'smtpd_sasl_path = smtpd' "
+          "'cyrus_sasl_config_path = /etc/postfix/sasl' && "
+          "postfix stop >/dev/null 2>&1; postfix start"),
       0);
 
   CollectorRegistry reg;
@@ -210,6 +216,16 @@ TEST(LogSignalsPostfixTest, PostscreenAndSaslCountedExactly) {
   const double rank0 = Sum(r, "mailhealth_log_postscreen_dnsbl_rank", ps);
   const double fail0 = sasl("mailhealth_log_sasl_auth_failures_total", "login");
   const double ok0 = sasl("mailhealth_log_sasl_auth_successes_total", "plain");
+  // The service whose master.cf entry says -o syslog_name=mysubmit: its
+  // lines ("mysubmit/smtpd") are the default instance's, service
+  // 127.0.0.1:2588, from the live configuration (postconf -P).
+  const Labels custom = {{"postfix_instance", "postfix"},
+                         {"service", "127.0.0.1:2588"},
+                         {"mechanism", "login"}};
+  auto custom_fail = [&] {
+    return Sum(r, "mailhealth_log_sasl_auth_failures_total", custom);
+  };
+  const double custom0 = custom_fail();
 
   std::vector<std::thread> clients;
   for (int i = 0; i < 3; ++i) clients.emplace_back(Pregreet);
@@ -220,6 +236,11 @@ TEST(LogSignalsPostfixTest, PostscreenAndSaslCountedExactly) {
     Shell(auth +
           "--auth LOGIN --auth-password wrong --quit-after AUTH "
           ">/dev/null 2>&1");
+  for (int i = 0; i < 2; ++i)
+    Shell(
+        "swaks --server 127.0.0.1:2588 --helo client.test --auth-user "
+        "alice@mail.mailhealth.test --auth LOGIN --auth-password wrong "
+        "--quit-after AUTH >/dev/null 2>&1");
   EXPECT_EQ(Shell(auth + "--auth PLAIN --auth-password secret --from "
                          "alice@mail.mailhealth.test --to "
                          "mhuser@mail.mailhealth.test >/dev/null 2>&1"),
@@ -232,7 +253,8 @@ TEST(LogSignalsPostfixTest, PostscreenAndSaslCountedExactly) {
       Clock::now() < until &&
       !(pregreet() >= pregreet0 + 3 &&
         sasl("mailhealth_log_sasl_auth_failures_total", "login") >= fail0 + 3 &&
-        sasl("mailhealth_log_sasl_auth_successes_total", "plain") >= ok0 + 1)) {
+        sasl("mailhealth_log_sasl_auth_successes_total", "plain") >= ok0 + 1 &&
+        custom_fail() >= custom0 + 2)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     r = c->Collect(Clock::now() + std::chrono::seconds(1));
   }
@@ -263,6 +285,10 @@ TEST(LogSignalsPostfixTest, PostscreenAndSaslCountedExactly) {
                        ": SASL LOGIN authentication failed"));
   EXPECT_EQ(sasl("mailhealth_log_sasl_auth_successes_total", "plain") - ok0,
             CountLines(log, "postfix/submission/smtpd[", "sasl_method=PLAIN"));
+  EXPECT_EQ(custom_fail() - custom0, 2) << log;
+  EXPECT_EQ(custom_fail() - custom0,
+            CountLines(log, " mysubmit/smtpd[",
+                       ": SASL LOGIN authentication failed"));
 }
 
 }  // namespace

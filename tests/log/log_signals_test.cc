@@ -42,6 +42,45 @@ const SaslCounts* FindService(const InstanceSignals& i,
   return nullptr;
 }
 
+// A one-part syslog name that master.cf gives a service (`-o
+// syslog_name=mysubmit` on submission) counts for that service and the
+// instance the live configuration names; a two-part one keeps its middle
+// part; without the live names, mysubmit is no Postfix program at all.
+TEST(SaslServiceTest, MasterCfSyslogNameNamesItsService) {
+  const std::string fail =
+      ": warning: unknown[198.18.0.9]: SASL LOGIN authentication failed: "
+      "authentication failure";
+  const std::string ok =
+      ": 4PbC4x469Jz3tBr: client=unknown[198.18.0.9], sasl_method=PLAIN, "
+      "sasl_username=alice";
+  LineProcessor lp({}, {});
+  lp.SetInstanceNames(
+      {{"postfix", "postfix"}, {"mysubmit", "postfix"}, {"inbound", "postfix"}},
+      {{"mysubmit", "submission"}});
+  LogCounters c;
+  for (const char* prog :
+       {"mysubmit/smtpd[7]", "inbound/smtps/smtpd[8]", "postfix/smtpd[9]"}) {
+    lp.ProcessLine(std::string("Dec  7 10:00:00 mx ") + prog + fail, &c);
+    lp.ProcessLine(std::string("Dec  7 10:00:01 mx ") + prog + ok, &c);
+  }
+  EXPECT_EQ(c.foreign, 0u);
+  const InstanceSignals* p = Find(c, "postfix");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->sasl.size(), 3u);
+  for (const char* service : {"submission", "smtps", "smtpd"}) {
+    const SaslCounts* sc = FindService(*p, service);
+    ASSERT_NE(sc, nullptr) << service;
+    EXPECT_EQ(sc->failures[I(M::kLogin)], 1u) << service;
+    EXPECT_EQ(sc->successes[I(M::kPlain)], 1u) << service;
+  }
+
+  LineProcessor plain({}, {});
+  LogCounters d;
+  plain.ProcessLine("Dec  7 10:00:00 mx mysubmit/smtpd[7]" + fail, &d);
+  EXPECT_EQ(d.foreign, 1u);
+  EXPECT_EQ(Find(d, "postfix"), nullptr);
+}
+
 std::string Fixture() {
   return std::string(MAILHEALTH_SOURCE_DIR) + "/tests/fixtures/log/signals.log";
 }
@@ -240,10 +279,13 @@ TEST(SignalsTest, DeadContentFilterIsALocalService) {
       "dsn=4.4.1, status=deferred (connect to 127.0.0.1[127.0.0.1]:24: "
       "Connection timed out)\n";
   lp.ProcessBlock(data, &c);
-  EXPECT_EQ(c.Total().events[static_cast<size_t>(Event::kContentFilterUnavailable)],
-            3u);
-  EXPECT_EQ(c.Total().events[static_cast<size_t>(Event::kConnectionRefused)], 0u);
-  EXPECT_EQ(c.Total().events[static_cast<size_t>(Event::kConnectionTimeout)], 0u);
+  EXPECT_EQ(
+      c.Total().events[static_cast<size_t>(Event::kContentFilterUnavailable)],
+      3u);
+  EXPECT_EQ(c.Total().events[static_cast<size_t>(Event::kConnectionRefused)],
+            0u);
+  EXPECT_EQ(c.Total().events[static_cast<size_t>(Event::kConnectionTimeout)],
+            0u);
   EXPECT_EQ(c.unsupported, 0u);
 }
 

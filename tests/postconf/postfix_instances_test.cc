@@ -1,9 +1,10 @@
 #include "collectors/postconf/postfix_instances.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -91,13 +92,54 @@ TEST(PostconfOptionsTest, ChildInheritsNoOtherDescriptor) {
   const int leaked = ::open("/dev/null", O_RDONLY);  // no O_CLOEXEC
   ASSERT_GE(leaked, 3);
   const std::string p = WriteScript(
-      "postconf-fds",
-      "ls /proc/self/fd | sort -n | tr '\\n' ' '; echo\n");
+      "postconf-fds", "ls /proc/self/fd | sort -n | tr '\\n' ' '; echo\n");
   auto r = ReadPostconf(p, {"fds"}, Soon());
   ::close(leaked);
   ASSERT_TRUE(r.ok()) << r.status().message();
   // ls itself holds one more descriptor: the directory it reads (3).
   EXPECT_EQ(r->at("fds"), "0 1 2 3");
+}
+
+// master.cf's `-o syslog_name=` of every service, from the real postconf
+// on a config directory of the test's own: expanded ($service_name), in
+// master.cf order, the services without one left out.
+TEST(ReadServiceParameterTest, MasterCfSyslogNamesFromTheRealPostconf) {
+  constexpr char kPostconf[] = "/usr/sbin/postconf";
+  if (::access(kPostconf, X_OK) != 0) GTEST_SKIP() << "no postconf";
+  const std::string dir = std::string(::testing::TempDir()) + "/mastercf";
+  ::mkdir(dir.c_str(), 0755);
+  std::ofstream(dir + "/main.cf") << "compatibility_level = 3.6\n";
+  std::ofstream(dir + "/master.cf")
+      << "smtp      inet  n       -       y       -       -       smtpd\n"
+         "submission inet n       -       y       -       -       smtpd\n"
+         "  -o syslog_name=mysubmit\n"
+         "  -o smtpd_sasl_auth_enable=yes\n"
+         "smtps     inet  n       -       y       -       -       smtpd\n"
+         "  -o syslog_name=postfix/smtps\n"
+         "relay     unix  -       -       n       -       -       smtp\n"
+         "  -o syslog_name=postfix/$service_name\n";
+  // postconf waits while main.cf is younger than 2 s: dated back.
+  for (const char* f : {"/main.cf", "/master.cf"}) {
+    timeval old[2] = {{1000000000, 0}, {1000000000, 0}};
+    ::utimes((dir + f).c_str(), old);
+  }
+  auto r = ReadServiceParameter(kPostconf, "syslog_name", Soon(), {dir, true});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  std::vector<std::string> got;
+  for (const ServiceParameter& p : *r)
+    got.push_back(p.service + "/" + p.type + " " + p.value);
+  EXPECT_THAT(
+      got, ElementsAre("submission/inet mysubmit", "smtps/inet postfix/smtps",
+                       "relay/unix postfix/relay"));
+  // A service parameter nobody sets: no line, no error.
+  auto none = ReadServiceParameter(kPostconf, "smtpd_client_restrictions",
+                                   Soon(), {dir, true});
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_TRUE(none->empty());
+  // A directory without main.cf: postconf's error, not an empty answer.
+  auto bad = ReadServiceParameter(kPostconf, "syslog_name", Soon(),
+                                  {dir + "/nonexistent", true});
+  EXPECT_FALSE(bad.ok());
 }
 
 TEST(SplitDirectoryListTest, BlanksAndCommas) {
