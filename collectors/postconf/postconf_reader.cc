@@ -34,18 +34,20 @@ std::string Trim(std::string s) {
   return b == std::string::npos ? "" : s.substr(b);
 }
 
-// postconf [-c DIR] [-x] -h NAME...
+// postconf [-c DIR] [-x] MODE OPERAND... (MODE -h: parameter values; -P:
+// master.cf service settings)
 std::vector<std::string> Arguments(const std::string& postconf,
-                                   const std::vector<std::string>& names,
-                                   const PostconfOptions& options) {
+                                   const PostconfOptions& options,
+                                   const char* mode,
+                                   const std::vector<std::string>& operands) {
   std::vector<std::string> args = {postconf};
   if (!options.config_dir.empty()) {
     args.push_back("-c");
     args.push_back(options.config_dir);
   }
   if (options.expand) args.push_back("-x");
-  args.push_back("-h");
-  args.insert(args.end(), names.begin(), names.end());
+  args.push_back(mode);
+  args.insert(args.end(), operands.begin(), operands.end());
   return args;
 }
 
@@ -199,7 +201,7 @@ std::vector<ServiceParameter> SplitServiceLines(const std::string& parameter,
 Result<std::map<std::string, std::string>> ReadPostconf(
     const std::string& postconf, const std::vector<std::string>& names,
     Clock::time_point deadline, const PostconfOptions& options) {
-  auto out = RunPostconf(Arguments(postconf, names, options), deadline);
+  auto out = RunPostconf(Arguments(postconf, options, "-h", names), deadline);
   if (!out.ok()) return out.status();
   return SplitValues(postconf, names, *out);
 }
@@ -207,15 +209,8 @@ Result<std::map<std::string, std::string>> ReadPostconf(
 Result<std::vector<ServiceParameter>> ReadServiceParameter(
     const std::string& postconf, const std::string& parameter,
     Clock::time_point deadline, const PostconfOptions& options) {
-  std::vector<std::string> args = {postconf};
-  if (!options.config_dir.empty()) {
-    args.push_back("-c");
-    args.push_back(options.config_dir);
-  }
-  if (options.expand) args.push_back("-x");
-  args.push_back("-P");
-  args.push_back("*/*/" + parameter);
-  auto out = RunPostconf(std::move(args), deadline);
+  auto out = RunPostconf(
+      Arguments(postconf, options, "-P", {"*/*/" + parameter}), deadline);
   if (!out.ok()) return out.status();
   return SplitServiceLines(parameter, *out);
 }
