@@ -816,18 +816,15 @@ bool CountSaslFailure(string_view service, string_view instance,
 }
 
 // An smtpd line "4PbC4x469Jz3tBr: client=host[addr], sasl_method=PLAIN,
-// ...": counts the success by service and mechanism.
-bool CountSaslSuccess(string_view service, string_view instance,
-                      string_view body, SignalCounters* s) {
+// ...": its mechanism in *MECH (the caller counts the success by service,
+// looked up only for such a line).
+bool SaslSuccessOf(string_view body, SaslMechanism* mech) {
   string_view q = body;
   if (!StripQueueId(&q) || !StartsWith(q, "client=")) return false;
   size_t m = q.find(", sasl_method=");
   if (m == string_view::npos) return false;
-  string_view mech = q.substr(m + 14);
-  mech = mech.substr(0, mech.find(','));
-  ++s->Instance(instance)
-        .Service(service)
-        .successes[static_cast<size_t>(MechanismOf(mech))];
+  string_view w = q.substr(m + 14);
+  *mech = MechanismOf(w.substr(0, w.find(',')));
   return true;
 }
 // "SSL_accept error from X: TAIL" (inbound) or "SSL_connect error to X:
@@ -938,8 +935,12 @@ bool LineProcessor::Signals(std::string_view program, std::string_view daemon,
     return CountPostscreen(body, &c->signals.Instance(instance));
   if (!tls_daemon) return false;
   if (CountTlsInfo(instance, dir, body, c)) return true;
-  return p == Process::kSmtpd &&
-         CountSaslSuccess(ServiceFor(program), instance, body, &c->signals);
+  SaslMechanism mech;
+  if (p != Process::kSmtpd || !SaslSuccessOf(body, &mech)) return false;
+  ++c->signals.Instance(instance)
+        .Service(ServiceFor(program))
+        .successes[static_cast<size_t>(mech)];
+  return true;
 }
 
 void LineProcessor::Classify(std::string_view program, std::string_view pid,
